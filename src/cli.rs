@@ -1,0 +1,269 @@
+//! The `puente` command line.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, ConfigError};
+use crate::dev::{self, DevFiles};
+use crate::domain::ids::{EventId, InstanceName};
+use crate::signature::{self, HookSecret};
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "puente",
+    version,
+    about = "Bridge between WHMCS and the paneldecliente.com rules"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        /// Keep a hook secret and an admin token in the data folder when
+        /// none is configured (for trying puente out, not for production).
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Validate the configuration and print it with secrets hidden.
+    CheckConfig,
+    /// Sign an event envelope (JSON file or stdin) and POST it to /v1/hooks.
+    Send {
+        /// The envelope; stdin when absent.
+        file: Option<PathBuf>,
+        /// Base URL of the service.
+        #[arg(long, env = "PUENTE_URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// File holding the `whsec_…` secret; without it PUENTE_SECRET is used.
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+        /// Sent as the `puente-instance` header.
+        #[arg(long, env = "PUENTE_INSTANCE")]
+        instance: Option<String>,
+        /// The `webhook-id`; a new `evt_<ULID>` when absent.
+        #[arg(long)]
+        id: Option<String>,
+    },
+}
+
+/// A failure and how the process should exit: 2 for bad input or
+/// configuration, 1 for everything else.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn input(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: 2,
+        }
+    }
+
+    fn runtime(error: &anyhow::Error) -> Self {
+        Self {
+            message: format!("{error:#}"),
+            code: 1,
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Self::input(error.to_string())
+    }
+}
+
+impl Cli {
+    /// Runs the chosen subcommand and says how the process should exit.
+    pub fn run(self) -> ExitCode {
+        let result = match self.command {
+            Command::Serve { dev } => serve(dev),
+            Command::CheckConfig => check_config(),
+            Command::Send {
+                file,
+                url,
+                secret_file,
+                instance,
+                id,
+            } => send(file, &url, secret_file, instance, id),
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(failure) => {
+                eprintln!("puente: {}", failure.message);
+                ExitCode::from(failure.code)
+            }
+        }
+    }
+}
+
+fn serve(dev: bool) -> Result<(), Failure> {
+    let mut sources = Config::sources(|var| std::env::var(var).ok())?;
+    let dev_files = if dev {
+        dev::fill(&mut sources).map_err(|error| Failure::runtime(&error))?
+    } else {
+        DevFiles::default()
+    };
+    let config = Config::from_sources(&sources)?;
+    crate::telemetry::init(&config);
+    if dev {
+        print_dev_help(&config, &dev_files);
+    }
+    actix_web::rt::System::new()
+        .block_on(run_service(config))
+        .map_err(|error| Failure::runtime(&error))
+}
+
+async fn run_service(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let database = config.database.clone();
+    let application = Application::build(config)?;
+    let handle = application.handle();
+    tracing::info!(
+        address = %format!("{}:{}", listen.ip(), application.port()),
+        database = %database.display(),
+        "puente listening"
+    );
+    actix_web::rt::spawn(async move {
+        let signal = shutdown_signal().await;
+        tracing::info!(signal, "stopping: finishing requests in flight");
+        handle.stop(true).await;
+    });
+    application.run_until_stopped().await?;
+    tracing::info!("stopped; every acknowledged event is committed");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT and names it.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        },
+        _ => {
+            tracing::error!("cannot listen for signals; stop puente with SIGKILL");
+            std::future::pending().await
+        }
+    }
+}
+
+fn print_dev_help(config: &Config, files: &DevFiles) {
+    let program = std::env::args()
+        .next()
+        .unwrap_or_else(|| "puente".to_owned());
+    let url = format!("http://{}", config.listen);
+    println!(
+        "puente --dev: WhatsApp in {:?} mode, database {}",
+        config.whatsapp.mode,
+        config.database.display()
+    );
+    if let Some(secret) = &files.secret {
+        let secret = secret.display();
+        println!("  hook secret kept in {secret}");
+        println!("  send a signed test event:");
+        println!(
+            "    {program} send --url {url} --secret-file {secret} fixtures/envelopes/ClientAdd.json"
+        );
+        println!("  point the WHMCS addon here:");
+        println!("    PUENTE_URL={url} PUENTE_SECRET=\"$(cat {secret})\"");
+    }
+    if let Some(token) = &files.admin_token {
+        let token = token.display();
+        println!("  admin token kept in {token}; list stored events:");
+        println!("    curl -s -H \"Authorization: Bearer $(cat {token})\" {url}/v1/admin/events");
+    }
+}
+
+fn check_config() -> Result<(), Failure> {
+    let config = Config::from_env()?;
+    println!("{config:#?}");
+    println!("configuration is valid");
+    Ok(())
+}
+
+fn send(
+    file: Option<PathBuf>,
+    url: &str,
+    secret_file: Option<PathBuf>,
+    instance: Option<String>,
+    id: Option<String>,
+) -> Result<(), Failure> {
+    let secrets = match &secret_file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|error| Failure::input(format!("cannot read {}: {error}", path.display())))?,
+        None => std::env::var("PUENTE_SECRET")
+            .map_err(|_| Failure::input("give --secret-file or set PUENTE_SECRET"))?,
+    };
+    let secret: HookSecret = secrets
+        .split_whitespace()
+        .next()
+        .ok_or_else(|| Failure::input("the secret is empty"))?
+        .parse()
+        .map_err(|error| Failure::input(format!("the secret is invalid: {error}")))?;
+    let instance = instance
+        .map(|name| InstanceName::parse(&name).map_err(Failure::input))
+        .transpose()?;
+    let id = match id {
+        Some(id) => EventId::parse(&id).map_err(Failure::input)?,
+        None => EventId::generate(),
+    };
+    let body = match &file {
+        Some(path) => std::fs::read(path)
+            .map_err(|error| Failure::input(format!("cannot read {}: {error}", path.display())))?,
+        None => {
+            let mut body = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut body)
+                .map_err(|error| Failure::input(format!("cannot read stdin: {error}")))?;
+            body
+        }
+    };
+    let timestamp = jiff::Timestamp::now().as_second();
+    let signature = signature::sign(&secret, id.as_str(), timestamp, &body);
+    let endpoint = format!("{}/v1/hooks", url.trim_end_matches('/'));
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::runtime(&error.into()))?;
+    let (status, answer) = runtime
+        .block_on(async {
+            let mut request = reqwest::Client::new()
+                .post(&endpoint)
+                .header("content-type", "application/json")
+                .header(signature::HEADER_ID, id.as_str())
+                .header(signature::HEADER_TIMESTAMP, timestamp)
+                .header(signature::HEADER_SIGNATURE, signature)
+                .body(body);
+            if let Some(instance) = &instance {
+                request = request.header(crate::http::signed::HEADER_INSTANCE, instance.as_str());
+            }
+            let response = request.send().await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.text().await?))
+        })
+        .map_err(|error| Failure::runtime(&anyhow::anyhow!("cannot reach {endpoint}: {error}")))?;
+    println!("{} {answer}", status.as_u16());
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(Failure {
+            message: format!("the service refused the event ({status})"),
+            code: 1,
+        })
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure domain types and rules: no I/O, no clock.
+
+pub mod envelope;
+pub mod hooks;
+pub mod ids;

@@ -1,0 +1,198 @@
+//! `GET /v1/admin/events[/{id}]`: stored events, behind the admin token.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::envelope::{Actor, Source};
+use crate::domain::ids::{EventId, HookType, InstanceName};
+use crate::store::events::{self, EventQuery, StoredEvent};
+
+const DEFAULT_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 1000;
+
+/// Proof that the request carries the admin token. With no token
+/// configured the admin API does not exist (404).
+pub struct Admin;
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = request
+            .app_data::<web::Data<AppState>>()
+            .and_then(|state| state.config.admin_token.clone());
+        let Some(token) = token else {
+            return ready(Err(ApiError::no_such_route()));
+        };
+        let presented = request
+            .headers()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "));
+        ready(match presented {
+            Some(presented) if token.matches(presented.trim()) => Ok(Admin),
+            _ => Err(ApiError::Unauthorized),
+        })
+    }
+}
+
+/// Query string of the list route, as typed by an operator.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    #[serde(rename = "type")]
+    hook: Option<String>,
+    instance: Option<String>,
+    since: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl ListParams {
+    fn into_query(self) -> Result<EventQuery, ApiError> {
+        let invalid =
+            |what: &str, problem: String| ApiError::InvalidQuery(format!("{what}: {problem}"));
+        Ok(EventQuery {
+            hook: self
+                .hook
+                .map(|text| HookType::parse(&text).map_err(|p| invalid("type", p)))
+                .transpose()?,
+            instance: self
+                .instance
+                .map(|text| InstanceName::parse(&text).map_err(|p| invalid("instance", p)))
+                .transpose()?,
+            since: self
+                .since
+                .map(|text| {
+                    text.parse::<jiff::Timestamp>().map_err(|_| {
+                        invalid(
+                            "since",
+                            format!(
+                                "`{text}` is not an RFC 3339 time such as 2026-11-28T00:00:00Z"
+                            ),
+                        )
+                    })
+                })
+                .transpose()?,
+            after: self
+                .cursor
+                .map(|text| {
+                    text.parse::<i64>().map_err(|_| {
+                        invalid(
+                            "cursor",
+                            format!("`{text}` is not a cursor from a previous page"),
+                        )
+                    })
+                })
+                .transpose()?,
+            limit: match self.limit {
+                None => DEFAULT_PAGE,
+                Some(text) => match text.parse::<u32>() {
+                    Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+                    _ => {
+                        return Err(invalid(
+                            "limit",
+                            format!("`{text}` is not a number from 1 to {MAX_PAGE}"),
+                        ));
+                    }
+                },
+            },
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct EventView {
+    id: EventId,
+    #[serde(rename = "type")]
+    hook: HookType,
+    instance: InstanceName,
+    status: &'static str,
+    actor: Actor,
+    source: Source,
+    occurred_at: String,
+    received_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Box<RawValue>>,
+}
+
+impl EventView {
+    fn new(event: StoredEvent) -> Result<Self, ApiError> {
+        let payload = match event.body {
+            Some(body) => {
+                let text = String::from_utf8(body).map_err(|_| ApiError::Internal)?;
+                Some(RawValue::from_string(text).map_err(|_| ApiError::Internal)?)
+            }
+            None => None,
+        };
+        Ok(Self {
+            id: event.id,
+            hook: event.hook,
+            instance: event.instance,
+            status: event.status.as_str(),
+            actor: event.actor,
+            source: event.source,
+            occurred_at: event.occurred_at.to_string(),
+            received_at: event.received_at.to_string(),
+            payload,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct EventPage {
+    events: Vec<EventView>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
+/// Events in arrival order, filtered by `type`, `instance` and `since`.
+pub async fn list_events(
+    _: Admin,
+    params: web::Query<ListParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params.into_inner().into_query()?;
+    let limit = query.limit as usize;
+    let found = state
+        .read(move |connection| events::list(connection, &query))
+        .await?;
+    let next_cursor = match found.last() {
+        Some(last) if found.len() == limit => Some(last.seq.to_string()),
+        _ => None,
+    };
+    let events = found
+        .into_iter()
+        .map(EventView::new)
+        .collect::<Result<_, _>>()?;
+    Ok(HttpResponse::Ok().json(EventPage {
+        events,
+        next_cursor,
+    }))
+}
+
+/// One event by its `webhook-id`, with the payload exactly as signed.
+pub async fn get_event(
+    _: Admin,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no event has the id `{id}`"));
+    let Ok(event_id) = EventId::parse(&id) else {
+        return Err(not_found());
+    };
+    let found = state
+        .read(move |connection| events::get(connection, &event_id))
+        .await?;
+    match found {
+        Some(event) => Ok(HttpResponse::Ok().json(EventView::new(event)?)),
+        None => Err(not_found()),
+    }
+}

@@ -1,0 +1,111 @@
+//! The one error type of the HTTP API: each variant knows its status and
+//! code, and renders as `{"error":{"code","message"}}`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("the body is larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the request body could not be read: {0}")]
+    UnreadableBody(String),
+    #[error("{0}")]
+    MissingSignature(String),
+    #[error("{0}")]
+    InvalidSignature(String),
+    #[error("{0}")]
+    StaleTimestamp(String),
+    #[error("{0}")]
+    InstanceMismatch(String),
+    #[error("{0}")]
+    InvalidWebhookId(String),
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    InvalidEnvelope(String),
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("a valid `Authorization: Bearer <admin token>` header is required")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("the event store cannot take writes right now; retry later")]
+    StorageUnavailable,
+    #[error("the database does not accept writes")]
+    NotReady,
+    #[error("an internal error occurred; it has been logged")]
+    Internal,
+}
+
+impl ApiError {
+    /// The stable, snake_case code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::UnreadableBody(_) => "unreadable_body",
+            Self::MissingSignature(_) => "missing_signature",
+            Self::InvalidSignature(_) => "invalid_signature",
+            Self::StaleTimestamp(_) => "stale_timestamp",
+            Self::InstanceMismatch(_) => "instance_mismatch",
+            Self::InvalidWebhookId(_) => "invalid_webhook_id",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::InvalidEnvelope(_) => "invalid_envelope",
+            Self::InvalidQuery(_) => "invalid_query",
+            Self::Unauthorized => "unauthorized",
+            Self::NotFound(_) => "not_found",
+            Self::StorageUnavailable => "storage_unavailable",
+            Self::NotReady => "not_ready",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// A 404 for a path that does not exist (or is switched off).
+    pub fn no_such_route() -> Self {
+        Self::NotFound("no such route".to_owned())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::MissingSignature(_)
+            | Self::InvalidSignature(_)
+            | Self::StaleTimestamp(_)
+            | Self::InstanceMismatch(_)
+            | Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::UnreadableBody(_)
+            | Self::InvalidWebhookId(_)
+            | Self::MalformedJson(_)
+            | Self::InvalidEnvelope(_)
+            | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::StorageUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code()).json(json!({
+            "error": { "code": self.code(), "message": self.to_string() }
+        }));
+        let headers = response.headers_mut();
+        match self {
+            Self::Unauthorized => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::StorageUnavailable | Self::NotReady => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}

@@ -1,0 +1,29 @@
+//! Liveness, readiness and metrics for operators and orchestrators.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::metrics;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: a write commits through the same writer that stores events.
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.writer.probe().await.map_err(|error| {
+        tracing::warn!(%error, "readiness probe failed");
+        ApiError::NotReady
+    })?;
+    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(metrics::CONTENT_TYPE)
+        .body(state.metrics.render())
+}

@@ -1,0 +1,93 @@
+//! HTTP routes, one file per family, and what they share.
+
+pub mod admin;
+pub mod error;
+pub mod health;
+pub mod hooks;
+pub mod signed;
+
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+use rusqlite::Connection;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::store::{Database, Writer};
+use error::ApiError;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub database: Database,
+    pub writer: Writer,
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Runs a read-only query on a blocking thread.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let database = self.database.clone();
+        let result = web::block(move || {
+            let connection = database.reader()?;
+            Ok::<_, anyhow::Error>(query(&connection)?)
+        })
+        .await
+        .map_err(|_| ApiError::Internal)?;
+        result.map_err(|error| {
+            tracing::error!(error = format!("{error:#}"), "database read failed");
+            ApiError::Internal
+        })
+    }
+}
+
+/// Mounts every route of the service.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|error, _| ApiError::InvalidQuery(error.to_string()).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|error, _| ApiError::NotFound(error.to_string()).into()),
+        )
+        .route("/v1/hooks", web::post().to(hooks::receive))
+        .route("/v1/admin/events", web::get().to(admin::list_events))
+        .route("/v1/admin/events/{id}", web::get().to(admin::get_event))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(health::metrics));
+}
+
+/// Anything no route matched: a JSON 404 like every other error.
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::no_such_route())
+}
+
+/// Counts every answered request by route pattern, method and status.
+pub async fn count_requests(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let metrics = request
+        .app_data::<web::Data<AppState>>()
+        .map(|state| Arc::clone(&state.metrics));
+    let method = request.method().clone();
+    let response = next.call(request).await?;
+    if let Some(metrics) = metrics {
+        let route = response.request().match_pattern();
+        metrics.record_request(
+            route.as_deref().unwrap_or("unmatched"),
+            method.as_str(),
+            response.status().as_u16(),
+        );
+    }
+    Ok(response)
+}

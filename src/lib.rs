@@ -1,0 +1,12 @@
+//! puente: verifies, stores and applies the rules to WHMCS hook events.
+
+pub mod cli;
+pub mod config;
+pub mod dev;
+pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod signature;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,118 @@
+//! Prometheus metrics: what operators graph and alert on.
+//!
+//! Labels are bounded: routes are matched patterns, reasons are error codes.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// `Content-Type` of [`Metrics::render`]'s output.
+pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    outcome: &'static str,
+    reason: &'static str,
+}
+
+/// What happened to one event offered to `/v1/hooks`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    Accepted,
+    Duplicate,
+    /// Refused, with the API error code as the reason.
+    Rejected(&'static str),
+}
+
+/// Every metric the service exports, shared by the HTTP workers and the
+/// storage writer.
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    events: Family<EventLabels, Counter>,
+    commit_batch_size: Histogram,
+    commit_seconds: Histogram,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let mut registry = Registry::with_prefix("puente");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route pattern, method and status",
+            requests.clone(),
+        );
+        let events = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "events",
+            "Hook events offered to /v1/hooks, by outcome and rejection reason",
+            events.clone(),
+        );
+        let commit_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
+        registry.register(
+            "commit_batch_size",
+            "Events made durable by one group commit",
+            commit_batch_size.clone(),
+        );
+        let commit_seconds = Histogram::new(exponential_buckets(0.000_05, 2.0, 16));
+        registry.register(
+            "commit_seconds",
+            "Time to write and fsync one group commit",
+            commit_seconds.clone(),
+        );
+        Arc::new(Self {
+            registry,
+            requests,
+            events,
+            commit_batch_size,
+            commit_seconds,
+        })
+    }
+
+    pub fn record_request(&self, route: &str, method: &str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: route.to_owned(),
+                method: method.to_owned(),
+                status,
+            })
+            .inc();
+    }
+
+    pub fn record_event(&self, outcome: EventOutcome) {
+        let (outcome, reason) = match outcome {
+            EventOutcome::Accepted => ("accepted", ""),
+            EventOutcome::Duplicate => ("duplicate", ""),
+            EventOutcome::Rejected(reason) => ("rejected", reason),
+        };
+        self.events
+            .get_or_create(&EventLabels { outcome, reason })
+            .inc();
+    }
+
+    pub fn record_commit(&self, batch_size: usize, seconds: f64) {
+        self.commit_batch_size.observe(batch_size as f64);
+        self.commit_seconds.observe(seconds);
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        prometheus_text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}

@@ -1,0 +1,90 @@
+//! Builds the service from a configuration: database, writer, HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, middleware, web};
+use anyhow::Context as _;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::store::{Database, WriterThread};
+
+/// Seconds a graceful stop waits for requests in flight.
+const SHUTDOWN_TIMEOUT_S: u64 = 30;
+
+/// A bound, not yet running service.
+pub struct Application {
+    server: Server,
+    port: u16,
+    writer: WriterThread,
+}
+
+impl Application {
+    /// Opens (and migrates) the database, starts the writer and binds the
+    /// listener. Port 0 picks a free port (see [`Application::port`]).
+    pub fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, |_| {})
+    }
+
+    /// As [`Application::build`], with extra routes mounted beside the
+    /// service's own (used by the benchmark for its baseline route).
+    pub fn build_with(
+        config: Config,
+        extra_routes: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    ) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
+        let database = Database::open(&config.database, config.database_busy_timeout)?;
+        let writer = WriterThread::start(&database, Arc::clone(&metrics))?;
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("cannot listen on {} (PUENTE_LISTEN)", config.listen))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            config: Arc::new(config),
+            database,
+            writer: writer.writer(),
+            metrics,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(middleware::from_fn(http::count_requests))
+                .configure(http::routes)
+                .configure(extra_routes.clone())
+                .default_service(web::to(http::not_found))
+        })
+        .listen(listener)?
+        // Signals are the binary's business: it calls `stop` on the handle.
+        .disable_signals()
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_S)
+        .run();
+        Ok(Self {
+            server,
+            port,
+            writer,
+        })
+    }
+
+    /// The port the listener is bound to.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server from elsewhere: `stop(true)` finishes requests in
+    /// flight first.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped, then commits what the writer still holds.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let served = self.server.await;
+        let writer = self.writer;
+        tokio::task::spawn_blocking(move || writer.stop())
+            .await
+            .context("the writer did not stop cleanly")?;
+        served.context("the HTTP server failed")
+    }
+}
