@@ -1,1 +1,9 @@
-fn main() {}
+//! One integration binary: each module is one capability of the service.
+
+mod admin;
+mod cli;
+mod health;
+mod helpers;
+mod hooks;
+mod shutdown;
+mod signature;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs, and nothing twice: Debian packages only
+# when missing (one `apt-get update` first), the Rust lint components, and a
+# Python venv in .venv with the Standard Webhooks reference library.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(python3-venv)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for package in "${apt_packages[@]}"; do
+    # python3-venv is only needed where python3 cannot make a venv by itself.
+    if [ "$package" = python3-venv ] && python3 -m venv --help >/dev/null 2>&1; then
+        continue
+    fi
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+fi
+
+for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+        rustup component add "$component"
+    fi
+done
+
+requirements=tests/interop/requirements.txt
+stamp=.venv/.installed-requirements
+if ! cmp -s "$requirements" "$stamp" 2>/dev/null; then
+    echo "creating the Python venv in .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$stamp"
+fi

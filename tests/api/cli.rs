@@ -1,0 +1,109 @@
+//! The `puente` binary's own contract: exit codes and messages.
+
+use std::process::{Command, Output};
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn puente(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_puente"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run puente")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn serve_without_a_secret_exits_2_naming_the_variable() {
+    let output = puente(
+        &["serve"],
+        &[("PUENTE_DATABASE", "/nonexistent/never/created.db")],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("PUENTE_HOOK_SECRETS is required"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!std::path::Path::new("/nonexistent/never").exists());
+}
+
+#[test]
+fn check_config_reports_every_problem_and_exits_2() {
+    let output = puente(
+        &["check-config"],
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_LISTEN", "everywhere"),
+            ("PUENTE_WHATSAPP_MODE", "carrier-pigeon"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(message.contains("PUENTE_LISTEN: `everywhere`"), "{message}");
+    assert!(
+        message.contains("PUENTE_WHATSAPP_MODE: `carrier-pigeon`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn check_config_accepts_a_valid_configuration_and_hides_secrets() {
+    let output = puente(
+        &["check-config"],
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+        ],
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("configuration is valid"), "{printed}");
+    assert!(
+        !printed.contains(ADMIN_TOKEN) && !printed.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn unknown_subcommands_and_flags_exit_2() {
+    assert_eq!(puente(&["fly"], &[]).status.code(), Some(2));
+    assert_eq!(puente(&["serve", "--turbo"], &[]).status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn send_signs_a_file_and_the_service_stores_it() {
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let envelope_file = dir.path().join("event.json");
+    std::fs::write(&envelope_file, envelope("ClientAdd").to_string()).expect("write");
+    let envelope_path = envelope_file.to_str().expect("utf-8").to_owned();
+    let address = app.address.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        puente(
+            &["send", "--url", &address, "--id", "evt_cli", &envelope_path],
+            &[("PUENTE_SECRET", SECRET)],
+        )
+    })
+    .await
+    .expect("send ran");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("202 "));
+    let stored = json_of(
+        app.admin_get("/v1/admin/events/evt_cli").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(stored["type"], "ClientAdd");
+
+    let without_secret = puente(&["send", "--url", &app.address, "--id", "evt_cli2"], &[]);
+    assert_eq!(without_secret.status.code(), Some(2));
+    assert!(stderr(&without_secret).contains("PUENTE_SECRET"));
+    app.stop().await;
+}

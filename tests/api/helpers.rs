@@ -1,0 +1,253 @@
+//! A real service on port 0 with a fresh SQLite file, and helpers to talk
+//! to it the way the shim and an operator do.
+
+use std::path::PathBuf;
+
+use actix_web::dev::ServerHandle;
+use puente::config::{Config, INSTANCE_SETTINGS, SETTINGS, Sources};
+use puente::signature::{self, HookSecret};
+use puente::startup::Application;
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const OTHER_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub database: PathBuf,
+    handle: ServerHandle,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    dir: tempfile::TempDir,
+}
+
+/// The usual app: global secret [`SECRET`], admin API on.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN)], "").await
+}
+
+/// An app configured by `vars` (over [`SECRET`] as the global secret, a
+/// temporary database and port 0) and an optional TOML document.
+pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = dir.path().join("puente.db");
+    let mut env: Vec<(String, String)> = vec![
+        ("PUENTE_LISTEN".into(), "127.0.0.1:0".into()),
+        (
+            "PUENTE_DATABASE".into(),
+            database.to_string_lossy().into_owned(),
+        ),
+        ("PUENTE_HOOK_SECRETS".into(), SECRET.into()),
+    ];
+    env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    if !toml.is_empty() {
+        let path = dir.path().join("puente.toml");
+        std::fs::write(&path, toml).expect("write TOML");
+        env.push(("PUENTE_CONFIG".into(), path.to_string_lossy().into_owned()));
+    }
+    let lookup = |var: &str| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == var)
+            .map(|(_, v)| v.clone())
+    };
+    let sources = Sources::load(lookup, SETTINGS, INSTANCE_SETTINGS).expect("config sources");
+    let config = Config::from_sources(&sources).expect("valid test config");
+    let application = Application::build(config).expect("application builds");
+    let port = application.port();
+    let handle = application.handle();
+    let server = tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::new(),
+        database,
+        handle,
+        server,
+        dir,
+    }
+}
+
+/// A well-formed envelope for `hook` from the default instance.
+pub fn envelope(hook: &str) -> Value {
+    envelope_for(hook, "default")
+}
+
+pub fn envelope_for(hook: &str, instance: &str) -> Value {
+    json!({
+        "type": hook,
+        "timestamp": "2026-11-28T01:00:00Z",
+        "data": { "invoiceid": 1001, "_puente": { "service_id": 7 } },
+        "context": {
+            "instance": instance,
+            "actor": { "kind": "client", "id": 42, "user_id": 9 },
+            "source": "clientarea",
+            "whmcs_version": "8.13.1",
+            "shim_version": "0.1.0"
+        }
+    })
+}
+
+pub fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+/// A request to `/v1/hooks`, built up header by header.
+pub struct HookRequest {
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl HookRequest {
+    /// Signed with `secret` now, as the shim sends it.
+    pub fn signed(secret: &str, id: &str, body: impl Into<Vec<u8>>) -> Self {
+        Self::signed_at(secret, id, now(), body)
+    }
+
+    pub fn signed_at(secret: &str, id: &str, timestamp: i64, body: impl Into<Vec<u8>>) -> Self {
+        let body = body.into();
+        let secret: HookSecret = secret.parse().expect("valid secret");
+        let signature = signature::sign(&secret, id, timestamp, &body);
+        Self {
+            body,
+            content_type: Some("application/json".into()),
+            headers: vec![
+                ("webhook-id".into(), id.into()),
+                ("webhook-timestamp".into(), timestamp.to_string()),
+                ("webhook-signature".into(), signature),
+            ],
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| n != name);
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn without(mut self, name: &str) -> Self {
+        self.headers.retain(|(n, _)| n != name);
+        self
+    }
+
+    pub fn content_type(mut self, value: Option<&str>) -> Self {
+        self.content_type = value.map(str::to_owned);
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_hook(&self, request: HookRequest) -> Response {
+        let mut builder = self.client.post(self.url("/v1/hooks")).body(request.body);
+        if let Some(content_type) = request.content_type {
+            builder = builder.header("content-type", content_type);
+        }
+        for (name, value) in request.headers {
+            builder = builder.header(name, value);
+        }
+        builder.send().await.expect("request sent")
+    }
+
+    /// Sends `body` signed with the app's global secret.
+    pub async fn send_event(&self, id: &str, body: &Value) -> Response {
+        self.post_hook(HookRequest::signed(SECRET, id, body.to_string()))
+            .await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Every stored event id, read through the admin API.
+    pub async fn stored_ids(&self) -> Vec<String> {
+        let page = json_of(
+            self.admin_get("/v1/admin/events?limit=1000").await,
+            StatusCode::OK,
+        )
+        .await;
+        page["events"]
+            .as_array()
+            .expect("events array")
+            .iter()
+            .map(|event| event["id"].as_str().expect("id").to_owned())
+            .collect()
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
+    /// A connection of our own to the app's database.
+    pub fn open_database(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.database).expect("open database")
+    }
+
+    /// Graceful stop; returns once the writer has committed and stopped.
+    pub async fn stop(self) {
+        drop(self.stop_keeping_files().await);
+    }
+
+    /// As [`TestApp::stop`], keeping the database until the guard drops.
+    pub async fn stop_keeping_files(self) -> tempfile::TempDir {
+        self.handle.stop(true).await;
+        self.server
+            .await
+            .expect("server task")
+            .expect("server stopped cleanly");
+        self.dir
+    }
+}
+
+/// Asserts the status and returns the JSON body.
+pub async fn json_of(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts an API error of the documented shape.
+pub async fn assert_error(response: Response, status: StatusCode, code: &str) -> String {
+    let body = json_of(response, status).await;
+    assert_eq!(body["error"]["code"], code, "{body}");
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
+    assert!(!message.is_empty());
+    message
+}
+
+/// The sum of a Prometheus counter's samples whose labels contain `labels`.
+pub fn counter(metrics: &str, name: &str, labels: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with(name) && line.contains(labels))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
