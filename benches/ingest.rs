@@ -1,1 +1,384 @@
-fn main() {}
+//! `make bench`: drives `/v1/hooks` with unique signed events at 1, 8 and 64
+//! connections, beside a baseline route that only checks the HMAC, in the
+//! same run; then measures the idle memory of the real binary.
+//!
+//! Prints figures; asserts nothing. The same-run ratio is the figure that
+//! gates (durable ≥ 0.5× baseline at 64 connections). CPU time per event is
+//! split by thread family (HTTP workers, writer, load generator), read from
+//! /proc, because on two cores CPU is what throughput is made of.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use puente::config::{Config, INSTANCE_SETTINGS, SETTINGS, Sources};
+use puente::domain::ids::EventId;
+use puente::signature::{self, HookSecret};
+use puente::startup::Application;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const BASELINE: &str = "/bench/verify-only";
+const DURABLE: &str = "/v1/hooks";
+
+/// Connections and requests per round.
+const RUNS: &[(usize, usize)] = &[(1, 3_000), (8, 30_000), (64, 60_000)];
+/// Rounds per route and connection count.
+const ROUNDS: usize = 3;
+
+struct Figures {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// CPU microseconds per event: HTTP workers, writer, load generator.
+    cpu_us: [f64; 3],
+}
+
+fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (port, stop) = start_service(dir.path().join("bench.db"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let secret: HookSecret = SECRET.parse().expect("secret");
+
+    println!(
+        "puente ingest benchmark (server: 2 HTTP workers + 1 writer; client on the same machine)"
+    );
+    println!("warming up...");
+    runtime.block_on(drive(port, DURABLE, &secret, 4, 2_000));
+    runtime.block_on(drive(port, BASELINE, &secret, 4, 2_000));
+
+    println!(
+        "{:<28} {:>5} {:>10} {:>9} {:>9}   {}",
+        "route", "conns", "events/s", "p50 ms", "p99 ms", "CPU µs/event: http writer client"
+    );
+    let mut ratio_at_64 = None;
+    for &(connections, requests) in RUNS {
+        // Alternate the two routes so both see the same machine; report the
+        // median round of each.
+        let mut baseline = Vec::new();
+        let mut durable = Vec::new();
+        for _ in 0..ROUNDS {
+            baseline.push(runtime.block_on(drive(port, BASELINE, &secret, connections, requests)));
+            durable.push(runtime.block_on(drive(port, DURABLE, &secret, connections, requests)));
+        }
+        let ratios: Vec<String> = baseline
+            .iter()
+            .zip(&durable)
+            .map(|(b, d)| format!("{:.2}", d.per_second / b.per_second))
+            .collect();
+        let (baseline, durable) = (median(baseline), median(durable));
+        print_row("HMAC-verify-only baseline", connections, &baseline);
+        print_row("durable /v1/hooks", connections, &durable);
+        let ratio = durable.per_second / baseline.per_second;
+        println!(
+            "{:<28} {:>5} {:>10.2}   (rounds: {})",
+            "  ratio durable/baseline",
+            connections,
+            ratio,
+            ratios.join(" ")
+        );
+        if connections == 64 {
+            ratio_at_64 = Some(ratio);
+        }
+    }
+    let commits = runtime.block_on(commit_metrics(port));
+    if commits.count > 0.0 {
+        println!(
+            "group commit: {:.0} events in {:.0} commits, {:.1} events per commit, {:.3} ms per commit",
+            commits.events,
+            commits.count,
+            commits.events / commits.count,
+            1e3 * commits.seconds / commits.count
+        );
+    }
+    stop();
+
+    if let Some(ratio) = ratio_at_64 {
+        println!("durable/baseline at 64 connections: {ratio:.2} (target >= 0.50)");
+    }
+    match idle_rss_kib() {
+        Ok(kib) => println!(
+            "idle RSS of `puente serve`: {:.1} MiB (target <= 30 MiB)",
+            kib as f64 / 1024.0
+        ),
+        Err(error) => println!("idle RSS not measured: {error}"),
+    }
+}
+
+/// The round with the median throughput.
+fn median(mut rounds: Vec<Figures>) -> Figures {
+    rounds.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+    rounds.swap_remove(rounds.len() / 2)
+}
+
+fn print_row(route: &str, connections: usize, figures: &Figures) {
+    let [http, writer, client] = figures.cpu_us;
+    println!(
+        "{:<28} {:>5} {:>10.0} {:>9.3} {:>9.3}   {http:>5.1} {writer:>6.1} {client:>6.1}",
+        route, connections, figures.per_second, figures.p50_ms, figures.p99_ms
+    );
+}
+
+/// Runs the service in-process, with the baseline route mounted beside the
+/// real ones, on its own actix system thread.
+fn start_service(database: std::path::PathBuf) -> (u16, impl FnOnce()) {
+    let database = database.to_string_lossy().into_owned();
+    let env = move |var: &str| match var {
+        "PUENTE_LISTEN" => Some("127.0.0.1:0".to_owned()),
+        "PUENTE_DATABASE" => Some(database.clone()),
+        "PUENTE_HOOK_SECRETS" => Some(SECRET.to_owned()),
+        "PUENTE_LOG" => Some("warn".to_owned()),
+        _ => None,
+    };
+    let sources = Sources::load(env, SETTINGS, INSTANCE_SETTINGS).expect("sources");
+    let config = Config::from_sources(&sources).expect("config");
+    let (started, ready) = mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let application = Application::build_with(config, |routes| {
+                routes.route(BASELINE, web::post().to(puente::http::hooks::verify_only));
+            })
+            .expect("service builds");
+            started
+                .send((application.port(), application.handle()))
+                .expect("report port");
+            application.run_until_stopped().await.expect("service runs");
+        });
+    });
+    let (port, handle) = ready.recv().expect("service started");
+    let stop = move || {
+        actix_web::rt::System::new().block_on(handle.stop(true));
+        thread.join().expect("service thread");
+    };
+    (port, stop)
+}
+
+/// A request written out in full, ready to send on a kept-alive connection.
+fn signed_request(secret: &HookSecret, path: &str, id: &str, timestamp: i64) -> Vec<u8> {
+    let body = format!(
+        r#"{{"type":"InvoicePaid","timestamp":"2026-11-28T01:00:00Z","data":{{"invoiceid":30517,"invoice":{{"id":30517,"userid":1842,"total":"24.95","status":"Paid","paymentmethod":"stripe"}},"_puente":{{"client_ids":[1842]}}}},"context":{{"instance":"default","actor":{{"kind":"system"}},"source":"cron","whmcs_version":"8.13.1","shim_version":"0.1.0"}}}}"#
+    );
+    let signature = signature::sign(secret, id, timestamp, body.as_bytes());
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nwebhook-id: {id}\r\nwebhook-timestamp: {timestamp}\r\n\
+         webhook-signature: {signature}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Sends `requests` unique events over `connections` kept-alive connections
+/// and measures each request from write to full response.
+async fn drive(
+    port: u16,
+    path: &str,
+    secret: &HookSecret,
+    connections: usize,
+    requests: usize,
+) -> Figures {
+    let timestamp = jiff::Timestamp::now().as_second();
+    let per_connection = requests / connections;
+    // Ids as the shim makes them (`evt_` + ULID): time-ordered, so the
+    // unique index grows at its right edge as it does in production.
+    let batches: Vec<Vec<Vec<u8>>> = (0..connections)
+        .map(|_| {
+            (0..per_connection)
+                .map(|_| signed_request(secret, path, EventId::generate().as_str(), timestamp))
+                .collect()
+        })
+        .collect();
+    let cpu_before = thread_cpu_ticks();
+    let started = Instant::now();
+    let tasks: Vec<_> = batches
+        .into_iter()
+        .map(|batch| tokio::spawn(connection(port, batch)))
+        .collect();
+    let mut latencies = Vec::with_capacity(requests);
+    for task in tasks {
+        latencies.extend(task.await.expect("connection task"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let cpu_after = thread_cpu_ticks();
+    let cpu_us = std::array::from_fn(|family| {
+        (cpu_after[family] - cpu_before[family]) as f64 * 1e6
+            / TICKS_PER_SECOND
+            / latencies.len() as f64
+    });
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Figures {
+        per_second: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: at(0.50).as_secs_f64() * 1e3,
+        p99_ms: at(0.99).as_secs_f64() * 1e3,
+        cpu_us,
+    }
+}
+
+async fn connection(port: u16, requests: Vec<Vec<u8>>) -> Vec<Duration> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let mut buffer = Vec::with_capacity(4096);
+    let mut latencies = Vec::with_capacity(requests.len());
+    for request in requests {
+        let sent = Instant::now();
+        stream.write_all(&request).await.expect("write");
+        let status = read_response(&mut stream, &mut buffer).await;
+        latencies.push(sent.elapsed());
+        assert_eq!(status, 202, "the service refused a benchmark event");
+    }
+    latencies
+}
+
+/// Reads one response (headers and a Content-Length body); returns its status.
+async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> u16 {
+    buffer.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = std::str::from_utf8(&buffer[..end]).expect("ascii head");
+            let status: u16 = head[9..12].parse().expect("status code");
+            let length: usize = head
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse().ok())?
+                })
+                .unwrap_or(0);
+            while buffer.len() < end + 4 + length {
+                let read = stream.read(&mut chunk).await.expect("read");
+                assert!(read > 0, "connection closed mid-response");
+                buffer.extend_from_slice(&chunk[..read]);
+            }
+            return status;
+        }
+        let read = stream.read(&mut chunk).await.expect("read");
+        assert!(read > 0, "connection closed before a response");
+        buffer.extend_from_slice(&chunk[..read]);
+    }
+}
+
+struct CommitMetrics {
+    count: f64,
+    events: f64,
+    seconds: f64,
+}
+
+/// The group-commit histograms, read back from `/metrics`.
+async fn commit_metrics(port: u16) -> CommitMetrics {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    CommitMetrics {
+        count: value("puente_commit_batch_size_count "),
+        events: value("puente_commit_batch_size_sum "),
+        seconds: value("puente_commit_seconds_sum "),
+    }
+}
+
+/// Starts the real binary, sends it a few events, lets it settle, and reads
+/// its resident memory.
+fn idle_rss_kib() -> Result<u64, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_puente"))
+        .arg("serve")
+        .env_clear()
+        .env("PUENTE_LISTEN", "127.0.0.1:0")
+        .env("PUENTE_DATABASE", dir.path().join("idle.db"))
+        .env("PUENTE_HOOK_SECRETS", SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut log = BufReader::new(child.stderr.take().ok_or("no stderr")?);
+    let mut line = String::new();
+    let port: u16 = loop {
+        line.clear();
+        if log.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+            return Err("puente exited before listening".into());
+        }
+        if let Some(address) = line
+            .split_whitespace()
+            .find_map(|f| f.strip_prefix("address="))
+        {
+            break address
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse().ok())
+                .ok_or("bad address")?;
+        }
+    };
+    let secret: HookSecret = SECRET.parse().map_err(|_| "secret")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(drive(port, DURABLE, &secret, 2, 200));
+    std::thread::sleep(Duration::from_secs(1));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .map_err(|e| e.to_string())?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or("no VmRSS line")?;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    Ok(kib)
+}
+
+/// Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU ticks (user + system) used so far by this process's threads, summed
+/// by family: HTTP workers, the writer, and everything else (the load
+/// generator).
+fn thread_cpu_ticks() -> [u64; 3] {
+    let mut ticks = [0u64; 3];
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return ticks;
+    };
+    for task in tasks.flatten() {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised name; utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect();
+        let used: u64 = fields
+            .get(11..13)
+            .map(|times| times.iter().filter_map(|t| t.parse::<u64>().ok()).sum())
+            .unwrap_or(0);
+        let family = if name.starts_with("actix-rt") {
+            0
+        } else if name.starts_with("puente-writer") {
+            1
+        } else {
+            2
+        };
+        ticks[family] += used;
+    }
+    ticks
+}

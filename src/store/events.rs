@@ -123,11 +123,14 @@ pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec
         values.push(Box::new(instance.as_str().to_owned()));
         conditions.push(format!("instance = ?{}", values.len()));
     }
-    if let Some(since) = query.since {
-        values.push(Box::new(since.as_millisecond()));
-        conditions.push(format!("received_at_ms >= ?{}", values.len()));
-    }
-    if let Some(after) = query.after {
+    let from_since = match query.since {
+        Some(since) => match first_seq_received_since(connection, since)? {
+            Some(seq) => Some(seq - 1),
+            None => return Ok(Vec::new()),
+        },
+        None => None,
+    };
+    if let Some(after) = query.after.max(from_since) {
         values.push(Box::new(after));
         conditions.push(format!("seq > ?{}", values.len()));
     }
@@ -147,6 +150,65 @@ pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec
         |row| from_row(row, false),
     )?;
     rows.collect()
+}
+
+/// The first event received at or after `since`, found by binary search
+/// over `seq`: receive times never decrease as `seq` grows, so no index on
+/// them is needed (and none slows down the writer).
+fn first_seq_received_since(
+    connection: &Connection,
+    since: jiff::Timestamp,
+) -> rusqlite::Result<Option<i64>> {
+    let since = since.as_millisecond();
+    let row = |sql: &str, seq: i64| -> rusqlite::Result<Option<(i64, i64)>> {
+        connection
+            .prepare_cached(sql)?
+            .query_row([seq], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()
+    };
+    let first_from = |seq| {
+        row(
+            "SELECT seq, received_at_ms FROM events WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+            seq,
+        )
+    };
+    let newest = row(
+        "SELECT seq, received_at_ms FROM events WHERE seq <= ?1 ORDER BY seq DESC LIMIT 1",
+        i64::MAX,
+    )?;
+    let (Some((oldest, _)), Some((newest, newest_at))) = (first_from(i64::MIN)?, newest) else {
+        return Ok(None);
+    };
+    if newest_at < since {
+        return Ok(None);
+    }
+    // Invariants: events before `low` came before `since`; `found` is the
+    // first event from `high` on that came at or after it.
+    let (mut low, mut high, mut found) = (oldest, newest, newest);
+    while low < high {
+        let middle = low.midpoint(high);
+        match first_from(middle)? {
+            Some((seq, at)) if seq < high && at >= since => (high, found) = (middle, seq),
+            Some((seq, _)) if seq < high => low = seq + 1,
+            // No event in [middle, high).
+            _ => high = middle,
+        }
+    }
+    Ok(Some(found))
+}
+
+/// Receive time of the newest event (the epoch for an empty table).
+pub(super) fn last_received_at(connection: &Connection) -> rusqlite::Result<jiff::Timestamp> {
+    let millis: Option<i64> = connection
+        .query_row(
+            "SELECT received_at_ms FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(millis
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH))
 }
 
 /// One event with its body, by webhook-id.
@@ -195,4 +257,64 @@ fn from_row(row: &Row<'_>, with_body: bool) -> rusqlite::Result<StoredEvent> {
             .ok_or_else(|| invalid(10, "unknown status".into()))?,
         body: if with_body { Some(row.get(11)?) } else { None },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_finds_the_same_first_event_as_a_scan_despite_gaps_and_ties() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = super::super::Database::open(
+            &dir.path().join("since.db"),
+            std::time::Duration::from_secs(1),
+        )
+        .expect("open");
+        let connection = rusqlite::Connection::open(database.path()).expect("connect");
+        let at = |ms: i64| jiff::Timestamp::from_millisecond(ms).expect("valid");
+        assert_eq!(
+            first_seq_received_since(&connection, at(0)).expect("query"),
+            None
+        );
+
+        // seq with gaps (deleted rows), receive times with ties.
+        let rows: Vec<(i64, i64)> = [1, 2, 3, 7, 8, 20, 21, 22, 40, 41, 90]
+            .into_iter()
+            .zip([100, 100, 105, 105, 105, 110, 200, 200, 201, 300, 300])
+            .collect();
+        for (seq, received) in &rows {
+            connection
+                .execute(
+                    "INSERT INTO events (seq, id, instance, type, actor_kind, source,
+                                         occurred_at_ms, received_at_ms, status, body)
+                     VALUES (?1, 'evt_' || ?1, 'default', 'InvoicePaid', 'system', 'cron',
+                             0, ?2, 'received', x'7b7d')",
+                    [seq, received],
+                )
+                .expect("insert");
+        }
+        for since in 90..=310 {
+            let expected = rows
+                .iter()
+                .find(|(_, received)| *received >= since)
+                .map(|(seq, _)| *seq);
+            assert_eq!(
+                first_seq_received_since(&connection, at(since)).expect("query"),
+                expected,
+                "since {since}"
+            );
+        }
+        let listed = list(
+            &connection,
+            &EventQuery {
+                since: Some(at(200)),
+                limit: 10,
+                ..EventQuery::default()
+            },
+        )
+        .expect("list");
+        let seqs: Vec<i64> = listed.iter().map(|event| event.seq).collect();
+        assert_eq!(seqs, [21, 22, 40, 41, 90]);
+    }
 }

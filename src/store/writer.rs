@@ -96,10 +96,17 @@ pub struct WriterThread {
 impl WriterThread {
     pub fn start(database: &Database, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let connection = database.writer_connection()?;
+        let last_received =
+            events::last_received_at(&connection).context("cannot read the newest event's time")?;
+        let mut state = State {
+            connection,
+            metrics,
+            last_received,
+        };
         let (queue, commands) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("puente-writer".to_owned())
-            .spawn(move || run(connection, commands, &metrics))
+            .spawn(move || state.run(commands))
             .context("cannot start the writer thread")?;
         Ok(Self {
             writer: Writer { queue },
@@ -120,66 +127,80 @@ impl WriterThread {
     }
 }
 
-fn run(mut connection: Connection, mut commands: mpsc::Receiver<Command>, metrics: &Metrics) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = commands.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match commands.try_recv() {
-                Ok(command) => batch.push(command),
-                Err(_) => break,
-            }
-        }
-        let stop = batch.iter().any(|command| matches!(command, Command::Stop));
-        commit(&mut connection, std::mem::take(&mut batch), metrics);
-        if stop {
-            // Anything sent after Stop is refused: its sender sees `Stopped`.
-            commands.close();
-            while let Ok(command) = commands.try_recv() {
-                batch.push(command);
-            }
-            commit(&mut connection, std::mem::take(&mut batch), metrics);
-            break;
-        }
-    }
-    tracing::debug!("writer stopped");
+/// What the writer thread owns.
+struct State {
+    connection: Connection,
+    metrics: Arc<Metrics>,
+    /// Receive time of the newest stored event: receive times never go
+    /// backwards, even if the wall clock does.
+    last_received: jiff::Timestamp,
 }
 
-/// Writes one batch in one transaction and answers every command in it.
-fn commit(connection: &mut Connection, batch: Vec<Command>, metrics: &Metrics) {
-    if batch.iter().all(|command| matches!(command, Command::Stop)) {
-        return;
-    }
-    let started = Instant::now();
-    match write(connection, &batch, jiff::Timestamp::now()) {
-        Ok(inserted) => {
-            metrics.record_commit(inserted.len(), started.elapsed().as_secs_f64());
-            let mut inserted = inserted.into_iter();
-            for command in batch {
-                match command {
-                    Command::Insert(_, reply) => {
-                        let outcome = inserted.next().expect("one outcome per insert");
-                        let _ = reply.send(Ok(outcome));
-                    }
-                    Command::Probe(reply) => {
-                        let _ = reply.send(Ok(()));
-                    }
-                    Command::Stop => {}
+impl State {
+    fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = commands.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match commands.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
                 }
             }
+            let stop = batch.iter().any(|command| matches!(command, Command::Stop));
+            self.commit(std::mem::take(&mut batch));
+            if stop {
+                // Anything sent after Stop is refused: its sender sees `Stopped`.
+                commands.close();
+                while let Ok(command) = commands.try_recv() {
+                    batch.push(command);
+                }
+                self.commit(std::mem::take(&mut batch));
+                break;
+            }
         }
-        Err(error) => {
-            tracing::error!(%error, commands = batch.len(), "group commit failed; nothing in it was stored");
-            let failure = StoreError::Write(error.to_string());
-            for command in batch {
-                match command {
-                    Command::Insert(_, reply) => {
-                        let _ = reply.send(Err(failure.clone()));
+        tracing::debug!("writer stopped");
+    }
+
+    /// Writes one batch in one transaction and answers every command in it.
+    fn commit(&mut self, batch: Vec<Command>) {
+        if batch.iter().all(|command| matches!(command, Command::Stop)) {
+            return;
+        }
+        let started = Instant::now();
+        let received = jiff::Timestamp::now().max(self.last_received);
+        match write(&mut self.connection, &batch, received) {
+            Ok(inserted) => {
+                self.last_received = received;
+                self.metrics
+                    .record_commit(inserted.len(), started.elapsed().as_secs_f64());
+                let mut inserted = inserted.into_iter();
+                for command in batch {
+                    match command {
+                        Command::Insert(_, reply) => {
+                            let outcome = inserted.next().expect("one outcome per insert");
+                            let _ = reply.send(Ok(outcome));
+                        }
+                        Command::Probe(reply) => {
+                            let _ = reply.send(Ok(()));
+                        }
+                        Command::Stop => {}
                     }
-                    Command::Probe(reply) => {
-                        let _ = reply.send(Err(failure.clone()));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, commands = batch.len(), "group commit failed; nothing in it was stored");
+                let failure = StoreError::Write(error.to_string());
+                for command in batch {
+                    match command {
+                        Command::Insert(_, reply) => {
+                            let _ = reply.send(Err(failure.clone()));
+                        }
+                        Command::Probe(reply) => {
+                            let _ = reply.send(Err(failure.clone()));
+                        }
+                        Command::Stop => {}
                     }
-                    Command::Stop => {}
                 }
             }
         }
@@ -213,4 +234,65 @@ fn write(
     }
     transaction.commit()?;
     Ok(inserted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::envelope::ActorKind;
+
+    fn event(id: &str) -> NewEvent {
+        NewEvent {
+            id: EventId::parse(id).expect("id"),
+            instance: InstanceName::default_instance(),
+            hook: HookType::parse("InvoicePaid").expect("type"),
+            actor: Actor {
+                kind: ActorKind::System,
+                id: None,
+                user_id: None,
+            },
+            source: Source::Cron,
+            occurred_at: jiff::Timestamp::UNIX_EPOCH,
+            status: EventStatus::Received,
+            body: b"{}".to_vec(),
+        }
+    }
+
+    #[test]
+    fn receive_times_never_go_backwards_even_across_restarts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::open(&dir.path().join("w.db"), std::time::Duration::from_secs(1))
+            .expect("open");
+        let tomorrow = jiff::Timestamp::now().as_millisecond() + 86_400_000;
+        rusqlite::Connection::open(database.path())
+            .expect("connect")
+            .execute(
+                "INSERT INTO events (id, instance, type, actor_kind, source, occurred_at_ms,
+                                     received_at_ms, status, body)
+                 VALUES ('evt_future', 'default', 'InvoicePaid', 'system', 'cron', 0, ?1,
+                         'received', x'7b7d')",
+                [tomorrow],
+            )
+            .expect("insert");
+
+        let thread = WriterThread::start(&database, Metrics::new()).expect("writer");
+        let writer = thread.writer();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let outcomes = runtime.block_on(async {
+            [
+                writer.insert(event("evt_now")).await,
+                writer.insert(event("evt_now")).await,
+            ]
+        });
+        thread.stop();
+        assert!(matches!(outcomes[0], Ok(Inserted::Accepted)));
+        assert!(matches!(outcomes[1], Ok(Inserted::Duplicate)));
+        let reader = database.reader().expect("reader");
+        let stored = events::get(&reader, &EventId::parse("evt_now").expect("id"))
+            .expect("query")
+            .expect("stored");
+        assert_eq!(stored.received_at.as_millisecond(), tomorrow);
+    }
 }
