@@ -1,5 +1,6 @@
 //! SQLite storage: one writer thread with group commit, short-lived readers.
 
+mod delivery;
 pub mod events;
 mod writer;
 

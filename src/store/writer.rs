@@ -11,6 +11,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
 use super::Database;
+use super::delivery::{self, Reply};
 use super::events::{self, EventStatus};
 use crate::domain::envelope::{Actor, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
@@ -51,7 +52,7 @@ pub enum StoreError {
 }
 
 enum Command {
-    Insert(Box<NewEvent>, oneshot::Sender<Result<Inserted, StoreError>>),
+    Insert(Box<NewEvent>, Reply),
     Probe(oneshot::Sender<Result<(), StoreError>>),
     Stop,
 }
@@ -66,7 +67,7 @@ impl Writer {
     /// Stores `event` unless its id is already stored; returns once the
     /// transaction holding it is durable.
     pub async fn insert(&self, event: NewEvent) -> Result<Inserted, StoreError> {
-        let (reply, answer) = oneshot::channel();
+        let (reply, answer) = Reply::new();
         self.send(Command::Insert(Box::new(event), reply)).await?;
         answer.await.map_err(|_| StoreError::Stopped)?
     }
@@ -175,11 +176,12 @@ impl State {
                 self.metrics
                     .record_commit(inserted.len(), started.elapsed().as_secs_f64());
                 let mut inserted = inserted.into_iter();
+                let mut answers = Vec::with_capacity(batch.len());
                 for command in batch {
                     match command {
                         Command::Insert(_, reply) => {
                             let outcome = inserted.next().expect("one outcome per insert");
-                            let _ = reply.send(Ok(outcome));
+                            answers.push((reply, Ok(outcome)));
                         }
                         Command::Probe(reply) => {
                             let _ = reply.send(Ok(()));
@@ -187,21 +189,22 @@ impl State {
                         Command::Stop => {}
                     }
                 }
+                delivery::deliver(answers);
             }
             Err(error) => {
                 tracing::error!(%error, commands = batch.len(), "group commit failed; nothing in it was stored");
                 let failure = StoreError::Write(error.to_string());
+                let mut answers = Vec::with_capacity(batch.len());
                 for command in batch {
                     match command {
-                        Command::Insert(_, reply) => {
-                            let _ = reply.send(Err(failure.clone()));
-                        }
+                        Command::Insert(_, reply) => answers.push((reply, Err(failure.clone()))),
                         Command::Probe(reply) => {
                             let _ = reply.send(Err(failure.clone()));
                         }
                         Command::Stop => {}
                     }
                 }
+                delivery::deliver(answers);
             }
         }
     }

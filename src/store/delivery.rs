@@ -1,0 +1,87 @@
+//! Hands the writer's answers back to the HTTP workers with one wake-up per
+//! worker per group commit, instead of one per request.
+//!
+//! Waking a task from a plain thread costs a system call on the task's
+//! runtime (an eventfd write) every time. Each runtime thread that asks for
+//! answers gets an inbox task; the writer sends that inbox one message per
+//! commit, and the inbox completes the waiting requests with local wakes.
+
+use std::cell::RefCell;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::writer::{Inserted, StoreError};
+
+/// The outcome of one insert.
+pub(super) type Answer = Result<Inserted, StoreError>;
+
+type Parcel = Vec<(oneshot::Sender<Answer>, Answer)>;
+type Inbox = mpsc::UnboundedSender<Parcel>;
+
+/// Where one answer goes.
+pub(super) struct Reply {
+    sender: oneshot::Sender<Answer>,
+    inbox: Option<Inbox>,
+}
+
+impl Reply {
+    /// A reply slot routed through the calling thread's inbox, when the
+    /// thread runs a Tokio runtime.
+    pub(super) fn new() -> (Self, oneshot::Receiver<Answer>) {
+        let (sender, receiver) = oneshot::channel();
+        let reply = Self {
+            sender,
+            inbox: current_inbox(),
+        };
+        (reply, receiver)
+    }
+}
+
+/// Delivers a commit's answers: one message per inbox, direct sends for
+/// the rest, and direct sends too if an inbox's runtime has gone.
+pub(super) fn deliver(answers: Vec<(Reply, Answer)>) {
+    let mut parcels: Vec<(Inbox, Parcel)> = Vec::new();
+    for (reply, answer) in answers {
+        let Some(inbox) = reply.inbox else {
+            let _ = reply.sender.send(answer);
+            continue;
+        };
+        match parcels.iter_mut().find(|(known, _)| known.same_channel(&inbox)) {
+            Some((_, parcel)) => parcel.push((reply.sender, answer)),
+            None => parcels.push((inbox, vec![(reply.sender, answer)])),
+        }
+    }
+    for (inbox, parcel) in parcels {
+        if let Err(mpsc::error::SendError(parcel)) = inbox.send(parcel) {
+            for (sender, answer) in parcel {
+                let _ = sender.send(answer);
+            }
+        }
+    }
+}
+
+thread_local! {
+    static INBOX: RefCell<Option<Inbox>> = const { RefCell::new(None) };
+}
+
+/// This thread's inbox, started on first use; `None` outside a runtime.
+fn current_inbox() -> Option<Inbox> {
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
+    INBOX.with(|cell| {
+        let mut inbox = cell.borrow_mut();
+        if inbox.as_ref().is_none_or(|known| known.is_closed()) {
+            let (sender, mut parcels) = mpsc::unbounded_channel::<Parcel>();
+            // On a current-thread runtime (each actix worker has one) the
+            // task runs on this very thread, so its sends wake locally.
+            runtime.spawn(async move {
+                while let Some(parcel) = parcels.recv().await {
+                    for (sender, answer) in parcel {
+                        let _ = sender.send(answer);
+                    }
+                }
+            });
+            *inbox = Some(sender);
+        }
+        inbox.clone()
+    })
+}
