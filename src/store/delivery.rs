@@ -46,7 +46,10 @@ pub(super) fn deliver(answers: Vec<(Reply, Answer)>) {
             let _ = reply.sender.send(answer);
             continue;
         };
-        match parcels.iter_mut().find(|(known, _)| known.same_channel(&inbox)) {
+        match parcels
+            .iter_mut()
+            .find(|(known, _)| known.same_channel(&inbox))
+        {
             Some((_, parcel)) => parcel.push((reply.sender, answer)),
             None => parcels.push((inbox, vec![(reply.sender, answer)])),
         }
