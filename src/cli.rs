@@ -190,7 +190,7 @@ fn print_dev_help(config: &Config, files: &DevFiles) {
 
 fn check_config() -> Result<(), Failure> {
     let config = Config::from_env()?;
-    println!("{config:#?}");
+    println!("{config}");
     println!("configuration is valid");
     Ok(())
 }
