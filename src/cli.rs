@@ -167,9 +167,9 @@ fn print_dev_help(config: &Config, files: &DevFiles) {
         .unwrap_or_else(|| "puente".to_owned());
     let url = format!("http://{}", config.listen);
     println!(
-        "puente --dev: WhatsApp in {:?} mode, database {}",
-        config.whatsapp.mode,
-        config.database.display()
+        "puente --dev: database {}, WhatsApp in {} mode",
+        config.database.display(),
+        config.whatsapp.mode.as_str()
     );
     if let Some(secret) = &files.secret {
         let secret = secret.display();

@@ -117,6 +117,16 @@ pub enum WhatsAppMode {
     Cloud,
 }
 
+impl WhatsAppMode {
+    /// The setting's text form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DryRun => "dry-run",
+            Self::Cloud => "cloud",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UpgradePolicy {
     Seed,
