@@ -246,10 +246,11 @@ impl Checker<'_> {
     }
 
     fn whatsapp(&mut self) -> Checked<WhatsApp> {
-        let mode = self.with_default("whatsapp_mode", WhatsAppMode::DryRun, |text| match text {
-            "dry-run" => Ok(WhatsAppMode::DryRun),
-            "cloud" => Ok(WhatsAppMode::Cloud),
-            other => Err(format!("`{other}` is not one of dry-run, cloud")),
+        let mode = self.with_default("whatsapp_mode", WhatsAppMode::DryRun, |text| {
+            [WhatsAppMode::DryRun, WhatsAppMode::Cloud]
+                .into_iter()
+                .find(|mode| mode.as_str() == text)
+                .ok_or_else(|| format!("`{text}` is not one of dry-run, cloud"))
         });
         let api_base = self.optional("whatsapp_api_base", parse_url);
         let phone_number_id = self.optional("whatsapp_phone_number_id", |text| {

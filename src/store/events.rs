@@ -160,23 +160,17 @@ fn first_seq_received_since(
     since: jiff::Timestamp,
 ) -> rusqlite::Result<Option<i64>> {
     let since = since.as_millisecond();
-    let row = |sql: &str, seq: i64| -> rusqlite::Result<Option<(i64, i64)>> {
+    let first_from = |seq: i64| -> rusqlite::Result<Option<(i64, i64)>> {
         connection
-            .prepare_cached(sql)?
+            .prepare_cached(
+                "SELECT seq, received_at_ms FROM events WHERE seq >= ?1 ORDER BY seq LIMIT 1",
+            )?
             .query_row([seq], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()
     };
-    let first_from = |seq| {
-        row(
-            "SELECT seq, received_at_ms FROM events WHERE seq >= ?1 ORDER BY seq LIMIT 1",
-            seq,
-        )
-    };
-    let newest = row(
-        "SELECT seq, received_at_ms FROM events WHERE seq <= ?1 ORDER BY seq DESC LIMIT 1",
-        i64::MAX,
-    )?;
-    let (Some((oldest, _)), Some((newest, newest_at))) = (first_from(i64::MIN)?, newest) else {
+    let (Some((oldest, _)), Some((newest, newest_at))) =
+        (first_from(i64::MIN)?, newest_event(connection)?)
+    else {
         return Ok(None);
     };
     if newest_at < since {
@@ -197,17 +191,18 @@ fn first_seq_received_since(
     Ok(Some(found))
 }
 
+/// `seq` and receive time of the newest event, if any.
+fn newest_event(connection: &Connection) -> rusqlite::Result<Option<(i64, i64)>> {
+    connection
+        .prepare_cached("SELECT seq, received_at_ms FROM events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()
+}
+
 /// Receive time of the newest event (the epoch for an empty table).
 pub(super) fn last_received_at(connection: &Connection) -> rusqlite::Result<jiff::Timestamp> {
-    let millis: Option<i64> = connection
-        .query_row(
-            "SELECT received_at_ms FROM events ORDER BY seq DESC LIMIT 1",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(millis
-        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+    Ok(newest_event(connection)?
+        .and_then(|(_, ms)| jiff::Timestamp::from_millisecond(ms).ok())
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH))
 }
 
