@@ -2,10 +2,15 @@
 # Installs what `make test` needs, and nothing twice: Debian packages only
 # when missing (one `apt-get update` first), the Rust lint components, and a
 # Python venv in .venv with the Standard Webhooks reference library.
+#
+# PHP: the shim runs on php-cli with curl (delivery), sqlite3 (Capsule's
+# driver in the stand-in WHMCS database) and mbstring (Illuminate needs it);
+# phpunit and php-illuminate-database are Debian's, so no Composer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(python3-venv)
+apt_packages=(python3-venv php-cli php-curl php-sqlite3 php-mbstring phpunit
+    php-illuminate-database)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

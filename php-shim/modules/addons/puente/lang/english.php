@@ -1,0 +1,27 @@
+<?php
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+$_ADDONLANG['try_again_later'] = 'This cannot be checked right now. Please try again in a few minutes.';
+$_ADDONLANG['service'] = 'puente service';
+$_ADDONLANG['reachable'] = 'reachable';
+$_ADDONLANG['unreachable'] = 'unreachable';
+$_ADDONLANG['settings'] = 'Settings';
+$_ADDONLANG['complete'] = 'complete';
+$_ADDONLANG['instance'] = 'Instance';
+$_ADDONLANG['spooled'] = 'Events waiting (spool)';
+$_ADDONLANG['rejected'] = 'Events refused by the service';
+$_ADDONLANG['breaker'] = 'Live sending';
+$_ADDONLANG['breaker_open'] = 'paused after a failure; events are spooled';
+$_ADDONLANG['breaker_closed'] = 'on';
+$_ADDONLANG['last_error'] = 'Last error';
+$_ADDONLANG['send_test_event'] = 'Send test event';
+$_ADDONLANG['replay_now'] = 'Send waiting events now';
+$_ADDONLANG['test_event'] = 'Test event';
+$_ADDONLANG['outcome_delivered'] = 'delivered';
+$_ADDONLANG['outcome_spooled'] = 'not delivered; spooled for replay (see Last error)';
+$_ADDONLANG['outcome_rejected'] = 'refused by the service (see Last error)';
+$_ADDONLANG['replayed'] = 'Delivered / refused';
+$_ADDONLANG['replay_failed'] = 'the service failed; the rest keeps waiting';

@@ -1,0 +1,159 @@
+<?php
+
+namespace WHMCS\Module\Addon\Puente;
+
+use WHMCS\Database\Capsule;
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+/**
+ * The addon's WHMCS functions (puente_config, _activate, _deactivate,
+ * _upgrade, _output), kept here so tests call them without WHMCS.
+ */
+final class Addon
+{
+    public const VERSION = '0.1.0';
+
+    /** @return array<string, mixed> */
+    public static function config(): array
+    {
+        $fields = [
+            'service_url' => ['FriendlyName' => 'Service URL', 'Type' => 'text', 'Size' => '60',
+                'Description' => 'Base URL of the puente service, without /v1 (e.g. http://127.0.0.1:8080). PUENTE_URL overrides it.'],
+            'secret' => ['FriendlyName' => 'Signing secret', 'Type' => 'password', 'Size' => '60',
+                'Description' => 'whsec_... as in the service\'s PUENTE_HOOK_SECRETS; several, space-separated, while rotating (the first signs). PUENTE_SECRET overrides it.'],
+            'instance' => ['FriendlyName' => 'Instance name', 'Type' => 'text', 'Size' => '30', 'Default' => 'default',
+                'Description' => 'Names this WHMCS install to the service (letters, digits, . _ -). PUENTE_INSTANCE overrides it.'],
+            'connect_timeout_ms' => ['FriendlyName' => 'Connect timeout (ms)', 'Type' => 'text', 'Size' => '6', 'Default' => '200',
+                'Description' => 'Longest wait to connect to the service (at most 2000).'],
+            'total_timeout_ms' => ['FriendlyName' => 'Total timeout (ms)', 'Type' => 'text', 'Size' => '6', 'Default' => '500',
+                'Description' => 'Longest a hook waits for the service (at most 5000); slower events are spooled and replayed by the cron.'],
+            'decision_timeout_ms' => ['FriendlyName' => 'Decision timeout (ms)', 'Type' => 'text', 'Size' => '6', 'Default' => '1500',
+                'Description' => 'Longest WHMCS waits for a decision (upgrade prices and checks) before the fallback applies.'],
+            'breaker_seconds' => ['FriendlyName' => 'Pause after a failure (s)', 'Type' => 'text', 'Size' => '6', 'Default' => '30',
+                'Description' => 'After a failed send, hooks spool without trying the service for this long.'],
+        ];
+        foreach (Settings::GROUPS as $group) {
+            $fields["forward_{$group}"] = ['FriendlyName' => 'Forward ' . $group . ' hooks', 'Type' => 'yesno', 'Default' => 'on',
+                'Description' => 'Hooks: ' . implode(', ', array_keys(array_filter(HookCatalog::HOOKS, static fn ($hook) => $hook[0] === $group)))];
+        }
+        return [
+            'name' => 'puente',
+            'description' => 'Forwards WHMCS events, signed, to the puente service (upgrades, cancellations, transfers, WhatsApp alerts).',
+            'version' => self::VERSION,
+            'author' => 'puente',
+            'language' => 'spanish',
+            'fields' => $fields,
+        ];
+    }
+
+    /** @return array{status: string, description: string} */
+    public static function activate(): array
+    {
+        try {
+            Schema::create();
+            return ['status' => 'success', 'description' => 'puente is active. Set the service URL and signing secret, then use "Send test event" on the addon page.'];
+        } catch (\Throwable $e) {
+            return ['status' => 'error', 'description' => 'Could not create the addon tables: ' . $e->getMessage()];
+        }
+    }
+
+    /** @return array{status: string, description: string} */
+    public static function deactivate(): array
+    {
+        try {
+            $waiting = Capsule::schema()->hasTable(Schema::SPOOL) ? Capsule::table(Schema::SPOOL)->count() : 0;
+            Schema::drop();
+            $note = $waiting > 0 ? " {$waiting} events that were still waiting for the service were discarded." : '';
+            return ['status' => 'success', 'description' => 'puente is deactivated and its tables removed.' . $note];
+        } catch (\Throwable $e) {
+            return ['status' => 'error', 'description' => 'Could not remove the addon tables: ' . $e->getMessage()];
+        }
+    }
+
+    /**
+     * Runs once after the files of a new version are in place.
+     *
+     * @param array<string, mixed> $vars `version` is the previous version
+     */
+    public static function upgrade(array $vars): void
+    {
+        // Every version so far has the same tables; create any that is missing.
+        Schema::create();
+        Settings::forget();
+    }
+
+    /**
+     * The admin page: is the service reachable, what waits, what failed,
+     * and buttons to send a test event and to replay the spool now.
+     *
+     * @param array<string, mixed> $vars
+     */
+    public static function output(array $vars): string
+    {
+        $lang = is_array($vars['_lang'] ?? null) ? $vars['_lang'] : Messages::all('spanish');
+        $t = static fn (string $key): string => htmlspecialchars((string) ($lang[$key] ?? $key), ENT_QUOTES);
+        $e = static fn (mixed $text): string => htmlspecialchars((string) $text, ENT_QUOTES);
+        $forwarder = Shim::forwarder();
+        $settings = $forwarder->settings();
+
+        $notice = '';
+        $action = (string) ($_POST['puente_action'] ?? '');
+        if ($action !== '' && (!function_exists('check_token') || check_token('WHMCS.admin.default'))) {
+            $notice = match ($action) {
+                'test' => self::sendTestEvent($forwarder, $lang),
+                'replay' => self::replayNow($forwarder, $lang),
+                default => '',
+            };
+        }
+
+        $health = $settings->url === ''
+            ? new Response(0, '', (string) $settings->problem())
+            : (new Transport())->get($settings->url . '/healthz', $settings->connectTimeoutMs, $settings->totalTimeoutMs);
+        $status = $forwarder->status();
+        $rows = [
+            $t('service') => $e($settings->url ?: '-') . ' ' . ($health->isSuccess()
+                ? '<span class="label label-success">' . $t('reachable') . '</span>'
+                : '<span class="label label-danger">' . $t('unreachable') . '</span> ' . $e($health->describe())),
+            $t('settings') => $settings->isComplete() ? $t('complete') : $e($settings->problem()),
+            $t('instance') => $e($settings->instance),
+            $t('spooled') => $e($status['spooled'] ?? '?'),
+            $t('rejected') => $e($status['rejected']),
+            $t('breaker') => $status['breaker_open'] ? $t('breaker_open') : $t('breaker_closed'),
+            $t('last_error') => $status['last_error'] === null ? '-'
+                : $e(gmdate('Y-m-d H:i:s', (int) $status['last_error']['at']) . ' UTC: ' . $status['last_error']['message']),
+        ];
+        $html = $notice === '' ? '' : '<div class="alert alert-info">' . $e($notice) . '</div>';
+        $html .= '<table class="table table-condensed" style="max-width:60em">';
+        foreach ($rows as $label => $value) {
+            $html .= "<tr><th>{$label}</th><td>{$value}</td></tr>";
+        }
+        $html .= '</table>';
+        $token = function_exists('generate_token') ? generate_token('form') : '';
+        $link = $e($vars['modulelink'] ?? '');
+        foreach (['test' => 'send_test_event', 'replay' => 'replay_now'] as $value => $label) {
+            $html .= "<form method=\"post\" action=\"{$link}\" style=\"display:inline-block;margin-right:1em\">{$token}"
+                . "<input type=\"hidden\" name=\"puente_action\" value=\"{$value}\">"
+                . "<button type=\"submit\" class=\"btn btn-default\">{$t($label)}</button></form>";
+        }
+        return $html;
+    }
+
+    /** @param array<string, string> $lang */
+    private static function sendTestEvent(Forwarder $forwarder, array $lang): string
+    {
+        $event = Event::envelope('PuenteTestEvent', ['sent_from' => 'addon admin page'], Context::detect(), $forwarder->settings()->instance, time());
+        $outcome = $forwarder->dispatch($event);
+        return sprintf('%s %s: %s', $lang['test_event'] ?? 'Test event', $event->id, $lang["outcome_{$outcome}"] ?? $outcome);
+    }
+
+    /** @param array<string, string> $lang */
+    private static function replayNow(Forwarder $forwarder, array $lang): string
+    {
+        $report = $forwarder->replay(500, 20.0);
+        return sprintf('%s: %d / %d%s', $lang['replayed'] ?? 'Replayed', $report['delivered'], $report['rejected'],
+            $report['failed'] ? ' - ' . ($lang['replay_failed'] ?? 'the service failed; the rest waits') : '');
+    }
+}

@@ -1,0 +1,53 @@
+<?php
+
+namespace WHMCS\Module\Addon\Puente;
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+/**
+ * A circuit breaker shared by every PHP process of the install. One failed
+ * send opens it for a window; while open, hooks make no connection attempt.
+ * When the window ends one process wins the right to try again (the probe);
+ * the others keep spooling until it succeeds.
+ */
+final class Breaker
+{
+    private const NAME = 'breaker_open_until';
+
+    public function __construct(private SharedState $state, private int $windowSeconds)
+    {
+    }
+
+    /** Whether this process may try the service now. */
+    public function allows(int $now): bool
+    {
+        $openUntil = $this->state->read(self::NAME);
+        if ($openUntil === null || (int) $openUntil === 0) {
+            return true;
+        }
+        if ($now < (int) $openUntil) {
+            return false;
+        }
+        return $this->state->compareAndSet(self::NAME, $openUntil, (string) ($now + $this->windowSeconds));
+    }
+
+    public function isOpen(int $now): bool
+    {
+        return $now < (int) ($this->state->read(self::NAME) ?? 0);
+    }
+
+    public function succeeded(): void
+    {
+        $openUntil = $this->state->read(self::NAME);
+        if ($openUntil !== null && (int) $openUntil !== 0) {
+            $this->state->write(self::NAME, '0');
+        }
+    }
+
+    public function failed(int $now): void
+    {
+        $this->state->write(self::NAME, (string) ($now + $this->windowSeconds));
+    }
+}

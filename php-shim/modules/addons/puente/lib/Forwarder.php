@@ -1,0 +1,237 @@
+<?php
+
+namespace WHMCS\Module\Addon\Puente;
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+/**
+ * Gets events to the service without ever holding WHMCS up for more than
+ * one bounded timeout: send live when the service is healthy and nothing is
+ * waiting, otherwise spool; replay the spool in order with the original
+ * `webhook-id`s, re-signed with a fresh timestamp.
+ */
+final class Forwarder
+{
+    public const HOOKS_PATH = '/v1/hooks';
+
+    /** Events a hook replays after its own, so a client's page stays fast. */
+    private const HOOK_REPLAY_LIMIT = 10;
+
+    private Breaker $breaker;
+
+    /**
+     * @param \Closure(): int $clock Unix seconds
+     */
+    public function __construct(
+        private Settings $settings,
+        private Spool $spool,
+        private SharedState $state,
+        private Transport $transport,
+        private \Closure $clock,
+    ) {
+        $this->breaker = new Breaker($state, $settings->breakerSeconds);
+    }
+
+    public function settings(): Settings
+    {
+        return $this->settings;
+    }
+
+    public function breaker(): Breaker
+    {
+        return $this->breaker;
+    }
+
+    /** Scrubs, wraps and dispatches one hook invocation (one webhook-id). */
+    public function forward(string $hook, mixed $vars, Context $context): ?Event
+    {
+        $group = HookCatalog::group($hook);
+        if ($group === null || !$this->settings->forwards($group)) {
+            return null;
+        }
+        $event = Event::envelope($hook, Scrubber::scrub($hook, $vars), $context, $this->settings->instance, ($this->clock)());
+        $this->dispatch($event);
+        return $event;
+    }
+
+    /** Sends an event now, or spools it; returns what happened. */
+    public function dispatch(Event $event): string
+    {
+        if (!$this->settings->isComplete()) {
+            $this->spoolSafely($event);
+            $this->noteError((string) $this->settings->problem());
+            return 'spooled';
+        }
+        if (!$this->guard(fn () => $this->spool->isEmpty(), true)) {
+            // Older events wait: this one goes behind them, in order.
+            $this->spoolSafely($event);
+            if ($this->guard(fn () => $this->breaker->allows(($this->clock)()), true)) {
+                $this->replay(self::HOOK_REPLAY_LIMIT, $this->settings->totalTimeoutMs / 1000);
+            }
+            return 'spooled';
+        }
+        if (!$this->guard(fn () => $this->breaker->allows(($this->clock)()), true)) {
+            $this->spoolSafely($event);
+            return 'spooled';
+        }
+        $response = $this->send($event, self::HOOKS_PATH, $this->settings->totalTimeoutMs);
+        if ($response->isSuccess()) {
+            $this->guard(fn () => $this->breaker->succeeded(), null);
+            return 'delivered';
+        }
+        if ($response->isPermanentFailure()) {
+            $this->reject($event, $response);
+            return 'rejected';
+        }
+        $this->spoolSafely($event);
+        $this->failed($event, $response);
+        return 'spooled';
+    }
+
+    /**
+     * Sends waiting events oldest first until the spool is empty, `$limit`
+     * events were sent, the time budget is spent, or the service fails.
+     * One process replays at a time.
+     *
+     * @return array{delivered: int, rejected: int, failed: bool, locked: bool}
+     */
+    public function replay(int $limit, float $budgetSeconds): array
+    {
+        $report = ['delivered' => 0, 'rejected' => 0, 'failed' => false, 'locked' => false];
+        if (!$this->settings->isComplete()) {
+            return $report;
+        }
+        $now = ($this->clock)();
+        $lock = $this->state->read('replay_lock');
+        if (($lock !== null && (int) $lock > $now)
+            || !$this->state->compareAndSet('replay_lock', $lock, (string) ($now + (int) ceil($budgetSeconds) + 60))) {
+            $report['locked'] = true;
+            return $report;
+        }
+        $deadline = hrtime(true) + (int) ($budgetSeconds * 1e9);
+        try {
+            while ($limit > 0) {
+                $batch = $this->spool->oldest(min($limit, 100));
+                if ($batch === []) {
+                    break;
+                }
+                foreach ($batch as $reference => $event) {
+                    if (hrtime(true) >= $deadline) {
+                        return $report;
+                    }
+                    $limit--;
+                    $response = $this->send($event, self::HOOKS_PATH, $this->settings->totalTimeoutMs);
+                    if ($response->isSuccess()) {
+                        $this->spool->remove((string) $reference);
+                        $report['delivered']++;
+                    } elseif ($response->isPermanentFailure()) {
+                        $this->spool->remove((string) $reference);
+                        $this->reject($event, $response);
+                        $report['rejected']++;
+                    } else {
+                        $this->spool->noteFailure((string) $reference, $response->describe());
+                        $this->failed($event, $response);
+                        $report['failed'] = true;
+                        return $report;
+                    }
+                }
+            }
+            if ($report['delivered'] > 0) {
+                $this->breaker->succeeded();
+            }
+            return $report;
+        } finally {
+            $this->state->write('replay_lock', '0');
+        }
+    }
+
+    /** Signs an event with a fresh timestamp and posts it. */
+    public function send(Event $event, string $path, int $totalMs): Response
+    {
+        $timestamp = ($this->clock)();
+        try {
+            return $this->transport->post($this->settings->url . $path, [
+                "webhook-id: {$event->id}",
+                "webhook-timestamp: {$timestamp}",
+                'webhook-signature: ' . Signer::sign($this->settings->secrets[0], $event->id, $timestamp, $event->body),
+                "puente-instance: {$event->instance}",
+            ], $event->body, $this->settings->connectTimeoutMs, $totalMs);
+        } catch (\Throwable $e) {
+            return new Response(0, '', get_class($e) . ': ' . $e->getMessage());
+        }
+    }
+
+    /**
+     * What the admin page shows.
+     *
+     * @return array{spooled: ?int, rejected: int, breaker_open: bool, last_error: ?array{at: int, message: string}}
+     */
+    public function status(): array
+    {
+        $lastError = json_decode((string) $this->guard(fn () => $this->state->read('last_error'), null), true);
+        return [
+            'spooled' => $this->guard(fn () => $this->spool->count(), null),
+            'rejected' => (int) $this->guard(fn () => $this->state->read('rejected'), 0),
+            'breaker_open' => (bool) $this->guard(fn () => $this->breaker->isOpen(($this->clock)()), false),
+            'last_error' => is_array($lastError) ? $lastError : null,
+        ];
+    }
+
+    public function noteError(string $message): void
+    {
+        $this->guard(fn () => $this->state->write('last_error', json_encode(['at' => ($this->clock)(), 'message' => $message])), null);
+    }
+
+    /** Keeps an event whatever breaks; the module log is the last resort. */
+    private function spoolSafely(Event $event): void
+    {
+        try {
+            $this->spool->append($event);
+        } catch (\Throwable $first) {
+            try {
+                if ($this->spool instanceof TableSpool) {
+                    // The table may be missing if activation did not finish.
+                    Schema::create();
+                }
+                $this->spool->append($event);
+            } catch (\Throwable $second) {
+                Whmcs::log("spool {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], 'NOT SPOOLED: ' . $second->getMessage(), $this->settings->secrets);
+            }
+        }
+    }
+
+    private function failed(Event $event, Response $response): void
+    {
+        $this->guard(fn () => $this->breaker->failed(($this->clock)()), null);
+        $this->noteError("{$event->type} {$event->id}: " . $response->describe());
+        Whmcs::log("send {$event->type}", ['webhook-id' => $event->id], $response->describe() . '; spooled for replay', $this->settings->secrets);
+    }
+
+    /** The service refused the event for good (400/413/415): log and count it. */
+    private function reject(Event $event, Response $response): void
+    {
+        $this->guard(function (): void {
+            for ($try = 0; $try < 5; $try++) {
+                $count = $this->state->read('rejected');
+                if ($this->state->compareAndSet('rejected', $count, (string) ((int) $count + 1))) {
+                    return;
+                }
+            }
+        }, null);
+        $this->noteError("{$event->type} {$event->id} refused: " . $response->describe());
+        Whmcs::log("rejected {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], $response->describe(), $this->settings->secrets);
+    }
+
+    /** Runs a step whose failure must not stop delivery; `$fallback` if it throws. */
+    private function guard(callable $step, mixed $fallback): mixed
+    {
+        try {
+            return $step();
+        } catch (\Throwable $e) {
+            Whmcs::log('storage', '', get_class($e) . ': ' . $e->getMessage(), $this->settings->secrets);
+            return $fallback;
+        }
+    }
+}

@@ -1,0 +1,165 @@
+<?php
+
+namespace WHMCS\Module\Addon\Puente;
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+/**
+ * The addon's settings: what the administrator saved under Setup > Addon
+ * Modules, overridden by environment variables so secrets can stay out of
+ * the WHMCS database and the shim runs without WHMCS.
+ */
+final class Settings
+{
+    public const MODULE = 'puente';
+
+    /** Hook groups an administrator can switch off, each a `forward_<group>` field. */
+    public const GROUPS = ['clients', 'invoices', 'services', 'domains', 'quotes'];
+
+    /** Environment variable => stored setting it overrides. */
+    private const ENV = [
+        'PUENTE_URL' => 'service_url',
+        'PUENTE_SECRET' => 'secret',
+        'PUENTE_INSTANCE' => 'instance',
+        'PUENTE_SPOOL_DIR' => 'spool_dir',
+    ];
+
+    private static ?self $loaded = null;
+
+    /**
+     * @param string[] $secrets signing secrets; the first one signs
+     * @param array<string, bool> $groups
+     */
+    private function __construct(
+        public readonly string $url,
+        public readonly array $secrets,
+        public readonly string $instance,
+        public readonly int $connectTimeoutMs,
+        public readonly int $totalTimeoutMs,
+        public readonly int $decisionTimeoutMs,
+        public readonly int $breakerSeconds,
+        public readonly array $groups,
+        public readonly ?string $spoolDir,
+    ) {
+    }
+
+    /**
+     * Builds settings from stored values (`tbladdonmodules` rows) and the
+     * environment, which wins.
+     *
+     * @param array<string, mixed> $stored
+     * @param array<string, string|false> $env
+     */
+    public static function fromSources(array $stored, array $env): self
+    {
+        foreach (self::ENV as $variable => $setting) {
+            $value = $env[$variable] ?? false;
+            if (is_string($value) && trim($value) !== '') {
+                $stored[$setting] = $value;
+            }
+        }
+        $text = static fn (string $key): string => trim((string) ($stored[$key] ?? ''));
+        $groups = [];
+        foreach (self::GROUPS as $group) {
+            // A group is forwarded unless its switch was saved as off.
+            $value = $stored["forward_{$group}"] ?? 'on';
+            $groups[$group] = in_array(strtolower((string) $value), ['on', '1', 'yes', 'true'], true);
+        }
+        $instance = $text('instance') === '' ? 'default' : $text('instance');
+        $spoolDir = $text('spool_dir');
+
+        return new self(
+            url: rtrim($text('service_url'), '/'),
+            secrets: array_values(array_filter(preg_split('/\s+/', $text('secret')) ?: [], [Signer::class, 'isSecret'])),
+            instance: preg_match('/^[A-Za-z0-9_.-]{1,64}$/', $instance) === 1 ? $instance : '',
+            // Bounded whatever is saved: a typo must not let a hook hang WHMCS.
+            connectTimeoutMs: self::milliseconds($stored['connect_timeout_ms'] ?? null, 200, 2000),
+            totalTimeoutMs: self::milliseconds($stored['total_timeout_ms'] ?? null, 500, 5000),
+            decisionTimeoutMs: self::milliseconds($stored['decision_timeout_ms'] ?? null, 1500, 5000),
+            breakerSeconds: self::milliseconds($stored['breaker_seconds'] ?? null, 30, 3600),
+            groups: $groups,
+            spoolDir: $spoolDir === '' ? null : $spoolDir,
+        );
+    }
+
+    /** The settings of this PHP process, read once. */
+    public static function load(): self
+    {
+        return self::$loaded ??= self::fromSources(self::stored(), self::environment());
+    }
+
+    /** Forgets the settings read by load(), after they were saved. */
+    public static function forget(): void
+    {
+        self::$loaded = null;
+    }
+
+    /** Whether events can be signed and sent; otherwise they wait in the spool. */
+    public function isComplete(): bool
+    {
+        return $this->url !== '' && $this->secrets !== [] && $this->instance !== '';
+    }
+
+    public function forwards(string $group): bool
+    {
+        return $this->groups[$group] ?? false;
+    }
+
+    /** What is wrong with the settings, for the admin page and the module log. */
+    public function problem(): ?string
+    {
+        return match (true) {
+            $this->url === '' => 'no service URL is set (setting "Service URL" or PUENTE_URL)',
+            $this->secrets === [] => 'no signing secret of the form whsec_<base64> is set (setting "Signing secret" or PUENTE_SECRET)',
+            $this->instance === '' => 'the instance name must be 1-64 letters, digits, ".", "_" or "-"',
+            default => null,
+        };
+    }
+
+    /**
+     * @return array<string, string>
+     */
+    private static function stored(): array
+    {
+        if (!Whmcs::hasDatabase()) {
+            return [];
+        }
+        try {
+            return \WHMCS\Database\Capsule::table('tbladdonmodules')
+                ->where('module', self::MODULE)
+                ->pluck('value', 'setting')
+                ->all();
+        } catch (\Throwable $e) {
+            return [];
+        }
+    }
+
+    /**
+     * php-fpm passes pool `env[...]` entries through getenv(); web server
+     * variables (Apache SetEnv, nginx fastcgi_param) arrive in $_SERVER.
+     *
+     * @return array<string, string|false>
+     */
+    private static function environment(): array
+    {
+        $env = [];
+        foreach (array_keys(self::ENV) as $variable) {
+            $value = getenv($variable);
+            if ($value === false && isset($_SERVER[$variable]) && is_string($_SERVER[$variable])) {
+                $value = $_SERVER[$variable];
+            }
+            $env[$variable] = $value;
+        }
+        return $env;
+    }
+
+    private static function milliseconds(mixed $value, int $default, int $max): int
+    {
+        if (!is_numeric($value) || (int) $value < 1) {
+            return $default;
+        }
+        return min((int) $value, $max);
+    }
+}

@@ -1,0 +1,101 @@
+<?php
+
+namespace WHMCS\Module\Addon\Puente;
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+/**
+ * What hooks.php calls. Each entry point catches every \Throwable: nothing
+ * the addon does may break the WHMCS page, API call or cron run it is in.
+ */
+final class Shim
+{
+    /** Events the cron's replay sends per run, and its time budget. */
+    private const CRON_REPLAY_LIMIT = 2000;
+    private const CRON_REPLAY_SECONDS = 60.0;
+
+    private static ?Forwarder $forwarder = null;
+
+    /** The process's forwarder, built on first use from the settings. */
+    public static function forwarder(): Forwarder
+    {
+        if (self::$forwarder === null) {
+            $settings = Settings::load();
+            [$spool, $state] = self::storage($settings);
+            self::$forwarder = new Forwarder($settings, $spool, $state, new Transport(), static fn (): int => time());
+        }
+        return self::$forwarder;
+    }
+
+    /** Replaces (or, with null, forgets) the process's forwarder. */
+    public static function install(?Forwarder $forwarder): void
+    {
+        self::$forwarder = $forwarder;
+    }
+
+    /**
+     * The WHMCS database when there is one, else a folder.
+     *
+     * @return array{0: Spool, 1: SharedState}
+     */
+    public static function storage(Settings $settings): array
+    {
+        if (Whmcs::hasDatabase()) {
+            return [new TableSpool(), new TableState()];
+        }
+        $dir = $settings->spoolDir ?? sys_get_temp_dir() . '/puente-spool-' . ($settings->instance ?: 'default');
+        return [new FileSpool($dir), new FileState($dir)];
+    }
+
+    /** A forwarded hook fired. */
+    public static function onHook(string $hook, mixed $vars): void
+    {
+        try {
+            self::forwarder()->forward($hook, $vars, Context::detect());
+        } catch (\Throwable $e) {
+            self::logFailure("hook {$hook}", $e);
+        }
+    }
+
+    /** AfterCronJob: send what waited while the service was unreachable. */
+    public static function onCron(): void
+    {
+        try {
+            $report = self::forwarder()->replay(self::CRON_REPLAY_LIMIT, self::CRON_REPLAY_SECONDS);
+            if ($report['delivered'] + $report['rejected'] > 0 || $report['failed']) {
+                Whmcs::log('replay', '', $report);
+            }
+        } catch (\Throwable $e) {
+            self::logFailure('replay', $e);
+        }
+    }
+
+    /**
+     * Asks the service for a synchronous hook's return value.
+     *
+     * @param array<string, mixed> $data
+     */
+    public static function decide(string $hook, array $data, string $failPolicy): mixed
+    {
+        try {
+            return (new Decisions(self::forwarder(), static fn (): int => time()))
+                ->ask($hook, $data, Context::detect(), $failPolicy);
+        } catch (\Throwable $e) {
+            self::logFailure("decision {$hook}", $e);
+            return $failPolicy === Decisions::FAIL_CLOSED ? [Messages::text('try_again_later')] : null;
+        }
+    }
+
+    private static function logFailure(string $action, \Throwable $e): void
+    {
+        $secrets = [];
+        try {
+            $secrets = Settings::load()->secrets;
+        } catch (\Throwable $ignored) {
+            // Log without masks rather than not at all; messages hold no secret.
+        }
+        Whmcs::log($action, '', get_class($e) . ': ' . $e->getMessage(), $secrets);
+    }
+}

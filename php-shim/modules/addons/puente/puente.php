@@ -1,0 +1,69 @@
+<?php
+/**
+ * puente: forwards WHMCS hook events, signed with Standard Webhooks, to the
+ * puente service, and never slows or breaks WHMCS while doing it.
+ *
+ * The functions WHMCS looks for are here; their bodies live in lib/Addon.php.
+ */
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+require_once __DIR__ . '/lib/autoload.php';
+
+use WHMCS\Module\Addon\Puente\Addon;
+
+/**
+ * Name, version and settings fields (Setup > Addon Modules).
+ *
+ * @return array<string, mixed>
+ */
+function puente_config()
+{
+    return Addon::config();
+}
+
+/**
+ * Creates the spool and state tables.
+ *
+ * @return array{status: string, description: string}
+ */
+function puente_activate()
+{
+    return Addon::activate();
+}
+
+/**
+ * Drops the addon's tables.
+ *
+ * @return array{status: string, description: string}
+ */
+function puente_deactivate()
+{
+    return Addon::deactivate();
+}
+
+/**
+ * Runs after a new version of the files is installed.
+ *
+ * @param array<string, mixed> $vars
+ */
+function puente_upgrade($vars)
+{
+    Addon::upgrade($vars);
+}
+
+/**
+ * The admin page (Addons > puente).
+ *
+ * @param array<string, mixed> $vars
+ */
+function puente_output($vars)
+{
+    try {
+        echo Addon::output($vars);
+    } catch (\Throwable $e) {
+        echo '<div class="alert alert-danger">' . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>';
+    }
+}

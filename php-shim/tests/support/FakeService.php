@@ -1,0 +1,76 @@
+<?php
+
+/**
+ * A stand-in puente service: PHP's built-in web server running
+ * fake-service-router.php, which records every request and answers with the
+ * status (and decision) the test set.
+ */
+final class FakeService
+{
+    public readonly string $url;
+
+    /** @param resource $process */
+    private function __construct(private $process, private string $dir, int $port)
+    {
+        $this->url = "http://127.0.0.1:{$port}";
+    }
+
+    public static function start(): self
+    {
+        $dir = sys_get_temp_dir() . '/puente-fake-' . bin2hex(random_bytes(6));
+        mkdir("{$dir}/requests", 0700, true);
+        $port = self::freePort();
+        $process = proc_open(
+            [PHP_BINARY, '-S', "127.0.0.1:{$port}", __DIR__ . '/fake-service-router.php'],
+            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['pipe', 'w']],
+            $pipes,
+            null,
+            ['FAKE_DIR' => $dir] + getenv(),
+        );
+        // The server says so on stderr once it listens.
+        while (($line = fgets($pipes[2])) !== false && !str_contains($line, 'started')) {
+        }
+        if ($line === false) {
+            throw new RuntimeException('the fake service did not start');
+        }
+        return new self($process, $dir, $port);
+    }
+
+    /** A port nothing listens on. */
+    public static function freePort(): int
+    {
+        $socket = stream_socket_server('tcp://127.0.0.1:0');
+        $port = (int) substr(strrchr(stream_socket_get_name($socket, false), ':'), 1);
+        fclose($socket);
+        return $port;
+    }
+
+    public function answerWith(int $status): void
+    {
+        file_put_contents("{$this->dir}/status", (string) $status);
+    }
+
+    public function answerDecision(string $json): void
+    {
+        file_put_contents("{$this->dir}/decision", $json);
+    }
+
+    /**
+     * Requests received so far, oldest first.
+     *
+     * @return list<array{method: string, path: string, headers: array<string, string>, body: string}>
+     */
+    public function requests(): array
+    {
+        $files = glob("{$this->dir}/requests/*.json") ?: [];
+        sort($files);
+        return array_map(static fn (string $file): array => json_decode(file_get_contents($file), true), $files);
+    }
+
+    public function stop(): void
+    {
+        proc_terminate($this->process);
+        proc_close($this->process);
+        ShimTestCase::removeTree($this->dir);
+    }
+}
