@@ -1,21 +1,34 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench deps
+.PHONY: run test lint bench deps php-lint php-test
+
+PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
 ## Run the service on its embedded default: SQLite in ./data, WhatsApp in
 ## dry-run, a dev hook secret and admin token kept in ./data.
 run:
 	$(CARGO) run --release --bin puente -- serve --dev
 
-## Install what the tests need (idempotent), lint, then run every test.
+## Install what the tests need (idempotent), lint, then run every test:
+## Rust (unit, integration, the PHP addon end to end) and PHPUnit.
 test: deps lint
 	$(CARGO) test
+	$(MAKE) --no-print-directory php-test
 
-## Format check and clippy with warnings as errors.
-lint:
+## The addon's PHPUnit tests: once without WHMCS's database (file spool),
+## once with a Capsule over SQLite (the "capsule" group).
+php-test:
+	$(PHPUNIT) --exclude-group capsule
+	PUENTE_TEST_CAPSULE=1 $(PHPUNIT) --group capsule
+
+## Format check, clippy with warnings as errors, and `php -l` on the addon.
+lint: php-lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+php-lint:
+	@find php-shim -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null && echo "php -l: no syntax errors"
 
 ## Throughput and latency figures; not part of `make test`.
 bench:

@@ -1,7 +1,9 @@
 //! A real service on port 0 with a fresh SQLite file, and helpers to talk
 //! to it the way the shim and an operator do.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 
 use actix_web::dev::ServerHandle;
 use puente::config::{Config, INSTANCE_SETTINGS, SETTINGS, Sources};
@@ -250,4 +252,90 @@ pub fn counter(metrics: &str, name: &str, labels: &str) -> f64 {
         .filter(|line| line.starts_with(name) && line.contains(labels))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
+}
+
+/// The real `puente` binary, serving on a free port with its own database.
+pub struct RunningBinary {
+    pub child: Child,
+    /// `http://127.0.0.1:<port>`
+    pub address: String,
+    pub database: PathBuf,
+    log: Option<std::thread::JoinHandle<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for RunningBinary {
+    /// A failed test must not leave the process behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RunningBinary {
+    /// Starts `puente serve` with [`SECRET`], the admin token and `vars`,
+    /// and returns once it logged its address.
+    pub fn start(vars: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = dir.path().join("puente.db");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_puente"))
+            .arg("serve")
+            .env_clear()
+            .env("PUENTE_LISTEN", "127.0.0.1:0")
+            .env("PUENTE_DATABASE", &database)
+            .env("PUENTE_HOOK_SECRETS", SECRET)
+            .env("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN)
+            .envs(vars.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start puente");
+        let mut log = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        let address = loop {
+            line.clear();
+            assert!(
+                log.read_line(&mut line).expect("read log") > 0,
+                "puente exited before listening"
+            );
+            if line.contains("puente listening") {
+                break line
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix("address="))
+                    .map(|text| format!("http://{text}"))
+                    .expect("address in the log line");
+            }
+        };
+        let log = std::thread::spawn(move || {
+            let mut text = String::new();
+            for line in log.lines() {
+                text.push_str(&line.expect("log line"));
+                text.push('\n');
+            }
+            text
+        });
+        Self {
+            child,
+            address,
+            database,
+            log: Some(log),
+            _dir: dir,
+        }
+    }
+
+    /// Sends SIGTERM, as a service manager stops it.
+    pub fn terminate(&self) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(killed.success());
+    }
+
+    /// Waits for the process to end; returns its exit status and whole log.
+    pub fn wait(&mut self) -> (std::process::ExitStatus, String) {
+        let status = self.child.wait().expect("wait for puente");
+        let log = self.log.take().expect("log reader");
+        (status, log.join().expect("log reader"))
+    }
 }

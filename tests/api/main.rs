@@ -5,5 +5,6 @@ mod cli;
 mod health;
 mod helpers;
 mod hooks;
+mod shim;
 mod shutdown;
 mod signature;

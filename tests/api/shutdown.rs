@@ -2,8 +2,6 @@
 //! (graceful stop) and in the real binary (SIGTERM).
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use reqwest::StatusCode;
@@ -97,57 +95,18 @@ async fn a_graceful_stop_under_load_loses_no_acknowledged_event() {
 
 #[tokio::test]
 async fn sigterm_to_the_binary_under_load_loses_no_acknowledged_event() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database = dir.path().join("puente.db");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_puente"))
-        .arg("serve")
-        .env_clear()
-        .env("PUENTE_LISTEN", "127.0.0.1:0")
-        .env("PUENTE_DATABASE", &database)
-        .env("PUENTE_HOOK_SECRETS", SECRET)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start puente");
-    let mut log = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut address = None;
-    let mut line = String::new();
-    while address.is_none() {
-        line.clear();
-        assert!(
-            log.read_line(&mut line).expect("read log") > 0,
-            "puente exited before listening"
-        );
-        if line.contains("puente listening") {
-            address = line
-                .split_whitespace()
-                .find_map(|field| field.strip_prefix("address="))
-                .map(|text| format!("http://{text}"));
-        }
-    }
-    let rest_of_log = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in log.lines() {
-            text.push_str(&line.expect("log line"));
-            text.push('\n');
-        }
-        text
-    });
+    let mut service = RunningBinary::start(&[]);
+    let database = service.database.clone();
 
     let ready = Arc::new(Notify::new());
     let load = tokio::spawn(send_until_refused(
-        address.expect("address"),
+        service.address.clone(),
         Arc::clone(&ready),
     ));
     ready.notified().await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(killed.success());
+    service.terminate();
     let acked = load.await.expect("load task");
-    let status = child.wait().expect("wait for puente");
-    let log = rest_of_log.join().expect("log reader");
+    let (status, log) = service.wait();
     assert!(status.success(), "puente exited with {status}; log:\n{log}");
     assert!(
         log.contains("signal=\"SIGTERM\"") || log.contains("signal=SIGTERM"),

@@ -1,0 +1,158 @@
+<?php
+
+use WHMCS\Database\Capsule;
+use WHMCS\Module\Addon\Puente\Addon;
+use WHMCS\Module\Addon\Puente\Schema;
+use WHMCS\Module\Addon\Puente\Settings;
+use WHMCS\Module\Addon\Puente\Shim;
+use WHMCS\Module\Addon\Puente\TableSpool;
+use WHMCS\Module\Addon\Puente\TableState;
+
+/**
+ * The addon inside a WHMCS with its database: settings from
+ * tbladdonmodules, the spool and shared state as tables.
+ *
+ * @group capsule
+ */
+final class CapsuleTest extends ShimTestCase
+{
+    private ?FakeService $service = null;
+
+    protected function setUp(): void
+    {
+        parent::setUp();
+        Schema::drop();
+        Capsule::table('tbladdonmodules')->delete();
+        Settings::forget();
+        Shim::install(null);
+    }
+
+    protected function tearDown(): void
+    {
+        $this->service?->stop();
+        Settings::forget();
+        Shim::install(null);
+        $_POST = [];
+        parent::tearDown();
+    }
+
+    private function save(string $url): void
+    {
+        foreach (['service_url' => $url, 'secret' => self::SECRET, 'instance' => 'paneldecliente', 'forward_quotes' => ''] as $setting => $value) {
+            Capsule::table('tbladdonmodules')->insert(['module' => 'puente', 'setting' => $setting, 'value' => $value]);
+        }
+        Settings::forget();
+        Shim::install(null);
+    }
+
+    public function test_activation_creates_the_tables_and_deactivation_removes_them(): void
+    {
+        $this->assertSame('success', Addon::activate()['status']);
+        $this->assertTrue(Capsule::schema()->hasTable(Schema::SPOOL));
+        $this->assertTrue(Capsule::schema()->hasTable(Schema::STATE));
+        $this->assertSame('success', Addon::activate()['status'], 'activating twice is harmless');
+
+        (new TableSpool())->append(new WHMCS\Module\Addon\Puente\Event('evt_a', 'ClientAdd', 'default', '{}'));
+        $result = Addon::deactivate();
+
+        $this->assertSame('success', $result['status']);
+        $this->assertStringContainsString('1 events', $result['description']);
+        $this->assertFalse(Capsule::schema()->hasTable(Schema::SPOOL));
+    }
+
+    public function test_the_config_offers_every_setting_with_the_secret_as_a_password_field(): void
+    {
+        $config = Addon::config();
+
+        $this->assertSame('0.1.0', $config['version']);
+        $this->assertSame('password', $config['fields']['secret']['Type']);
+        foreach (['service_url', 'instance', 'connect_timeout_ms', 'total_timeout_ms', 'forward_clients', 'forward_quotes'] as $field) {
+            $this->assertArrayHasKey($field, $config['fields']);
+        }
+        $this->assertSame('yesno', $config['fields']['forward_invoices']['Type']);
+    }
+
+    public function test_saved_settings_are_read_from_tbladdonmodules(): void
+    {
+        $this->save('http://127.0.0.1:8080');
+
+        $settings = Settings::load();
+
+        $this->assertSame('http://127.0.0.1:8080', $settings->url);
+        $this->assertSame([self::SECRET], $settings->secrets);
+        $this->assertSame('paneldecliente', $settings->instance);
+        $this->assertFalse($settings->forwards('quotes'));
+        [$spool, $state] = Shim::storage($settings);
+        $this->assertInstanceOf(TableSpool::class, $spool);
+        $this->assertInstanceOf(TableState::class, $state);
+    }
+
+    public function test_events_spooled_in_the_table_during_an_outage_are_replayed_by_the_cron(): void
+    {
+        Addon::activate();
+        $this->save('http://127.0.0.1:' . FakeService::freePort());
+        $GLOBALS['whmcs_hooks']['ClientAdd'][0](self::fixture('ClientAdd'));
+        $GLOBALS['whmcs_hooks']['InvoicePaid'][0](self::fixture('InvoicePaid'));
+        $spooled = Capsule::table(Schema::SPOOL)->orderBy('seq')->pluck('webhook_id')->all();
+        $this->assertCount(2, $spooled);
+        $this->assertSame(['ClientAdd', 'InvoicePaid'], Capsule::table(Schema::SPOOL)->orderBy('seq')->pluck('type')->all());
+
+        $this->service = FakeService::start();
+        Capsule::table('tbladdonmodules')->where('setting', 'service_url')->update(['value' => $this->service->url]);
+        Capsule::table(Schema::STATE)->where('name', 'breaker_open_until')->update(['value' => '0']);
+        Settings::forget();
+        Shim::install(null);
+        $GLOBALS['whmcs_hooks']['AfterCronJob'][0]([]);
+
+        $this->assertSame($spooled, array_map(static fn (array $r): string => $r['headers']['webhook-id'], $this->service->requests()));
+        $this->assertSame(0, Capsule::table(Schema::SPOOL)->count());
+    }
+
+    public function test_a_missing_spool_table_is_created_rather_than_losing_the_event(): void
+    {
+        $this->save('http://127.0.0.1:' . FakeService::freePort());
+
+        $GLOBALS['whmcs_hooks']['DomainDelete'][0](self::fixture('DomainDelete'));
+
+        $this->assertSame(1, Capsule::table(Schema::SPOOL)->count());
+        $this->assertSame('DomainDelete', Capsule::table(Schema::SPOOL)->value('type'));
+    }
+
+    public function test_the_admin_page_shows_the_state_and_sends_a_test_event(): void
+    {
+        Addon::activate();
+        $this->service = FakeService::start();
+        $this->save($this->service->url);
+        $_POST = ['puente_action' => 'test'];
+
+        $html = Addon::output(['modulelink' => 'addonmodules.php?module=puente', '_lang' => []]);
+
+        $this->assertMatchesRegularExpression('/Test event evt_\w+: delivered/', $html);
+        $this->assertStringContainsString('reachable', $html);
+        [$test, $health] = $this->service->requests();
+        $this->assertSame('PuenteTestEvent', json_decode($test['body'], true)['type']);
+        $this->assertSame('/healthz', $health['path']);
+        $this->assertStringNotContainsString(self::SECRET, $html);
+    }
+
+    public function test_the_admin_page_names_an_unreachable_service_and_what_waits(): void
+    {
+        Addon::activate();
+        $this->save('http://127.0.0.1:' . FakeService::freePort());
+        $GLOBALS['whmcs_hooks']['ClientAdd'][0](self::fixture('ClientAdd'));
+
+        $html = Addon::output(['modulelink' => 'addonmodules.php?module=puente', '_lang' => $this->spanish()]);
+
+        $this->assertStringContainsString('no accesible', $html);
+        $this->assertMatchesRegularExpression('#Eventos en espera</th><td>1</td>#', $html);
+        $this->assertStringContainsString('en pausa tras un fallo', $html);
+    }
+
+    /** @return array<string, string> */
+    private function spanish(): array
+    {
+        $_ADDONLANG = [];
+        include dirname(__DIR__) . '/modules/addons/puente/lang/spanish.php';
+        return $_ADDONLANG;
+    }
+}
