@@ -30,9 +30,11 @@ lint: php-lint
 php-lint:
 	@find php-shim -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null && echo "php -l: no syntax errors"
 
-## Throughput and latency figures; not part of `make test`.
+## Throughput and latency figures; not part of `make test`: the service's
+## ingest, then the time the addon adds to a WHMCS hook.
 bench:
 	$(CARGO) bench --bench ingest
+	./scripts/bench-shim.sh
 
 deps:
 	./scripts/install-test-deps.sh

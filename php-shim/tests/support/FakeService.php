@@ -20,20 +20,28 @@ final class FakeService
         $dir = sys_get_temp_dir() . '/puente-fake-' . bin2hex(random_bytes(6));
         mkdir("{$dir}/requests", 0700, true);
         $port = self::freePort();
+        // The server's access log goes nowhere: a pipe nobody reads would fill and stall it.
         $process = proc_open(
             [PHP_BINARY, '-S', "127.0.0.1:{$port}", __DIR__ . '/fake-service-router.php'],
-            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['pipe', 'w']],
+            [0 => ['file', '/dev/null', 'r'], 1 => ['file', '/dev/null', 'w'], 2 => ['file', '/dev/null', 'w']],
             $pipes,
             null,
             ['FAKE_DIR' => $dir] + getenv(),
         );
-        // The server says so on stderr once it listens.
-        while (($line = fgets($pipes[2])) !== false && !str_contains($line, 'started')) {
-        }
-        if ($line === false) {
-            throw new RuntimeException('the fake service did not start');
-        }
+        self::awaitListening($port);
         return new self($process, $dir, $port);
+    }
+
+    /** Returns once the port accepts connections (a refused connect returns at once). */
+    public static function awaitListening(int $port): void
+    {
+        $deadline = hrtime(true) + 5_000_000_000;
+        while (($socket = @stream_socket_client("tcp://127.0.0.1:{$port}", $code, $message, 1)) === false) {
+            if (hrtime(true) > $deadline) {
+                throw new RuntimeException("nothing listens on port {$port}");
+            }
+        }
+        fclose($socket);
     }
 
     /** A port nothing listens on. */

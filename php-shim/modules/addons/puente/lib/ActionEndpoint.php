@@ -20,7 +20,7 @@ final class ActionEndpoint
     {
         $this->actions = [
             // Lets the service check that it reaches the addon with the right secret.
-            'Ping' => static fn (array $data): array => ['result' => 'success', 'pong' => true, 'shim_version' => Addon::VERSION],
+            'Ping' => static fn (array $data): array => ['result' => 'success', 'pong' => true, 'shim_version' => Shim::VERSION],
         ];
     }
 

@@ -14,7 +14,6 @@ if (!defined('WHMCS')) {
  */
 final class Addon
 {
-    public const VERSION = '0.1.0';
 
     /** @return array<string, mixed> */
     public static function config(): array
@@ -42,7 +41,7 @@ final class Addon
         return [
             'name' => 'puente',
             'description' => 'Forwards WHMCS events, signed, to the puente service (upgrades, cancellations, transfers, WhatsApp alerts).',
-            'version' => self::VERSION,
+            'version' => Shim::VERSION,
             'author' => 'puente',
             'language' => 'spanish',
             'fields' => $fields,

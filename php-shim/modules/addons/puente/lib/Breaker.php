@@ -16,6 +16,9 @@ final class Breaker
 {
     private const NAME = 'breaker_open_until';
 
+    /** Whether the last read found the breaker closed (saves a read on success). */
+    private bool $seenClosed = false;
+
     public function __construct(private SharedState $state, private int $windowSeconds)
     {
     }
@@ -24,7 +27,8 @@ final class Breaker
     public function allows(int $now): bool
     {
         $openUntil = $this->state->read(self::NAME);
-        if ($openUntil === null || (int) $openUntil === 0) {
+        $this->seenClosed = $openUntil === null || (int) $openUntil === 0;
+        if ($this->seenClosed) {
             return true;
         }
         if ($now < (int) $openUntil) {
@@ -40,6 +44,9 @@ final class Breaker
 
     public function succeeded(): void
     {
+        if ($this->seenClosed) {
+            return;
+        }
         $openUntil = $this->state->read(self::NAME);
         if ($openUntil !== null && (int) $openUntil !== 0) {
             $this->state->write(self::NAME, '0');
@@ -48,6 +55,7 @@ final class Breaker
 
     public function failed(int $now): void
     {
+        $this->seenClosed = false;
         $this->state->write(self::NAME, (string) ($now + $this->windowSeconds));
     }
 }

@@ -37,7 +37,7 @@ final class Event
                 'actor' => $context->actor,
                 'source' => $context->source,
                 'whmcs_version' => Whmcs::version(),
-                'shim_version' => Addon::VERSION,
+                'shim_version' => Shim::VERSION,
             ],
         ], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_THROW_ON_ERROR);
         return new self(EventId::generate(), $type, $instance, $body);

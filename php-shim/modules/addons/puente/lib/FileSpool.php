@@ -7,88 +7,137 @@ if (!defined('WHMCS')) {
 }
 
 /**
- * The spool as one file per event in a folder, for when there is no WHMCS
- * database. Files appear whole (written aside, then renamed) and their names
- * sort in arrival order.
+ * The spool as an append-only journal in a folder, for when there is no
+ * WHMCS database: one JSON line per event, appended under an exclusive
+ * flock, and the byte offset of the oldest waiting event beside it. Events
+ * leave oldest first, so leaving is moving the offset; a drained journal is
+ * truncated. Appending costs a few microseconds whatever the journal holds.
  */
 final class FileSpool implements Spool
 {
-    private string $dir;
+    private string $journal;
+    private string $offsetFile;
+    private string $failureFile;
 
     public function __construct(string $dir)
     {
-        $this->dir = rtrim($dir, '/') . '/spool';
-        Files::ensureDirectory($this->dir);
+        $dir = rtrim($dir, '/') . '/spool';
+        Files::ensureDirectory($dir);
+        $this->journal = "{$dir}/journal";
+        $this->offsetFile = "{$dir}/offset";
+        $this->failureFile = "{$dir}/head-failure";
     }
 
     public function append(Event $event): void
     {
-        // Microseconds, then the ULID (time-ordered) for events of one instant.
-        $name = sprintf('%017d-%s.json', (int) (microtime(true) * 1e6), $event->id);
-        Files::writeAtomically("{$this->dir}/{$name}", $this->encode($event, 0, null));
-    }
-
-    public function isEmpty(): bool
-    {
-        return $this->names(1) === [];
-    }
-
-    public function count(): int
-    {
-        return count($this->names(PHP_INT_MAX));
-    }
-
-    public function oldest(int $limit): array
-    {
-        $events = [];
-        foreach ($this->names($limit) as $name) {
-            $record = json_decode((string) @file_get_contents("{$this->dir}/{$name}"), true);
-            if (is_array($record) && isset($record['id'], $record['type'], $record['instance'], $record['body'])) {
-                $events[$name] = new Event($record['id'], $record['type'], $record['instance'], $record['body']);
-            }
-        }
-        return $events;
-    }
-
-    public function remove(string $reference): void
-    {
-        @unlink("{$this->dir}/" . basename($reference));
-    }
-
-    public function noteFailure(string $reference, string $error): void
-    {
-        $path = "{$this->dir}/" . basename($reference);
-        $record = json_decode((string) @file_get_contents($path), true);
-        if (is_array($record) && isset($record['id'], $record['type'], $record['instance'], $record['body'])) {
-            $event = new Event($record['id'], $record['type'], $record['instance'], $record['body']);
-            Files::writeAtomically($path, $this->encode($event, (int) ($record['attempts'] ?? 0) + 1, $error));
-        }
-    }
-
-    /** @return string[] */
-    private function names(int $limit): array
-    {
-        $names = [];
-        foreach (@scandir($this->dir) ?: [] as $name) {
-            if (str_ends_with($name, '.json')) {
-                $names[] = $name;
-                if (count($names) >= $limit) {
-                    break;
-                }
-            }
-        }
-        return $names;
-    }
-
-    private function encode(Event $event, int $attempts, ?string $error): string
-    {
-        return json_encode([
+        $line = json_encode([
             'id' => $event->id,
             'type' => $event->type,
             'instance' => $event->instance,
             'body' => $event->body,
-            'attempts' => $attempts,
-            'last_error' => $error,
-        ], JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR);
+        ], JSON_UNESCAPED_SLASHES | JSON_THROW_ON_ERROR) . "\n";
+        $this->withJournal('a', function ($handle) use ($line): void {
+            if (fwrite($handle, $line) !== strlen($line) || !fflush($handle)) {
+                throw new \RuntimeException("cannot append to {$this->journal}");
+            }
+        });
+    }
+
+    public function isEmpty(): bool
+    {
+        clearstatcache(true, $this->journal);
+        $size = @filesize($this->journal);
+        return $size === false || $size <= $this->offset();
+    }
+
+    public function count(): int
+    {
+        $handle = @fopen($this->journal, 'r');
+        if ($handle === false) {
+            return 0;
+        }
+        fseek($handle, $this->offset());
+        $count = 0;
+        while (($line = fgets($handle)) !== false) {
+            $count += str_ends_with($line, "\n") ? 1 : 0;
+        }
+        fclose($handle);
+        return $count;
+    }
+
+    /**
+     * References are the byte offset just past each event's line.
+     */
+    public function oldest(int $limit): array
+    {
+        $handle = @fopen($this->journal, 'r');
+        if ($handle === false) {
+            return [];
+        }
+        fseek($handle, $this->offset());
+        $events = [];
+        while (count($events) < $limit && ($line = fgets($handle)) !== false) {
+            if (!str_ends_with($line, "\n")) {
+                break; // an append in progress; it is read next time
+            }
+            $record = json_decode($line, true);
+            if (is_array($record) && isset($record['id'], $record['type'], $record['instance'], $record['body'])) {
+                $events[(string) ftell($handle)] = new Event($record['id'], $record['type'], $record['instance'], $record['body']);
+            } else {
+                // A line torn by a crash cannot be sent; skip it, but say so.
+                Whmcs::log('spool', '', 'skipped an unreadable spool line: ' . substr($line, 0, 200));
+                $this->remove((string) ftell($handle));
+            }
+        }
+        fclose($handle);
+        return $events;
+    }
+
+    /** Removes the event and every older one (the spool drains in order). */
+    public function remove(string $reference): void
+    {
+        $offset = (int) $reference;
+        if ($offset <= $this->offset()) {
+            return;
+        }
+        Files::writeAtomically($this->offsetFile, (string) $offset);
+        @unlink($this->failureFile);
+        $this->withJournal('c', function ($handle) use ($offset): void {
+            // Drained: start the journal again, unless an append came in meanwhile.
+            if (fstat($handle)['size'] === $offset) {
+                ftruncate($handle, 0);
+                Files::writeAtomically($this->offsetFile, '0');
+            }
+        });
+    }
+
+    public function noteFailure(string $reference, string $error): void
+    {
+        $previous = json_decode((string) @file_get_contents($this->failureFile), true);
+        $attempts = is_array($previous) && ($previous['reference'] ?? null) === $reference ? (int) $previous['attempts'] : 0;
+        Files::writeAtomically($this->failureFile, json_encode(['reference' => $reference, 'attempts' => $attempts + 1, 'error' => $error]));
+    }
+
+    private function offset(): int
+    {
+        return (int) @file_get_contents($this->offsetFile);
+    }
+
+    /** @param callable(resource): void $change */
+    private function withJournal(string $mode, callable $change): void
+    {
+        $handle = fopen($this->journal, $mode);
+        if ($handle === false) {
+            throw new \RuntimeException("cannot open {$this->journal}");
+        }
+        try {
+            if (!flock($handle, LOCK_EX)) {
+                throw new \RuntimeException("cannot lock {$this->journal}");
+            }
+            $change($handle);
+        } finally {
+            flock($handle, LOCK_UN);
+            fclose($handle);
+        }
     }
 }
