@@ -60,6 +60,18 @@ final class CapsuleTest extends ShimTestCase
         $this->assertFalse(Capsule::schema()->hasTable(Schema::SPOOL));
     }
 
+    public function test_the_functions_whmcs_calls_are_the_addons(): void
+    {
+        $this->assertSame(Addon::config(), puente_config());
+        $this->assertSame('success', puente_activate()['status']);
+        puente_upgrade(['version' => '0.0.9']);
+        $this->assertTrue(Capsule::schema()->hasTable(Schema::SPOOL));
+        $this->expectOutputRegex('#<table class="table#');
+        puente_output(['modulelink' => 'addonmodules.php?module=puente', '_lang' => []]);
+        $this->assertSame('success', puente_deactivate()['status']);
+        $this->assertFalse(Capsule::schema()->hasTable(Schema::STATE));
+    }
+
     public function test_the_config_offers_every_setting_with_the_secret_as_a_password_field(): void
     {
         $config = Addon::config();

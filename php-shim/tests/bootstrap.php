@@ -61,6 +61,7 @@ if (getenv('PUENTE_TEST_CAPSULE') === '1') {
 
 require_once dirname(__DIR__) . '/modules/addons/puente/lib/autoload.php';
 require_once dirname(__DIR__) . '/modules/addons/puente/hooks.php';
+require_once dirname(__DIR__) . '/modules/addons/puente/puente.php';
 require_once __DIR__ . '/support/FakeService.php';
 require_once __DIR__ . '/support/HungService.php';
 require_once __DIR__ . '/support/ShimTestCase.php';
