@@ -36,7 +36,8 @@ impl Application {
         extra_routes: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     ) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
-        let database = Database::open(&config.database, config.database_busy_timeout)?;
+        let database = Database::open(&config.database, config.database_busy_timeout)?
+            .with_wal_preallocation(config.database_wal_preallocate_mib << 20);
         let writer = WriterThread::start(&database, Arc::clone(&metrics))?;
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen on {} (PUENTE_LISTEN)", config.listen))?;

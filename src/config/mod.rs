@@ -29,6 +29,7 @@ pub const SETTINGS: &[&str] = &[
     "listen",
     "database",
     "database_busy_timeout_ms",
+    "database_wal_preallocate_mib",
     "hook_secrets",
     "admin_token",
     "timestamp_tolerance_s",
@@ -68,6 +69,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub database: PathBuf,
     pub database_busy_timeout: Duration,
+    /// MiB of zeros written to the WAL file at start (0: none).
+    pub database_wal_preallocate_mib: u64,
     /// Secrets that verify requests without a `puente-instance` header, and
     /// those of instances that have none of their own.
     pub hook_secrets: Vec<HookSecret>,

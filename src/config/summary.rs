@@ -18,6 +18,11 @@ impl fmt::Display for Config {
         )?;
         writeln!(
             f,
+            "WAL preallocation       {} MiB",
+            self.database_wal_preallocate_mib
+        )?;
+        writeln!(
+            f,
             "hook secrets            {} (global)",
             self.hook_secrets.len()
         )?;

@@ -83,6 +83,10 @@ impl Checker<'_> {
         let busy_ms = self.with_default("database_busy_timeout_ms", 5000, |text| {
             bounded_integer(text, 1, 600_000)
         });
+        // At most the WAL size limit (64 MiB), or SQLite would cut it back.
+        let wal_preallocate = self.with_default("database_wal_preallocate_mib", 48, |text| {
+            bounded_integer(text, 0, 64)
+        });
         let hook_secrets = match self.optional("hook_secrets", parse_secrets) {
             Ok(Some(secrets)) => Ok(secrets),
             Ok(None) => {
@@ -138,6 +142,7 @@ impl Checker<'_> {
             listen: listen?,
             database: database?,
             database_busy_timeout: Duration::from_millis(busy_ms?),
+            database_wal_preallocate_mib: wal_preallocate?,
             hook_secrets: hook_secrets?,
             admin_token: admin_token?,
             timestamp_tolerance_s: tolerance?,

@@ -43,6 +43,8 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
             database.to_string_lossy().into_owned(),
         ),
         ("PUENTE_HOOK_SECRETS".into(), SECRET.into()),
+        // The preallocation path runs, without writing 48 MiB per test.
+        ("PUENTE_DATABASE_WAL_PREALLOCATE_MIB".into(), "1".into()),
     ];
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     if !toml.is_empty() {
