@@ -120,6 +120,47 @@ final class CapsuleTest extends ShimTestCase
         $this->assertSame(0, Capsule::table(Schema::SPOOL)->count());
     }
 
+    public function test_user_hooks_carry_the_clients_the_user_owns(): void
+    {
+        Capsule::schema()->create('tblusers_clients', static function ($table): void {
+            $table->increments('id');
+            $table->unsignedInteger('auth_user_id');
+            $table->unsignedInteger('client_id');
+            $table->boolean('owner');
+        });
+        Capsule::table('tblusers_clients')->insert([
+            ['auth_user_id' => 1907, 'client_id' => 2210, 'owner' => 1],
+            ['auth_user_id' => 1907, 'client_id' => 1842, 'owner' => 1],
+            ['auth_user_id' => 1907, 'client_id' => 3001, 'owner' => 0],
+            ['auth_user_id' => 55, 'client_id' => 4000, 'owner' => 1],
+        ]);
+        Addon::activate();
+        $this->service = FakeService::start();
+        $this->save($this->service->url);
+
+        $GLOBALS['whmcs_hooks']['UserChangePassword'][0](self::fixture('UserChangePassword'));
+        $GLOBALS['whmcs_hooks']['UserLogin'][0](['user' => (object) ['id' => 1907, 'email' => 'amina@okafordesign.example']]);
+        $GLOBALS['whmcs_hooks']['ClientChangePassword'][0](self::fixture('ClientChangePassword'));
+        Capsule::schema()->drop('tblusers_clients');
+
+        [$password, $login, $client] = self::envelopes($this->service);
+        $this->assertSame(['client_ids' => [1842, 2210]], $password['data']['_puente']);
+        $this->assertSame(['client_ids' => [1842, 2210]], $login['data']['_puente']);
+        $this->assertArrayNotHasKey('_puente', $client['data']);
+    }
+
+    public function test_without_the_users_table_user_hooks_are_still_forwarded(): void
+    {
+        Addon::activate();
+        $this->service = FakeService::start();
+        $this->save($this->service->url);
+
+        $GLOBALS['whmcs_hooks']['UserChangePassword'][0](self::fixture('UserChangePassword'));
+
+        [$envelope] = self::envelopes($this->service);
+        $this->assertSame(['userid' => 1907], $envelope['data']);
+    }
+
     public function test_a_missing_spool_table_is_created_rather_than_losing_the_event(): void
     {
         $this->save('http://127.0.0.1:' . FakeService::freePort());

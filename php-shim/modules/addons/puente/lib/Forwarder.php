@@ -51,7 +51,12 @@ final class Forwarder
         if ($group === null || !$this->settings->forwards($group)) {
             return null;
         }
-        $event = Event::envelope($hook, Scrubber::scrub($hook, $vars), $context, $this->settings->instance, ($this->clock)());
+        $data = Scrubber::scrub($hook, $vars);
+        $facts = $this->guard(static fn (): array => Enricher::facts($hook, $data), []);
+        if ($facts !== []) {
+            $data['_puente'] = $facts;
+        }
+        $event = Event::envelope($hook, $data, $context, $this->settings->instance, ($this->clock)());
         $this->dispatch($event);
         return $event;
     }

@@ -1,0 +1,45 @@
+<?php
+
+namespace WHMCS\Module\Addon\Puente;
+
+use WHMCS\Database\Capsule;
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+/**
+ * Facts a hook's `$vars` lack and only WHMCS's database knows, sent as
+ * `data._puente` (SPEC §3.2) so the service need not call back into WHMCS.
+ */
+final class Enricher
+{
+    /**
+     * @param array<string, mixed> $data the scrubbed payload
+     * @return array<string, mixed> empty when there is nothing to add
+     */
+    public static function facts(string $hook, array $data): array
+    {
+        if (!Whmcs::hasDatabase()) {
+            return [];
+        }
+        $userId = match ($hook) {
+            'UserChangePassword' => $data['userid'] ?? null,
+            'UserLogin' => $data['user']['id'] ?? null,
+            default => null,
+        };
+        if (!is_numeric($userId)) {
+            return [];
+        }
+        // A WHMCS 8 User reaches clients through tblusers_clients; the alerts
+        // go to the clients the user owns.
+        $clientIds = Capsule::table('tblusers_clients')
+            ->where('auth_user_id', (int) $userId)
+            ->where('owner', 1)
+            ->orderBy('client_id')
+            ->pluck('client_id')
+            ->map(static fn ($id): int => (int) $id)
+            ->all();
+        return ['client_ids' => $clientIds];
+    }
+}
