@@ -8,3 +8,4 @@ mod hooks;
 mod shim;
 mod shutdown;
 mod signature;
+mod whmcs;

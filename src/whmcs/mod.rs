@@ -1,0 +1,304 @@
+//! Client of WHMCS's API (`includes/api.php`): form-encoded, authenticated
+//! with an API credential pair (and the optional access key), answered in
+//! JSON. WHMCS reports business errors as `result: error`, usually with HTTP
+//! 200, so the outcome is read from the body; a 403 means the credentials
+//! or the IP allow-list are wrong, which no retry fixes. Network failures,
+//! timeouts, 408, 429 and 5xx without a WHMCS answer are retried with
+//! exponential backoff.
+
+mod lenient;
+mod types;
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub use types::{
+    ClientDetails, ClientDomain, ClientProduct, CustomFieldValue, EmailPreferences, Invoice,
+    InvoiceItem, Quote,
+};
+
+use crate::config::WhmcsApi;
+
+/// How long one call may take and how often a transient failure is retried.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included.
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Bound on each try, connection included.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 3,
+            first_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(2),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum WhmcsError {
+    /// WHMCS answered `result: error` (`Client Not Found`, …).
+    #[error("WHMCS refused {action}: {message}")]
+    Rejected { action: String, message: String },
+    /// HTTP 403: wrong API credentials, access key or IP allow-list.
+    #[error(
+        "WHMCS refused puente's API credentials for {action} ({message}); check the identifier, \
+         secret and access key, and that this host's IP is allowed"
+    )]
+    Forbidden { action: String, message: String },
+    /// No usable answer after every try (network, timeout, 5xx, 429).
+    #[error("WHMCS is unavailable for {action}: {detail}")]
+    Unavailable { action: String, detail: String },
+    /// An answer that is not a WHMCS API answer, or lacks what puente reads.
+    #[error("WHMCS gave an unreadable answer to {action}: {detail}")]
+    InvalidResponse { action: String, detail: String },
+}
+
+/// One WHMCS installation's API.
+#[derive(Clone)]
+pub struct WhmcsClient {
+    http: reqwest::Client,
+    endpoint: reqwest::Url,
+    identifier: String,
+    secret: SecretString,
+    accesskey: Option<SecretString>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for WhmcsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhmcsClient")
+            .field("endpoint", &self.endpoint.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one try gave: an answer, or a failure worth another try.
+enum Try {
+    Done(Result<Map<String, Value>, WhmcsError>),
+    Again(String),
+}
+
+impl WhmcsClient {
+    pub fn new(api: &WhmcsApi, retry: RetryPolicy) -> anyhow::Result<Self> {
+        // WHMCS may live in a folder (https://host/billing): keep it.
+        let mut base = api.url.clone();
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let endpoint = base
+            .join("includes/api.php")
+            .map_err(|error| anyhow::anyhow!("the WHMCS URL cannot take a path: {error}"))?;
+        let http = reqwest::Client::builder()
+            .timeout(retry.timeout)
+            .connect_timeout(retry.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("puente/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            endpoint,
+            identifier: api.identifier.clone(),
+            secret: api.secret.clone(),
+            accesskey: api.accesskey.clone(),
+            retry,
+        })
+    }
+
+    /// Runs an API action; returns the answer's fields on `result: success`.
+    pub async fn call(
+        &self,
+        action: &str,
+        params: &[(&str, String)],
+    ) -> Result<Map<String, Value>, WhmcsError> {
+        let mut form: Vec<(&str, &str)> = vec![
+            ("identifier", &self.identifier),
+            ("secret", self.secret.expose_secret()),
+            ("action", action),
+            ("responsetype", "json"),
+        ];
+        if let Some(accesskey) = &self.accesskey {
+            form.push(("accesskey", accesskey.expose_secret()));
+        }
+        form.extend(params.iter().map(|(key, value)| (*key, value.as_str())));
+
+        let mut delay = self.retry.first_delay;
+        let mut last_failure = String::new();
+        for attempt in 1..=self.retry.attempts.max(1) {
+            match self.try_once(action, &form).await {
+                Try::Done(outcome) => return outcome,
+                Try::Again(failure) => last_failure = failure,
+            }
+            if attempt < self.retry.attempts {
+                tracing::debug!(action, attempt, failure = %last_failure, "retrying a WHMCS call");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(self.retry.max_delay);
+            }
+        }
+        Err(WhmcsError::Unavailable {
+            action: action.to_owned(),
+            detail: last_failure,
+        })
+    }
+
+    async fn try_once(&self, action: &str, form: &[(&str, &str)]) -> Try {
+        let response = match self
+            .http
+            .post(self.endpoint.clone())
+            .form(form)
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            // reqwest's error text names the URL, never the form body.
+            Err(error) => return Try::Again(error.without_url().to_string()),
+        };
+        let status = response.status();
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(error) => return Try::Again(error.without_url().to_string()),
+        };
+        let answer: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
+        let result = answer
+            .as_ref()
+            .and_then(|fields| fields.get("result"))
+            .and_then(Value::as_str)
+            .map(str::to_ascii_lowercase);
+        let message = || {
+            answer
+                .as_ref()
+                .and_then(|fields| fields.get("message"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_else(|| snippet(&body))
+        };
+        if status == reqwest::StatusCode::FORBIDDEN {
+            return Try::Done(Err(WhmcsError::Forbidden {
+                action: action.to_owned(),
+                message: message(),
+            }));
+        }
+        match result.as_deref() {
+            Some("success") => Try::Done(Ok(answer.unwrap_or_default())),
+            Some("error") => Try::Done(Err(WhmcsError::Rejected {
+                action: action.to_owned(),
+                message: message(),
+            })),
+            _ if status.is_server_error()
+                || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+                || status == reqwest::StatusCode::REQUEST_TIMEOUT =>
+            {
+                Try::Again(format!("HTTP {status}"))
+            }
+            _ => Try::Done(Err(WhmcsError::InvalidResponse {
+                action: action.to_owned(),
+                detail: format!("HTTP {status}: {}", snippet(&body)),
+            })),
+        }
+    }
+
+    /// Runs an action and reads its answer as `T`.
+    async fn read<T: DeserializeOwned>(
+        &self,
+        action: &str,
+        params: &[(&str, String)],
+    ) -> Result<T, WhmcsError> {
+        let answer = self.call(action, params).await?;
+        serde_json::from_value(Value::Object(answer)).map_err(|error| WhmcsError::InvalidResponse {
+            action: action.to_owned(),
+            detail: error.to_string(),
+        })
+    }
+
+    /// `GetClientsDetails`: the client's contact details and preferences.
+    pub async fn client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            client: ClientDetails,
+        }
+        let params = [
+            ("clientid", client_id.to_string()),
+            ("stats", "false".into()),
+        ];
+        Ok(self
+            .read::<Answer>("GetClientsDetails", &params)
+            .await?
+            .client)
+    }
+
+    /// `GetInvoice`.
+    pub async fn invoice(&self, invoice_id: u64) -> Result<Invoice, WhmcsError> {
+        self.read("GetInvoice", &[("invoiceid", invoice_id.to_string())])
+            .await
+    }
+
+    /// `GetClientsProducts` for a client, or one of its services.
+    pub async fn client_products(
+        &self,
+        client_id: u64,
+        service_id: Option<u64>,
+    ) -> Result<Vec<ClientProduct>, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            products: Vec<ClientProduct>,
+        }
+        let mut params = vec![("clientid", client_id.to_string())];
+        params.extend(service_id.map(|id| ("serviceid", id.to_string())));
+        Ok(self
+            .read::<Answer>("GetClientsProducts", &params)
+            .await?
+            .products)
+    }
+
+    /// `GetClientsDomains` for a client, or one of its domains.
+    pub async fn client_domains(
+        &self,
+        client_id: u64,
+        domain_id: Option<u64>,
+    ) -> Result<Vec<ClientDomain>, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            domains: Vec<ClientDomain>,
+        }
+        let mut params = vec![("clientid", client_id.to_string())];
+        params.extend(domain_id.map(|id| ("domainid", id.to_string())));
+        Ok(self
+            .read::<Answer>("GetClientsDomains", &params)
+            .await?
+            .domains)
+    }
+
+    /// `GetQuotes` for one quote; `None` when WHMCS has no such quote.
+    pub async fn quote(&self, quote_id: u64) -> Result<Option<Quote>, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            quotes: Vec<Quote>,
+        }
+        let answer: Answer = self
+            .read("GetQuotes", &[("quoteid", quote_id.to_string())])
+            .await?;
+        Ok(answer.quotes.into_iter().find(|quote| quote.id == quote_id))
+    }
+}
+
+/// The start of a body for an error message.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
