@@ -3,3 +3,4 @@
 pub mod envelope;
 pub mod hooks;
 pub mod ids;
+pub mod phone;
