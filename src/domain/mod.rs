@@ -1,5 +1,6 @@
 //! Pure domain types and rules: no I/O, no clock.
 
+pub mod alerts;
 pub mod envelope;
 pub mod hooks;
 pub mod ids;
