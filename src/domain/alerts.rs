@@ -116,6 +116,28 @@ pub enum NoAlert {
     Missing(&'static str),
 }
 
+/// The hook points that may cause an alert.
+pub const ALERT_HOOKS: [&str; 14] = [
+    "ClientAdd",
+    "ClientChangePassword",
+    "UserChangePassword",
+    "ClientEdit",
+    "InvoiceCreated",
+    "InvoiceCancelled",
+    "AddInvoicePayment",
+    "InvoicePaid",
+    "AfterModuleSuspend",
+    "AfterModuleUnsuspend",
+    "AfterModuleTerminate",
+    "QuoteCreated",
+    "QuoteStatusChange",
+    "DomainDelete",
+];
+
+pub fn is_alert_hook(hook: &str) -> bool {
+    ALERT_HOOKS.contains(&hook)
+}
+
 /// Two hooks of one change arrive within seconds; this is generous.
 const SAME_CHANGE: Duration = Duration::from_secs(120);
 /// InvoicePaid follows the AddInvoicePayment of the payment that completed
@@ -640,5 +662,14 @@ mod tests {
             Err(NoAlert::Missing("client_id"))
         );
         assert_eq!(AlertKind::ALL.len(), 11);
+        for hook in ALERT_HOOKS {
+            assert!(
+                !matches!(
+                    plan(hook, &json!({}), &system(), "e"),
+                    Err(NoAlert::NotAnAlertHook(_))
+                ),
+                "{hook}"
+            );
+        }
     }
 }

@@ -43,6 +43,28 @@ impl FromRequest for Admin {
     }
 }
 
+/// A `cursor` query value: the last id of the previous page.
+pub(super) fn parse_cursor(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>().map_err(|_| {
+        ApiError::InvalidQuery(format!(
+            "cursor: `{text}` is not a cursor from a previous page"
+        ))
+    })
+}
+
+/// A `limit` query value: 1 to 1000, 100 when absent.
+pub(super) fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
+    match text {
+        None => Ok(DEFAULT_PAGE),
+        Some(text) => match text.parse::<u32>() {
+            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
+            _ => Err(ApiError::InvalidQuery(format!(
+                "limit: `{text}` is not a number from 1 to {MAX_PAGE}"
+            ))),
+        },
+    }
+}
+
 /// Query string of the list route, as typed by an operator.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -81,29 +103,8 @@ impl ListParams {
                     })
                 })
                 .transpose()?,
-            after: self
-                .cursor
-                .map(|text| {
-                    text.parse::<i64>().map_err(|_| {
-                        invalid(
-                            "cursor",
-                            format!("`{text}` is not a cursor from a previous page"),
-                        )
-                    })
-                })
-                .transpose()?,
-            limit: match self.limit {
-                None => DEFAULT_PAGE,
-                Some(text) => match text.parse::<u32>() {
-                    Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
-                    _ => {
-                        return Err(invalid(
-                            "limit",
-                            format!("`{text}` is not a number from 1 to {MAX_PAGE}"),
-                        ));
-                    }
-                },
-            },
+            after: self.cursor.map(|text| parse_cursor(&text)).transpose()?,
+            limit: parse_limit(self.limit.as_deref())?,
         })
     }
 }

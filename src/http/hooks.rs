@@ -1,11 +1,14 @@
 //! `POST /v1/hooks`: asynchronous hook events, acknowledged once durable.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
 use super::signed;
+use crate::domain::alerts::{self, PlannedAlert};
+use crate::domain::envelope::Actor;
 use crate::domain::hooks;
 use crate::metrics::EventOutcome;
 use crate::store::events::EventStatus;
@@ -50,6 +53,17 @@ async fn store(
         EventStatus::Unhandled
     };
     let context = &event.envelope.context;
+    let alerts =
+        if status == EventStatus::Received && alerts::is_alert_hook(event.envelope.hook.as_str()) {
+            plan_alerts(
+                event.envelope.hook.as_str(),
+                &event.body,
+                &context.actor,
+                event.id.as_str(),
+            )
+        } else {
+            Vec::new()
+        };
     let new_event = NewEvent {
         id: event.id.clone(),
         instance: event.instance,
@@ -59,6 +73,7 @@ async fn store(
         occurred_at: event.envelope.timestamp,
         status,
         body: event.body,
+        alerts,
     };
     let inserted = state.writer.insert(new_event).await.map_err(|error| {
         tracing::error!(%error, id = %event.id, "event not stored");
@@ -66,6 +81,23 @@ async fn store(
     })?;
     tracing::debug!(id = %event.id, hook = %event.envelope.hook, ?inserted, "hook event");
     Ok((inserted, event.id.as_str().to_owned()))
+}
+
+/// The alerts an event causes; none (and a debug line saying why) when the
+/// rule finds none.
+fn plan_alerts(hook: &str, body: &[u8], actor: &Actor, id: &str) -> Vec<PlannedAlert> {
+    #[derive(Deserialize)]
+    struct Data {
+        data: Value,
+    }
+    // The body was verified and parsed as an envelope already.
+    let Ok(Data { data }) = serde_json::from_slice::<Data>(body) else {
+        return Vec::new();
+    };
+    alerts::plan(hook, &data, actor, id).unwrap_or_else(|reason| {
+        tracing::debug!(id, hook, %reason, "no alert");
+        Vec::new()
+    })
 }
 
 /// Benchmark baseline: the same media-type, size and signature checks as

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod error;
 pub mod health;
 pub mod hooks;
+pub mod messages;
 pub mod signed;
 
 use std::sync::Arc;
@@ -61,6 +62,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/v1/hooks", web::post().to(hooks::receive))
         .route("/v1/admin/events", web::get().to(admin::list_events))
         .route("/v1/admin/events/{id}", web::get().to(admin::get_event))
+        .route("/v1/admin/messages", web::get().to(messages::list_messages))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics));

@@ -2,6 +2,7 @@
 
 mod delivery;
 pub mod events;
+pub mod messages;
 mod writer;
 
 use std::ffi::OsString;
@@ -18,7 +19,10 @@ pub use writer::{Inserted, NewEvent, StoreError, Writer, WriterThread};
 /// Numbered migrations, applied in order at start-up; `user_version` records
 /// how far a database has come.
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/0001_events.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_events.sql")),
+        M::up(include_str!("migrations/0002_messages.sql")),
+    ])
 }
 
 /// Where the database lives, how long to wait for a lock, and how much of
@@ -162,7 +166,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 1);
+        assert_eq!(version, 2);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

@@ -13,6 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::Database;
 use super::delivery::{self, Reply};
 use super::events::{self, EventStatus};
+use super::messages::PlanInsert;
+use crate::domain::alerts::PlannedAlert;
 use crate::domain::envelope::{Actor, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
 use crate::metrics::Metrics;
@@ -34,6 +36,8 @@ pub struct NewEvent {
     pub status: EventStatus,
     /// The exact bytes the signature covered.
     pub body: Vec<u8>,
+    /// The alerts it causes, stored with it when it is new.
+    pub alerts: Vec<PlannedAlert>,
 }
 
 /// Whether an insert stored a new event or found its id already stored.
@@ -221,9 +225,23 @@ fn write(
     let mut inserted = Vec::with_capacity(batch.len());
     {
         let mut insert = events::Insert::prepare(&transaction)?;
+        let mut plans: Option<PlanInsert<'_>> = None;
         for command in batch {
             match command {
-                Command::Insert(event, _) => inserted.push(insert.run(event, now)?),
+                Command::Insert(event, _) => {
+                    let outcome = insert.run(event, now)?;
+                    if outcome == Inserted::Accepted && !event.alerts.is_empty() {
+                        let seq = transaction.last_insert_rowid();
+                        let plans = match &mut plans {
+                            Some(plans) => plans,
+                            None => plans.insert(PlanInsert::prepare(&transaction)?),
+                        };
+                        for alert in &event.alerts {
+                            plans.run(seq, &event.instance, alert, now)?;
+                        }
+                    }
+                    inserted.push(outcome);
+                }
                 Command::Probe(_) => {
                     transaction.execute(
                         "INSERT INTO readiness_probe (id, checked_at_ms) VALUES (1, ?1) \
@@ -258,6 +276,7 @@ mod tests {
             occurred_at: jiff::Timestamp::UNIX_EPOCH,
             status: EventStatus::Received,
             body: b"{}".to_vec(),
+            alerts: Vec::new(),
         }
     }
 

@@ -1,6 +1,7 @@
 //! One integration binary: each module is one capability of the service.
 
 mod admin;
+mod alerts;
 mod cli;
 mod health;
 mod helpers;

@@ -1,0 +1,96 @@
+//! `GET /v1/admin/messages`: the WhatsApp alert outbox, behind the admin
+//! token.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::admin::{Admin, parse_cursor, parse_limit};
+use super::error::ApiError;
+use crate::domain::ids::EventId;
+use crate::store::messages::{self, MessageQuery, StoredMessage};
+
+const STATUSES: [&str; 9] = [
+    "planned",
+    "skipped",
+    "sending",
+    "uncertain",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+    "dead",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    status: Option<String>,
+    client: Option<String>,
+    event: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl ListParams {
+    fn into_query(self) -> Result<MessageQuery, ApiError> {
+        let invalid =
+            |what: &str, problem: String| ApiError::InvalidQuery(format!("{what}: {problem}"));
+        Ok(MessageQuery {
+            status: self
+                .status
+                .map(|text| {
+                    if STATUSES.contains(&text.as_str()) {
+                        Ok(text)
+                    } else {
+                        Err(invalid(
+                            "status",
+                            format!("`{text}` is not one of {}", STATUSES.join(", ")),
+                        ))
+                    }
+                })
+                .transpose()?,
+            client_id: self
+                .client
+                .map(|text| {
+                    text.parse::<u64>()
+                        .map_err(|_| invalid("client", format!("`{text}` is not a client id")))
+                })
+                .transpose()?,
+            event: self
+                .event
+                .map(|text| EventId::parse(&text).map_err(|p| invalid("event", p)))
+                .transpose()?,
+            after: self.cursor.map(|text| parse_cursor(&text)).transpose()?,
+            limit: parse_limit(self.limit.as_deref())?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct MessagePage {
+    messages: Vec<StoredMessage>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
+/// Messages in planning order, filtered by `status`, `client` and `event`.
+pub async fn list_messages(
+    _: Admin,
+    params: web::Query<ListParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params.into_inner().into_query()?;
+    let limit = query.limit as usize;
+    let found = state
+        .read(move |connection| messages::list(connection, &query))
+        .await?;
+    let next_cursor = match found.last() {
+        Some(last) if found.len() == limit => Some(last.id.to_string()),
+        _ => None,
+    };
+    Ok(HttpResponse::Ok().json(MessagePage {
+        messages: found,
+        next_cursor,
+    }))
+}

@@ -1,0 +1,199 @@
+//! The `messages` table (the alert outbox): planned alerts are inserted by
+//! the writer in the event's own transaction; queries for the admin API.
+
+use rusqlite::{CachedStatement, Connection, Row, ToSql, Transaction, params};
+
+use crate::domain::alerts::{PlannedAlert, Recipient, Subject};
+use crate::domain::ids::{EventId, InstanceName};
+
+/// Why an alert was recorded but will not be sent.
+pub const COALESCED: &str = "the same change was already alerted (coalesced)";
+
+/// The statements that store an event's planned alerts.
+pub(super) struct PlanInsert<'t> {
+    recent_in_group: CachedStatement<'t>,
+    insert: CachedStatement<'t>,
+}
+
+impl<'t> PlanInsert<'t> {
+    pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            recent_in_group: transaction.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM messages
+                                 WHERE instance = ?1 AND coalesce_group = ?2 AND planned_at_ms >= ?3)",
+            )?,
+            insert: transaction.prepare_cached(
+                "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
+                                       previous_phone, previous_country, dedupe_key, coalesce_group,
+                                       status, reason, planned_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT (instance, dedupe_key) DO NOTHING",
+            )?,
+        })
+    }
+
+    /// Stores one planned alert of the event `event_seq`: `planned`, or
+    /// `skipped` when its group already had an alert within the window; a
+    /// key already stored adds nothing.
+    pub(super) fn run(
+        &mut self,
+        event_seq: i64,
+        instance: &InstanceName,
+        alert: &PlannedAlert,
+        now: jiff::Timestamp,
+    ) -> rusqlite::Result<()> {
+        let now_ms = now.as_millisecond();
+        let group = alert
+            .coalesce
+            .as_ref()
+            .map(|coalesce| coalesce.group.as_str());
+        let coalesced = match &alert.coalesce {
+            Some(coalesce) => match coalesce.skip_within {
+                Some(window) => {
+                    let since = now_ms
+                        .saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
+                    self.recent_in_group
+                        .query_row(params![instance.as_str(), coalesce.group, since], |row| {
+                            row.get::<_, bool>(0)
+                        })?
+                }
+                None => false,
+            },
+            None => false,
+        };
+        let (subject_kind, subject_id) = subject_columns(alert.subject);
+        let (previous_phone, previous_country) = match &alert.recipient {
+            Recipient::Current => (None, None),
+            Recipient::Previous { phone, country } => {
+                (Some(phone.as_str()), Some(country.as_str()))
+            }
+        };
+        let (status, reason) = if coalesced {
+            ("skipped", Some(COALESCED))
+        } else {
+            ("planned", None)
+        };
+        self.insert.execute(params![
+            event_seq,
+            instance.as_str(),
+            alert.kind.as_str(),
+            alert.client_id.map(sql_integer),
+            subject_kind,
+            subject_id.map(sql_integer),
+            previous_phone,
+            previous_country,
+            alert.dedupe_key,
+            group,
+            status,
+            reason,
+            now_ms,
+        ])?;
+        Ok(())
+    }
+}
+
+fn subject_columns(subject: Subject) -> (&'static str, Option<u64>) {
+    match subject {
+        Subject::Client => ("client", None),
+        Subject::Invoice(id) => ("invoice", Some(id)),
+        Subject::Service(id) => ("service", Some(id)),
+        Subject::Domain(id) => ("domain", Some(id)),
+        Subject::Quote(id) => ("quote", Some(id)),
+    }
+}
+
+fn sql_integer(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// A message as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub event_id: String,
+    pub instance: String,
+    pub kind: String,
+    pub client_id: Option<i64>,
+    pub subject_kind: String,
+    pub subject_id: Option<i64>,
+    /// `current`, or `previous` for the number the client replaced.
+    pub recipient: &'static str,
+    pub status: String,
+    pub reason: Option<String>,
+    pub planned_at: String,
+}
+
+/// Filters and paging for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct MessageQuery {
+    pub status: Option<String>,
+    pub client_id: Option<u64>,
+    pub event: Option<EventId>,
+    /// Only messages after this id (the previous page's cursor).
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// Messages in planning order.
+pub fn list(connection: &Connection, query: &MessageQuery) -> rusqlite::Result<Vec<StoredMessage>> {
+    let mut conditions = Vec::new();
+    let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+    if let Some(status) = &query.status {
+        values.push(Box::new(status.clone()));
+        conditions.push(format!("m.status = ?{}", values.len()));
+    }
+    if let Some(client) = query.client_id {
+        values.push(Box::new(sql_integer(client)));
+        conditions.push(format!("m.client_id = ?{}", values.len()));
+    }
+    if let Some(event) = &query.event {
+        values.push(Box::new(event.as_str().to_owned()));
+        conditions.push(format!("e.id = ?{}", values.len()));
+    }
+    if let Some(after) = query.after {
+        values.push(Box::new(after));
+        conditions.push(format!("m.id > ?{}", values.len()));
+    }
+    values.push(Box::new(query.limit));
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT m.id, e.id, m.instance, m.kind, m.client_id, m.subject_kind, m.subject_id,
+                m.previous_phone IS NOT NULL, m.status, m.reason, m.planned_at_ms
+           FROM messages m JOIN events e ON e.seq = m.event_seq
+           {filter} ORDER BY m.id LIMIT ?{}",
+        values.len()
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let rows = statement.query_map(
+        rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
+        from_row,
+    )?;
+    rows.collect()
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    let planned_ms: i64 = row.get(10)?;
+    Ok(StoredMessage {
+        id: row.get(0)?,
+        event_id: row.get(1)?,
+        instance: row.get(2)?,
+        kind: row.get(3)?,
+        client_id: row.get(4)?,
+        subject_kind: row.get(5)?,
+        subject_id: row.get(6)?,
+        recipient: if row.get::<_, bool>(7)? {
+            "previous"
+        } else {
+            "current"
+        },
+        status: row.get(8)?,
+        reason: row.get(9)?,
+        planned_at: jiff::Timestamp::from_millisecond(planned_ms)
+            .map(|at| at.to_string())
+            .unwrap_or_default(),
+    })
+}
