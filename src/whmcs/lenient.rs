@@ -33,12 +33,25 @@ pub fn optional_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     }
 }
 
-/// An amount: `"24.95"` or `24.95`, read from its decimal text (serde_json
-/// keeps numbers as text here, so no binary float is involved).
+/// An amount. WHMCS sends amounts as decimal strings (`"24.95"`), read
+/// exactly. Integers are exact too. A fractional JSON number has already
+/// been through serde_json's binary float; its shortest decimal form is the
+/// text WHMCS sent only up to 15 significant digits, so longer ones are
+/// refused rather than rounded.
 pub fn money<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
-    let text = scalar_text(Value::deserialize(deserializer)?).unwrap_or_else(|| "0".to_owned());
+    let value = Value::deserialize(deserializer)?;
+    if let Value::Number(number) = &value
+        && number.is_f64()
+    {
+        let text = number.to_string();
+        if text.chars().filter(char::is_ascii_digit).count() > 15 {
+            return Err(D::Error::custom(format!(
+                "`{text}` has too many digits to be read exactly"
+            )));
+        }
+    }
+    let text = scalar_text(value).unwrap_or_else(|| "0".to_owned());
     text.parse::<Decimal>()
-        .or_else(|_| Decimal::from_scientific(&text))
         .map_err(|_| D::Error::custom(format!("`{text}` is not an amount")))
 }
 
@@ -141,8 +154,8 @@ mod tests {
         for json in [r#"{"id":""}"#, r#"{"id":null}"#, r#"{"id":0}"#, "{}"] {
             assert_eq!(row(json).id, None, "{json}");
         }
-        // Numbers keep their decimal text: 0.1 + 0.2 stays exact.
-        assert_eq!(row(r#"{"amount":0.30}"#).amount, Decimal::new(30, 2));
+        assert_eq!(row(r#"{"amount":24.95}"#).amount, Decimal::new(2495, 2));
+        assert_eq!(row(r#"{"amount":12}"#).amount, Decimal::new(12, 0));
         assert_eq!(row(r#"{"amount":"1234.5"}"#).amount, Decimal::new(12345, 1));
         assert_eq!(row(r#"{"amount":""}"#).amount, Decimal::ZERO);
         assert_eq!(
