@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::domain::templates::TemplateCatalog;
+
 use crate::config::{Config, ConfigError};
 use crate::dev::{self, DevFiles};
 use crate::domain::ids::{EventId, InstanceName};
@@ -51,6 +53,22 @@ enum Command {
         #[arg(long)]
         id: Option<String>,
     },
+    /// WhatsApp alert templates.
+    Templates {
+        #[command(subcommand)]
+        action: TemplatesAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplatesAction {
+    /// Print every alert template, in every language, as the JSON Meta's
+    /// template-creation API takes (one definition per POST), for approval.
+    Export {
+        /// A templates file to read instead of the shipped one.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 /// A failure and how the process should exit: 2 for bad input or
@@ -95,6 +113,9 @@ impl Cli {
                 instance,
                 id,
             } => send(file, &url, secret_file, instance, id),
+            Command::Templates {
+                action: TemplatesAction::Export { file },
+            } => export_templates(file),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -104,6 +125,23 @@ impl Cli {
             }
         }
     }
+}
+
+fn export_templates(file: Option<PathBuf>) -> Result<(), Failure> {
+    let catalogue = match file {
+        None => TemplateCatalog::defaults(),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|error| {
+                Failure::input(format!("cannot read {}: {error}", path.display()))
+            })?;
+            TemplateCatalog::from_toml(&text)
+                .map_err(|error| Failure::input(format!("{}: {error}", path.display())))?
+        }
+    };
+    let text = serde_json::to_string_pretty(&catalogue.export())
+        .map_err(|error| Failure::runtime(&error.into()))?;
+    println!("{text}");
+    Ok(())
 }
 
 fn serve(dev: bool) -> Result<(), Failure> {

@@ -5,3 +5,4 @@ pub mod envelope;
 pub mod hooks;
 pub mod ids;
 pub mod phone;
+pub mod templates;

@@ -107,3 +107,40 @@ async fn send_signs_a_file_and_the_service_stores_it() {
     assert!(stderr(&without_secret).contains("PUENTE_SECRET"));
     app.stop().await;
 }
+
+#[test]
+fn templates_export_prints_every_template_for_meta_and_refuses_a_broken_file() {
+    let output = puente(&["templates", "export"], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let definitions: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let definitions = definitions.as_array().expect("array");
+    assert_eq!(
+        definitions.len(),
+        22,
+        "eleven alerts in Spanish and English"
+    );
+    for definition in definitions {
+        assert_eq!(definition["category"], "UTILITY");
+        let name = definition["name"].as_str().expect("name");
+        assert!(name.starts_with("puente_"), "{name}");
+    }
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = dir.path().join("alerts.toml");
+    std::fs::write(&broken, "[alerts.welcome]\ntemplate = \"Welcome!\"\n").expect("write");
+    let output = puente(
+        &[
+            "templates",
+            "export",
+            "--file",
+            broken.to_str().expect("path"),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("alerts.toml"),
+        "{}",
+        stderr(&output)
+    );
+}
