@@ -6,6 +6,7 @@ mod cli;
 mod health;
 mod helpers;
 mod hooks;
+mod meta_schema;
 mod shim;
 mod shutdown;
 mod signature;
