@@ -1,6 +1,7 @@
 //! Pure domain types and rules: no I/O, no clock.
 
 pub mod alerts;
+pub mod delivery;
 pub mod envelope;
 pub mod hooks;
 pub mod ids;

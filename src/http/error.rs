@@ -33,6 +33,8 @@ pub enum ApiError {
     #[error("a valid `Authorization: Bearer <admin token>` header is required")]
     Unauthorized,
     #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("the event store cannot take writes right now; retry later")]
     StorageUnavailable,
@@ -58,6 +60,7 @@ impl ApiError {
             Self::InvalidEnvelope(_) => "invalid_envelope",
             Self::InvalidQuery(_) => "invalid_query",
             Self::Unauthorized => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::StorageUnavailable => "storage_unavailable",
             Self::NotReady => "not_ready",
@@ -86,6 +89,7 @@ impl ResponseError for ApiError {
             | Self::MalformedJson(_)
             | Self::InvalidEnvelope(_)
             | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::StorageUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

@@ -6,6 +6,7 @@ pub mod health;
 pub mod hooks;
 pub mod messages;
 pub mod signed;
+pub mod whatsapp;
 
 use std::sync::Arc;
 
@@ -63,6 +64,8 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/v1/admin/events", web::get().to(admin::list_events))
         .route("/v1/admin/events/{id}", web::get().to(admin::get_event))
         .route("/v1/admin/messages", web::get().to(messages::list_messages))
+        .route("/v1/whatsapp/webhook", web::get().to(whatsapp::handshake))
+        .route("/v1/whatsapp/webhook", web::post().to(whatsapp::notify))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(health::metrics));

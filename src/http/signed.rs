@@ -117,7 +117,10 @@ fn header<'r>(request: &'r HttpRequest, name: &str) -> Option<&'r str> {
 }
 
 /// Reads the body, refusing early on a declared length over the limit.
-async fn read_limited(request: &HttpRequest, payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+pub(super) async fn read_limited(
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Vec<u8>, ApiError> {
     let declared = header(request, "content-length").and_then(|text| text.parse::<u64>().ok());
     if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
         return Err(ApiError::PayloadTooLarge(BODY_LIMIT));

@@ -3,6 +3,7 @@
 mod delivery;
 pub mod events;
 pub mod messages;
+pub mod whatsapp;
 mod writer;
 
 use std::ffi::OsString;
@@ -22,6 +23,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_events.sql")),
         M::up(include_str!("migrations/0002_messages.sql")),
+        M::up(include_str!("migrations/0003_whatsapp_webhook.sql")),
     ])
 }
 
@@ -166,7 +168,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 2);
+        assert_eq!(version, 3);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

@@ -58,7 +58,45 @@ pub enum StoreError {
 enum Command {
     Insert(Box<NewEvent>, Reply),
     Probe(oneshot::Sender<Result<(), StoreError>>),
+    Change(Box<dyn Change>),
     Stop,
+}
+
+/// A write of another kind than an event, run in the group transaction
+/// inside its own savepoint: its failure undoes only itself.
+trait Change: Send {
+    /// Whether it succeeded; a failure is kept for its caller.
+    fn run(&mut self, connection: &Connection) -> bool;
+    /// Answers the caller once the transaction's fate is known.
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>);
+}
+
+struct PendingChange<T, F> {
+    change: Option<F>,
+    outcome: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Change for PendingChange<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+{
+    fn run(&mut self, connection: &Connection) -> bool {
+        let change = self.change.take().expect("a change runs once");
+        let result = change(connection).map_err(|error| StoreError::Write(error.to_string()));
+        let succeeded = result.is_ok();
+        self.outcome = Some(result);
+        succeeded
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
+        let answer = match committed {
+            Ok(()) => self.outcome.unwrap_or(Err(StoreError::Stopped)),
+            Err(error) => Err(error),
+        };
+        let _ = self.reply.send(answer);
+    }
 }
 
 /// A cheap handle to the writer thread, shared by the HTTP workers.
@@ -81,6 +119,23 @@ impl Writer {
     pub async fn probe(&self) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Probe(reply)).await?;
+        answer.await.map_err(|_| StoreError::Stopped)?
+    }
+
+    /// Runs `change` in the next group transaction and returns its result
+    /// once that transaction is durable.
+    pub async fn change<T, F>(&self, change: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let pending = PendingChange {
+            change: Some(change),
+            outcome: None,
+            reply,
+        };
+        self.send(Command::Change(Box::new(pending))).await?;
         answer.await.map_err(|_| StoreError::Stopped)?
     }
 
@@ -168,13 +223,13 @@ impl State {
     }
 
     /// Writes one batch in one transaction and answers every command in it.
-    fn commit(&mut self, batch: Vec<Command>) {
+    fn commit(&mut self, mut batch: Vec<Command>) {
         if batch.iter().all(|command| matches!(command, Command::Stop)) {
             return;
         }
         let started = Instant::now();
         let received = jiff::Timestamp::now().max(self.last_received);
-        match write(&mut self.connection, &batch, received) {
+        match write(&mut self.connection, &mut batch, received) {
             Ok(inserted) => {
                 self.last_received = received;
                 self.metrics
@@ -190,6 +245,7 @@ impl State {
                         Command::Probe(reply) => {
                             let _ = reply.send(Ok(()));
                         }
+                        Command::Change(change) => change.finish(Ok(())),
                         Command::Stop => {}
                     }
                 }
@@ -205,6 +261,7 @@ impl State {
                         Command::Probe(reply) => {
                             let _ = reply.send(Err(failure.clone()));
                         }
+                        Command::Change(change) => change.finish(Err(failure.clone())),
                         Command::Stop => {}
                     }
                 }
@@ -218,7 +275,7 @@ impl State {
 /// order.
 fn write(
     connection: &mut Connection,
-    batch: &[Command],
+    batch: &mut [Command],
     now: jiff::Timestamp,
 ) -> rusqlite::Result<Vec<Inserted>> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -249,6 +306,13 @@ fn write(
                         [now.as_millisecond()],
                     )?;
                 }
+                Command::Change(change) => {
+                    transaction.execute_batch("SAVEPOINT change")?;
+                    if !change.run(&transaction) {
+                        transaction.execute_batch("ROLLBACK TO change")?;
+                    }
+                    transaction.execute_batch("RELEASE change")?;
+                }
                 Command::Stop => {}
             }
         }
@@ -259,6 +323,8 @@ fn write(
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::OptionalExtension as _;
+
     use super::*;
     use crate::domain::envelope::ActorKind;
 
@@ -316,5 +382,43 @@ mod tests {
             .expect("query")
             .expect("stored");
         assert_eq!(stored.received_at.as_millisecond(), tomorrow);
+    }
+
+    #[test]
+    fn a_failing_change_is_undone_alone_and_reported_to_its_caller() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::open(&dir.path().join("c.db"), std::time::Duration::from_secs(1))
+            .expect("open");
+        let thread = WriterThread::start(&database, Metrics::new()).expect("writer");
+        let writer = thread.writer();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let (failed, stored) = runtime.block_on(async {
+            let failed = writer
+                .change(|connection| {
+                    connection.execute(
+                        "INSERT INTO readiness_probe (id, checked_at_ms) VALUES (1, 7)",
+                        [],
+                    )?;
+                    connection.execute("INSERT INTO no_such_table VALUES (1)", [])
+                })
+                .await;
+            let stored = writer.insert(event("evt_after_failure")).await;
+            (failed, stored)
+        });
+        thread.stop();
+        assert!(matches!(failed, Err(StoreError::Write(_))), "{failed:?}");
+        assert!(matches!(stored, Ok(Inserted::Accepted)));
+        let reader = database.reader().expect("reader");
+        let probe: Option<i64> = reader
+            .query_row(
+                "SELECT checked_at_ms FROM readiness_probe WHERE checked_at_ms = 7",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .expect("query");
+        assert_eq!(probe, None, "the failed change's first write was undone");
     }
 }

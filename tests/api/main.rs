@@ -10,4 +10,5 @@ mod meta_schema;
 mod shim;
 mod shutdown;
 mod signature;
+mod whatsapp_webhook;
 mod whmcs;

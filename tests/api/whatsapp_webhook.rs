@@ -1,0 +1,278 @@
+//! Meta's webhook: the verification handshake, `X-Hub-Signature-256` over
+//! the raw body, redeliveries, and statuses that arrive out of order.
+
+use hmac::{KeyInit, Mac};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const APP_SECRET: &str = "test_app_secret";
+const VERIFY_TOKEN: &str = "verify-me-0123";
+
+fn hub_signature(body: &[u8]) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).expect("key");
+    mac.update(body);
+    let bytes = mac.finalize().into_bytes();
+    format!(
+        "sha256={}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+async fn webhook_app() -> TestApp {
+    spawn_app_with(
+        &[
+            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("PUENTE_WHATSAPP_APP_SECRET", APP_SECRET),
+            ("PUENTE_WHATSAPP_VERIFY_TOKEN", VERIFY_TOKEN),
+        ],
+        "",
+    )
+    .await
+}
+
+async fn post_notification(
+    app: &TestApp,
+    body: &[u8],
+    signature: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(app.url("/v1/whatsapp/webhook"))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    if let Some(signature) = signature {
+        request = request.header("x-hub-signature-256", signature);
+    }
+    request.send().await.expect("request")
+}
+
+fn statuses(wamid: &str, updates: &[(&str, i64)]) -> Vec<u8> {
+    let statuses: Vec<Value> = updates
+        .iter()
+        .map(|(status, at)| {
+            let mut report = json!({"id": wamid, "status": status, "timestamp": at.to_string(), "recipient_id": "2348031234567"});
+            if *status == "failed" {
+                report["errors"] = json!([{"code": 131026, "title": "Message undeliverable"}]);
+            }
+            report
+        })
+        .collect();
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "statuses": statuses
+        }}]}]
+    }))
+    .expect("JSON")
+}
+
+/// A message puente sent, as the outbox will record it: planned from an
+/// event, then given Meta's id.
+async fn sent_message(app: &TestApp, wamid: &str) {
+    let mut envelope = envelope("ClientAdd");
+    envelope["data"] = json!({"client_id": 1842});
+    assert_eq!(
+        app.send_event("evt_welcome", &envelope).await.status(),
+        StatusCode::ACCEPTED
+    );
+    app.open_database()
+        .execute("UPDATE messages SET status = 'sent', wamid = ?1", [wamid])
+        .expect("mark sent");
+}
+
+fn stored_status(app: &TestApp, wamid: &str) -> (String, Option<i64>) {
+    app.open_database()
+        .query_row(
+            "SELECT status, meta_error_code FROM messages WHERE wamid = ?1",
+            [wamid],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("message")
+}
+
+#[test]
+fn the_signature_reproduces_every_x_hub_signature_vector() {
+    let path = format!("{}/fixtures/signatures.json", env!("CARGO_MANIFEST_DIR"));
+    let vectors: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("vectors")).expect("JSON");
+    for vector in vectors["x_hub_signature_256"].as_array().expect("vectors") {
+        let secret = vector["secret"].as_str().expect("secret").as_bytes();
+        let payload = vector["payload"].as_str().expect("payload").as_bytes();
+        let header = vector["header"].as_str().expect("header");
+        assert!(
+            puente::signature::verify_hub_signature(secret, header, payload),
+            "{vector}"
+        );
+        assert!(!puente::signature::verify_hub_signature(
+            secret,
+            header,
+            &[payload, b" "].concat()
+        ));
+        assert!(!puente::signature::verify_hub_signature(
+            b"other", header, payload
+        ));
+        assert!(!puente::signature::verify_hub_signature(
+            secret,
+            &header.replace("sha256=", "sha1="),
+            payload
+        ));
+    }
+}
+
+#[tokio::test]
+async fn the_handshake_echoes_the_challenge_only_for_the_verify_token() {
+    let app = webhook_app().await;
+    let get = |query: &'static str| {
+        let url = app.url(&format!("/v1/whatsapp/webhook?{query}"));
+        let client = app.client.clone();
+        async move { client.get(url).send().await.expect("request") }
+    };
+
+    let answer =
+        get("hub.mode=subscribe&hub.verify_token=verify-me-0123&hub.challenge=1158201444").await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(answer.text().await.expect("body"), "1158201444");
+    let refused = get("hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1").await;
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    let refused = get("hub.mode=unsubscribe&hub.verify_token=verify-me-0123&hub.challenge=1").await;
+    assert_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    app.stop().await;
+
+    let unconfigured = spawn_app().await;
+    let answer = unconfigured
+        .client
+        .get(
+            unconfigured
+                .url("/v1/whatsapp/webhook?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    unconfigured.stop().await;
+}
+
+#[tokio::test]
+async fn statuses_move_a_message_forward_whatever_order_they_arrive_in() {
+    let app = webhook_app().await;
+    sent_message(&app, "wamid.A").await;
+
+    for (n, updates) in [
+        vec![("read", 1_750_000_300)],
+        vec![("delivered", 1_750_000_200)],
+        vec![("failed", 1_750_000_400), ("sent", 1_750_000_100)],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = statuses("wamid.A", &updates);
+        let answer = post_notification(&app, &body, Some(&hub_signature(&body))).await;
+        let answer = json_of(answer, StatusCode::OK).await;
+        assert_eq!(answer["status"], "applied", "delivery {n}");
+    }
+
+    assert_eq!(stored_status(&app, "wamid.A"), ("read".to_owned(), None));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failure_is_recorded_with_metas_code_and_a_later_delivery_overrides_it() {
+    let app = webhook_app().await;
+    sent_message(&app, "wamid.B").await;
+
+    let failed = statuses("wamid.B", &[("failed", 1_750_000_100)]);
+    json_of(
+        post_notification(&app, &failed, Some(&hub_signature(&failed))).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        stored_status(&app, "wamid.B"),
+        ("failed".to_owned(), Some(131026))
+    );
+
+    let delivered = statuses("wamid.B", &[("delivered", 1_750_000_200)]);
+    json_of(
+        post_notification(&app, &delivered, Some(&hub_signature(&delivered))).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(stored_status(&app, "wamid.B").0, "delivered");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_redelivered_notification_changes_nothing() {
+    let app = webhook_app().await;
+    sent_message(&app, "wamid.C").await;
+    let body = statuses("wamid.C", &[("delivered", 1_750_000_200)]);
+
+    let first = json_of(
+        post_notification(&app, &body, Some(&hub_signature(&body))).await,
+        StatusCode::OK,
+    )
+    .await;
+    let again = json_of(
+        post_notification(&app, &body, Some(&hub_signature(&body))).await,
+        StatusCode::OK,
+    )
+    .await;
+
+    assert_eq!(first, json!({"status": "applied", "updated": 1}));
+    assert_eq!(again, json!({"status": "duplicate"}));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unsigned_tampered_or_malformed_notifications_are_refused_and_change_nothing() {
+    let app = webhook_app().await;
+    sent_message(&app, "wamid.D").await;
+    let body = statuses("wamid.D", &[("read", 1_750_000_200)]);
+    let signature = hub_signature(&body);
+
+    assert_error(
+        post_notification(&app, &body, None).await,
+        StatusCode::UNAUTHORIZED,
+        "missing_signature",
+    )
+    .await;
+    let tampered = String::from_utf8(body.clone())
+        .expect("text")
+        .replace("read", "sent")
+        .into_bytes();
+    assert_error(
+        post_notification(&app, &tampered, Some(&signature)).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_signature",
+    )
+    .await;
+    assert_error(
+        post_notification(&app, &body, Some("sha256=zz")).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_signature",
+    )
+    .await;
+    let not_json = b"{\"entry\": [".to_vec();
+    assert_error(
+        post_notification(&app, &not_json, Some(&hub_signature(&not_json))).await,
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    )
+    .await;
+
+    assert_eq!(stored_status(&app, "wamid.D").0, "sent");
+    app.stop().await;
+
+    let unconfigured = spawn_app().await;
+    assert_eq!(
+        post_notification(&unconfigured, &body, Some(&signature))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    unconfigured.stop().await;
+}
