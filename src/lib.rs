@@ -6,6 +6,7 @@ pub mod dev;
 pub mod domain;
 pub mod http;
 pub mod metrics;
+pub mod outbox;
 pub mod signature;
 pub mod startup;
 pub mod store;

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::outbox::Outbox;
 use crate::store::{Database, WriterThread};
 
 /// Seconds a graceful stop waits for requests in flight.
@@ -20,6 +21,8 @@ pub struct Application {
     server: Server,
     port: u16,
     writer: WriterThread,
+    outbox: Outbox,
+    outbox_worker: bool,
 }
 
 impl Application {
@@ -42,8 +45,10 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen on {} (PUENTE_LISTEN)", config.listen))?;
         let port = listener.local_addr()?.port();
+        let config = Arc::new(config);
+        let outbox = Outbox::new(Arc::clone(&config), database.clone(), writer.writer())?;
         let state = web::Data::new(AppState {
-            config: Arc::new(config),
+            config,
             database,
             writer: writer.writer(),
             metrics,
@@ -65,7 +70,19 @@ impl Application {
             server,
             port,
             writer,
+            outbox,
+            outbox_worker: true,
         })
+    }
+
+    /// Leaves the outbox to whoever calls [`Outbox::drain`] (tests do).
+    pub fn without_outbox_worker(mut self) -> Self {
+        self.outbox_worker = false;
+        self
+    }
+
+    pub fn outbox(&self) -> Outbox {
+        self.outbox.clone()
     }
 
     /// The port the listener is bound to.
@@ -81,11 +98,31 @@ impl Application {
 
     /// Serves until stopped, then commits what the writer still holds.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let worker = self
+            .outbox_worker
+            .then(|| tokio::spawn(run_outbox(self.outbox.clone())));
         let served = self.server.await;
+        if let Some(worker) = worker {
+            worker.abort();
+        }
         let writer = self.writer;
         tokio::task::spawn_blocking(move || writer.stop())
             .await
             .context("the writer did not stop cleanly")?;
         served.context("the HTTP server failed")
+    }
+}
+
+/// Drains the outbox whenever a commit planned alerts, and every minute for
+/// messages whose retry came due.
+async fn run_outbox(outbox: Outbox) {
+    loop {
+        if let Err(error) = outbox.drain().await {
+            tracing::error!(error = %format!("{error:#}"), "outbox pass failed");
+        }
+        tokio::select! {
+            () = outbox.planned_alerts() => {}
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+        }
     }
 }

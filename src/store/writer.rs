@@ -103,6 +103,8 @@ where
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Command>,
+    /// Woken after a commit that planned alerts.
+    planned: Arc<tokio::sync::Notify>,
 }
 
 impl Writer {
@@ -139,6 +141,12 @@ impl Writer {
         answer.await.map_err(|_| StoreError::Stopped)?
     }
 
+    /// Resolves after a commit that planned alerts (at once if one
+    /// happened since the last wait).
+    pub async fn planned_alerts(&self) {
+        self.planned.notified().await;
+    }
+
     async fn send(&self, command: Command) -> Result<(), StoreError> {
         self.queue
             .send(command)
@@ -158,10 +166,12 @@ impl WriterThread {
         let connection = database.writer_connection()?;
         let last_received =
             events::last_received_at(&connection).context("cannot read the newest event's time")?;
+        let planned = Arc::new(tokio::sync::Notify::new());
         let mut state = State {
             connection,
             metrics,
             last_received,
+            planned: Arc::clone(&planned),
         };
         let (queue, commands) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
@@ -169,7 +179,7 @@ impl WriterThread {
             .spawn(move || state.run(commands))
             .context("cannot start the writer thread")?;
         Ok(Self {
-            writer: Writer { queue },
+            writer: Writer { queue, planned },
             thread,
         })
     }
@@ -194,6 +204,7 @@ struct State {
     /// Receive time of the newest stored event: receive times never go
     /// backwards, even if the wall clock does.
     last_received: jiff::Timestamp,
+    planned: Arc<tokio::sync::Notify>,
 }
 
 impl State {
@@ -229,9 +240,15 @@ impl State {
         }
         let started = Instant::now();
         let received = jiff::Timestamp::now().max(self.last_received);
+        let plans_alerts = batch.iter().any(
+            |command| matches!(command, Command::Insert(event, _) if !event.alerts.is_empty()),
+        );
         match write(&mut self.connection, &mut batch, received) {
             Ok(inserted) => {
                 self.last_received = received;
+                if plans_alerts {
+                    self.planned.notify_one();
+                }
                 self.metrics
                     .record_commit(inserted.len(), started.elapsed().as_secs_f64());
                 let mut inserted = inserted.into_iter();

@@ -21,6 +21,8 @@ pub struct TestApp {
     pub port: u16,
     pub client: reqwest::Client,
     pub database: PathBuf,
+    /// The alert outbox; tests drive it with `drain()`, nothing else does.
+    pub outbox: puente::outbox::Outbox,
     handle: ServerHandle,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
@@ -60,8 +62,11 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
     };
     let sources = Sources::load(lookup, SETTINGS, INSTANCE_SETTINGS).expect("config sources");
     let config = Config::from_sources(&sources).expect("valid test config");
-    let application = Application::build(config).expect("application builds");
+    let application = Application::build(config)
+        .expect("application builds")
+        .without_outbox_worker();
     let port = application.port();
+    let outbox = application.outbox();
     let handle = application.handle();
     let server = tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -69,6 +74,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         port,
         client: reqwest::Client::new(),
         database,
+        outbox,
         handle,
         server,
         dir,

@@ -7,6 +7,7 @@ mod health;
 mod helpers;
 mod hooks;
 mod meta_schema;
+mod outbox;
 mod shim;
 mod shutdown;
 mod signature;

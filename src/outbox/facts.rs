@@ -1,0 +1,194 @@
+//! What a planned alert needs from WHMCS before it can be written: the
+//! recipient client, their number and language, and the template values.
+
+use std::collections::HashMap;
+
+use crate::domain::alerts::AlertKind;
+use crate::domain::phone::{PhoneError, PhoneNumber};
+use crate::domain::templates::Parameter;
+use crate::whmcs::{ClientDetails, WhmcsClient, WhmcsError};
+
+/// A planned message as the worker reads it.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub id: i64,
+    pub kind: AlertKind,
+    pub client_id: Option<u64>,
+    pub subject_kind: String,
+    pub subject_id: Option<u64>,
+    pub previous_phone: Option<(String, String)>,
+    pub attempts: u32,
+}
+
+/// Everything a message needs.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub client: ClientDetails,
+    pub to: PhoneNumber,
+    pub values: HashMap<&'static str, String>,
+}
+
+/// Why a message cannot be prepared.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NotReady {
+    /// Recorded as skipped; never retried.
+    #[error("{0}")]
+    Skip(String),
+    /// WHMCS knows no such record: recorded as dead.
+    #[error("{0}")]
+    Gone(String),
+    /// Worth another try later.
+    #[error("{0}")]
+    Retry(String),
+}
+
+impl From<WhmcsError> for NotReady {
+    fn from(error: WhmcsError) -> Self {
+        match error {
+            WhmcsError::Rejected { .. } => Self::Gone(error.to_string()),
+            _ => Self::Retry(error.to_string()),
+        }
+    }
+}
+
+impl From<PhoneError> for NotReady {
+    fn from(error: PhoneError) -> Self {
+        Self::Skip(format!("no usable phone number: {error}"))
+    }
+}
+
+/// The WHMCS email-preference category whose opt-out also silences an
+/// alert; security alerts (password, details) are always sent.
+fn category(kind: AlertKind) -> Option<&'static str> {
+    match kind {
+        AlertKind::InvoiceCreated | AlertKind::InvoiceCancelled | AlertKind::PaymentReceived => {
+            Some("invoice")
+        }
+        AlertKind::ServiceSuspended
+        | AlertKind::ServiceReactivated
+        | AlertKind::ServiceTerminated => Some("product"),
+        AlertKind::DomainDeleted => Some("domain"),
+        AlertKind::Welcome | AlertKind::QuoteAvailable => Some("general"),
+        AlertKind::PasswordChanged | AlertKind::DetailsChanged => None,
+    }
+}
+
+fn opted_out(client: &ClientDetails, kind: AlertKind) -> Option<&'static str> {
+    let preferences = &client.email_preferences;
+    let category = category(kind)?;
+    let on = match category {
+        "invoice" => preferences.invoice,
+        "product" => preferences.product,
+        "domain" => preferences.domain,
+        _ => preferences.general,
+    };
+    (!on).then_some(category)
+}
+
+/// Reads what the message needs from WHMCS. `public_url` ends with `/`.
+pub async fn resolve(
+    whmcs: &WhmcsClient,
+    message: &Pending,
+    public_url: &str,
+) -> Result<Facts, NotReady> {
+    let mut values: HashMap<&'static str, String> = HashMap::new();
+    let link = |path: &str| format!("{public_url}{path}");
+    values.insert(Parameter::PanelLink.as_str(), link("clientarea.php"));
+    let subject = message.subject_id.unwrap_or_default();
+
+    // The client: named by the event, or the owner of the subject.
+    let mut client_id = message.client_id;
+    let mut amount = None;
+    match message.subject_kind.as_str() {
+        "invoice" => {
+            let invoice = whmcs.invoice(subject).await?;
+            client_id = client_id.or(Some(invoice.userid));
+            let number = if invoice.invoicenum.is_empty() {
+                invoice.id.to_string()
+            } else {
+                invoice.invoicenum.clone()
+            };
+            values.insert(Parameter::InvoiceNumber.as_str(), number);
+            values.insert(
+                Parameter::InvoiceLink.as_str(),
+                link(&format!("viewinvoice.php?id={}", invoice.id)),
+            );
+            amount = Some((Parameter::InvoiceTotal, invoice.total));
+        }
+        "quote" => {
+            let quote = whmcs
+                .quote(subject)
+                .await?
+                .ok_or_else(|| NotReady::Gone(format!("WHMCS has no quote {subject}")))?;
+            if quote.stage.eq_ignore_ascii_case("draft") {
+                return Err(NotReady::Skip("the quote is back in draft".into()));
+            }
+            client_id = client_id.or(Some(quote.userid));
+            values.insert(Parameter::QuoteNumber.as_str(), quote.id.to_string());
+            values.insert(
+                Parameter::QuoteLink.as_str(),
+                link(&format!("viewquote.php?id={}", quote.id)),
+            );
+            amount = Some((Parameter::QuoteTotal, quote.total));
+        }
+        _ => {}
+    }
+    let client_id = client_id.ok_or_else(|| NotReady::Gone("the alert names no client".into()))?;
+    let client = whmcs.client_details(client_id).await?;
+    if let Some(category) = opted_out(&client, message.kind) {
+        return Err(NotReady::Skip(format!(
+            "the client opted out of `{category}` messages in WHMCS"
+        )));
+    }
+    if let Some((parameter, total)) = amount {
+        values.insert(
+            parameter.as_str(),
+            format!("{total} {}", client.currency_code)
+                .trim()
+                .to_owned(),
+        );
+    }
+    match message.subject_kind.as_str() {
+        "service" => {
+            let service = whmcs
+                .client_products(client_id, Some(subject))
+                .await?
+                .into_iter()
+                .find(|s| s.id == subject);
+            let service = service.ok_or_else(|| {
+                NotReady::Gone(format!("client {client_id} has no service {subject}"))
+            })?;
+            let domain = if service.domain.is_empty() {
+                service.name.clone()
+            } else {
+                service.domain.clone()
+            };
+            values.insert(Parameter::ServiceName.as_str(), service.name);
+            values.insert(Parameter::ServiceDomain.as_str(), domain);
+        }
+        "domain" => {
+            // A deleted domain may be gone from WHMCS already: its id then.
+            let name = whmcs
+                .client_domains(client_id, Some(subject))
+                .await
+                .ok()
+                .and_then(|domains| domains.into_iter().find(|d| d.id == subject))
+                .map_or_else(|| format!("#{subject}"), |domain| domain.domainname);
+            values.insert(Parameter::DomainName.as_str(), name);
+        }
+        _ => {}
+    }
+    let name = if client.firstname.is_empty() {
+        client.companyname.clone()
+    } else {
+        client.firstname.clone()
+    };
+    values.insert(Parameter::ClientName.as_str(), name);
+    let to = match &message.previous_phone {
+        Some((phone, country)) => PhoneNumber::from_whmcs(phone, "", country)?,
+        None => {
+            PhoneNumber::from_whmcs(&client.phonenumber, &client.phonecc, client.country_code())?
+        }
+    };
+    Ok(Facts { client, to, values })
+}

@@ -1,0 +1,369 @@
+//! The outbox worker in dry-run mode against a fake WHMCS: each alert goes
+//! to the right client and number, in their language, with the template's
+//! parameters filled from WHMCS; opt-outs, unusable numbers, missing
+//! records and a WHMCS outage each end where they should.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use wiremock::matchers::{body_string_contains, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::*;
+
+fn fixture(name: &str) -> Value {
+    let path = format!("{}/fixtures/whmcs/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
+}
+
+/// A fake WHMCS answering every action the outbox uses; `client` is the
+/// GetClientsDetails answer.
+async fn fake_whmcs(client: Value) -> MockServer {
+    let server = MockServer::start().await;
+    for (action, answer) in [
+        ("GetClientsDetails", client),
+        ("GetInvoice", fixture("api-GetInvoice")),
+        ("GetClientsProducts", fixture("api-GetClientsProducts")),
+        ("GetClientsDomains", fixture("api-GetClientsDomains")),
+        ("GetQuotes", fixture("api-GetQuotes")),
+    ] {
+        Mock::given(method("POST"))
+            .and(body_string_contains(format!("action={action}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+async fn app_with_whmcs(whmcs: &MockServer) -> TestApp {
+    let url = whmcs.uri();
+    spawn_app_with(
+        &[
+            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("PUENTE_WHMCS_URL", url.as_str()),
+            ("PUENTE_WHMCS_IDENTIFIER", "puente"),
+            ("PUENTE_WHMCS_SECRET", "api-secret-123"),
+            ("PUENTE_PUBLIC_URL", "https://panel.example"),
+        ],
+        "",
+    )
+    .await
+}
+
+async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value) {
+    let mut envelope = envelope(hook);
+    envelope["data"] = data;
+    envelope["context"]["actor"] = actor;
+    assert_eq!(
+        app.send_event(id, &envelope).await.status(),
+        StatusCode::ACCEPTED,
+        "{id}"
+    );
+}
+
+fn system() -> Value {
+    json!({"kind": "system"})
+}
+
+/// (status, reason, request body) of every message of an event.
+fn messages_of(app: &TestApp, event: &str) -> Vec<(String, Option<String>, Option<Value>)> {
+    let connection = app.open_database();
+    let mut statement = connection
+        .prepare(
+            "SELECT m.status, m.reason, m.request_body FROM messages m JOIN events e ON e.seq = m.event_seq
+              WHERE e.id = ?1 ORDER BY m.id",
+        )
+        .expect("query");
+    statement
+        .query_map([event], |row| {
+            let body: Option<String> = row.get(2)?;
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                body.map(|text| serde_json::from_str(&text).expect("body JSON")),
+            ))
+        })
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+fn parameters(body: &Value) -> Vec<String> {
+    body["template"]["components"][0]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| p["text"].as_str().expect("text").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn each_alert_reaches_the_right_client_and_number_with_its_template_and_values() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let app = app_with_whmcs(&whmcs).await;
+    let vars = |hook: &str| fixture(hook)["vars"].clone();
+    let invoice = [
+        "Amina",
+        "2025-0317",
+        "24.95 USD",
+        "https://panel.example/viewinvoice.php?id=30517",
+    ];
+    let service = ["Amina", "Business Hosting", "okafordesign.example"];
+    let cases: Vec<(&str, Value, Value, &str, Vec<&str>)> = vec![
+        (
+            "ClientAdd",
+            vars("ClientAdd"),
+            system(),
+            "puente_welcome",
+            vec!["Amina", "https://panel.example/clientarea.php"],
+        ),
+        (
+            "ClientChangePassword",
+            vars("ClientChangePassword"),
+            system(),
+            "puente_password_changed",
+            vec!["Amina", "https://panel.example/clientarea.php"],
+        ),
+        (
+            "InvoiceCreated",
+            vars("InvoiceCreated"),
+            system(),
+            "puente_invoice_created",
+            invoice.to_vec(),
+        ),
+        (
+            "InvoiceCancelled",
+            json!({"invoiceid": 30517}),
+            system(),
+            "puente_invoice_cancelled",
+            vec!["Amina", "2025-0317"],
+        ),
+        (
+            "AddInvoicePayment",
+            vars("AddInvoicePayment"),
+            system(),
+            "puente_payment_received",
+            invoice.to_vec(),
+        ),
+        (
+            "AfterModuleSuspend",
+            vars("AfterModuleSuspend"),
+            system(),
+            "puente_service_suspended",
+            service.to_vec(),
+        ),
+        (
+            "AfterModuleUnsuspend",
+            vars("AfterModuleUnsuspend"),
+            system(),
+            "puente_service_reactivated",
+            service.to_vec(),
+        ),
+        (
+            "AfterModuleTerminate",
+            vars("AfterModuleTerminate"),
+            system(),
+            "puente_service_terminated",
+            service.to_vec(),
+        ),
+        (
+            "QuoteCreated",
+            vars("QuoteCreated"),
+            system(),
+            "puente_quote_available",
+            vec![
+                "Amina",
+                "88",
+                "150.00 USD",
+                "https://panel.example/viewquote.php?id=88",
+            ],
+        ),
+        (
+            "DomainDelete",
+            vars("DomainDelete"),
+            system(),
+            "puente_domain_deleted",
+            vec!["Amina", "okafor-studio.example"],
+        ),
+        (
+            "ClientEdit",
+            vars("ClientEdit"),
+            json!({"kind": "client", "id": 1842}),
+            "puente_details_changed",
+            vec!["Amina", "https://panel.example/clientarea.php"],
+        ),
+    ];
+    for (n, (hook, data, actor, _, _)) in cases.iter().enumerate() {
+        fire(&app, &format!("evt_{n}"), hook, data.clone(), actor.clone()).await;
+    }
+
+    let report = app.outbox.drain().await.expect("drain");
+
+    assert_eq!(
+        report.sent, 12,
+        "eleven alerts, and the old number of the ClientEdit: {report:?}"
+    );
+    for (n, (hook, _, _, template, values)) in cases.iter().enumerate() {
+        let sent = messages_of(&app, &format!("evt_{n}"));
+        let (status, _, body) = &sent[0];
+        assert_eq!(status, "sent", "{hook}");
+        let body = body.as_ref().expect("request body");
+        assert_eq!(body["to"], "2348031234567", "{hook}");
+        assert_eq!(body["template"]["name"], *template, "{hook}");
+        assert_eq!(
+            body["template"]["language"]["code"], "es",
+            "{hook}: WHMCS language empty means the default"
+        );
+        assert_eq!(parameters(body), *values, "{hook}");
+    }
+    let edit = messages_of(&app, "evt_10");
+    assert_eq!(
+        edit[1].2.as_ref().expect("body")["to"],
+        "2348031234567",
+        "the number before the change"
+    );
+    assert_eq!(
+        app.outbox.drain().await.expect("again"),
+        Default::default(),
+        "nothing is sent twice"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_clients_language_and_opt_outs_decide_the_text_and_whether_to_send() {
+    let mut client = fixture("api-GetClientsDetails");
+    client["client"]["language"] = json!("english");
+    client["client"]["email_preferences"]["invoice"] = json!("0");
+    let whmcs = fake_whmcs(client).await;
+    let app = app_with_whmcs(&whmcs).await;
+    fire(
+        &app,
+        "evt_invoice",
+        "InvoiceCreated",
+        fixture("InvoiceCreated")["vars"].clone(),
+        system(),
+    )
+    .await;
+    fire(
+        &app,
+        "evt_password",
+        "ClientChangePassword",
+        json!({"userid": 1842}),
+        system(),
+    )
+    .await;
+
+    let report = app.outbox.drain().await.expect("drain");
+
+    assert_eq!((report.sent, report.skipped), (1, 1));
+    let (status, reason, _) = &messages_of(&app, "evt_invoice")[0];
+    assert_eq!(status, "skipped");
+    assert!(
+        reason
+            .as_deref()
+            .expect("reason")
+            .contains("opted out of `invoice`")
+    );
+    let (_, _, body) = &messages_of(&app, "evt_password")[0];
+    assert_eq!(
+        body.as_ref().expect("body")["template"]["language"]["code"],
+        "en",
+        "security alerts ignore opt-outs"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_without_a_usable_number_is_skipped_with_the_reason_and_not_retried() {
+    let mut client = fixture("api-GetClientsDetails");
+    client["client"]["phonenumber"] = json!("");
+    let whmcs = fake_whmcs(client).await;
+    let app = app_with_whmcs(&whmcs).await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+
+    assert_eq!(app.outbox.drain().await.expect("drain").skipped, 1);
+
+    let (status, reason, body) = &messages_of(&app, "evt_welcome")[0];
+    assert_eq!(status, "skipped");
+    assert!(
+        reason
+            .as_deref()
+            .expect("reason")
+            .contains("no phone number")
+    );
+    assert!(body.is_none());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_whmcs_does_not_know_is_a_dead_letter() {
+    let whmcs = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(fixture("api-error")))
+        .mount(&whmcs)
+        .await;
+    let app = app_with_whmcs(&whmcs).await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 99}),
+        system(),
+    )
+    .await;
+
+    assert_eq!(app.outbox.drain().await.expect("drain").dead, 1);
+
+    let (status, reason, _) = &messages_of(&app, "evt_welcome")[0];
+    assert_eq!(status, "dead");
+    assert!(
+        reason
+            .as_deref()
+            .expect("reason")
+            .contains("Client Not Found")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_whmcs_outage_leaves_the_message_planned_for_a_later_try() {
+    let whmcs = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&whmcs)
+        .await;
+    let app = app_with_whmcs(&whmcs).await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+
+    assert_eq!(app.outbox.drain().await.expect("drain").retried, 1);
+    assert_eq!(
+        app.outbox.drain().await.expect("drain again"),
+        Default::default(),
+        "not due again yet"
+    );
+
+    let (status, reason, _) = &messages_of(&app, "evt_welcome")[0];
+    assert_eq!(status, "planned");
+    assert!(reason.as_deref().expect("reason").contains("unavailable"));
+    let attempts: i64 = app
+        .open_database()
+        .query_row("SELECT attempts FROM messages", [], |row| row.get(0))
+        .expect("attempts");
+    assert_eq!(attempts, 1);
+    app.stop().await;
+}
