@@ -11,4 +11,5 @@ pub mod signature;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod whatsapp;
 pub mod whmcs;

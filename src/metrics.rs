@@ -8,6 +8,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -27,6 +28,11 @@ struct EventLabels {
     reason: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MessageLabels {
+    outcome: &'static str,
+}
+
 /// What happened to one event offered to `/v1/hooks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventOutcome {
@@ -44,6 +50,8 @@ pub struct Metrics {
     events: Family<EventLabels, Counter>,
     commit_batch_size: Histogram,
     commit_seconds: Histogram,
+    messages: Family<MessageLabels, Counter>,
+    sending_paused: Gauge,
 }
 
 impl Metrics {
@@ -73,8 +81,22 @@ impl Metrics {
             "Time to write and fsync one group commit",
             commit_seconds.clone(),
         );
+        let messages = Family::<MessageLabels, Counter>::default();
+        registry.register(
+            "whatsapp_messages",
+            "WhatsApp alerts handled by the outbox, by outcome (sent, skipped, retried, dead, uncertain)",
+            messages.clone(),
+        );
+        let sending_paused = Gauge::default();
+        registry.register(
+            "whatsapp_sending_paused",
+            "1 while sending is paused because Meta refused the token, permissions or account (alarm)",
+            sending_paused.clone(),
+        );
         Arc::new(Self {
             registry,
+            messages,
+            sending_paused,
             requests,
             events,
             commit_batch_size,
@@ -106,6 +128,16 @@ impl Metrics {
     pub fn record_commit(&self, batch_size: usize, seconds: f64) {
         self.commit_batch_size.observe(batch_size as f64);
         self.commit_seconds.observe(seconds);
+    }
+
+    pub fn record_message(&self, outcome: &'static str) {
+        self.messages
+            .get_or_create(&MessageLabels { outcome })
+            .inc();
+    }
+
+    pub fn set_sending_paused(&self, paused: bool) {
+        self.sending_paused.set(i64::from(paused));
     }
 
     /// The Prometheus text exposition of every metric.

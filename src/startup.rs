@@ -46,7 +46,12 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (PUENTE_LISTEN)", config.listen))?;
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
-        let outbox = Outbox::new(Arc::clone(&config), database.clone(), writer.writer())?;
+        let outbox = Outbox::new(
+            Arc::clone(&config),
+            database.clone(),
+            writer.writer(),
+            Arc::clone(&metrics),
+        )?;
         let state = web::Data::new(AppState {
             config,
             database,

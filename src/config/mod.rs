@@ -45,6 +45,7 @@ pub const SETTINGS: &[&str] = &[
     "whatsapp_token",
     "whatsapp_app_secret",
     "whatsapp_verify_token",
+    "whatsapp_timeout_ms",
     "upgrade_policy",
     "log",
     "log_format",
@@ -113,6 +114,8 @@ pub struct WhatsApp {
     pub token: Option<SecretString>,
     pub app_secret: Option<SecretString>,
     pub verify_token: Option<SecretString>,
+    /// Longest wait for the Cloud API's answer to a send.
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -268,6 +268,10 @@ impl Checker<'_> {
         let token = self.optional("whatsapp_token", secret_text);
         let app_secret = self.optional("whatsapp_app_secret", secret_text);
         let verify_token = self.optional("whatsapp_verify_token", secret_text);
+        // Long: a send that times out may have gone out, and is not resent.
+        let timeout_ms = self.with_default("whatsapp_timeout_ms", 20_000, |text| {
+            bounded_integer(text, 100, 120_000)
+        });
         let (mode, phone_number_id, token) = (mode?, phone_number_id?, token?);
         if mode == WhatsAppMode::Cloud {
             let missing: Vec<String> = [
@@ -298,6 +302,7 @@ impl Checker<'_> {
             token,
             app_secret: app_secret?,
             verify_token: verify_token?,
+            timeout: std::time::Duration::from_millis(timeout_ms?),
         })
     }
 }

@@ -5,5 +5,6 @@ pub mod delivery;
 pub mod envelope;
 pub mod hooks;
 pub mod ids;
+pub mod meta_errors;
 pub mod phone;
 pub mod templates;

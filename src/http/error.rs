@@ -35,6 +35,8 @@ pub enum ApiError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
+    NotRetryable(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("the event store cannot take writes right now; retry later")]
     StorageUnavailable,
@@ -61,6 +63,7 @@ impl ApiError {
             Self::InvalidQuery(_) => "invalid_query",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::NotRetryable(_) => "not_retryable",
             Self::NotFound(_) => "not_found",
             Self::StorageUnavailable => "storage_unavailable",
             Self::NotReady => "not_ready",
@@ -90,6 +93,7 @@ impl ResponseError for ApiError {
             | Self::InvalidEnvelope(_)
             | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotRetryable(_) => StatusCode::CONFLICT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::StorageUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,

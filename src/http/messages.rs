@@ -94,3 +94,30 @@ pub async fn list_messages(
         next_cursor,
     }))
 }
+
+/// `POST /v1/admin/messages/{id}/retry`: sends a dead, failed or uncertain
+/// message again, from scratch (an uncertain one may reach the client twice:
+/// the operator decides).
+pub async fn retry_message(
+    _: Admin,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(ApiError::NotFound(format!("no message has the id `{id}`")));
+    };
+    let status = state
+        .writer
+        .change(move |connection| messages::retry(connection, id))
+        .await
+        .map_err(|_| ApiError::StorageUnavailable)?;
+    match status {
+        None => Err(ApiError::NotFound(format!("no message has the id `{id}`"))),
+        Some(messages::Retry::Planned) => {
+            Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id, "status": "planned"})))
+        }
+        Some(messages::Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(
+            "message {id} is {status}; only dead, failed and uncertain messages can be retried"
+        ))),
+    }
+}

@@ -64,6 +64,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/v1/admin/events", web::get().to(admin::list_events))
         .route("/v1/admin/events/{id}", web::get().to(admin::get_event))
         .route("/v1/admin/messages", web::get().to(messages::list_messages))
+        .route(
+            "/v1/admin/messages/{id}/retry",
+            web::post().to(messages::retry_message),
+        )
         .route("/v1/whatsapp/webhook", web::get().to(whatsapp::handshake))
         .route("/v1/whatsapp/webhook", web::post().to(whatsapp::notify))
         .route("/healthz", web::get().to(health::healthz))

@@ -1,12 +1,16 @@
 //! The alert outbox worker: takes planned messages, reads what they need
 //! from WHMCS, renders the template in the client's language, and sends
-//! (in `dry-run` mode: records the exact request body and marks it sent).
-//! Every outcome is written through the single writer.
+//! it through the Cloud API (in `dry-run` mode: records the exact request
+//! body and marks it sent). Every outcome is written through the single
+//! writer. A message is marked `sending`, durably, before the request goes
+//! out; one still `sending` when a pass starts was interrupted by a crash,
+//! may have reached the client, and becomes `uncertain`: only an operator
+//! sends it again.
 
 mod facts;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,14 +21,24 @@ pub use facts::{NotReady, Pending};
 use crate::config::{Config, WhatsAppMode};
 use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
+use crate::domain::meta_errors::{self, SendFailure};
 use crate::domain::templates::{Parameter, TemplateCatalog};
+use crate::metrics::Metrics;
 use crate::store::{Database, Writer};
+use crate::whatsapp::{CloudClient, SendResult};
 use crate::whmcs::{RetryPolicy, WhmcsClient};
 
 /// Messages taken per pass.
 const BATCH: u32 = 100;
 /// Tries before a message that keeps failing is dead.
 const MAX_ATTEMPTS: u32 = 8;
+/// Meta's pair rate: about one message per 6 s to the same user.
+const PAIR_SPACING: Duration = Duration::from_secs(6);
+/// Cloud API sends per second, well under the 80 a number is allowed.
+const SENDS_PER_SECOND: u32 = 20;
+/// How long sending stops after Meta refuses the token, permissions or
+/// account; the alarm metric is up meanwhile.
+const PAUSE: Duration = Duration::from_secs(15 * 60);
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +47,9 @@ pub struct DrainReport {
     pub skipped: usize,
     pub retried: usize,
     pub dead: usize,
+    pub uncertain: usize,
+    /// Left for later: the pair spacing, or sending paused.
+    pub deferred: usize,
 }
 
 /// The outbox worker's shared parts.
@@ -43,6 +60,9 @@ pub struct Outbox {
     writer: Writer,
     templates: Arc<TemplateCatalog>,
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
+    cloud: Option<CloudClient>,
+    metrics: Arc<Metrics>,
+    paused_until: Arc<Mutex<Option<jiff::Timestamp>>>,
 }
 
 /// A message's fate, to be written.
@@ -57,11 +77,54 @@ enum Outcome {
         reason: String,
         at: jiff::Timestamp,
     },
+    /// Not tried now; no attempt counted.
+    Deferred {
+        reason: String,
+        at: jiff::Timestamp,
+    },
     Dead(String),
+    Uncertain(String),
+}
+
+impl Outcome {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Sent { .. } => "sent",
+            Self::Skipped(_) => "skipped",
+            Self::Retry { .. } => "retried",
+            Self::Deferred { .. } => "deferred",
+            Self::Dead(_) => "dead",
+            Self::Uncertain(_) => "uncertain",
+        }
+    }
+}
+
+/// A message ready to go, or already decided.
+enum Prepared {
+    Ready {
+        body: String,
+        language: String,
+        to: String,
+    },
+    Done(Outcome),
+}
+
+/// One Cloud API try, for `message_attempts`.
+struct Attempt {
+    outcome: &'static str,
+    http_status: Option<u16>,
+    meta_code: Option<i64>,
+    fbtrace_id: Option<String>,
+    detail: String,
 }
 
 impl Outbox {
-    pub fn new(config: Arc<Config>, database: Database, writer: Writer) -> anyhow::Result<Self> {
+    pub fn new(
+        config: Arc<Config>,
+        database: Database,
+        writer: Writer,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
         let mut whmcs = BTreeMap::new();
         for (name, instance) in &config.instances {
             if let Some(api) = &instance.whmcs {
@@ -71,12 +134,17 @@ impl Outbox {
                 whmcs.insert(name.clone(), client);
             }
         }
+        let cloud = CloudClient::new(&config.whatsapp)
+            .context("cannot set up the WhatsApp Cloud API client")?;
         Ok(Self {
             config,
             database,
             writer,
             templates: Arc::new(TemplateCatalog::defaults()),
             whmcs: Arc::new(whmcs),
+            cloud,
+            metrics,
+            paused_until: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -87,27 +155,232 @@ impl Outbox {
 
     /// Handles every message due now, once; returns what happened.
     pub async fn drain(&self) -> anyhow::Result<DrainReport> {
+        self.writer
+            .change(|connection| {
+                connection.execute(
+                    "UPDATE messages SET status = 'uncertain',
+                            reason = 'the service stopped while sending it; it may have reached the client. Retry it from the admin API if it did not'
+                      WHERE status = 'sending'",
+                    [],
+                )
+            })
+            .await
+            .context("cannot mark interrupted sends")?;
         let now = jiff::Timestamp::now();
+        if self.paused(now) {
+            return Ok(DrainReport::default());
+        }
         let database = self.database.clone();
         let due = tokio::task::spawn_blocking(move || due(&database, now))
             .await
             .context("the outbox query stopped")??;
         let mut report = DrainReport::default();
+        let mut last_to: HashMap<String, jiff::Timestamp> = HashMap::new();
+        let mut last_send: Option<std::time::Instant> = None;
         for (instance, message) in due {
-            let outcome = self.prepare(&instance, &message, now).await;
+            let now = jiff::Timestamp::now();
+            let (outcome, attempt) = match self.prepare(&instance, &message, now).await {
+                Prepared::Done(outcome) => (outcome, None),
+                Prepared::Ready { body, language, to } => {
+                    match (self.config.whatsapp.mode, &self.cloud) {
+                        (WhatsAppMode::DryRun, _) | (WhatsAppMode::Cloud, None) => {
+                            let wamid = format!("dryrun.{}", message.id);
+                            (
+                                Outcome::Sent {
+                                    body,
+                                    language,
+                                    wamid,
+                                },
+                                None,
+                            )
+                        }
+                        (WhatsAppMode::Cloud, Some(cloud)) => {
+                            if self.paused(now) {
+                                (
+                                    Outcome::Deferred {
+                                        reason: "sending is paused".into(),
+                                        at: now + PAUSE,
+                                    },
+                                    None,
+                                )
+                            } else if let Some(at) = last_to
+                                .get(&to)
+                                .map(|last| *last + PAIR_SPACING)
+                                .filter(|at| *at > now)
+                            {
+                                let reason =
+                                    "spacing messages to one recipient (Meta's pair rate)".into();
+                                (Outcome::Deferred { reason, at }, None)
+                            } else {
+                                if let Some(last) = last_send {
+                                    let gap = Duration::from_secs(1) / SENDS_PER_SECOND;
+                                    tokio::time::sleep(gap.saturating_sub(last.elapsed())).await;
+                                }
+                                last_send = Some(std::time::Instant::now());
+                                last_to.insert(to, now);
+                                let (outcome, attempt) =
+                                    self.send(cloud, &message, body, language).await?;
+                                (outcome, Some(attempt))
+                            }
+                        }
+                    }
+                }
+            };
             match &outcome {
                 Outcome::Sent { .. } => report.sent += 1,
                 Outcome::Skipped(_) => report.skipped += 1,
                 Outcome::Retry { .. } => report.retried += 1,
+                Outcome::Deferred { .. } => report.deferred += 1,
                 Outcome::Dead(_) => report.dead += 1,
+                Outcome::Uncertain(_) => report.uncertain += 1,
             }
+            self.metrics.record_message(outcome.name());
             let id = message.id;
             self.writer
-                .change(move |connection| record(connection, id, &outcome, now))
+                .change(move |connection| record(connection, id, &outcome, attempt.as_ref(), now))
                 .await
                 .context("cannot record a message's outcome")?;
         }
         Ok(report)
+    }
+
+    fn paused(&self, now: jiff::Timestamp) -> bool {
+        let mut paused_until = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let paused = paused_until.is_some_and(|until| until > now);
+        if !paused && paused_until.take().is_some() {
+            self.metrics.set_sending_paused(false);
+        }
+        paused
+    }
+
+    /// Marks the message `sending` (durably), sends it, and says what the
+    /// answer means.
+    async fn send(
+        &self,
+        cloud: &CloudClient,
+        message: &Pending,
+        body: String,
+        language: String,
+    ) -> anyhow::Result<(Outcome, Attempt)> {
+        let (id, recorded) = (message.id, body.clone());
+        self.writer
+            .change(move |connection| {
+                connection.execute(
+                    "UPDATE messages SET status = 'sending', request_body = ?2 WHERE id = ?1 AND status = 'planned'",
+                    params![id, recorded],
+                )
+            })
+            .await
+            .context("cannot mark a message as sending")?;
+        let now = jiff::Timestamp::now();
+        let answer = cloud.send(&body).await;
+        Ok(match answer {
+            SendResult::Accepted { wamid } => (
+                Outcome::Sent {
+                    body,
+                    language,
+                    wamid,
+                },
+                Attempt {
+                    outcome: "accepted",
+                    http_status: Some(200),
+                    meta_code: None,
+                    fbtrace_id: None,
+                    detail: String::new(),
+                },
+            ),
+            SendResult::Refused {
+                http_status,
+                code,
+                fbtrace_id,
+                detail,
+            } => {
+                let reason = format!(
+                    "Meta refused it (HTTP {http_status}, code {}): {detail}",
+                    code.map_or("none".into(), |c| c.to_string())
+                );
+                let outcome = match meta_errors::classify(code, http_status) {
+                    SendFailure::Retry(after) => self.retry(message, reason, now, after),
+                    SendFailure::Permanent => Outcome::Dead(reason),
+                    SendFailure::Halt => {
+                        tracing::error!(%reason, "WhatsApp sending paused: Meta refused the token, permissions or account");
+                        *self
+                            .paused_until
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(now + PAUSE);
+                        self.metrics.set_sending_paused(true);
+                        Outcome::Deferred {
+                            reason,
+                            at: now + PAUSE,
+                        }
+                    }
+                };
+                (
+                    outcome,
+                    Attempt {
+                        outcome: "refused",
+                        http_status: Some(http_status),
+                        meta_code: code,
+                        fbtrace_id,
+                        detail,
+                    },
+                )
+            }
+            SendResult::NotSent(detail) => (
+                self.retry(
+                    message,
+                    format!("the Cloud API could not be reached: {detail}"),
+                    now,
+                    Duration::from_secs(30),
+                ),
+                Attempt {
+                    outcome: "not_sent",
+                    http_status: None,
+                    meta_code: None,
+                    fbtrace_id: None,
+                    detail,
+                },
+            ),
+            SendResult::Unknown(detail) => (
+                Outcome::Uncertain(format!(
+                    "no answer from the Cloud API after sending ({detail}); it may have reached the client"
+                )),
+                Attempt {
+                    outcome: "unknown",
+                    http_status: None,
+                    meta_code: None,
+                    fbtrace_id: None,
+                    detail,
+                },
+            ),
+        })
+    }
+
+    /// Another try after `base` doubled per earlier try, ±20 %, or a dead
+    /// letter after [`MAX_ATTEMPTS`].
+    fn retry(
+        &self,
+        message: &Pending,
+        reason: String,
+        now: jiff::Timestamp,
+        base: Duration,
+    ) -> Outcome {
+        if message.attempts + 1 >= MAX_ATTEMPTS {
+            return Outcome::Dead(format!("gave up after {MAX_ATTEMPTS} tries: {reason}"));
+        }
+        let delay = base
+            .saturating_mul(2u32.pow(message.attempts.min(10)))
+            .min(Duration::from_secs(6 * 3600));
+        let mut random = [0u8; 1];
+        let _ = getrandom::fill(&mut random);
+        let jitter = 80 + u32::from(random[0]) % 41;
+        Outcome::Retry {
+            reason,
+            at: now + delay * jitter / 100,
+        }
     }
 
     async fn prepare(
@@ -115,16 +388,9 @@ impl Outbox {
         instance: &InstanceName,
         message: &Pending,
         now: jiff::Timestamp,
-    ) -> Outcome {
+    ) -> Prepared {
         let retry = |reason: String| {
-            if message.attempts + 1 >= MAX_ATTEMPTS {
-                return Outcome::Dead(format!("gave up after {MAX_ATTEMPTS} tries: {reason}"));
-            }
-            let delay = Duration::from_secs(60 * 2u64.pow(message.attempts.min(10)));
-            Outcome::Retry {
-                reason,
-                at: now + delay,
-            }
+            Prepared::Done(self.retry(message, reason, now, Duration::from_secs(60)))
         };
         let Some(whmcs) = self.whmcs.get(instance) else {
             return retry(format!(
@@ -147,8 +413,8 @@ impl Outbox {
             .unwrap_or_default();
         let facts = match facts::resolve(whmcs, message, &public_url).await {
             Ok(facts) => facts,
-            Err(NotReady::Skip(reason)) => return Outcome::Skipped(reason),
-            Err(NotReady::Gone(reason)) => return Outcome::Dead(reason),
+            Err(NotReady::Skip(reason)) => return Prepared::Done(Outcome::Skipped(reason)),
+            Err(NotReady::Gone(reason)) => return Prepared::Done(Outcome::Dead(reason)),
             Err(NotReady::Retry(reason)) => return retry(reason),
         };
         let language = self
@@ -156,24 +422,18 @@ impl Outbox {
             .language_for(message.kind, &facts.client.language)
             .to_owned();
         let values = &facts.values;
-        let body = match self.templates.message_body(
+        match self.templates.message_body(
             message.kind,
             &language,
             &facts.to,
             |parameter: Parameter| values.get(parameter.as_str()).cloned(),
         ) {
-            Ok(body) => body.to_string(),
-            Err(error) => return Outcome::Dead(error.to_string()),
-        };
-        match self.config.whatsapp.mode {
-            WhatsAppMode::DryRun => Outcome::Sent {
-                body,
+            Ok(body) => Prepared::Ready {
+                body: body.to_string(),
                 language,
-                wamid: format!("dryrun.{}", message.id),
+                to: facts.to.digits().to_owned(),
             },
-            WhatsAppMode::Cloud => {
-                retry("sending through the Cloud API is not in this release; use dry-run".into())
-            }
+            Err(error) => Prepared::Done(Outcome::Dead(error.to_string())),
         }
     }
 }
@@ -236,14 +496,16 @@ fn record(
     connection: &rusqlite::Connection,
     id: i64,
     outcome: &Outcome,
+    attempt: Option<&Attempt>,
     now: jiff::Timestamp,
 ) -> rusqlite::Result<()> {
     let now_ms = now.as_millisecond();
+    // Only a message this pass took: never one an operator or a webhook moved.
     match outcome {
         Outcome::Sent { body, language, wamid } => connection.execute(
             "UPDATE messages SET status = 'sent', request_body = ?2, language = ?3, wamid = ?4,
                                  status_at_ms = ?5, attempts = attempts + 1, reason = NULL
-              WHERE id = ?1 AND status = 'planned'",
+              WHERE id = ?1 AND status IN ('planned', 'sending')",
             params![id, body, language, wamid, now_ms],
         ),
         Outcome::Skipped(reason) => connection.execute(
@@ -251,15 +513,32 @@ fn record(
             params![id, reason, now_ms],
         ),
         Outcome::Retry { reason, at } => connection.execute(
-            "UPDATE messages SET attempts = attempts + 1, reason = ?2, next_attempt_at_ms = ?3
-              WHERE id = ?1 AND status = 'planned'",
+            "UPDATE messages SET status = 'planned', attempts = attempts + 1, reason = ?2, next_attempt_at_ms = ?3
+              WHERE id = ?1 AND status IN ('planned', 'sending')",
+            params![id, reason, at.as_millisecond()],
+        ),
+        Outcome::Deferred { reason, at } => connection.execute(
+            "UPDATE messages SET status = 'planned', reason = ?2, next_attempt_at_ms = ?3
+              WHERE id = ?1 AND status IN ('planned', 'sending')",
             params![id, reason, at.as_millisecond()],
         ),
         Outcome::Dead(reason) => connection.execute(
             "UPDATE messages SET status = 'dead', reason = ?2, status_at_ms = ?3, attempts = attempts + 1
-              WHERE id = ?1 AND status = 'planned'",
+              WHERE id = ?1 AND status IN ('planned', 'sending')",
             params![id, reason, now_ms],
         ),
+        Outcome::Uncertain(reason) => connection.execute(
+            "UPDATE messages SET status = 'uncertain', reason = ?2, status_at_ms = ?3, attempts = attempts + 1
+              WHERE id = ?1 AND status = 'sending'",
+            params![id, reason, now_ms],
+        ),
+    }?;
+    if let Some(attempt) = attempt {
+        connection.execute(
+            "INSERT INTO message_attempts (message_id, at_ms, outcome, http_status, meta_code, fbtrace_id, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id, now_ms, attempt.outcome, attempt.http_status, attempt.meta_code, attempt.fbtrace_id, attempt.detail],
+        )?;
     }
-    .map(|_| ())
+    Ok(())
 }

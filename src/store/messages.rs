@@ -1,7 +1,7 @@
 //! The `messages` table (the alert outbox): planned alerts are inserted by
 //! the writer in the event's own transaction; queries for the admin API.
 
-use rusqlite::{CachedStatement, Connection, Row, ToSql, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, ToSql, Transaction, params};
 
 use crate::domain::alerts::{PlannedAlert, Recipient, Subject};
 use crate::domain::ids::{EventId, InstanceName};
@@ -104,6 +104,36 @@ fn subject_columns(subject: Subject) -> (&'static str, Option<u64>) {
 
 fn sql_integer(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// What an operator's retry did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retry {
+    Planned,
+    NotRetryable(String),
+}
+
+/// Plans a dead, failed or uncertain message again; `None` when there is
+/// no such message.
+pub fn retry(connection: &Connection, id: i64) -> rusqlite::Result<Option<Retry>> {
+    let status: Option<String> = connection
+        .query_row("SELECT status FROM messages WHERE id = ?1", [id], |row| {
+            row.get(0)
+        })
+        .optional()?;
+    let Some(status) = status else {
+        return Ok(None);
+    };
+    if !matches!(status.as_str(), "dead" | "failed" | "uncertain") {
+        return Ok(Some(Retry::NotRetryable(status)));
+    }
+    connection.execute(
+        "UPDATE messages SET status = 'planned', attempts = 0, next_attempt_at_ms = NULL, wamid = NULL,
+                             reason = 'retried by an operator'
+          WHERE id = ?1",
+        [id],
+    )?;
+    Ok(Some(Retry::Planned))
 }
 
 /// A message as the admin API shows it.

@@ -25,6 +25,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0002_messages.sql")),
         M::up(include_str!("migrations/0003_whatsapp_webhook.sql")),
         M::up(include_str!("migrations/0004_outbox_delivery.sql")),
+        M::up(include_str!("migrations/0005_message_attempts.sql")),
     ])
 }
 
@@ -169,7 +170,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 4);
+        assert_eq!(version, 5);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

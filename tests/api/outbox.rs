@@ -36,18 +36,84 @@ async fn fake_whmcs(client: Value) -> MockServer {
 }
 
 async fn app_with_whmcs(whmcs: &MockServer) -> TestApp {
+    app_with(whmcs, &[]).await
+}
+
+async fn app_with(whmcs: &MockServer, extra: &[(&str, &str)]) -> TestApp {
     let url = whmcs.uri();
-    spawn_app_with(
+    let mut vars = vec![
+        ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("PUENTE_WHMCS_URL", url.as_str()),
+        ("PUENTE_WHMCS_IDENTIFIER", "puente"),
+        ("PUENTE_WHMCS_SECRET", "api-secret-123"),
+        ("PUENTE_PUBLIC_URL", "https://panel.example"),
+    ];
+    vars.extend_from_slice(extra);
+    spawn_app_with(&vars, "").await
+}
+
+/// An app sending through the Cloud API of the fake Graph server `graph`.
+async fn cloud_app(whmcs: &MockServer, graph: &MockServer) -> TestApp {
+    let base = format!("{}/v23.0", graph.uri());
+    app_with(
+        whmcs,
         &[
-            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("PUENTE_WHMCS_URL", url.as_str()),
-            ("PUENTE_WHMCS_IDENTIFIER", "puente"),
-            ("PUENTE_WHMCS_SECRET", "api-secret-123"),
-            ("PUENTE_PUBLIC_URL", "https://panel.example"),
+            ("PUENTE_WHATSAPP_MODE", "cloud"),
+            ("PUENTE_WHATSAPP_API_BASE", base.as_str()),
+            ("PUENTE_WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+            ("PUENTE_WHATSAPP_TOKEN", "graph-token-abc"),
+            ("PUENTE_WHATSAPP_TIMEOUT_MS", "300"),
         ],
-        "",
     )
     .await
+}
+
+fn graph_answer(status: u16, body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(body)
+}
+
+fn accepted(wamid: &str) -> ResponseTemplate {
+    graph_answer(
+        200,
+        json!({"messaging_product": "whatsapp", "contacts": [{"input": "2348031234567", "wa_id": "2348031234567"}], "messages": [{"id": wamid}]}),
+    )
+}
+
+fn graph_error(status: u16, code: i64) -> ResponseTemplate {
+    graph_answer(
+        status,
+        json!({"error": {"message": format!("(#{code}) refused"), "type": "OAuthException", "code": code, "fbtrace_id": "AXtrace"}}),
+    )
+}
+
+async fn mount_graph(graph: &MockServer, answer: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/v23.0/106540352242922/messages"))
+        .respond_with(answer)
+        .mount(graph)
+        .await;
+}
+
+/// (status, attempts, wamid) of the only message.
+fn message_state(app: &TestApp) -> (String, i64, Option<String>) {
+    app.open_database()
+        .query_row("SELECT status, attempts, wamid FROM messages", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .expect("message")
+}
+
+/// (outcome, HTTP status, Meta code) of every attempt, in order.
+fn attempts(app: &TestApp) -> Vec<(String, Option<i64>, Option<i64>)> {
+    let connection = app.open_database();
+    let mut statement = connection
+        .prepare("SELECT outcome, http_status, meta_code FROM message_attempts ORDER BY id")
+        .expect("query");
+    statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
 }
 
 async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value) {
@@ -365,5 +431,267 @@ async fn a_whmcs_outage_leaves_the_message_planned_for_a_later_try() {
         .query_row("SELECT attempts FROM messages", [], |row| row.get(0))
         .expect("attempts");
     assert_eq!(attempts, 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_cloud_send_posts_the_recorded_body_with_the_token_and_keeps_the_wamid() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let graph = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::header(
+            "authorization",
+            "Bearer graph-token-abc",
+        ))
+        .respond_with(accepted("wamid.OK"))
+        .expect(1)
+        .mount(&graph)
+        .await;
+    let app = cloud_app(&whmcs, &graph).await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+
+    assert_eq!(app.outbox.drain().await.expect("drain").sent, 1);
+
+    assert_eq!(
+        message_state(&app),
+        ("sent".to_owned(), 1, Some("wamid.OK".to_owned()))
+    );
+    let (_, _, recorded) = &messages_of(&app, "evt_welcome")[0];
+    let posted: Value =
+        serde_json::from_slice(&graph.received_requests().await.expect("requests")[0].body)
+            .expect("JSON");
+    assert_eq!(
+        Some(&posted),
+        recorded.as_ref(),
+        "Meta got exactly the recorded body"
+    );
+    assert_eq!(attempts(&app), [("accepted".to_owned(), Some(200), None)]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn rate_limits_and_outages_are_retried_later_and_permanent_refusals_are_dead_letters() {
+    let cases = [
+        (graph_error(429, 130429), "planned", Some(130429)),
+        (
+            ResponseTemplate::new(502).set_body_string("Bad Gateway"),
+            "planned",
+            None,
+        ),
+        (graph_error(400, 131026), "dead", Some(131026)),
+        (graph_error(404, 132001), "dead", Some(132001)),
+    ];
+    for (answer, status, code) in cases {
+        let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+        let graph = MockServer::start().await;
+        mount_graph(&graph, answer).await;
+        let app = cloud_app(&whmcs, &graph).await;
+        fire(
+            &app,
+            "evt_welcome",
+            "ClientAdd",
+            json!({"client_id": 1842}),
+            system(),
+        )
+        .await;
+
+        app.outbox.drain().await.expect("drain");
+
+        let (stored, tries, _) = message_state(&app);
+        assert_eq!((stored.as_str(), tries), (status, 1), "{code:?}");
+        assert_eq!(attempts(&app)[0].2, code);
+        if status == "planned" {
+            assert_eq!(
+                app.outbox.drain().await.expect("again").retried,
+                0,
+                "not due again yet"
+            );
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_refused_token_pauses_sending_and_raises_the_alarm() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let graph = MockServer::start().await;
+    mount_graph(&graph, graph_error(401, 190)).await;
+    let app = cloud_app(&whmcs, &graph).await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+    fire(
+        &app,
+        "evt_invoice",
+        "InvoiceCreated",
+        fixture("InvoiceCreated")["vars"].clone(),
+        system(),
+    )
+    .await;
+
+    let report = app.outbox.drain().await.expect("drain");
+    let again = app.outbox.drain().await.expect("again");
+
+    assert_eq!(
+        graph.received_requests().await.expect("requests").len(),
+        1,
+        "one refusal stops the queue"
+    );
+    assert_eq!((report.deferred, again), (2, Default::default()));
+    assert_eq!(
+        message_state_of(&app, "evt_welcome"),
+        "planned",
+        "not burnt: sent once the token is fixed"
+    );
+    assert_eq!(
+        counter(&app.metrics().await, "puente_whatsapp_sending_paused", ""),
+        1.0
+    );
+    app.stop().await;
+}
+
+fn message_state_of(app: &TestApp, event: &str) -> String {
+    messages_of(app, event)[0].0.clone()
+}
+
+#[tokio::test]
+async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_again() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let graph = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(accepted("wamid.LATE").set_delay(std::time::Duration::from_secs(2)))
+        .up_to_n_times(1)
+        .mount(&graph)
+        .await;
+    mount_graph(&graph, accepted("wamid.AGAIN")).await;
+    let app = cloud_app(&whmcs, &graph).await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+
+    assert_eq!(app.outbox.drain().await.expect("drain").uncertain, 1);
+    assert_eq!(
+        app.outbox.drain().await.expect("again"),
+        Default::default(),
+        "never resent by itself"
+    );
+    assert_eq!(message_state(&app).0, "uncertain");
+
+    let id: i64 = app
+        .open_database()
+        .query_row("SELECT id FROM messages", [], |row| row.get(0))
+        .expect("id");
+    let retry = |id: String| {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(&format!("/v1/admin/messages/{id}/retry")),
+        );
+        async move {
+            client
+                .post(url)
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .expect("retry")
+        }
+    };
+    assert_eq!(retry(id.to_string()).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.outbox.drain().await.expect("after retry").sent, 1);
+    assert_eq!(
+        message_state(&app),
+        ("sent".to_owned(), 1, Some("wamid.AGAIN".to_owned()))
+    );
+
+    assert_error(
+        retry(id.to_string()).await,
+        StatusCode::CONFLICT,
+        "not_retryable",
+    )
+    .await;
+    assert_error(
+        retry("999".into()).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_left_sending_by_a_crash_becomes_uncertain_and_is_not_resent() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let graph = MockServer::start().await;
+    mount_graph(&graph, accepted("wamid.X")).await;
+    let app = cloud_app(&whmcs, &graph).await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+    app.open_database()
+        .execute("UPDATE messages SET status = 'sending'", [])
+        .expect("crash mid-send");
+
+    app.outbox.drain().await.expect("drain");
+
+    assert_eq!(message_state(&app).0, "uncertain");
+    assert!(
+        graph
+            .received_requests()
+            .await
+            .expect("requests")
+            .is_empty()
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn messages_to_one_recipient_are_spaced_by_the_pair_rate() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let graph = MockServer::start().await;
+    mount_graph(&graph, accepted("wamid.P")).await;
+    let app = cloud_app(&whmcs, &graph).await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+    fire(
+        &app,
+        "evt_invoice",
+        "InvoiceCreated",
+        fixture("InvoiceCreated")["vars"].clone(),
+        system(),
+    )
+    .await;
+
+    let report = app.outbox.drain().await.expect("drain");
+
+    assert_eq!((report.sent, report.deferred), (1, 1));
+    let (_, reason, _) = &messages_of(&app, "evt_invoice")[0];
+    assert!(reason.as_deref().expect("reason").contains("pair rate"));
     app.stop().await;
 }
