@@ -46,6 +46,7 @@ pub const SETTINGS: &[&str] = &[
     "whatsapp_app_secret",
     "whatsapp_verify_token",
     "whatsapp_timeout_ms",
+    "alerts_templates",
     "upgrade_policy",
     "log",
     "log_format",
@@ -80,6 +81,8 @@ pub struct Config {
     /// Every WHMCS installation, `default` included.
     pub instances: BTreeMap<InstanceName, Instance>,
     pub whatsapp: WhatsApp,
+    /// The alert templates: the shipped ones, or a file's, checked at start.
+    pub alert_templates: crate::domain::templates::TemplateCatalog,
     pub upgrade_policy: UpgradePolicy,
     pub log: String,
     pub log_format: LogFormat,

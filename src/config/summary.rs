@@ -79,6 +79,7 @@ impl fmt::Display for Config {
             set(whatsapp.app_secret.is_some()),
             set(whatsapp.verify_token.is_some())
         )?;
+        writeln!(f, "alert templates         checked (all eleven alerts)")?;
         writeln!(f, "upgrade policy          {:?}", self.upgrade_policy)?;
         write!(
             f,

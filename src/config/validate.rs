@@ -115,6 +115,16 @@ impl Checker<'_> {
         let default_instance = self.default_instance();
         let instances = self.extra_instances();
         let whatsapp = self.whatsapp();
+        let alert_templates = self.with_default(
+            "alerts_templates",
+            crate::domain::templates::TemplateCatalog::defaults(),
+            |path| {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|error| format!("cannot read `{path}`: {error}"))?;
+                crate::domain::templates::TemplateCatalog::from_toml(&text)
+                    .map_err(|error| format!("`{path}`: {error}"))
+            },
+        );
         let upgrade_policy =
             self.with_default("upgrade_policy", UpgradePolicy::Seed, |text| match text {
                 "seed" => Ok(UpgradePolicy::Seed),
@@ -148,6 +158,7 @@ impl Checker<'_> {
             timestamp_tolerance_s: tolerance?,
             instances,
             whatsapp: whatsapp?,
+            alert_templates: alert_templates?,
             upgrade_policy: upgrade_policy?,
             log: log?,
             log_format: log_format?,

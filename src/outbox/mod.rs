@@ -134,13 +134,14 @@ impl Outbox {
                 whmcs.insert(name.clone(), client);
             }
         }
+        let templates = Arc::new(config.alert_templates.clone());
         let cloud = CloudClient::new(&config.whatsapp)
             .context("cannot set up the WhatsApp Cloud API client")?;
         Ok(Self {
             config,
             database,
             writer,
-            templates: Arc::new(TemplateCatalog::defaults()),
+            templates,
             whmcs: Arc::new(whmcs),
             cloud,
             metrics,

@@ -144,3 +144,26 @@ fn templates_export_prints_every_template_for_meta_and_refuses_a_broken_file() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_broken_alert_templates_file_stops_start_up_naming_the_variable() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let templates = dir.path().join("alerts.toml");
+    let broken = puente::domain::templates::DEFAULT_TOML.replace("{{4}}", "{{5}}");
+    std::fs::write(&templates, broken).expect("write");
+
+    let output = puente(
+        &["check-config"],
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_ALERTS_TEMPLATES", templates.to_str().expect("path")),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("PUENTE_ALERTS_TEMPLATES") && message.contains("{{1}}"),
+        "{message}"
+    );
+}
