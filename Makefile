@@ -31,9 +31,10 @@ php-lint:
 	@find php-shim -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null && echo "php -l: no syntax errors"
 
 ## Throughput and latency figures; not part of `make test`: the service's
-## ingest, then the time the addon adds to a WHMCS hook.
+## ingest, hook -> WhatsApp request latency, the time the addon adds to a hook.
 bench:
 	$(CARGO) bench --bench ingest
+	$(CARGO) bench --bench alerts
 	./scripts/bench-shim.sh
 
 deps:
