@@ -47,6 +47,9 @@ pub const SETTINGS: &[&str] = &[
     "whatsapp_verify_token",
     "whatsapp_timeout_ms",
     "alerts_templates",
+    "alerts_consent",
+    "alerts_optin_field",
+    "alerts_optout_field",
     "upgrade_policy",
     "log",
     "log_format",
@@ -81,6 +84,7 @@ pub struct Config {
     /// Every WHMCS installation, `default` included.
     pub instances: BTreeMap<InstanceName, Instance>,
     pub whatsapp: WhatsApp,
+    pub alerts: Alerts,
     /// The alert templates: the shipped ones, or a file's, checked at start.
     pub alert_templates: crate::domain::templates::TemplateCatalog,
     pub upgrade_policy: UpgradePolicy,
@@ -98,6 +102,25 @@ pub struct Instance {
     pub public_url: Option<Url>,
     pub timezone: jiff::tz::TimeZone,
     pub timezone_name: String,
+}
+
+/// Who may get WhatsApp alerts (SPEC §2.5 consent).
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    pub consent: Consent,
+    /// Client custom field whose yes-like value is the client's opt-in.
+    pub optin_field: Option<u64>,
+    /// Client custom field listing alert kinds (or `all`) the client
+    /// does not want.
+    pub optout_field: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consent {
+    /// The host's terms give consent; clients may opt out.
+    Terms,
+    /// Only clients who opted in.
+    Explicit,
 }
 
 /// Credentials for WHMCS's `includes/api.php`.

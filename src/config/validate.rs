@@ -10,7 +10,7 @@ use reqwest::Url;
 use secrecy::SecretString;
 
 use super::{
-    AdminToken, CONFIG_FILE_VAR, Config, DEFAULT_DATABASE, Instance, LogFormat,
+    AdminToken, Alerts, CONFIG_FILE_VAR, Config, Consent, DEFAULT_DATABASE, Instance, LogFormat,
     MIN_ADMIN_TOKEN_LEN, Sources, UpgradePolicy, Value, WhatsApp, WhatsAppMode, WhmcsApi, env_var,
 };
 use crate::domain::ids::InstanceName;
@@ -115,6 +115,35 @@ impl Checker<'_> {
         let default_instance = self.default_instance();
         let instances = self.extra_instances();
         let whatsapp = self.whatsapp();
+        let consent = self.with_default("alerts_consent", Consent::Terms, |text| match text {
+            "terms" => Ok(Consent::Terms),
+            "explicit" => Ok(Consent::Explicit),
+            other => Err(format!("`{other}` is not one of terms, explicit")),
+        });
+        let field_id = |text: &str| {
+            text.parse::<u64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| format!("`{text}` is not a WHMCS custom field id"))
+        };
+        let optin_field = self.optional("alerts_optin_field", field_id);
+        let optout_field = self.optional("alerts_optout_field", field_id);
+        let alerts = match (consent, optin_field, optout_field) {
+            (Ok(Consent::Explicit), Ok(None), _) => {
+                self.errors.push(format!(
+                    "{} is required when {} is `explicit`: the custom field where clients opt in",
+                    env_var("alerts_optin_field"),
+                    env_var("alerts_consent")
+                ));
+                Err(Invalid)
+            }
+            (Ok(consent), Ok(optin_field), Ok(optout_field)) => Ok(Alerts {
+                consent,
+                optin_field,
+                optout_field,
+            }),
+            _ => Err(Invalid),
+        };
         let alert_templates = self.with_default(
             "alerts_templates",
             crate::domain::templates::TemplateCatalog::defaults(),
@@ -158,6 +187,7 @@ impl Checker<'_> {
             timestamp_tolerance_s: tolerance?,
             instances,
             whatsapp: whatsapp?,
+            alerts: alerts?,
             alert_templates: alert_templates?,
             upgrade_policy: upgrade_policy?,
             log: log?,

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::config::{Alerts, Consent};
 use crate::domain::alerts::AlertKind;
 use crate::domain::phone::{PhoneError, PhoneNumber};
 use crate::domain::templates::Parameter;
@@ -73,6 +74,42 @@ fn category(kind: AlertKind) -> Option<&'static str> {
     }
 }
 
+/// Whether the client may get this alert: explicit opt-in when the
+/// install asks for it, then the client's own opt-outs (a custom field
+/// listing alert kinds or `all`, then WHMCS's email preferences).
+fn consent(client: &ClientDetails, kind: AlertKind, alerts: &Alerts) -> Result<(), String> {
+    let field = |id: Option<u64>| {
+        id.and_then(|id| client.customfields.iter().find(|field| field.id == id))
+            .map(|field| field.value.trim().to_lowercase())
+            .unwrap_or_default()
+    };
+    if alerts.consent == Consent::Explicit {
+        let answer = field(alerts.optin_field);
+        if !matches!(
+            answer.as_str(),
+            "on" | "yes" | "sí" | "si" | "1" | "true" | "x"
+        ) {
+            return Err("the client has not opted in to WhatsApp alerts".into());
+        }
+    }
+    let refused = field(alerts.optout_field);
+    let silenced = refused
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .any(|entry| matches!(entry, "all" | "todas" | "todo") || entry == kind.as_str());
+    if silenced {
+        return Err(format!(
+            "the client opted out of `{}` alerts",
+            kind.as_str()
+        ));
+    }
+    match opted_out(client, kind) {
+        Some(category) => Err(format!(
+            "the client opted out of `{category}` messages in WHMCS"
+        )),
+        None => Ok(()),
+    }
+}
+
 fn opted_out(client: &ClientDetails, kind: AlertKind) -> Option<&'static str> {
     let preferences = &client.email_preferences;
     let category = category(kind)?;
@@ -90,6 +127,7 @@ pub async fn resolve(
     whmcs: &WhmcsClient,
     message: &Pending,
     public_url: &str,
+    alerts: &Alerts,
 ) -> Result<Facts, NotReady> {
     let mut values: HashMap<&'static str, String> = HashMap::new();
     let link = |path: &str| format!("{public_url}{path}");
@@ -135,11 +173,7 @@ pub async fn resolve(
     }
     let client_id = client_id.ok_or_else(|| NotReady::Gone("the alert names no client".into()))?;
     let client = whmcs.client_details(client_id).await?;
-    if let Some(category) = opted_out(&client, message.kind) {
-        return Err(NotReady::Skip(format!(
-            "the client opted out of `{category}` messages in WHMCS"
-        )));
-    }
+    consent(&client, message.kind, alerts).map_err(NotReady::Skip)?;
     if let Some((parameter, total)) = amount {
         values.insert(
             parameter.as_str(),

@@ -412,7 +412,7 @@ impl Outbox {
                 }
             })
             .unwrap_or_default();
-        let facts = match facts::resolve(whmcs, message, &public_url).await {
+        let facts = match facts::resolve(whmcs, message, &public_url, &self.config.alerts).await {
             Ok(facts) => facts,
             Err(NotReady::Skip(reason)) => return Prepared::Done(Outcome::Skipped(reason)),
             Err(NotReady::Gone(reason)) => return Prepared::Done(Outcome::Dead(reason)),

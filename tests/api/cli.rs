@@ -167,3 +167,21 @@ fn a_broken_alert_templates_file_stops_start_up_naming_the_variable() {
         "{message}"
     );
 }
+
+#[test]
+fn explicit_consent_needs_the_opt_in_field() {
+    let output = puente(
+        &["check-config"],
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_ALERTS_CONSENT", "explicit"),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("PUENTE_ALERTS_OPTIN_FIELD is required"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -695,3 +695,72 @@ async fn messages_to_one_recipient_are_spaced_by_the_pair_rate() {
     assert!(reason.as_deref().expect("reason").contains("pair rate"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn explicit_consent_sends_only_to_clients_who_opted_in() {
+    for (answer, expected) in [("Sí", "sent"), ("", "skipped"), ("no", "skipped")] {
+        let mut client = fixture("api-GetClientsDetails");
+        client["client"]["customfields"] = json!([{"id": 7, "value": answer}]);
+        let whmcs = fake_whmcs(client).await;
+        let app = app_with(
+            &whmcs,
+            &[
+                ("PUENTE_ALERTS_CONSENT", "explicit"),
+                ("PUENTE_ALERTS_OPTIN_FIELD", "7"),
+            ],
+        )
+        .await;
+        fire(
+            &app,
+            "evt_welcome",
+            "ClientAdd",
+            json!({"client_id": 1842}),
+            system(),
+        )
+        .await;
+
+        app.outbox.drain().await.expect("drain");
+
+        let (status, reason, _) = &messages_of(&app, "evt_welcome")[0];
+        assert_eq!(status, expected, "opt-in answer {answer:?}: {reason:?}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn a_client_can_silence_single_alert_kinds_or_all_of_them() {
+    let mut client = fixture("api-GetClientsDetails");
+    client["client"]["customfields"] =
+        json!([{"id": 9, "value": "invoice_created, service_suspended"}]);
+    let whmcs = fake_whmcs(client).await;
+    let app = app_with(&whmcs, &[("PUENTE_ALERTS_OPTOUT_FIELD", "9")]).await;
+    fire(
+        &app,
+        "evt_invoice",
+        "InvoiceCreated",
+        fixture("InvoiceCreated")["vars"].clone(),
+        system(),
+    )
+    .await;
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+
+    app.outbox.drain().await.expect("drain");
+
+    let (status, reason, _) = &messages_of(&app, "evt_invoice")[0];
+    assert_eq!(status, "skipped");
+    assert!(
+        reason
+            .as_deref()
+            .expect("reason")
+            .contains("`invoice_created`")
+    );
+    assert_eq!(messages_of(&app, "evt_welcome")[0].0, "sent");
+    app.stop().await;
+}
