@@ -149,8 +149,14 @@ pub struct StoredMessage {
     /// `current`, or `previous` for the number the client replaced.
     pub recipient: &'static str,
     pub status: String,
+    /// Why it is in that status: the last error, a skip or a retry reason.
     pub reason: Option<String>,
     pub planned_at: String,
+    pub attempts: i64,
+    pub wamid: Option<String>,
+    pub language: Option<String>,
+    /// The exact Cloud API request body, once prepared.
+    pub request_body: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// Filters and paging for [`list`].
@@ -192,7 +198,8 @@ pub fn list(connection: &Connection, query: &MessageQuery) -> rusqlite::Result<V
     };
     let sql = format!(
         "SELECT m.id, e.id, m.instance, m.kind, m.client_id, m.subject_kind, m.subject_id,
-                m.previous_phone IS NOT NULL, m.status, m.reason, m.planned_at_ms
+                m.previous_phone IS NOT NULL, m.status, m.reason, m.planned_at_ms,
+                m.attempts, m.wamid, m.language, m.request_body
            FROM messages m JOIN events e ON e.seq = m.event_seq
            {filter} ORDER BY m.id LIMIT ?{}",
         values.len()
@@ -225,5 +232,11 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         planned_at: jiff::Timestamp::from_millisecond(planned_ms)
             .map(|at| at.to_string())
             .unwrap_or_default(),
+        attempts: row.get(11)?,
+        wamid: row.get(12)?,
+        language: row.get(13)?,
+        request_body: row
+            .get::<_, Option<String>>(14)?
+            .and_then(|text| serde_json::value::RawValue::from_string(text).ok()),
     })
 }

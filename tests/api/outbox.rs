@@ -473,6 +473,17 @@ async fn a_cloud_send_posts_the_recorded_body_with_the_token_and_keeps_the_wamid
         "Meta got exactly the recorded body"
     );
     assert_eq!(attempts(&app), [("accepted".to_owned(), Some(200), None)]);
+    let listed = json_of(app.admin_get("/v1/admin/messages").await, StatusCode::OK).await;
+    let shown = &listed["messages"][0];
+    assert_eq!(
+        (&shown["status"], &shown["attempts"], &shown["wamid"]),
+        (&json!("sent"), &json!(1), &json!("wamid.OK"))
+    );
+    assert_eq!(
+        Some(&shown["request_body"]),
+        recorded.as_ref(),
+        "the admin API shows the exact body"
+    );
     app.stop().await;
 }
 
