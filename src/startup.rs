@@ -121,6 +121,9 @@ impl Application {
 /// Drains the outbox whenever a commit planned alerts, and every minute for
 /// messages whose retry came due.
 async fn run_outbox(outbox: Outbox) {
+    if let Err(error) = outbox.recover_interrupted().await {
+        tracing::error!(error = %format!("{error:#}"), "cannot mark interrupted sends");
+    }
     loop {
         if let Err(error) = outbox.drain().await {
             tracing::error!(error = %format!("{error:#}"), "outbox pass failed");

@@ -154,8 +154,9 @@ impl Outbox {
         self.writer.planned_alerts().await;
     }
 
-    /// Handles every message due now, once; returns what happened.
-    pub async fn drain(&self) -> anyhow::Result<DrainReport> {
+    /// At start: a message still `sending` was interrupted by a stop or a
+    /// crash, may have reached the client, and becomes `uncertain`.
+    pub async fn recover_interrupted(&self) -> anyhow::Result<usize> {
         self.writer
             .change(|connection| {
                 connection.execute(
@@ -166,7 +167,11 @@ impl Outbox {
                 )
             })
             .await
-            .context("cannot mark interrupted sends")?;
+            .context("cannot mark interrupted sends")
+    }
+
+    /// Handles every message due now, once; returns what happened.
+    pub async fn drain(&self) -> anyhow::Result<DrainReport> {
         let now = jiff::Timestamp::now();
         if self.paused(now) {
             return Ok(DrainReport::default());

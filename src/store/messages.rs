@@ -34,14 +34,14 @@ impl<'t> PlanInsert<'t> {
 
     /// Stores one planned alert of the event `event_seq`: `planned`, or
     /// `skipped` when its group already had an alert within the window; a
-    /// key already stored adds nothing.
+    /// key already stored adds nothing. True when a `planned` row was added.
     pub(super) fn run(
         &mut self,
         event_seq: i64,
         instance: &InstanceName,
         alert: &PlannedAlert,
         now: jiff::Timestamp,
-    ) -> rusqlite::Result<()> {
+    ) -> rusqlite::Result<bool> {
         let now_ms = now.as_millisecond();
         let group = alert
             .coalesce
@@ -73,7 +73,7 @@ impl<'t> PlanInsert<'t> {
         } else {
             ("planned", None)
         };
-        self.insert.execute(params![
+        let added = self.insert.execute(params![
             event_seq,
             instance.as_str(),
             alert.kind.as_str(),
@@ -88,7 +88,7 @@ impl<'t> PlanInsert<'t> {
             reason,
             now_ms,
         ])?;
-        Ok(())
+        Ok(added == 1 && !coalesced)
     }
 }
 

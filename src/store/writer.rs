@@ -240,13 +240,10 @@ impl State {
         }
         let started = Instant::now();
         let received = jiff::Timestamp::now().max(self.last_received);
-        let plans_alerts = batch.iter().any(
-            |command| matches!(command, Command::Insert(event, _) if !event.alerts.is_empty()),
-        );
         match write(&mut self.connection, &mut batch, received) {
-            Ok(inserted) => {
+            Ok((inserted, planned)) => {
                 self.last_received = received;
-                if plans_alerts {
+                if planned {
                     self.planned.notify_one();
                 }
                 self.metrics
@@ -289,14 +286,15 @@ impl State {
 }
 
 /// Runs a batch in one transaction; returns the outcome of each insert, in
-/// order.
+/// order, and whether it planned a message to send.
 fn write(
     connection: &mut Connection,
     batch: &mut [Command],
     now: jiff::Timestamp,
-) -> rusqlite::Result<Vec<Inserted>> {
+) -> rusqlite::Result<(Vec<Inserted>, bool)> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut inserted = Vec::with_capacity(batch.len());
+    let mut planned = false;
     {
         let mut insert = events::Insert::prepare(&transaction)?;
         let mut plans: Option<PlanInsert<'_>> = None;
@@ -311,7 +309,7 @@ fn write(
                             None => plans.insert(PlanInsert::prepare(&transaction)?),
                         };
                         for alert in &event.alerts {
-                            plans.run(seq, &event.instance, alert, now)?;
+                            planned |= plans.run(seq, &event.instance, alert, now)?;
                         }
                     }
                     inserted.push(outcome);
@@ -335,7 +333,7 @@ fn write(
         }
     }
     transaction.commit()?;
-    Ok(inserted)
+    Ok((inserted, planned))
 }
 
 #[cfg(test)]

@@ -663,6 +663,8 @@ async fn a_message_left_sending_by_a_crash_becomes_uncertain_and_is_not_resent()
         .execute("UPDATE messages SET status = 'sending'", [])
         .expect("crash mid-send");
 
+    // What the service does when it starts again.
+    assert_eq!(app.outbox.recover_interrupted().await.expect("recover"), 1);
     app.outbox.drain().await.expect("drain");
 
     assert_eq!(message_state(&app).0, "uncertain");
