@@ -53,6 +53,9 @@ enum Command {
         #[arg(long)]
         id: Option<String>,
     },
+    /// Price an upgrade: one JSON request on stdin, the quote on stdout
+    /// (the pure rule, no network). A downgrade is a quote too.
+    Quote,
     /// WhatsApp alert templates.
     Templates {
         #[command(subcommand)]
@@ -116,6 +119,7 @@ impl Cli {
             Command::Templates {
                 action: TemplatesAction::Export { file },
             } => export_templates(file),
+            Command::Quote => quote(),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -125,6 +129,15 @@ impl Cli {
             }
         }
     }
+}
+
+fn quote() -> Result<(), Failure> {
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+        .map_err(|error| Failure::input(format!("cannot read stdin: {error}")))?;
+    let quote = crate::quote::run(&input).map_err(Failure::input)?;
+    println!("{quote}");
+    Ok(())
 }
 
 fn export_templates(file: Option<PathBuf>) -> Result<(), Failure> {

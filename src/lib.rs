@@ -7,6 +7,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
+pub mod quote;
 pub mod signature;
 pub mod startup;
 pub mod store;

@@ -185,3 +185,87 @@ fn explicit_consent_needs_the_opt_in_field() {
         stderr(&output)
     );
 }
+
+fn quote(request: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_puente"))
+        .arg("quote")
+        .env_clear()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run puente quote");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), request.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("quote output")
+}
+
+fn request(currency: &str, price: &str, paid: &str, target: &str, cycle: &str) -> String {
+    serde_json::json!({
+        "policy": "seed",
+        "currency": currency,
+        "current": {"price": price, "cycle": "Annually", "paid": paid,
+                    "period_start": "2025-01-01", "next_due_date": "2026-01-01"},
+        "target": {"price": target, "cycle": cycle},
+        "on": "2025-07-02"
+    })
+    .to_string()
+}
+
+#[test]
+fn quote_prices_the_seed_example_and_answers_downgrades_with_exit_0() {
+    let output = quote(&request("USD", "100.00", "100.00", "150.00", "annually"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(answer["charge"], "50.00");
+    assert_eq!(answer["next_due_date"], "2026-07-02");
+    assert_eq!(answer["kind"], "upgrade");
+
+    let output = quote(&request("USD", "150.00", "150.00", "100.00", "Annually"));
+    assert_eq!(output.status.code(), Some(0));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        (&answer["kind"], &answer["charge"]),
+        (&serde_json::json!("downgrade"), &serde_json::json!("0.00"))
+    );
+
+    let output = quote(&request("JPY", "1000", "1000", "1500", "Annually"));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(answer["charge"], "500");
+}
+
+#[test]
+fn quote_refuses_bad_input_with_exit_2_and_a_message() {
+    for (input, expected) in [
+        (
+            request("XYZ", "100.00", "100.00", "150.00", "Annually"),
+            "currency",
+        ),
+        (
+            request("USD", "100.005", "100.00", "150.00", "Annually"),
+            "current.price",
+        ),
+        (
+            request("USD", "100.00", "-5.00", "150.00", "Annually"),
+            "current.paid",
+        ),
+        (
+            request("JPY", "100.5", "100", "150", "Annually"),
+            "current.price",
+        ),
+        (
+            request("USD", "100.00", "100.00", "150.00", "weekly"),
+            "target.cycle",
+        ),
+        ("not json".to_owned(), "not a quote request"),
+    ] {
+        let output = quote(&input);
+        assert_eq!(output.status.code(), Some(2), "{input}");
+        assert!(
+            stderr(&output).contains(expected),
+            "{input}: {}",
+            stderr(&output)
+        );
+        assert!(output.stdout.is_empty());
+    }
+}

@@ -1,0 +1,452 @@
+//! The upgrade price rule (SPEC §2.1–2.2), pure: the enable date comes in
+//! as an argument, money is `Money`, and the result says what to charge,
+//! when the service is next due, and whether the change is a downgrade
+//! (which is refused, never charged or credited).
+
+use jiff::civil::Date;
+use rust_decimal::Decimal;
+
+use super::cycle::{Cycle, days_between};
+use super::money::{Currency, Money};
+pub use crate::config::UpgradePolicy;
+
+/// The service as it is.
+#[derive(Debug, Clone)]
+pub struct Current {
+    /// Its recurring price.
+    pub price: Money,
+    pub cycle: Cycle,
+    /// What the client paid for the current period (see SPEC §2.1).
+    pub paid: Money,
+    pub period_start: Date,
+    pub next_due_date: Date,
+}
+
+/// The plan the client chose.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Its price for the chosen cycle.
+    pub price: Money,
+    pub cycle: Cycle,
+    /// Its price on the current plan's cycle, when WHMCS offers that cycle.
+    pub price_in_current_cycle: Option<Money>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Upgrade,
+    Downgrade,
+}
+
+/// What an upgrade costs and changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub kind: Kind,
+    /// Rounded to the currency's minor unit; zero for a downgrade.
+    pub charge: Money,
+    pub next_due_date: Date,
+    /// The old plan's value the policy credited (before rounding).
+    pub credit: Money,
+    pub days_left: i64,
+    pub days_in_period: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpgradeError {
+    #[error("One Time products are not upgraded automatically; ask for a manual upgrade")]
+    OneTime,
+    #[error("the target cycle must be a recurring one (Monthly … Triennially)")]
+    TargetNotRecurring,
+    #[error("amounts must all be in {0}")]
+    MixedCurrencies(&'static str),
+    #[error("the enable date {on} must fall within the current period {start} to {due}")]
+    OutsidePeriod { on: Date, start: Date, due: Date },
+}
+
+/// Prices the change from `current` to `target` when enabled on `on`.
+pub fn quote(
+    policy: UpgradePolicy,
+    current: &Current,
+    target: &Target,
+    on: Date,
+) -> Result<Quote, UpgradeError> {
+    let currency = current.price.currency();
+    for money in [current.paid, target.price]
+        .into_iter()
+        .chain(target.price_in_current_cycle)
+    {
+        if money.currency() != currency {
+            return Err(UpgradeError::MixedCurrencies(currency.code()));
+        }
+    }
+    let target_period_end = target
+        .cycle
+        .after(on)
+        .ok_or(UpgradeError::TargetNotRecurring)?;
+    let target_days = days_between(on, target_period_end);
+    let money = |amount: Decimal| Money::exact(amount, currency);
+
+    // Free → paid: nothing was paid and the period starts on the enable date.
+    if current.cycle == Cycle::FreeAccount {
+        let charge = target.price.rounded();
+        let kind = if charge.amount() > Decimal::ZERO {
+            Kind::Upgrade
+        } else {
+            Kind::Downgrade
+        };
+        return Ok(finish(
+            kind,
+            charge,
+            target_period_end,
+            Money::zero(currency),
+            0,
+            target_days,
+            currency,
+        ));
+    }
+    if current.cycle == Cycle::OneTime {
+        return Err(UpgradeError::OneTime);
+    }
+    if on < current.period_start || on > current.next_due_date {
+        return Err(UpgradeError::OutsidePeriod {
+            on,
+            start: current.period_start,
+            due: current.next_due_date,
+        });
+    }
+    let days_left = days_between(on, current.next_due_date);
+    let days_in_period = days_between(current.period_start, current.next_due_date).max(1);
+    let left = Decimal::from(days_left) / Decimal::from(days_in_period);
+    let target_per_day = target.price.amount() / Decimal::from(target_days.max(1));
+
+    let (charge, credit, next_due_date) = match policy {
+        UpgradePolicy::Seed => (
+            target.price.amount() - current.paid.amount(),
+            current.paid.amount(),
+            target_period_end,
+        ),
+        UpgradePolicy::SeedSameDueDate => (
+            target.price.amount() - current.paid.amount(),
+            current.paid.amount(),
+            current.next_due_date,
+        ),
+        UpgradePolicy::Prorata => {
+            let credit = current.price.amount() * left;
+            let new_part = match comparable_price(current, target) {
+                Some(price) => price * left,
+                None => target_per_day * Decimal::from(days_left),
+            };
+            (new_part - credit, credit, current.next_due_date)
+        }
+        UpgradePolicy::ProrataRestart => {
+            let credit = current.paid.amount() * left;
+            (target.price.amount() - credit, credit, target_period_end)
+        }
+    };
+    let kind = if is_downgrade(current, target, on) {
+        Kind::Downgrade
+    } else {
+        Kind::Upgrade
+    };
+    let charge = money(charge.max(Decimal::ZERO)).rounded();
+    Ok(finish(
+        kind,
+        charge,
+        next_due_date,
+        money(credit),
+        days_left,
+        days_in_period,
+        currency,
+    ))
+}
+
+fn finish(
+    kind: Kind,
+    charge: Money,
+    next_due_date: Date,
+    credit: Money,
+    days_left: i64,
+    days_in_period: i64,
+    currency: Currency,
+) -> Quote {
+    match kind {
+        Kind::Upgrade => Quote {
+            kind,
+            charge,
+            next_due_date,
+            credit,
+            days_left,
+            days_in_period,
+        },
+        Kind::Downgrade => Quote {
+            kind,
+            charge: Money::zero(currency),
+            next_due_date,
+            credit: Money::zero(currency),
+            days_left,
+            days_in_period,
+        },
+    }
+}
+
+/// The target's price on the current plan's cycle, where there is one.
+fn comparable_price(current: &Current, target: &Target) -> Option<Decimal> {
+    if target.cycle == current.cycle {
+        Some(target.price.amount())
+    } else {
+        target.price_in_current_cycle.map(Money::amount)
+    }
+}
+
+/// SPEC §2.2: cheaper on the same cycle (else per day), or a `seed` charge
+/// that would be zero or negative.
+fn is_downgrade(current: &Current, target: &Target, on: Date) -> bool {
+    let cheaper = match comparable_price(current, target) {
+        Some(price) => price < current.price.amount(),
+        None => {
+            let per_day = |price: Decimal, cycle: Cycle, from: Date| {
+                cycle
+                    .days_from(from)
+                    .map(|days| price / Decimal::from(days.max(1)))
+            };
+            match (
+                per_day(target.price.amount(), target.cycle, on),
+                per_day(current.price.amount(), current.cycle, current.period_start),
+            ) {
+                (Some(new), Some(old)) => new < old,
+                _ => false,
+            }
+        }
+    };
+    cheaper || target.price.amount() - current.paid.amount() <= Decimal::ZERO
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::civil::date;
+
+    use super::*;
+
+    fn usd(text: &str) -> Money {
+        Money::parse(text, Currency::parse("USD").expect("USD")).expect(text)
+    }
+
+    fn annual(price: &str, paid: &str) -> Current {
+        Current {
+            price: usd(price),
+            cycle: Cycle::Annually,
+            paid: usd(paid),
+            period_start: date(2025, 1, 1),
+            next_due_date: date(2026, 1, 1),
+        }
+    }
+
+    fn target(price: &str, cycle: Cycle) -> Target {
+        Target {
+            price: usd(price),
+            cycle,
+            price_in_current_cycle: None,
+        }
+    }
+
+    #[test]
+    fn the_seed_example_charges_the_difference_and_restarts_the_period() {
+        let quote = quote(
+            UpgradePolicy::Seed,
+            &annual("100.00", "100.00"),
+            &target("150.00", Cycle::Annually),
+            date(2025, 7, 2),
+        )
+        .expect("quote");
+        assert_eq!(quote.kind, Kind::Upgrade);
+        assert_eq!(quote.charge.to_string(), "50.00");
+        assert_eq!(quote.next_due_date, date(2026, 7, 2));
+    }
+
+    #[test]
+    fn each_policy_prices_the_same_change_its_own_way() {
+        let current = annual("100.00", "100.00");
+        let to = target("150.00", Cycle::Annually);
+        let on = date(2025, 7, 2); // 183 of 365 days left
+        let cases = [
+            (UpgradePolicy::Seed, "50.00", date(2026, 7, 2)),
+            (UpgradePolicy::SeedSameDueDate, "50.00", date(2026, 1, 1)),
+            (UpgradePolicy::Prorata, "25.07", date(2026, 1, 1)),
+            (UpgradePolicy::ProrataRestart, "99.86", date(2026, 7, 2)),
+        ];
+        for (policy, charge, due) in cases {
+            let quote = quote(policy, &current, &to, on).expect("quote");
+            assert_eq!(
+                (quote.charge.to_string(), quote.next_due_date),
+                (charge.to_owned(), due),
+                "{policy:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn downgrades_are_refused_and_never_charged() {
+        let current = annual("150.00", "150.00");
+        for to in [
+            target("100.00", Cycle::Annually),
+            target("10.00", Cycle::Monthly),
+            target("150.00", Cycle::Annually),
+        ] {
+            let quote = quote(UpgradePolicy::Seed, &current, &to, date(2025, 7, 2)).expect("quote");
+            assert_eq!(quote.kind, Kind::Downgrade, "{to:?}");
+            assert_eq!(quote.charge.to_string(), "0.00");
+        }
+    }
+
+    #[test]
+    fn cross_cycle_changes_compare_like_with_like() {
+        // Monthly 10 → annual 150: per day 0.41 > 0.33; seed charge 150 − 10.
+        let monthly = Current {
+            price: usd("10.00"),
+            cycle: Cycle::Monthly,
+            paid: usd("10.00"),
+            period_start: date(2025, 3, 1),
+            next_due_date: date(2025, 4, 1),
+        };
+        let quote = quote(
+            UpgradePolicy::Seed,
+            &monthly,
+            &target("150.00", Cycle::Annually),
+            date(2025, 3, 15),
+        )
+        .expect("quote");
+        assert_eq!(
+            (quote.kind, quote.charge.to_string()),
+            (Kind::Upgrade, "140.00".to_owned())
+        );
+        assert_eq!(quote.next_due_date, date(2026, 3, 15));
+        // Annual 120 → monthly 15: more per day, but the seed charge is negative.
+        let annual_to_monthly = quote_of(
+            UpgradePolicy::Seed,
+            &annual("120.00", "120.00"),
+            &target("15.00", Cycle::Monthly),
+        );
+        assert_eq!(annual_to_monthly.kind, Kind::Downgrade);
+    }
+
+    fn quote_of(policy: UpgradePolicy, current: &Current, to: &Target) -> Quote {
+        quote(policy, current, to, date(2025, 7, 2)).expect("quote")
+    }
+
+    #[test]
+    fn free_to_paid_charges_the_full_price_from_the_enable_date() {
+        let free = Current {
+            price: usd("0.00"),
+            cycle: Cycle::FreeAccount,
+            paid: usd("0.00"),
+            period_start: date(2025, 1, 1),
+            next_due_date: date(2025, 1, 1),
+        };
+        let quote = quote(
+            UpgradePolicy::Seed,
+            &free,
+            &target("9.99", Cycle::Monthly),
+            date(2025, 1, 31),
+        )
+        .expect("quote");
+        assert_eq!(
+            (quote.kind, quote.charge.to_string()),
+            (Kind::Upgrade, "9.99".to_owned())
+        );
+        assert_eq!(quote.next_due_date, date(2025, 2, 28));
+    }
+
+    #[test]
+    fn the_first_and_last_day_and_february_29_are_priced() {
+        let current = Current {
+            price: usd("100.00"),
+            cycle: Cycle::Annually,
+            paid: usd("100.00"),
+            period_start: date(2024, 2, 29),
+            next_due_date: date(2025, 2, 28),
+        };
+        let to = target("200.00", Cycle::Annually);
+        let first =
+            quote(UpgradePolicy::Prorata, &current, &to, date(2024, 2, 29)).expect("first day");
+        assert_eq!(
+            (
+                first.days_left,
+                first.days_in_period,
+                first.charge.to_string()
+            ),
+            (365, 365, "100.00".to_owned())
+        );
+        let last =
+            quote(UpgradePolicy::Prorata, &current, &to, date(2025, 2, 28)).expect("last day");
+        assert_eq!(last.charge.to_string(), "0.00");
+        let seed = quote(UpgradePolicy::Seed, &current, &to, date(2024, 2, 29)).expect("seed");
+        assert_eq!(seed.next_due_date, date(2025, 2, 28));
+    }
+
+    #[test]
+    fn yen_has_no_decimals_and_a_second_upgrade_counts_both_payments() {
+        let yen = Currency::parse("JPY").expect("JPY");
+        let current = Current {
+            price: Money::parse("1000", yen).expect("price"),
+            cycle: Cycle::Annually,
+            paid: Money::parse("1000", yen).expect("paid"),
+            period_start: date(2025, 1, 1),
+            next_due_date: date(2026, 1, 1),
+        };
+        let to = Target {
+            price: Money::parse("2000", yen).expect("target"),
+            cycle: Cycle::Annually,
+            price_in_current_cycle: None,
+        };
+        let prorata =
+            quote(UpgradePolicy::Prorata, &current, &to, date(2025, 9, 1)).expect("quote");
+        assert_eq!(prorata.charge.to_string(), "334"); // 1000 × 122/365 = 334.2
+        // Paid 100 + an upgrade of 50 in the same period, now to 200.
+        let paid_twice = annual("150.00", "150.00");
+        assert_eq!(
+            quote_of(
+                UpgradePolicy::Seed,
+                &paid_twice,
+                &target("200.00", Cycle::Annually)
+            )
+            .charge
+            .to_string(),
+            "50.00"
+        );
+    }
+
+    #[test]
+    fn impossible_requests_are_refused_with_a_reason() {
+        let one_time = Current {
+            cycle: Cycle::OneTime,
+            ..annual("100.00", "100.00")
+        };
+        assert_eq!(
+            quote(
+                UpgradePolicy::Seed,
+                &one_time,
+                &target("150.00", Cycle::Annually),
+                date(2025, 7, 2)
+            ),
+            Err(UpgradeError::OneTime)
+        );
+        assert_eq!(
+            quote(
+                UpgradePolicy::Seed,
+                &annual("100.00", "100.00"),
+                &target("150.00", Cycle::OneTime),
+                date(2025, 7, 2)
+            ),
+            Err(UpgradeError::TargetNotRecurring)
+        );
+        assert!(matches!(
+            quote(
+                UpgradePolicy::Seed,
+                &annual("100.00", "100.00"),
+                &target("150.00", Cycle::Annually),
+                date(2026, 2, 1)
+            ),
+            Err(UpgradeError::OutsidePeriod { .. })
+        ));
+    }
+}
