@@ -170,10 +170,7 @@ impl Money {
     }
 
     pub fn zero(currency: Currency) -> Self {
-        Self {
-            amount: Decimal::ZERO,
-            currency,
-        }
+        Self::exact(Decimal::ZERO, currency).rounded()
     }
 
     pub fn amount(self) -> Decimal {
@@ -184,13 +181,16 @@ impl Money {
         self.currency
     }
 
-    /// Rounded half away from zero to the currency's minor unit.
+    /// Rounded half away from zero to the currency's minor unit, and
+    /// written with exactly that many decimals.
     pub fn rounded(self) -> Self {
+        let mut amount = self.amount.round_dp_with_strategy(
+            self.currency.minor_unit,
+            RoundingStrategy::MidpointAwayFromZero,
+        );
+        amount.rescale(self.currency.minor_unit);
         Self {
-            amount: self.amount.round_dp_with_strategy(
-                self.currency.minor_unit,
-                RoundingStrategy::MidpointAwayFromZero,
-            ),
+            amount,
             currency: self.currency,
         }
     }
@@ -200,9 +200,7 @@ impl fmt::Display for Money {
     /// The rounded amount with exactly the currency's decimals (`50.00`,
     /// JPY `333`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut amount = self.rounded().amount;
-        amount.rescale(self.currency.minor_unit);
-        write!(f, "{amount}")
+        write!(f, "{}", self.rounded().amount)
     }
 }
 

@@ -450,3 +450,75 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use jiff::civil::date;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const CYCLES: [Cycle; 6] = [
+        Cycle::Monthly,
+        Cycle::Quarterly,
+        Cycle::SemiAnnually,
+        Cycle::Annually,
+        Cycle::Biennially,
+        Cycle::Triennially,
+    ];
+    const POLICIES: [UpgradePolicy; 4] = [
+        UpgradePolicy::Seed,
+        UpgradePolicy::SeedSameDueDate,
+        UpgradePolicy::Prorata,
+        UpgradePolicy::ProrataRestart,
+    ];
+
+    fn cents(amount: i64) -> Money {
+        Money::exact(
+            Decimal::new(amount, 2),
+            Currency::parse("EUR").expect("EUR"),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn an_upgrade_is_never_negative_and_a_downgrade_never_charges(
+            price in 0i64..1_000_000,
+            paid_share in 0i64..=100,
+            target_price in 0i64..1_000_000,
+            current_cycle in 0usize..6,
+            target_cycle in 0usize..6,
+            policy in 0usize..4,
+            start_offset in 0i32..3000,
+            elapsed_share in 0i64..=100,
+        ) {
+            let cycle = CYCLES[current_cycle];
+            let period_start = date(2024, 1, 1).checked_add(jiff::Span::new().days(start_offset)).expect("date");
+            let next_due_date = cycle.after(period_start).expect("recurring");
+            let days = days_between(period_start, next_due_date);
+            let on = period_start.checked_add(jiff::Span::new().days(days * elapsed_share / 100)).expect("on");
+            let current = Current {
+                price: cents(price),
+                cycle,
+                paid: cents(price * paid_share / 100),
+                period_start,
+                next_due_date,
+            };
+            let target = Target { price: cents(target_price), cycle: CYCLES[target_cycle], price_in_current_cycle: None };
+
+            let quote = quote(POLICIES[policy], &current, &target, on).expect("a recurring change is priced");
+
+            prop_assert!(quote.charge.amount() >= Decimal::ZERO);
+            prop_assert_eq!(quote.charge.amount().scale(), 2);
+            if quote.kind == Kind::Downgrade {
+                prop_assert!(quote.charge.amount().is_zero());
+            }
+            if target_price <= price * paid_share / 100 {
+                prop_assert_eq!(quote.kind, Kind::Downgrade, "a non-positive seed charge is a downgrade");
+            }
+            if CYCLES[target_cycle] == cycle && target_price < price {
+                prop_assert_eq!(quote.kind, Kind::Downgrade, "cheaper on the same cycle is a downgrade");
+            }
+        }
+    }
+}
