@@ -11,3 +11,4 @@ pub mod money;
 pub mod phone;
 pub mod templates;
 pub mod upgrade;
+pub mod upgrade_check;

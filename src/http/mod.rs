@@ -1,6 +1,7 @@
 //! HTTP routes, one file per family, and what they share.
 
 pub mod admin;
+pub mod decisions;
 pub mod error;
 pub mod health;
 pub mod hooks;
@@ -63,6 +64,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/v1/hooks", web::post().to(hooks::receive))
         .route("/v1/admin/events", web::get().to(admin::list_events))
         .route("/v1/admin/events/{id}", web::get().to(admin::get_event))
+        .route("/v1/decisions", web::post().to(decisions::decide))
         .route("/v1/admin/messages", web::get().to(messages::list_messages))
         .route(
             "/v1/admin/messages/{id}/retry",

@@ -161,7 +161,12 @@ impl TestApp {
     }
 
     pub async fn post_hook(&self, request: HookRequest) -> Response {
-        let mut builder = self.client.post(self.url("/v1/hooks")).body(request.body);
+        self.post_signed("/v1/hooks", request).await
+    }
+
+    /// POSTs a signed request to `path`.
+    pub async fn post_signed(&self, path: &str, request: HookRequest) -> Response {
+        let mut builder = self.client.post(self.url(path)).body(request.body);
         if let Some(content_type) = request.content_type {
             builder = builder.header("content-type", content_type);
         }

@@ -3,6 +3,7 @@
 mod admin;
 mod alerts;
 mod cli;
+mod decisions;
 mod health;
 mod helpers;
 mod hooks;

@@ -1,0 +1,112 @@
+//! `POST /v1/decisions`: synchronous hooks answered with what the PHP hook
+//! returns; the upgrade check refuses downgrades with the seed's text.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn validate_upgrade(pid: u64, language: &str, annual_price: &str) -> Value {
+    let mut envelope = envelope("ShoppingCartValidateUpgrade");
+    envelope["data"] = json!({
+        "id": 7731,
+        "pid": pid,
+        "_puente": {
+            "service": {"billingcycle": "Annually", "recurringamount": "100.00", "nextduedate": "2099-01-01"},
+            "currency": "USD",
+            "language": language,
+            "upgrade_targets": [13],
+            "target_pricing": {"annually": annual_price, "monthly": "-1.00"}
+        }
+    });
+    envelope
+}
+
+async fn decide(app: &TestApp, id: &str, body: &Value) -> Value {
+    let request = HookRequest::signed(SECRET, id, body.to_string());
+    json_of(
+        app.post_signed("/v1/decisions", request).await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_upgrade_to_a_bigger_plan_is_allowed() {
+    let app = spawn_app().await;
+    assert_eq!(
+        decide(&app, "dec_1", &validate_upgrade(13, "spanish", "150.00")).await,
+        json!({"return": []})
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_downgrade_is_refused_with_the_seed_text_in_the_clients_language() {
+    let app = spawn_app().await;
+
+    let spanish = decide(&app, "dec_es", &validate_upgrade(13, "spanish", "80.00")).await;
+    let english = decide(&app, "dec_en", &validate_upgrade(13, "english", "80.00")).await;
+
+    let text = |answer: &Value| answer["return"][0].as_str().expect("refusal").to_owned();
+    assert!(
+        text(&spanish).starts_with("No es posible bajar de plan"),
+        "{spanish}"
+    );
+    assert!(text(&spanish).contains("solicite la baja del servicio"));
+    assert!(
+        text(&english).starts_with("Moving to a smaller plan is not possible"),
+        "{english}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_product_outside_whmcs_upgrade_list_is_refused() {
+    let app = spawn_app().await;
+    let answer = decide(&app, "dec_list", &validate_upgrade(99, "spanish", "150.00")).await;
+    assert!(
+        answer["return"][0]
+            .as_str()
+            .expect("refusal")
+            .contains("manualmente"),
+        "{answer}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hooks_without_a_rule_return_null_and_nothing_is_stored() {
+    let app = spawn_app().await;
+    let answer = decide(&app, "dec_other", &envelope("ClientAreaPageUpgrade")).await;
+    assert_eq!(answer, json!({"return": null}));
+    assert!(
+        app.stored_ids().await.is_empty(),
+        "decisions are not events"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unsigned_or_malformed_decision_requests_get_4xx() {
+    let app = spawn_app().await;
+    let body = validate_upgrade(13, "spanish", "150.00").to_string();
+    let unsigned = app
+        .post_signed(
+            "/v1/decisions",
+            HookRequest::signed(OTHER_SECRET, "dec_x", body),
+        )
+        .await;
+    assert_error(unsigned, StatusCode::UNAUTHORIZED, "invalid_signature").await;
+
+    let mut no_pid = validate_upgrade(13, "spanish", "150.00");
+    no_pid["data"].as_object_mut().expect("data").remove("pid");
+    let response = app
+        .post_signed(
+            "/v1/decisions",
+            HookRequest::signed(SECRET, "dec_y", no_pid.to_string()),
+        )
+        .await;
+    assert_error(response, StatusCode::BAD_REQUEST, "invalid_envelope").await;
+    app.stop().await;
+}
