@@ -161,6 +161,92 @@ final class CapsuleTest extends ShimTestCase
         $this->assertSame(['userid' => 1907], $envelope['data']);
     }
 
+    private function whmcsCatalogue(): void
+    {
+        $schema = Capsule::schema();
+        $schema->create('tblclients', static function ($t): void {
+            $t->increments('id');
+            $t->unsignedInteger('currency');
+            $t->string('language');
+        });
+        $schema->create('tblcurrencies', static function ($t): void {
+            $t->increments('id');
+            $t->string('code');
+        });
+        $schema->create('tblproducts', static function ($t): void {
+            $t->increments('id');
+            $t->text('upgradepackages');
+        });
+        $schema->create('tblhosting', static function ($t): void {
+            $t->increments('id');
+            $t->unsignedInteger('userid');
+            $t->unsignedInteger('packageid');
+            $t->string('billingcycle');
+            $t->string('nextduedate');
+            $t->string('amount');
+        });
+        $schema->create('tblpricing', static function ($t): void {
+            $t->increments('id');
+            $t->string('type');
+            $t->unsignedInteger('relid');
+            $t->unsignedInteger('currency');
+            foreach (['monthly', 'quarterly', 'semiannually', 'annually', 'biennially', 'triennially'] as $cycle) {
+                $t->string($cycle);
+            }
+        });
+        Capsule::table('tblcurrencies')->insert(['id' => 1, 'code' => 'USD']);
+        Capsule::table('tblclients')->insert(['id' => 1842, 'currency' => 1, 'language' => 'english']);
+        Capsule::table('tblproducts')->insert([['id' => 12, 'upgradepackages' => serialize(['13', '14'])], ['id' => 13, 'upgradepackages' => '']]);
+        Capsule::table('tblhosting')->insert(['id' => 7731, 'userid' => 1842, 'packageid' => 12, 'billingcycle' => 'Annually',
+            'nextduedate' => '2026-01-01', 'amount' => '100.00']);
+        Capsule::table('tblpricing')->insert(['type' => 'product', 'relid' => 13, 'currency' => 1, 'monthly' => '15.00',
+            'quarterly' => '-1.00', 'semiannually' => '-1.00', 'annually' => '150.00', 'biennially' => '-1.00', 'triennially' => '-1.00']);
+    }
+
+    private function dropCatalogue(): void
+    {
+        foreach (['tblclients', 'tblcurrencies', 'tblproducts', 'tblhosting', 'tblpricing'] as $table) {
+            Capsule::schema()->dropIfExists($table);
+        }
+    }
+
+    public function test_the_upgrade_check_sends_the_facts_from_whmcs_and_returns_the_services_answer(): void
+    {
+        Addon::activate();
+        $this->whmcsCatalogue();
+        $this->service = FakeService::start();
+        $this->service->answerDecision('{"return":["No es posible bajar de plan."]}');
+        $this->save($this->service->url);
+
+        $answer = $GLOBALS['whmcs_hooks']['ShoppingCartValidateUpgrade'][0](['id' => 7731, 'pid' => 13]);
+        $this->dropCatalogue();
+
+        $this->assertSame(['No es posible bajar de plan.'], $answer);
+        [$request] = $this->service->requests();
+        $this->assertSame('/v1/decisions', $request['path']);
+        $data = json_decode($request['body'], true)['data'];
+        $this->assertSame(['id' => 7731, 'pid' => 13], array_intersect_key($data, ['id' => 0, 'pid' => 0]));
+        $this->assertSame([
+            'service' => ['billingcycle' => 'Annually', 'recurringamount' => '100.00', 'nextduedate' => '2026-01-01'],
+            'currency' => 'USD',
+            'language' => 'english',
+            'upgrade_targets' => [13, 14],
+            'target_pricing' => ['monthly' => '15.00', 'quarterly' => '-1.00', 'semiannually' => '-1.00', 'annually' => '150.00',
+                'biennially' => '-1.00', 'triennially' => '-1.00'],
+        ], $data['_puente']);
+    }
+
+    public function test_the_upgrade_check_fails_closed_when_the_service_cannot_answer(): void
+    {
+        Addon::activate();
+        $this->save('http://127.0.0.1:' . FakeService::freePort());
+        $_SESSION['Language'] = 'english';
+
+        $answer = $GLOBALS['whmcs_hooks']['ShoppingCartValidateUpgrade'][0](['id' => 7731, 'pid' => 13]);
+
+        $this->assertSame(['This cannot be checked right now. Please try again in a few minutes.'], $answer);
+    }
+
     public function test_a_missing_spool_table_is_created_rather_than_losing_the_event(): void
     {
         $this->save('http://127.0.0.1:' . FakeService::freePort());

@@ -23,3 +23,10 @@ unset($puenteHook);
 add_hook('AfterCronJob', 100, static function ($vars): void {
     Shim::onCron();
 });
+
+// The service may refuse an upgrade (downgrades, products outside the
+// upgrade list); when it cannot answer in time the client is asked to try
+// again rather than let a downgrade through.
+add_hook('ShoppingCartValidateUpgrade', 100, static function ($vars) {
+    return Shim::validateUpgrade(is_array($vars) ? $vars : []);
+});

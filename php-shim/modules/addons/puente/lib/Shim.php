@@ -91,6 +91,29 @@ final class Shim
         }
     }
 
+    /**
+     * ShoppingCartValidateUpgrade: the service's list of errors (`[]`
+     * allows), with the facts it needs added; fail-closed.
+     *
+     * @param array<string, mixed> $vars `id` (service id) and `pid` (target)
+     * @return string[]
+     */
+    public static function validateUpgrade(array $vars): array
+    {
+        try {
+            $data = ['id' => (int) ($vars['id'] ?? 0), 'pid' => (int) ($vars['pid'] ?? 0)];
+            $facts = UpgradeFacts::read($data['id'], $data['pid']);
+            if ($facts !== null) {
+                $data['_puente'] = $facts;
+            }
+            $answer = self::decide('ShoppingCartValidateUpgrade', $data, Decisions::FAIL_CLOSED);
+            return is_array($answer) ? array_values(array_filter($answer, 'is_string')) : [];
+        } catch (\Throwable $e) {
+            self::logFailure('decision ShoppingCartValidateUpgrade', $e);
+            return [Messages::text('try_again_later')];
+        }
+    }
+
     private static function logFailure(string $action, \Throwable $e): void
     {
         $secrets = [];
