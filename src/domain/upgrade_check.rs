@@ -54,7 +54,35 @@ pub fn check(target_pid: u64, facts: &UpgradeFacts, today: Date) -> Vec<String> 
     }
 }
 
-fn is_downgrade(facts: &UpgradeFacts, today: Date) -> Option<bool> {
+/// The quote under `policy` for the target on `cycle` (a WHMCS pricing
+/// cycle, `annually`), or `None` when the facts cannot price it.
+pub fn price(
+    policy: UpgradePolicy,
+    facts: &UpgradeFacts,
+    cycle: &str,
+    today: Date,
+) -> Option<upgrade::Quote> {
+    let (current, target_pricing) = priced(facts)?;
+    let chosen = Cycle::parse(cycle)?;
+    let target_price = target_pricing
+        .iter()
+        .find(|(offered, _)| *offered == chosen)
+        .map(|(_, price)| *price)?;
+    let in_current_cycle = target_pricing
+        .iter()
+        .find(|(offered, _)| *offered == current.cycle)
+        .map(|(_, price)| *price);
+    let target = Target {
+        price: target_price,
+        cycle: chosen,
+        price_in_current_cycle: in_current_cycle,
+    };
+    let on = today.clamp(current.period_start, current.next_due_date);
+    upgrade::quote(policy, &current, &target, on).ok()
+}
+
+/// The current plan and the target's offered prices, from the facts.
+fn priced(facts: &UpgradeFacts) -> Option<(Current, Vec<(Cycle, Money)>)> {
     let currency = Currency::parse(&facts.currency).ok()?;
     let cycle = Cycle::parse(&facts.service.billingcycle)?;
     let money = |text: &str| Money::parse(text, currency).ok();
@@ -62,7 +90,6 @@ fn is_downgrade(facts: &UpgradeFacts, today: Date) -> Option<bool> {
     let next_due_date = facts.service.nextduedate;
     let (paid, period_start) = match &facts.paid {
         Some(paid) => (money(&paid.amount)?, paid.period_start),
-        // Fallback of SPEC §2.1: the recurring amount paid the period.
         None => (
             price,
             cycle
@@ -70,33 +97,40 @@ fn is_downgrade(facts: &UpgradeFacts, today: Date) -> Option<bool> {
                 .and_then(|m| next_due_date.checked_sub(jiff::Span::new().months(m)).ok())?,
         ),
     };
-    let offered: Vec<(Cycle, Money)> = facts
+    let offered = facts
         .target_pricing
         .iter()
         .filter_map(|(key, value)| Some((Cycle::parse(key)?, money(value)?)))
         .filter(|(cycle, _)| cycle.months().is_some())
         .collect();
+    Some((
+        Current {
+            price,
+            cycle,
+            paid,
+            period_start,
+            next_due_date,
+        },
+        offered,
+    ))
+}
+
+fn is_downgrade(facts: &UpgradeFacts, today: Date) -> Option<bool> {
+    let (current, offered) = priced(facts)?;
     let in_current_cycle = offered
         .iter()
-        .find(|(offered, _)| *offered == cycle)
+        .find(|(offered, _)| *offered == current.cycle)
         .map(|(_, price)| *price);
     let (target_cycle, target_price) = match in_current_cycle {
-        Some(price) => (cycle, price),
+        Some(price) => (current.cycle, price),
         None => *offered.first()?,
-    };
-    let current = Current {
-        price,
-        cycle,
-        paid,
-        period_start,
-        next_due_date,
     };
     let target = Target {
         price: target_price,
         cycle: target_cycle,
         price_in_current_cycle: in_current_cycle,
     };
-    let on = today.clamp(period_start, next_due_date);
+    let on = today.clamp(current.period_start, current.next_due_date);
     let quote = upgrade::quote(UpgradePolicy::Seed, &current, &target, on).ok()?;
     Some(quote.kind == Kind::Downgrade)
 }

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::signed;
+use crate::domain::upgrade::Kind;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
 
 #[derive(Deserialize)]
@@ -31,21 +32,82 @@ pub async fn decide(
     let event = signed::verify(&request, payload, &state)
         .await?
         .into_event()?;
+    let timezone = state
+        .config
+        .instances
+        .get(&event.instance)
+        .map(|instance| instance.timezone.clone())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = timezone.to_datetime(jiff::Timestamp::now()).date();
     let answer = match event.envelope.hook.as_str() {
-        "ShoppingCartValidateUpgrade" => {
-            let timezone = state
-                .config
-                .instances
-                .get(&event.instance)
-                .map(|instance| instance.timezone.clone())
-                .unwrap_or(jiff::tz::TimeZone::UTC);
-            let today = timezone.to_datetime(jiff::Timestamp::now()).date();
-            validate_upgrade(&event.body, today)?
-        }
+        "ShoppingCartValidateUpgrade" => validate_upgrade(&event.body, today)?,
+        "OrderProductUpgradeOverride" | "PreUpgradeCheckout" => price_upgrade(
+            event.envelope.hook.as_str(),
+            &event.body,
+            state.config.upgrade_policy,
+            today,
+        )?,
         // A hook puente has no rule for: WHMCS goes on as without puente.
         _ => Value::Null,
     };
     Ok(HttpResponse::Ok().json(json!({ "return": answer })))
+}
+
+#[derive(Deserialize)]
+struct PriceRequest {
+    data: PriceData,
+}
+
+#[derive(Deserialize)]
+struct PriceData {
+    /// The cycle the client chose (`OrderProductUpgradeOverride` names it
+    /// `newproductbillingcycle`; the addon repeats it in `_puente.cycle`).
+    #[serde(default)]
+    newproductbillingcycle: Option<String>,
+    #[serde(rename = "_puente")]
+    facts: Option<PriceFacts>,
+}
+
+#[derive(Deserialize)]
+struct PriceFacts {
+    #[serde(default)]
+    cycle: Option<String>,
+    #[serde(flatten)]
+    upgrade: UpgradeFacts,
+}
+
+/// The policy's price, so the page shows and the invoice charges what the
+/// rule says: `{"price": …}` for the override, `{"amount", "discount"}` at
+/// checkout. `{}` (WHMCS's own price) when the facts cannot be priced or
+/// the change is a downgrade the check already refused.
+fn price_upgrade(
+    hook: &str,
+    body: &[u8],
+    policy: crate::config::UpgradePolicy,
+    today: jiff::civil::Date,
+) -> Result<Value, ApiError> {
+    let request: PriceRequest = serde_json::from_slice(body).map_err(|error| {
+        ApiError::InvalidEnvelope(format!("{hook} needs well-formed data._puente: {error}"))
+    })?;
+    let Some(facts) = request.data.facts else {
+        return Ok(json!({}));
+    };
+    let cycle = facts
+        .cycle
+        .or(request.data.newproductbillingcycle)
+        .unwrap_or_default();
+    let quote = upgrade_check::price(policy, &facts.upgrade, &cycle, today);
+    Ok(match quote {
+        Some(quote) if quote.kind == Kind::Upgrade => {
+            let charge = quote.charge.to_string();
+            if hook == "PreUpgradeCheckout" {
+                json!({"amount": charge, "discount": format!("{}", crate::domain::money::Money::zero(quote.charge.currency()))})
+            } else {
+                json!({"price": charge})
+            }
+        }
+        _ => json!({}),
+    })
 }
 
 /// `[]` allows; one message refuses. Without the addon's facts (an older

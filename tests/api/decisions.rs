@@ -110,3 +110,72 @@ async fn unsigned_or_malformed_decision_requests_get_4xx() {
     assert_error(response, StatusCode::BAD_REQUEST, "invalid_envelope").await;
     app.stop().await;
 }
+
+fn pricing_request(hook: &str, cycle: &str, annual_price: &str) -> Value {
+    let mut envelope = envelope(hook);
+    envelope["data"] = json!({
+        "newproductbillingcycle": cycle,
+        "price": 12.34,
+        "_puente": {
+            "service": {"billingcycle": "Annually", "recurringamount": "100.00", "nextduedate": "2099-01-01"},
+            "currency": "USD",
+            "language": "spanish",
+            "upgrade_targets": [13],
+            "target_pricing": {"annually": annual_price, "monthly": "15.00"},
+            "paid": {"amount": "100.00", "period_start": "2098-01-01"}
+        }
+    });
+    envelope
+}
+
+#[tokio::test]
+async fn the_price_override_and_the_checkout_amount_are_the_policy_s_charge() {
+    let app = spawn_app().await;
+
+    let shown = decide(
+        &app,
+        "dec_price",
+        &pricing_request("OrderProductUpgradeOverride", "annually", "150.00"),
+    )
+    .await;
+    let checkout = decide(
+        &app,
+        "dec_checkout",
+        &pricing_request("PreUpgradeCheckout", "Annually", "150.00"),
+    )
+    .await;
+
+    // The seed rule: 150 for the new year minus the 100 already paid.
+    assert_eq!(shown, json!({"return": {"price": "50.00"}}));
+    assert_eq!(
+        checkout,
+        json!({"return": {"amount": "50.00", "discount": "0.00"}})
+    );
+    let downgrade = decide(
+        &app,
+        "dec_down",
+        &pricing_request("OrderProductUpgradeOverride", "annually", "80.00"),
+    )
+    .await;
+    assert_eq!(
+        downgrade,
+        json!({"return": {}}),
+        "a refused downgrade keeps WHMCS's own figure"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_configured_policy_prices_the_upgrade() {
+    let app = spawn_app_with(&[("PUENTE_UPGRADE_POLICY", "prorata")], "").await;
+    let mut request = pricing_request("OrderProductUpgradeOverride", "annually", "150.00");
+    // A period that ended before today is priced on its last day: WHMCS's
+    // proration has no days left to charge, where seed would charge 50.00.
+    request["data"]["_puente"]["service"]["nextduedate"] = json!("2021-01-01");
+    request["data"]["_puente"]["paid"]["period_start"] = json!("2020-01-01");
+
+    let shown = decide(&app, "dec_prorata", &request).await;
+
+    assert_eq!(shown, json!({"return": {"price": "0.00"}}));
+    app.stop().await;
+}
