@@ -236,6 +236,52 @@ final class CapsuleTest extends ShimTestCase
         ], $data['_puente']);
     }
 
+    public function test_the_upgrade_price_and_checkout_amount_come_from_the_service_with_service_and_cycle_added(): void
+    {
+        Addon::activate();
+        $this->whmcsCatalogue();
+        Capsule::schema()->create('tblupgrades', static function ($t): void {
+            $t->increments('id');
+            $t->string('type');
+            $t->string('newvalue');
+        });
+        Capsule::table('tblupgrades')->insert(['id' => 233, 'type' => 'package', 'newvalue' => '13,Annually']);
+        $this->service = FakeService::start();
+        $this->save($this->service->url);
+        $_REQUEST['id'] = '7731';
+
+        $this->service->answerDecision('{"return":{"price":"50.00"}}');
+        $price = $GLOBALS['whmcs_hooks']['OrderProductUpgradeOverride'][0](
+            ['oldproductid' => 12, 'newproductid' => 13, 'newproductbillingcycle' => 'annually', 'price' => 37.5]);
+        $this->service->answerDecision('{"return":{"amount":"50.00","discount":"0.00","other":"x"}}');
+        $checkout = $GLOBALS['whmcs_hooks']['PreUpgradeCheckout'][0](
+            ['clientId' => 1842, 'upgradeId' => 233, 'serviceId' => 7731, 'amount' => 37.5, 'discount' => 0]);
+        unset($_REQUEST['id']);
+        $this->dropCatalogue();
+        Capsule::schema()->drop('tblupgrades');
+
+        $this->assertSame(['price' => '50.00'], $price);
+        $this->assertSame(['amount' => '50.00', 'discount' => '0.00'], $checkout);
+        [$override, $atCheckout] = self::envelopes($this->service);
+        $this->assertSame([7731, 13, 'annually'], [$override['data']['serviceid'], $override['data']['pid'], $override['data']['_puente']['cycle']]);
+        $this->assertSame([7731, 13, 'annually'], [$atCheckout['data']['serviceid'], $atCheckout['data']['pid'], $atCheckout['data']['_puente']['cycle']]);
+    }
+
+    public function test_when_the_service_cannot_price_whmcs_keeps_its_own_price(): void
+    {
+        Addon::activate();
+        $this->whmcsCatalogue();
+        $this->save('http://127.0.0.1:' . FakeService::freePort());
+        $_REQUEST['id'] = '7731';
+
+        $price = $GLOBALS['whmcs_hooks']['OrderProductUpgradeOverride'][0](
+            ['newproductid' => 13, 'newproductbillingcycle' => 'annually', 'price' => 37.5]);
+        unset($_REQUEST['id']);
+        $this->dropCatalogue();
+
+        $this->assertNull($price);
+    }
+
     public function test_the_upgrade_check_fails_closed_when_the_service_cannot_answer(): void
     {
         Addon::activate();

@@ -30,3 +30,12 @@ add_hook('AfterCronJob', 100, static function ($vars): void {
 add_hook('ShoppingCartValidateUpgrade', 100, static function ($vars) {
     return Shim::validateUpgrade(is_array($vars) ? $vars : []);
 });
+
+// The upgrade's price as the service's policy computes it; when the service
+// cannot answer, WHMCS keeps its own price (fail open).
+add_hook('OrderProductUpgradeOverride', 100, static function ($vars) {
+    return Shim::priceUpgrade('OrderProductUpgradeOverride', is_array($vars) ? $vars : []);
+});
+add_hook('PreUpgradeCheckout', 100, static function ($vars) {
+    return Shim::priceUpgrade('PreUpgradeCheckout', is_array($vars) ? $vars : []);
+});

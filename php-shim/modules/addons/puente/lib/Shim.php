@@ -114,6 +114,43 @@ final class Shim
         }
     }
 
+    /**
+     * OrderProductUpgradeOverride / PreUpgradeCheckout: the keys the
+     * service overrides (`price`, or `amount` and `discount`), or nothing.
+     * Neither hook names both the service and the chosen cycle, so the addon
+     * adds them: the override's service comes from the upgrade page's `id`
+     * request parameter, the checkout's cycle from its tblupgrades row.
+     *
+     * @param array<string, mixed> $vars
+     * @return array<string, string>|null
+     */
+    public static function priceUpgrade(string $hook, array $vars): ?array
+    {
+        try {
+            $serviceId = (int) ($vars['serviceId'] ?? $_REQUEST['id'] ?? 0);
+            $targetPid = (int) ($vars['newproductid'] ?? 0);
+            $cycle = (string) ($vars['newproductbillingcycle'] ?? '');
+            if ($hook === 'PreUpgradeCheckout') {
+                [$targetPid, $cycle] = UpgradeFacts::ordered((int) ($vars['upgradeId'] ?? 0));
+            }
+            $facts = UpgradeFacts::read($serviceId, $targetPid);
+            if ($facts === null || $cycle === '') {
+                return null;
+            }
+            $data = ['serviceid' => $serviceId, 'pid' => $targetPid, '_puente' => $facts + ['cycle' => $cycle]];
+            $answer = self::decide($hook, $data, Decisions::FAIL_OPEN);
+            if (!is_array($answer)) {
+                return null;
+            }
+            $allowed = $hook === 'PreUpgradeCheckout' ? ['amount', 'discount'] : ['price'];
+            $override = array_intersect_key($answer, array_flip($allowed));
+            return $override === [] ? null : array_map('strval', $override);
+        } catch (\Throwable $e) {
+            self::logFailure("decision {$hook}", $e);
+            return null;
+        }
+    }
+
     private static function logFailure(string $action, \Throwable $e): void
     {
         $secrets = [];

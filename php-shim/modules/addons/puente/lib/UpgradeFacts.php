@@ -61,6 +61,22 @@ final class UpgradeFacts
     }
 
     /**
+     * The target product and cycle of an upgrade order: its tblupgrades row
+     * holds them as `newvalue` = "<pid>,<cycle>" for package upgrades.
+     *
+     * @return array{0: int, 1: string} [0, ''] when unknown
+     */
+    public static function ordered(int $upgradeId): array
+    {
+        if (!Whmcs::hasDatabase() || $upgradeId <= 0) {
+            return [0, ''];
+        }
+        $row = Capsule::table('tblupgrades')->where('id', $upgradeId)->where('type', 'package')->first();
+        $parts = explode(',', (string) ($row->newvalue ?? ''), 2);
+        return count($parts) === 2 ? [(int) $parts[0], strtolower(trim($parts[1]))] : [0, ''];
+    }
+
+    /**
      * WHMCS keeps a product's upgrade list as a serialised PHP array of
      * product ids; anything else is read as no targets.
      *
