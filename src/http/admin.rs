@@ -52,6 +52,15 @@ pub(super) fn parse_cursor(text: &str) -> Result<i64, ApiError> {
     })
 }
 
+/// The cursor of the page after `found`: its last key when the page is
+/// full, none on the last page.
+pub(super) fn next_cursor<T>(found: &[T], limit: usize, key: impl Fn(&T) -> i64) -> Option<String> {
+    match found.last() {
+        Some(last) if found.len() == limit => Some(key(last).to_string()),
+        _ => None,
+    }
+}
+
 /// A `limit` query value: 1 to 1000, 100 when absent.
 pub(super) fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
     match text {
@@ -165,10 +174,7 @@ pub async fn list_events(
     let found = state
         .read(move |connection| events::list(connection, &query))
         .await?;
-    let next_cursor = match found.last() {
-        Some(last) if found.len() == limit => Some(last.seq.to_string()),
-        _ => None,
-    };
+    let next_cursor = next_cursor(&found, limit, |event| event.seq);
     let events = found
         .into_iter()
         .map(EventView::new)

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::signed;
+use crate::domain::money::Money;
 use crate::domain::upgrade::Kind;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
 
@@ -101,7 +102,7 @@ fn price_upgrade(
         Some(quote) if quote.kind == Kind::Upgrade => {
             let charge = quote.charge.to_string();
             if hook == "PreUpgradeCheckout" {
-                json!({"amount": charge, "discount": format!("{}", crate::domain::money::Money::zero(quote.charge.currency()))})
+                json!({"amount": charge, "discount": Money::zero(quote.charge.currency()).to_string()})
             } else {
                 json!({"price": charge})
             }

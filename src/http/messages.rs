@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::admin::{Admin, parse_cursor, parse_limit};
+use super::admin::{Admin, next_cursor, parse_cursor, parse_limit};
 use super::error::ApiError;
 use crate::domain::ids::EventId;
 use crate::store::messages::{self, MessageQuery, StoredMessage};
@@ -85,10 +85,7 @@ pub async fn list_messages(
     let found = state
         .read(move |connection| messages::list(connection, &query))
         .await?;
-    let next_cursor = match found.last() {
-        Some(last) if found.len() == limit => Some(last.id.to_string()),
-        _ => None,
-    };
+    let next_cursor = next_cursor(&found, limit, |message| message.id);
     Ok(HttpResponse::Ok().json(MessagePage {
         messages: found,
         next_cursor,

@@ -458,38 +458,29 @@ fn due(database: &Database, now: jiff::Timestamp) -> anyhow::Result<Vec<(Instanc
     let rows = statement.query_map(params![now.as_millisecond(), BATCH], |row| {
         let instance: String = row.get(1)?;
         let kind: String = row.get(2)?;
-        let previous_phone: Option<String> = row.get(6)?;
-        let previous_country: Option<String> = row.get(7)?;
-        let pending = |kind| Pending {
-            id: 0,
-            kind,
-            client_id: None,
-            subject_kind: String::new(),
-            subject_id: None,
-            previous_phone: previous_phone
-                .clone()
-                .map(|phone| (phone, previous_country.clone().unwrap_or_default())),
-            attempts: 0,
-        };
         let known = InstanceName::parse(&instance).ok().zip(
             AlertKind::ALL
                 .into_iter()
                 .find(|known| known.as_str() == kind),
         );
-        Ok(match known {
-            None => None,
-            Some((instance, kind)) => Some((
-                instance,
-                Pending {
-                    id: row.get(0)?,
-                    client_id: id(row.get(3)?),
-                    subject_kind: row.get(4)?,
-                    subject_id: id(row.get(5)?),
-                    attempts: row.get(8)?,
-                    ..pending(kind)
-                },
-            )),
-        })
+        let Some((instance, kind)) = known else {
+            return Ok(None);
+        };
+        let previous_phone: Option<String> = row.get(6)?;
+        let previous_country: Option<String> = row.get(7)?;
+        Ok(Some((
+            instance,
+            Pending {
+                id: row.get(0)?,
+                kind,
+                client_id: id(row.get(3)?),
+                subject_kind: row.get(4)?,
+                subject_id: id(row.get(5)?),
+                previous_phone: previous_phone
+                    .map(|phone| (phone, previous_country.unwrap_or_default())),
+                attempts: row.get(8)?,
+            },
+        )))
     })?;
     let mut due = Vec::new();
     for row in rows {

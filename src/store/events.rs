@@ -1,6 +1,8 @@
 //! The `events` table: inserts for the writer, queries for the admin API.
 
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, ToSql, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
+
+use super::Filter;
 
 use super::writer::{Inserted, NewEvent};
 use crate::domain::envelope::{Actor, ActorKind, Source};
@@ -113,15 +115,12 @@ const COLUMNS: &str = "seq, id, instance, type, actor_kind, actor_id, actor_user
 
 /// Events in arrival order, without their bodies.
 pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
-    let mut conditions = Vec::new();
-    let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut filter = Filter::default();
     if let Some(hook) = &query.hook {
-        values.push(Box::new(hook.as_str().to_owned()));
-        conditions.push(format!("type = ?{}", values.len()));
+        filter.push("type =", hook.as_str().to_owned());
     }
     if let Some(instance) = &query.instance {
-        values.push(Box::new(instance.as_str().to_owned()));
-        conditions.push(format!("instance = ?{}", values.len()));
+        filter.push("instance =", instance.as_str().to_owned());
     }
     let from_since = match query.since {
         Some(since) => match first_seq_received_since(connection, since)? {
@@ -131,19 +130,10 @@ pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec
         None => None,
     };
     if let Some(after) = query.after.max(from_since) {
-        values.push(Box::new(after));
-        conditions.push(format!("seq > ?{}", values.len()));
+        filter.push("seq >", after);
     }
-    values.push(Box::new(query.limit));
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM events {filter} ORDER BY seq LIMIT ?{}",
-        values.len()
-    );
+    let (clause, limit, values) = filter.finish(query.limit);
+    let sql = format!("SELECT {COLUMNS} FROM events {clause} ORDER BY seq LIMIT ?{limit}");
     let mut statement = connection.prepare(&sql)?;
     let rows = statement.query_map(
         rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),

@@ -1,7 +1,9 @@
 //! The `messages` table (the alert outbox): planned alerts are inserted by
 //! the writer in the event's own transaction; queries for the admin API.
 
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, ToSql, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
+
+use super::Filter;
 
 use crate::domain::alerts::{PlannedAlert, Recipient, Subject};
 use crate::domain::ids::{EventId, InstanceName};
@@ -172,37 +174,26 @@ pub struct MessageQuery {
 
 /// Messages in planning order.
 pub fn list(connection: &Connection, query: &MessageQuery) -> rusqlite::Result<Vec<StoredMessage>> {
-    let mut conditions = Vec::new();
-    let mut values: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut filter = Filter::default();
     if let Some(status) = &query.status {
-        values.push(Box::new(status.clone()));
-        conditions.push(format!("m.status = ?{}", values.len()));
+        filter.push("m.status =", status.clone());
     }
     if let Some(client) = query.client_id {
-        values.push(Box::new(sql_integer(client)));
-        conditions.push(format!("m.client_id = ?{}", values.len()));
+        filter.push("m.client_id =", sql_integer(client));
     }
     if let Some(event) = &query.event {
-        values.push(Box::new(event.as_str().to_owned()));
-        conditions.push(format!("e.id = ?{}", values.len()));
+        filter.push("e.id =", event.as_str().to_owned());
     }
     if let Some(after) = query.after {
-        values.push(Box::new(after));
-        conditions.push(format!("m.id > ?{}", values.len()));
+        filter.push("m.id >", after);
     }
-    values.push(Box::new(query.limit));
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
+    let (clause, limit, values) = filter.finish(query.limit);
     let sql = format!(
         "SELECT m.id, e.id, m.instance, m.kind, m.client_id, m.subject_kind, m.subject_id,
                 m.previous_phone IS NOT NULL, m.status, m.reason, m.planned_at_ms,
                 m.attempts, m.wamid, m.language, m.request_body
            FROM messages m JOIN events e ON e.seq = m.event_seq
-           {filter} ORDER BY m.id LIMIT ?{}",
-        values.len()
+           {clause} ORDER BY m.id LIMIT ?{limit}"
     );
     let mut statement = connection.prepare(&sql)?;
     let rows = statement.query_map(

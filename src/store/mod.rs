@@ -29,6 +29,34 @@ fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// `WHERE` conditions with numbered parameters, for the admin lists.
+#[derive(Default)]
+struct Filter {
+    conditions: Vec<String>,
+    values: Vec<Box<dyn rusqlite::ToSql>>,
+}
+
+impl Filter {
+    /// Adds `column op ?N` with its value.
+    fn push(&mut self, column_and_operator: &str, value: impl rusqlite::ToSql + 'static) {
+        self.values.push(Box::new(value));
+        self.conditions
+            .push(format!("{column_and_operator} ?{}", self.values.len()));
+    }
+
+    /// The `WHERE` clause (empty when unfiltered), the parameter number of
+    /// `limit`, and every value in order.
+    fn finish(mut self, limit: u32) -> (String, usize, Vec<Box<dyn rusqlite::ToSql>>) {
+        self.values.push(Box::new(limit));
+        let clause = if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        };
+        (clause, self.values.len(), self.values)
+    }
+}
+
 /// Where the database lives, how long to wait for a lock, and how much of
 /// the WAL file to write ahead.
 #[derive(Debug, Clone)]

@@ -52,6 +52,27 @@ async fn app_with(whmcs: &MockServer, extra: &[(&str, &str)]) -> TestApp {
     spawn_app_with(&vars, "").await
 }
 
+/// The usual cloud test: the fake WHMCS (kept alive by the caller), a fake
+/// Graph API with no answer mounted yet, and an app sending through it.
+async fn cloud_setup() -> (MockServer, MockServer, TestApp) {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let graph = MockServer::start().await;
+    let app = cloud_app(&whmcs, &graph).await;
+    (whmcs, graph, app)
+}
+
+/// A welcome alert for client 1842, as event `evt_welcome`.
+async fn welcome(app: &TestApp) {
+    fire(
+        app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+}
+
 /// An app sending through the Cloud API of the fake Graph server `graph`.
 async fn cloud_app(whmcs: &MockServer, graph: &MockServer) -> TestApp {
     let base = format!("{}/v23.0", graph.uri());
@@ -346,14 +367,7 @@ async fn a_client_without_a_usable_number_is_skipped_with_the_reason_and_not_ret
     client["client"]["phonenumber"] = json!("");
     let whmcs = fake_whmcs(client).await;
     let app = app_with_whmcs(&whmcs).await;
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
 
     assert_eq!(app.outbox.drain().await.expect("drain").skipped, 1);
 
@@ -407,14 +421,7 @@ async fn a_whmcs_outage_leaves_the_message_planned_for_a_later_try() {
         .mount(&whmcs)
         .await;
     let app = app_with_whmcs(&whmcs).await;
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
 
     assert_eq!(app.outbox.drain().await.expect("drain").retried, 1);
     assert_eq!(
@@ -436,8 +443,7 @@ async fn a_whmcs_outage_leaves_the_message_planned_for_a_later_try() {
 
 #[tokio::test]
 async fn a_cloud_send_posts_the_recorded_body_with_the_token_and_keeps_the_wamid() {
-    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
-    let graph = MockServer::start().await;
+    let (_whmcs, graph, app) = cloud_setup().await;
     Mock::given(method("POST"))
         .and(wiremock::matchers::header(
             "authorization",
@@ -447,15 +453,7 @@ async fn a_cloud_send_posts_the_recorded_body_with_the_token_and_keeps_the_wamid
         .expect(1)
         .mount(&graph)
         .await;
-    let app = cloud_app(&whmcs, &graph).await;
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
 
     assert_eq!(app.outbox.drain().await.expect("drain").sent, 1);
 
@@ -500,18 +498,9 @@ async fn rate_limits_and_outages_are_retried_later_and_permanent_refusals_are_de
         (graph_error(404, 132001), "dead", Some(132001)),
     ];
     for (answer, status, code) in cases {
-        let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
-        let graph = MockServer::start().await;
+        let (_whmcs, graph, app) = cloud_setup().await;
         mount_graph(&graph, answer).await;
-        let app = cloud_app(&whmcs, &graph).await;
-        fire(
-            &app,
-            "evt_welcome",
-            "ClientAdd",
-            json!({"client_id": 1842}),
-            system(),
-        )
-        .await;
+        welcome(&app).await;
 
         app.outbox.drain().await.expect("drain");
 
@@ -531,18 +520,9 @@ async fn rate_limits_and_outages_are_retried_later_and_permanent_refusals_are_de
 
 #[tokio::test]
 async fn a_refused_token_pauses_sending_and_raises_the_alarm() {
-    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
-    let graph = MockServer::start().await;
+    let (_whmcs, graph, app) = cloud_setup().await;
     mount_graph(&graph, graph_error(401, 190)).await;
-    let app = cloud_app(&whmcs, &graph).await;
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
     fire(
         &app,
         "evt_invoice",
@@ -579,23 +559,14 @@ fn message_state_of(app: &TestApp, event: &str) -> String {
 
 #[tokio::test]
 async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_again() {
-    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
-    let graph = MockServer::start().await;
+    let (_whmcs, graph, app) = cloud_setup().await;
     Mock::given(method("POST"))
         .respond_with(accepted("wamid.LATE").set_delay(std::time::Duration::from_secs(2)))
         .up_to_n_times(1)
         .mount(&graph)
         .await;
     mount_graph(&graph, accepted("wamid.AGAIN")).await;
-    let app = cloud_app(&whmcs, &graph).await;
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
 
     assert_eq!(app.outbox.drain().await.expect("drain").uncertain, 1);
     assert_eq!(
@@ -647,18 +618,9 @@ async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_aga
 
 #[tokio::test]
 async fn a_message_left_sending_by_a_crash_becomes_uncertain_and_is_not_resent() {
-    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
-    let graph = MockServer::start().await;
+    let (_whmcs, graph, app) = cloud_setup().await;
     mount_graph(&graph, accepted("wamid.X")).await;
-    let app = cloud_app(&whmcs, &graph).await;
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
     app.open_database()
         .execute("UPDATE messages SET status = 'sending'", [])
         .expect("crash mid-send");
@@ -680,18 +642,9 @@ async fn a_message_left_sending_by_a_crash_becomes_uncertain_and_is_not_resent()
 
 #[tokio::test]
 async fn messages_to_one_recipient_are_spaced_by_the_pair_rate() {
-    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
-    let graph = MockServer::start().await;
+    let (_whmcs, graph, app) = cloud_setup().await;
     mount_graph(&graph, accepted("wamid.P")).await;
-    let app = cloud_app(&whmcs, &graph).await;
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
     fire(
         &app,
         "evt_invoice",
@@ -723,14 +676,7 @@ async fn explicit_consent_sends_only_to_clients_who_opted_in() {
             ],
         )
         .await;
-        fire(
-            &app,
-            "evt_welcome",
-            "ClientAdd",
-            json!({"client_id": 1842}),
-            system(),
-        )
-        .await;
+        welcome(&app).await;
 
         app.outbox.drain().await.expect("drain");
 
@@ -755,14 +701,7 @@ async fn a_client_can_silence_single_alert_kinds_or_all_of_them() {
         system(),
     )
     .await;
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
 
     app.outbox.drain().await.expect("drain");
 
