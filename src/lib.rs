@@ -12,5 +12,6 @@ pub mod signature;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod upgrades;
 pub mod whatsapp;
 pub mod whmcs;

@@ -29,7 +29,7 @@ struct EventLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct MessageLabels {
+struct OutcomeLabels {
     outcome: &'static str,
 }
 
@@ -50,8 +50,9 @@ pub struct Metrics {
     events: Family<EventLabels, Counter>,
     commit_batch_size: Histogram,
     commit_seconds: Histogram,
-    messages: Family<MessageLabels, Counter>,
+    messages: Family<OutcomeLabels, Counter>,
     sending_paused: Gauge,
+    upgrades: Family<OutcomeLabels, Counter>,
 }
 
 impl Metrics {
@@ -81,7 +82,7 @@ impl Metrics {
             "Time to write and fsync one group commit",
             commit_seconds.clone(),
         );
-        let messages = Family::<MessageLabels, Counter>::default();
+        let messages = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "whatsapp_messages",
             "WhatsApp alerts handled by the outbox, by outcome (sent, skipped, retried, dead, uncertain)",
@@ -93,8 +94,17 @@ impl Metrics {
             "1 while sending is paused because Meta refused the token, permissions or account (alarm)",
             sending_paused.clone(),
         );
+        let upgrades = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "upgrades",
+            "Upgrade work by outcome: quotes by where the paid amount came from (paid_invoices, \
+             paid_upgrade_restart, paid_recurring_amount_fallback, paid_free_account), applied, \
+             apply_failed, manual_ticket",
+            upgrades.clone(),
+        );
         Arc::new(Self {
             registry,
+            upgrades,
             messages,
             sending_paused,
             requests,
@@ -132,7 +142,13 @@ impl Metrics {
 
     pub fn record_message(&self, outcome: &'static str) {
         self.messages
-            .get_or_create(&MessageLabels { outcome })
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn record_upgrade(&self, outcome: &'static str) {
+        self.upgrades
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

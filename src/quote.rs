@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::domain::cycle::Cycle;
 use crate::domain::money::{Currency, Money};
-use crate::domain::upgrade::{self, Current, Kind, Target, UpgradePolicy};
+use crate::domain::upgrade::{self, Current, Kind, Quote, Target, UpgradePolicy};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,17 +42,13 @@ struct TargetInput {
 pub fn run(input: &str) -> Result<Value, String> {
     let request: Request =
         serde_json::from_str(input).map_err(|error| format!("not a quote request: {error}"))?;
-    let policy = match request.policy.as_str() {
-        "seed" => UpgradePolicy::Seed,
-        "seed_same_due_date" => UpgradePolicy::SeedSameDueDate,
-        "prorata" => UpgradePolicy::Prorata,
-        "prorata_restart" => UpgradePolicy::ProrataRestart,
-        other => {
-            return Err(format!(
-                "policy: `{other}` is not one of seed, seed_same_due_date, prorata, prorata_restart"
-            ));
-        }
-    };
+    let policy = UpgradePolicy::parse(&request.policy).ok_or_else(|| {
+        format!(
+            "policy: `{}` is not one of {}",
+            request.policy,
+            UpgradePolicy::NAMES
+        )
+    })?;
     let currency =
         Currency::parse(&request.currency).map_err(|error| format!("currency: {error}"))?;
     let money = |field: &str, text: &str| {
@@ -81,21 +77,27 @@ pub fn run(input: &str) -> Result<Value, String> {
             .as_deref()
             .map(|text| money("target.price_in_current_cycle", text))
             .transpose()?,
+        tier: None,
     };
     let on = day("on", &request.on)?;
     let quote = upgrade::quote(policy, &current, &target, on).map_err(|error| error.to_string())?;
-    Ok(json!({
+    Ok(render(policy, &quote, target.price, current.paid))
+}
+
+/// A quote as `puente quote` prints it and the client area receives it.
+pub fn render(policy: UpgradePolicy, quote: &Quote, target_price: Money, paid: Money) -> Value {
+    json!({
         "kind": match quote.kind { Kind::Upgrade => "upgrade", Kind::Downgrade => "downgrade" },
         "charge": quote.charge.to_string(),
-        "currency": currency.code(),
+        "currency": quote.charge.currency().code(),
         "next_due_date": quote.next_due_date.to_string(),
-        "policy": request.policy,
+        "policy": policy.as_str(),
         "breakdown": {
-            "target_price": target.price.to_string(),
-            "paid": current.paid.to_string(),
+            "target_price": target_price.to_string(),
+            "paid": paid.to_string(),
             "credit": quote.credit.to_string(),
             "days_left": quote.days_left,
             "days_in_period": quote.days_in_period,
         },
-    }))
+    })
 }

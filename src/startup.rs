@@ -12,6 +12,7 @@ use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::store::{Database, WriterThread};
+use crate::upgrades::UpgradeWorker;
 
 /// Seconds a graceful stop waits for requests in flight.
 const SHUTDOWN_TIMEOUT_S: u64 = 30;
@@ -22,7 +23,8 @@ pub struct Application {
     port: u16,
     writer: WriterThread,
     outbox: Outbox,
-    outbox_worker: bool,
+    upgrades: UpgradeWorker,
+    workers: bool,
 }
 
 impl Application {
@@ -46,6 +48,13 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (PUENTE_LISTEN)", config.listen))?;
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
+        let whmcs = Arc::new(crate::whmcs::clients(&config)?);
+        let upgrades = UpgradeWorker::new(
+            database.clone(),
+            writer.writer(),
+            Arc::clone(&whmcs),
+            Arc::clone(&metrics),
+        );
         let outbox = Outbox::new(
             Arc::clone(&config),
             database.clone(),
@@ -57,6 +66,7 @@ impl Application {
             database,
             writer: writer.writer(),
             metrics,
+            whmcs,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -76,18 +86,24 @@ impl Application {
             port,
             writer,
             outbox,
-            outbox_worker: true,
+            upgrades,
+            workers: true,
         })
     }
 
-    /// Leaves the outbox to whoever calls [`Outbox::drain`] (tests do).
-    pub fn without_outbox_worker(mut self) -> Self {
-        self.outbox_worker = false;
+    /// Leaves the outbox and the upgrade worker to whoever calls their
+    /// `drain` (tests do).
+    pub fn without_workers(mut self) -> Self {
+        self.workers = false;
         self
     }
 
     pub fn outbox(&self) -> Outbox {
         self.outbox.clone()
+    }
+
+    pub fn upgrades(&self) -> UpgradeWorker {
+        self.upgrades.clone()
     }
 
     /// The port the listener is bound to.
@@ -103,11 +119,14 @@ impl Application {
 
     /// Serves until stopped, then commits what the writer still holds.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let worker = self
-            .outbox_worker
-            .then(|| tokio::spawn(run_outbox(self.outbox.clone())));
+        let workers = self.workers.then(|| {
+            [
+                tokio::spawn(run_outbox(self.outbox.clone())),
+                tokio::spawn(crate::upgrades::run(self.upgrades.clone())),
+            ]
+        });
         let served = self.server.await;
-        if let Some(worker) = worker {
+        for worker in workers.into_iter().flatten() {
             worker.abort();
         }
         let writer = self.writer;

@@ -51,6 +51,9 @@ pub const SETTINGS: &[&str] = &[
     "alerts_optin_field",
     "alerts_optout_field",
     "upgrade_policy",
+    "upgrade_targets",
+    "upgrade_tiers",
+    "upgrade_manual_department",
     "log",
     "log_format",
 ];
@@ -88,6 +91,7 @@ pub struct Config {
     /// The alert templates: the shipped ones, or a file's, checked at start.
     pub alert_templates: crate::domain::templates::TemplateCatalog,
     pub upgrade_policy: UpgradePolicy,
+    pub upgrades: Upgrades,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -167,6 +171,46 @@ pub enum UpgradePolicy {
     SeedSameDueDate,
     Prorata,
     ProrataRestart,
+}
+
+impl UpgradePolicy {
+    pub const NAMES: &str = "seed, seed_same_due_date, prorata, prorata_restart";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "seed" => Self::Seed,
+            "seed_same_due_date" => Self::SeedSameDueDate,
+            "prorata" => Self::Prorata,
+            "prorata_restart" => Self::ProrataRestart,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Seed => "seed",
+            Self::SeedSameDueDate => "seed_same_due_date",
+            Self::Prorata => "prorata",
+            Self::ProrataRestart => "prorata_restart",
+        }
+    }
+
+    /// Whether the new plan's period starts on the enable date.
+    pub fn restarts_period(self) -> bool {
+        matches!(self, Self::Seed | Self::ProrataRestart)
+    }
+}
+
+/// The administrator's upgrade settings beyond the pricing policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Upgrades {
+    /// puente's per-product allow-list: a product listed here may move
+    /// only to these targets (and WHMCS's upgrade list must allow them too).
+    pub targets: BTreeMap<u64, Vec<u64>>,
+    /// Tier rank per product: moving to a lower rank is a downgrade.
+    pub tiers: BTreeMap<u64, u32>,
+    /// WHMCS support department of manual upgrade requests.
+    pub manual_department: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

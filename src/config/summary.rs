@@ -79,8 +79,38 @@ impl fmt::Display for Config {
             set(whatsapp.app_secret.is_some()),
             set(whatsapp.verify_token.is_some())
         )?;
-        writeln!(f, "alert templates         checked (all eleven alerts)")?;
+        writeln!(
+            f,
+            "alert templates         checked (eleven alerts + upgrade applied)"
+        )?;
         writeln!(f, "upgrade policy          {:?}", self.upgrade_policy)?;
+        writeln!(
+            f,
+            "upgrade allow-list      {}",
+            if self.upgrades.targets.is_empty() {
+                "WHMCS's upgrade lists only".to_owned()
+            } else {
+                format!("{} products restricted", self.upgrades.targets.len())
+            }
+        )?;
+        writeln!(
+            f,
+            "upgrade tiers           {}",
+            if self.upgrades.tiers.is_empty() {
+                "none (prices decide)".to_owned()
+            } else {
+                format!("{} products ranked", self.upgrades.tiers.len())
+            }
+        )?;
+        writeln!(
+            f,
+            "manual upgrade tickets  {}",
+            self.upgrades
+                .manual_department
+                .map_or("off (no department)".to_owned(), |id| format!(
+                    "department {id}"
+                ))
+        )?;
         write!(
             f,
             "log                     {} ({:?})",

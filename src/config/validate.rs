@@ -154,16 +154,28 @@ impl Checker<'_> {
                     .map_err(|error| format!("`{path}`: {error}"))
             },
         );
-        let upgrade_policy =
-            self.with_default("upgrade_policy", UpgradePolicy::Seed, |text| match text {
-                "seed" => Ok(UpgradePolicy::Seed),
-                "seed_same_due_date" => Ok(UpgradePolicy::SeedSameDueDate),
-                "prorata" => Ok(UpgradePolicy::Prorata),
-                "prorata_restart" => Ok(UpgradePolicy::ProrataRestart),
-                other => Err(format!(
-                    "`{other}` is not one of seed, seed_same_due_date, prorata, prorata_restart"
-                )),
-            });
+        let upgrade_policy = self.with_default("upgrade_policy", UpgradePolicy::Seed, |text| {
+            UpgradePolicy::parse(text)
+                .ok_or_else(|| format!("`{text}` is not one of {}", UpgradePolicy::NAMES))
+        });
+        let upgrade_targets = self.with_default("upgrade_targets", BTreeMap::new(), |text| {
+            product_map(text, |targets| {
+                targets
+                    .split(',')
+                    .map(|id| positive_id(id.trim()))
+                    .collect::<Result<Vec<u64>, String>>()
+            })
+        });
+        let upgrade_tiers = self.with_default("upgrade_tiers", BTreeMap::new(), |text| {
+            product_map(text, |rank| {
+                rank.trim()
+                    .parse::<u32>()
+                    .map_err(|_| format!("`{rank}` is not a tier rank (0, 1, 2, …)"))
+            })
+        });
+        let manual_department = self.optional("upgrade_manual_department", |text| {
+            positive_id(text).map_err(|_| format!("`{text}` is not a WHMCS support department id"))
+        });
         let log = self.with_default("log", "info".to_owned(), |text| {
             tracing_subscriber::EnvFilter::try_new(text)
                 .map(|_| text.to_owned())
@@ -190,6 +202,11 @@ impl Checker<'_> {
             alerts: alerts?,
             alert_templates: alert_templates?,
             upgrade_policy: upgrade_policy?,
+            upgrades: super::Upgrades {
+                targets: upgrade_targets?,
+                tiers: upgrade_tiers?,
+                manual_department: manual_department?,
+            },
             log: log?,
             log_format: log_format?,
         })
@@ -417,4 +434,28 @@ fn bounded_integer(text: &str, min: u64, max: u64) -> Result<u64, String> {
             "`{text}` is not a whole number from {min} to {max}"
         )),
     }
+}
+
+fn positive_id(text: &str) -> Result<u64, String> {
+    text.parse::<u64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| format!("`{text}` is not a WHMCS product id"))
+}
+
+/// `<product id>:<value>` entries separated by spaces, e.g. `1:2,3 4:5`.
+fn product_map<T>(
+    text: &str,
+    value: impl Fn(&str) -> Result<T, String>,
+) -> Result<BTreeMap<u64, T>, String> {
+    let mut map = BTreeMap::new();
+    for entry in text.split_whitespace() {
+        let (product, rest) = entry.split_once(':').ok_or_else(|| {
+            format!("`{entry}` is not `<product id>:<value>` (entries are separated by spaces)")
+        })?;
+        if map.insert(positive_id(product)?, value(rest)?).is_some() {
+            return Err(format!("product {product} is listed twice"));
+        }
+    }
+    Ok(map)
 }

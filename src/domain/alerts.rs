@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use super::envelope::{Actor, ActorKind};
 
-/// The eleven alerts of the seed's "Alertas por whatsapp".
+/// The eleven alerts of the seed's "Alertas por whatsapp", and the upgrade
+/// applied on payment (SPEC §2.1), which puente plans itself once WHMCS has
+/// the new due date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertKind {
     Welcome,
@@ -24,10 +26,11 @@ pub enum AlertKind {
     ServiceTerminated,
     QuoteAvailable,
     DomainDeleted,
+    UpgradeApplied,
 }
 
 impl AlertKind {
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Welcome,
         Self::PasswordChanged,
         Self::InvoiceCreated,
@@ -39,6 +42,7 @@ impl AlertKind {
         Self::ServiceTerminated,
         Self::QuoteAvailable,
         Self::DomainDeleted,
+        Self::UpgradeApplied,
     ];
 
     /// The name used in configuration, opt-outs and the message log.
@@ -55,6 +59,7 @@ impl AlertKind {
             Self::ServiceTerminated => "service_terminated",
             Self::QuoteAvailable => "quote_available",
             Self::DomainDeleted => "domain_deleted",
+            Self::UpgradeApplied => "upgrade_applied",
         }
     }
 }
@@ -661,7 +666,7 @@ mod tests {
             plan("ClientAdd", &json!({"client_id": 0}), &system(), "e"),
             Err(NoAlert::Missing("client_id"))
         );
-        assert_eq!(AlertKind::ALL.len(), 11);
+        assert_eq!(AlertKind::ALL.len(), 12);
         for hook in ALERT_HOOKS {
             assert!(
                 !matches!(

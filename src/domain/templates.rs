@@ -31,6 +31,7 @@ pub enum Parameter {
     QuoteTotal,
     QuoteLink,
     DomainName,
+    NextDueDate,
     PanelLink,
 }
 
@@ -47,6 +48,7 @@ impl Parameter {
             Self::QuoteTotal => "quote_total",
             Self::QuoteLink => "quote_link",
             Self::DomainName => "domain_name",
+            Self::NextDueDate => "next_due_date",
             Self::PanelLink => "panel_link",
         }
     }
@@ -64,6 +66,7 @@ impl Parameter {
             Self::QuoteTotal => "150.00 USD",
             Self::QuoteLink => "https://panel.example/viewquote.php?id=88",
             Self::DomainName => "okafor-studio.example",
+            Self::NextDueDate => "2026-07-02",
             Self::PanelLink => "https://panel.example/clientarea.php",
         }
     }
@@ -388,7 +391,7 @@ mod tests {
     fn the_export_has_one_definition_per_template_and_language_with_examples() {
         let export = TemplateCatalog::defaults().export();
         let definitions = export.as_array().expect("array");
-        assert_eq!(definitions.len(), 22);
+        assert_eq!(definitions.len(), 24);
         let invoice = definitions
             .iter()
             .find(|d| d["name"] == "puente_invoice_created" && d["language"] == "es")

@@ -30,6 +30,9 @@ pub struct Target {
     pub cycle: Cycle,
     /// Its price on the current plan's cycle, when WHMCS offers that cycle.
     pub price_in_current_cycle: Option<Money>,
+    /// How its tier ranks against the current plan's, when the
+    /// administrator ranked both; it then replaces the price comparison.
+    pub tier: Option<std::cmp::Ordering>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -198,9 +201,13 @@ fn comparable_price(current: &Current, target: &Target) -> Option<Decimal> {
     }
 }
 
-/// SPEC §2.2: cheaper on the same cycle (else per day), or a `seed` charge
-/// that would be zero or negative.
+/// SPEC §2.2: a lower tier where both are ranked, else cheaper on the same
+/// cycle (else per day); or a `seed` charge that would be zero or negative.
 fn is_downgrade(current: &Current, target: &Target, on: Date) -> bool {
+    let non_positive_seed_charge = target.price.amount() - current.paid.amount() <= Decimal::ZERO;
+    if let Some(tier) = target.tier {
+        return tier == std::cmp::Ordering::Less || non_positive_seed_charge;
+    }
     let cheaper = match comparable_price(current, target) {
         Some(price) => price < current.price.amount(),
         None => {
@@ -218,7 +225,7 @@ fn is_downgrade(current: &Current, target: &Target, on: Date) -> bool {
             }
         }
     };
-    cheaper || target.price.amount() - current.paid.amount() <= Decimal::ZERO
+    cheaper || non_positive_seed_charge
 }
 
 #[cfg(test)]
@@ -246,6 +253,7 @@ mod tests {
             price: usd(price),
             cycle,
             price_in_current_cycle: None,
+            tier: None,
         }
     }
 
@@ -397,6 +405,7 @@ mod tests {
             price: Money::parse("2000", yen).expect("target"),
             cycle: Cycle::Annually,
             price_in_current_cycle: None,
+            tier: None,
         };
         let prorata =
             quote(UpgradePolicy::Prorata, &current, &to, date(2025, 9, 1)).expect("quote");
@@ -504,7 +513,7 @@ mod properties {
                 period_start,
                 next_due_date,
             };
-            let target = Target { price: cents(target_price), cycle: CYCLES[target_cycle], price_in_current_cycle: None };
+            let target = Target { price: cents(target_price), cycle: CYCLES[target_cycle], price_in_current_cycle: None, tier: None };
 
             let quote = quote(POLICIES[policy], &current, &target, on).expect("a recurring change is priced");
 

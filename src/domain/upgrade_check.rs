@@ -1,8 +1,10 @@
-//! `ShoppingCartValidateUpgrade`: may this service move to that product?
-//! Refuses targets outside WHMCS's upgrade list and downgrades (SPEC §2.2),
-//! with the seed's explanation in the client's language. Decided from the
-//! facts the addon sends in `data._puente`; `today` comes in.
+//! Upgrade decisions from the facts the addon reads out of WHMCS
+//! (`data._puente`): may this service move to that product
+//! (`ShoppingCartValidateUpgrade`, SPEC §2.1–2.2), and at what price. A
+//! refusal carries the seed's explanation in the client's language.
+//! `today` comes in.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
@@ -10,9 +12,11 @@ use serde::Deserialize;
 
 use super::cycle::Cycle;
 use super::money::{Currency, Money};
-use super::upgrade::{self, Current, Kind, Target, UpgradePolicy};
+use super::paid::{self, AmountPaid, PaidLine};
+use super::upgrade::{self, Current, Kind, Quote, Target, UpgradePolicy};
+use crate::config::Upgrades;
 
-/// What the addon reads from WHMCS for an upgrade check.
+/// What the addon reads from WHMCS for an upgrade.
 #[derive(Debug, Clone, Deserialize)]
 pub struct UpgradeFacts {
     pub service: ServiceSnapshot,
@@ -23,120 +27,248 @@ pub struct UpgradeFacts {
     pub upgrade_targets: Vec<u64>,
     /// The target product's prices by WHMCS pricing cycle (`-1.00`: off).
     pub target_pricing: BTreeMap<String, String>,
-    /// What was paid for the current period, when the addon could tell.
+    /// The service's paid invoice lines; absent when the addon could not
+    /// read them (the recurring amount then stands in).
     #[serde(default)]
-    pub paid: Option<Paid>,
+    pub paid_lines: Option<Vec<PaidLine>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServiceSnapshot {
+    /// The current product (`tblhosting.packageid`).
+    #[serde(default)]
+    pub pid: Option<u64>,
+    /// The owning client.
+    #[serde(default)]
+    pub userid: Option<u64>,
     pub billingcycle: String,
     pub recurringamount: String,
     pub nextduedate: Date,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Paid {
-    pub amount: String,
-    pub period_start: Date,
+/// Why an upgrade is not offered; `code` is the client API's error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Outside WHMCS's upgrade list or puente's allow-list.
+    TargetNotAllowed,
+    Downgrade,
+    /// WHMCS has no price for the chosen cycle (`-1.00` or missing).
+    CycleNotAvailable,
+    /// One Time, or facts puente cannot price: only a manual upgrade.
+    NotAutomatic,
 }
 
-/// The answer WHMCS shows: no errors allows the upgrade.
-pub fn check(target_pid: u64, facts: &UpgradeFacts, today: Date) -> Vec<String> {
-    let spanish = !facts.language.trim().eq_ignore_ascii_case("english");
-    if !facts.upgrade_targets.contains(&target_pid) {
-        return vec![text(spanish, NOT_ALLOWED).to_owned()];
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::TargetNotAllowed | Self::NotAutomatic => "target_not_allowed",
+            Self::Downgrade => "downgrade_not_allowed",
+            Self::CycleNotAvailable => "cycle_not_available",
+        }
     }
-    match is_downgrade(facts, today) {
-        Some(true) => vec![text(spanish, DOWNGRADE).to_owned()],
-        // Facts puente cannot price leave WHMCS's own checks in charge.
-        Some(false) | None => Vec::new(),
+
+    /// The explanation shown to the client, Spanish unless WHMCS says the
+    /// client reads English.
+    pub fn message(self, whmcs_language: &str) -> &'static str {
+        let (spanish, english) = match self {
+            Self::TargetNotAllowed | Self::NotAutomatic => NOT_ALLOWED,
+            Self::Downgrade => DOWNGRADE,
+            Self::CycleNotAvailable => CYCLE_NOT_AVAILABLE,
+        };
+        if whmcs_language.trim().eq_ignore_ascii_case("english") {
+            english
+        } else {
+            spanish
+        }
     }
 }
 
-/// The quote under `policy` for the target on `cycle` (a WHMCS pricing
-/// cycle, `annually`), or `None` when the facts cannot price it.
-pub fn price(
-    policy: UpgradePolicy,
+/// A priced upgrade and what the price rests on.
+#[derive(Debug, Clone)]
+pub struct Priced {
+    pub quote: Quote,
+    pub target_price: Money,
+    pub paid: AmountPaid,
+}
+
+/// `ShoppingCartValidateUpgrade`: `Ok` lets WHMCS go on. Facts puente
+/// cannot price leave WHMCS's own checks in charge.
+pub fn check(
+    target_pid: u64,
     facts: &UpgradeFacts,
+    upgrades: &Upgrades,
+    today: Date,
+) -> Result<(), Refusal> {
+    allowed(target_pid, facts, upgrades)?;
+    match downgrade(target_pid, facts, upgrades, today) {
+        Some(true) => Err(Refusal::Downgrade),
+        Some(false) | None => Ok(()),
+    }
+}
+
+/// The quote under `policy` for the target on `cycle` (either WHMCS
+/// spelling), with every refusal the client area explains.
+pub fn quote(
+    policy: UpgradePolicy,
+    target_pid: u64,
+    facts: &UpgradeFacts,
+    upgrades: &Upgrades,
     cycle: &str,
     today: Date,
-) -> Option<upgrade::Quote> {
-    let (current, target_pricing) = priced(facts)?;
-    let chosen = Cycle::parse(cycle)?;
-    let target_price = target_pricing
-        .iter()
-        .find(|(offered, _)| *offered == chosen)
-        .map(|(_, price)| *price)?;
-    let in_current_cycle = target_pricing
-        .iter()
-        .find(|(offered, _)| *offered == current.cycle)
-        .map(|(_, price)| *price);
+) -> Result<Priced, Refusal> {
+    allowed(target_pid, facts, upgrades)?;
+    let priced = price(policy, target_pid, facts, upgrades, cycle, today)?;
+    if priced.quote.kind == Kind::Downgrade {
+        return Err(Refusal::Downgrade);
+    }
+    Ok(priced)
+}
+
+/// The policy's price for the target on `cycle`, without the allow-list
+/// (WHMCS checked it at validation).
+pub fn price(
+    policy: UpgradePolicy,
+    target_pid: u64,
+    facts: &UpgradeFacts,
+    upgrades: &Upgrades,
+    cycle: &str,
+    today: Date,
+) -> Result<Priced, Refusal> {
+    let plan = Plan::read(facts, today).ok_or(Refusal::NotAutomatic)?;
+    let chosen = Cycle::parse(cycle)
+        .filter(|cycle| cycle.months().is_some())
+        .ok_or(Refusal::CycleNotAvailable)?;
+    let target_price = plan.offered(chosen).ok_or(Refusal::CycleNotAvailable)?;
     let target = Target {
         price: target_price,
         cycle: chosen,
-        price_in_current_cycle: in_current_cycle,
+        price_in_current_cycle: plan.offered(plan.current.cycle),
+        tier: tier(target_pid, facts, upgrades),
     };
-    let on = today.clamp(current.period_start, current.next_due_date);
-    upgrade::quote(policy, &current, &target, on).ok()
+    let on = plan.enable_date(today);
+    let quote = upgrade::quote(policy, &plan.current, &target, on).map_err(|error| {
+        tracing::debug!(%error, "upgrade not priced automatically");
+        Refusal::NotAutomatic
+    })?;
+    Ok(Priced {
+        quote,
+        target_price,
+        paid: plan.paid,
+    })
 }
 
-/// The current plan and the target's offered prices, from the facts.
-fn priced(facts: &UpgradeFacts) -> Option<(Current, Vec<(Cycle, Money)>)> {
-    let currency = Currency::parse(&facts.currency).ok()?;
-    let cycle = Cycle::parse(&facts.service.billingcycle)?;
-    let money = |text: &str| Money::parse(text, currency).ok();
-    let price = money(&facts.service.recurringamount)?;
-    let next_due_date = facts.service.nextduedate;
-    let (paid, period_start) = match &facts.paid {
-        Some(paid) => (money(&paid.amount)?, paid.period_start),
-        None => (
-            price,
-            cycle
-                .months()
-                .and_then(|m| next_due_date.checked_sub(jiff::Span::new().months(m)).ok())?,
-        ),
-    };
-    let offered = facts
-        .target_pricing
-        .iter()
-        .filter_map(|(key, value)| Some((Cycle::parse(key)?, money(value)?)))
-        .filter(|(cycle, _)| cycle.months().is_some())
-        .collect();
-    Some((
-        Current {
-            price,
-            cycle,
-            paid,
-            period_start,
-            next_due_date,
-        },
-        offered,
-    ))
+fn allowed(target_pid: u64, facts: &UpgradeFacts, upgrades: &Upgrades) -> Result<(), Refusal> {
+    let in_whmcs = facts.upgrade_targets.contains(&target_pid);
+    let in_puente = facts
+        .service
+        .pid
+        .and_then(|pid| upgrades.targets.get(&pid))
+        .is_none_or(|targets| targets.contains(&target_pid));
+    if in_whmcs && in_puente {
+        Ok(())
+    } else {
+        Err(Refusal::TargetNotAllowed)
+    }
 }
 
-fn is_downgrade(facts: &UpgradeFacts, today: Date) -> Option<bool> {
-    let (current, offered) = priced(facts)?;
-    let in_current_cycle = offered
-        .iter()
-        .find(|(offered, _)| *offered == current.cycle)
-        .map(|(_, price)| *price);
-    let (target_cycle, target_price) = match in_current_cycle {
-        Some(price) => (current.cycle, price),
-        None => *offered.first()?,
+/// How the target's tier ranks against the current product's, when the
+/// administrator ranked both.
+fn tier(target_pid: u64, facts: &UpgradeFacts, upgrades: &Upgrades) -> Option<Ordering> {
+    let current = upgrades.tiers.get(&facts.service.pid?)?;
+    Some(upgrades.tiers.get(&target_pid)?.cmp(current))
+}
+
+/// SPEC §2.2 on the cycle the comparison needs: the target's price on the
+/// current cycle where WHMCS has one, else its first offered cycle.
+fn downgrade(
+    target_pid: u64,
+    facts: &UpgradeFacts,
+    upgrades: &Upgrades,
+    today: Date,
+) -> Option<bool> {
+    let plan = Plan::read(facts, today)?;
+    let (cycle, price) = match plan.offered(plan.current.cycle) {
+        Some(price) => (plan.current.cycle, price),
+        None => *plan.offers.first()?,
     };
     let target = Target {
-        price: target_price,
-        cycle: target_cycle,
-        price_in_current_cycle: in_current_cycle,
+        price,
+        cycle,
+        price_in_current_cycle: plan.offered(plan.current.cycle),
+        tier: tier(target_pid, facts, upgrades),
     };
-    let on = today.clamp(current.period_start, current.next_due_date);
-    let quote = upgrade::quote(UpgradePolicy::Seed, &current, &target, on).ok()?;
+    let on = plan.enable_date(today);
+    let quote = upgrade::quote(UpgradePolicy::Seed, &plan.current, &target, on).ok()?;
     Some(quote.kind == Kind::Downgrade)
 }
 
-fn text(spanish: bool, texts: (&'static str, &'static str)) -> &'static str {
-    if spanish { texts.0 } else { texts.1 }
+/// The current plan and the target's offered prices, read from the facts.
+struct Plan {
+    current: Current,
+    paid: AmountPaid,
+    offers: Vec<(Cycle, Money)>,
+}
+
+impl Plan {
+    fn read(facts: &UpgradeFacts, today: Date) -> Option<Self> {
+        let currency = Currency::parse(&facts.currency).ok()?;
+        let cycle = Cycle::parse(&facts.service.billingcycle)?;
+        // WHMCS's own values: as WHMCS writes them, rounded once at the end.
+        let whmcs_money = |text: &str| {
+            let amount = text.trim().parse::<rust_decimal::Decimal>().ok()?;
+            (!amount.is_sign_negative() || amount.is_zero()).then(|| Money::exact(amount, currency))
+        };
+        let price = whmcs_money(&facts.service.recurringamount)?;
+        let next_due_date = facts.service.nextduedate;
+        let (period_start, paid) = if cycle == Cycle::FreeAccount {
+            let nothing = AmountPaid {
+                amount: Money::zero(currency),
+                source: paid::PaidSource::FreeAccount,
+            };
+            (today, nothing)
+        } else {
+            let months = cycle.months()?;
+            let start = next_due_date
+                .checked_sub(jiff::Span::new().months(months))
+                .ok()?;
+            let lines = facts.paid_lines.as_deref();
+            (start, paid::amount_paid(lines, price, start, next_due_date))
+        };
+        let offers = facts
+            .target_pricing
+            .iter()
+            .filter_map(|(key, value)| Some((Cycle::parse(key)?, whmcs_money(value)?)))
+            .filter(|(cycle, _)| cycle.months().is_some())
+            .collect();
+        Some(Self {
+            current: Current {
+                price,
+                cycle,
+                paid: paid.amount,
+                period_start,
+                next_due_date,
+            },
+            paid,
+            offers,
+        })
+    }
+
+    fn offered(&self, cycle: Cycle) -> Option<Money> {
+        self.offers
+            .iter()
+            .find(|(offered, _)| *offered == cycle)
+            .map(|(_, price)| *price)
+    }
+
+    /// Today, kept within the current period (a service already past its
+    /// due date is priced on its last day).
+    fn enable_date(&self, today: Date) -> Date {
+        if self.current.cycle == Cycle::FreeAccount {
+            today
+        } else {
+            today.clamp(self.current.period_start, self.current.next_due_date)
+        }
+    }
 }
 
 /// The seed's answer to a downgrade.
@@ -150,6 +282,11 @@ const NOT_ALLOWED: (&str, &str) = (
     "This plan is not available as an upgrade of your service. If you need it, you can ask for the upgrade and an account executive will review it.",
 );
 
+const CYCLE_NOT_AVAILABLE: (&str, &str) = (
+    "Ese ciclo de facturación no está disponible para el plan elegido. Elija otro ciclo.",
+    "That billing cycle is not offered for the chosen plan. Choose another cycle.",
+);
+
 #[cfg(test)]
 mod tests {
     use jiff::civil::date;
@@ -159,70 +296,133 @@ mod tests {
 
     fn facts(language: &str, pricing: serde_json::Value) -> UpgradeFacts {
         serde_json::from_value(json!({
-            "service": {"billingcycle": "Annually", "recurringamount": "100.00", "nextduedate": "2026-01-01"},
+            "service": {"pid": 12, "userid": 42, "billingcycle": "Annually",
+                        "recurringamount": "100.00", "nextduedate": "2026-01-01"},
             "currency": "USD",
             "language": language,
             "upgrade_targets": [13, 14],
             "target_pricing": pricing,
-            "paid": {"amount": "100.00", "period_start": "2025-01-01"}
+            "paid_lines": [{"type": "Hosting", "amount": "100.00",
+                            "duedate": "2025-01-01", "datepaid": "2024-12-30"}]
         }))
         .expect("facts")
     }
 
+    fn none() -> Upgrades {
+        Upgrades::default()
+    }
+
+    const TODAY: Date = date(2025, 7, 2);
+
     #[test]
     fn a_bigger_plan_is_allowed_and_a_smaller_one_refused_with_the_seed_text() {
-        let today = date(2025, 7, 2);
+        let bigger = facts("spanish", json!({"annually": "150.00", "monthly": "15.00"}));
+        assert_eq!(check(13, &bigger, &none(), TODAY), Ok(()));
+        let smaller = facts("", json!({"annually": "80.00"}));
+        let refused = check(13, &smaller, &none(), TODAY).expect_err("downgrade");
+        assert_eq!(refused, Refusal::Downgrade);
         assert!(
-            check(
-                13,
-                &facts("spanish", json!({"annually": "150.00", "monthly": "15.00"})),
-                today
-            )
-            .is_empty()
+            refused
+                .message("")
+                .starts_with("No es posible bajar de plan")
         );
-        let refused = check(13, &facts("", json!({"annually": "80.00"})), today);
         assert!(
-            refused[0].starts_with("No es posible bajar de plan"),
-            "{refused:?}"
-        );
-        let refused = check(13, &facts("english", json!({"annually": "80.00"})), today);
-        assert!(
-            refused[0].starts_with("Moving to a smaller plan"),
-            "{refused:?}"
+            refused
+                .message("English")
+                .starts_with("Moving to a smaller plan")
         );
     }
 
     #[test]
-    fn a_target_outside_whmcs_upgrade_list_is_refused_with_a_pointer_to_the_manual_request() {
-        let refused = check(
-            99,
-            &facts("spanish", json!({"annually": "150.00"})),
-            date(2025, 7, 2),
-        );
+    fn a_target_outside_whmcs_or_puente_lists_is_refused_with_a_pointer_to_the_manual_request() {
+        let bigger = facts("spanish", json!({"annually": "150.00"}));
+        let refused = check(99, &bigger, &none(), TODAY).expect_err("not listed");
+        assert_eq!(refused.code(), "target_not_allowed");
         assert!(
-            refused[0].contains("solicitar la mejora manualmente"),
-            "{refused:?}"
+            refused
+                .message("spanish")
+                .contains("solicitar la mejora manualmente")
         );
+        // puente's allow-list narrows WHMCS's: product 12 may only go to 14.
+        let narrowed = Upgrades {
+            targets: [(12, vec![14])].into(),
+            ..Upgrades::default()
+        };
+        assert_eq!(
+            check(13, &bigger, &narrowed, TODAY),
+            Err(Refusal::TargetNotAllowed)
+        );
+        assert_eq!(check(14, &bigger, &narrowed, TODAY), Ok(()));
     }
 
     #[test]
     fn disabled_cycles_are_ignored_and_other_cycles_compare_per_day() {
         // Annual disabled; monthly 12 is 144 a year: more than 100, but the
         // seed charge (12 - 100) is negative, so it is a downgrade.
-        let refused = check(
-            13,
-            &facts("spanish", json!({"annually": "-1.00", "monthly": "12.00"})),
-            date(2025, 7, 2),
-        );
-        assert_eq!(refused.len(), 1);
+        let monthly = facts("spanish", json!({"annually": "-1.00", "monthly": "12.00"}));
+        assert_eq!(check(13, &monthly, &none(), TODAY), Err(Refusal::Downgrade));
         // Unpriceable facts leave the decision to WHMCS.
-        assert!(
-            check(
-                13,
-                &facts("spanish", json!({"annually": "-1.00"})),
-                date(2025, 7, 2)
-            )
-            .is_empty()
+        let unpriced = facts("spanish", json!({"annually": "-1.00"}));
+        assert_eq!(check(13, &unpriced, &none(), TODAY), Ok(()));
+        let priced = quote(
+            UpgradePolicy::Seed,
+            13,
+            &unpriced,
+            &none(),
+            "annually",
+            TODAY,
         );
+        assert_eq!(priced.expect_err("disabled").code(), "cycle_not_available");
+    }
+
+    #[test]
+    fn a_tier_rank_replaces_the_price_comparison() {
+        // 13 is cheaper per year but ranked higher: an upgrade (the seed
+        // charge 110 - 100 is positive); a lower rank is a downgrade even
+        // when it costs more.
+        let ranked = Upgrades {
+            tiers: [(12, 2), (13, 3), (14, 1)].into(),
+            ..Upgrades::default()
+        };
+        let cheaper_but_higher = facts("spanish", json!({"annually": "110.00", "monthly": "5.00"}));
+        let mut service = cheaper_but_higher.clone();
+        service.service.recurringamount = "120.00".into();
+        assert_eq!(check(13, &service, &none(), TODAY), Err(Refusal::Downgrade));
+        assert_eq!(check(13, &service, &ranked, TODAY), Ok(()));
+        let dearer = facts("spanish", json!({"annually": "300.00"}));
+        assert_eq!(check(14, &dearer, &ranked, TODAY), Err(Refusal::Downgrade));
+    }
+
+    #[test]
+    fn the_quote_rests_on_the_paid_lines_and_says_when_it_fell_back() {
+        let bigger = facts("spanish", json!({"annually": "150.00"}));
+        let priced =
+            quote(UpgradePolicy::Seed, 13, &bigger, &none(), "Annually", TODAY).expect("quote");
+        assert_eq!(priced.quote.charge.to_string(), "50.00");
+        assert_eq!(priced.quote.next_due_date, date(2026, 7, 2));
+        assert_eq!(priced.paid.source, paid::PaidSource::Invoices);
+
+        let mut unread = bigger.clone();
+        unread.paid_lines = None;
+        unread.service.recurringamount = "90.00".into();
+        let priced =
+            quote(UpgradePolicy::Seed, 13, &unread, &none(), "annually", TODAY).expect("quote");
+        assert_eq!(priced.quote.charge.to_string(), "60.00");
+        assert_eq!(
+            priced.paid.source,
+            paid::PaidSource::RecurringAmountFallback
+        );
+    }
+
+    #[test]
+    fn a_free_service_pays_the_full_price_from_the_enable_date() {
+        let mut free = facts("spanish", json!({"monthly": "15.00"}));
+        free.service.billingcycle = "Free Account".into();
+        free.service.recurringamount = "0.00".into();
+        let priced =
+            quote(UpgradePolicy::Seed, 13, &free, &none(), "monthly", TODAY).expect("quote");
+        assert_eq!(priced.quote.charge.to_string(), "15.00");
+        assert_eq!(priced.quote.next_due_date, date(2025, 8, 2));
+        assert_eq!(priced.paid.source, paid::PaidSource::FreeAccount);
     }
 }

@@ -10,6 +10,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::signed;
 use crate::domain::money::Money;
+use crate::domain::paid::PaidSource;
 use crate::domain::upgrade::Kind;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
 
@@ -41,13 +42,10 @@ pub async fn decide(
         .unwrap_or(jiff::tz::TimeZone::UTC);
     let today = timezone.to_datetime(jiff::Timestamp::now()).date();
     let answer = match event.envelope.hook.as_str() {
-        "ShoppingCartValidateUpgrade" => validate_upgrade(&event.body, today)?,
-        "OrderProductUpgradeOverride" | "PreUpgradeCheckout" => price_upgrade(
-            event.envelope.hook.as_str(),
-            &event.body,
-            state.config.upgrade_policy,
-            today,
-        )?,
+        "ShoppingCartValidateUpgrade" => validate_upgrade(&event.body, &state, today)?,
+        "OrderProductUpgradeOverride" | "PreUpgradeCheckout" => {
+            price_upgrade(event.envelope.hook.as_str(), &event.body, &state, today)?
+        }
         // A hook puente has no rule for: WHMCS goes on as without puente.
         _ => Value::Null,
     };
@@ -61,6 +59,9 @@ struct PriceRequest {
 
 #[derive(Deserialize)]
 struct PriceData {
+    /// The target product (the addon adds it at checkout).
+    #[serde(default, alias = "newproductid")]
+    pid: Value,
     /// The cycle the client chose (`OrderProductUpgradeOverride` names it
     /// `newproductbillingcycle`; the addon repeats it in `_puente.cycle`).
     #[serde(default)]
@@ -84,7 +85,7 @@ struct PriceFacts {
 fn price_upgrade(
     hook: &str,
     body: &[u8],
-    policy: crate::config::UpgradePolicy,
+    state: &AppState,
     today: jiff::civil::Date,
 ) -> Result<Value, ApiError> {
     let request: PriceRequest = serde_json::from_slice(body).map_err(|error| {
@@ -97,36 +98,71 @@ fn price_upgrade(
         .cycle
         .or(request.data.newproductbillingcycle)
         .unwrap_or_default();
-    let quote = upgrade_check::price(policy, &facts.upgrade, &cycle, today);
-    Ok(match quote {
-        Some(quote) if quote.kind == Kind::Upgrade => {
-            let charge = quote.charge.to_string();
+    let pid = product_id(&request.data.pid).unwrap_or_default();
+    let config = &state.config;
+    let priced = upgrade_check::price(
+        config.upgrade_policy,
+        pid,
+        &facts.upgrade,
+        &config.upgrades,
+        &cycle,
+        today,
+    );
+    Ok(match priced {
+        Ok(priced) if priced.quote.kind == Kind::Upgrade => {
+            record_paid_source(state, &priced);
+            let charge = priced.quote.charge;
             if hook == "PreUpgradeCheckout" {
-                json!({"amount": charge, "discount": Money::zero(quote.charge.currency()).to_string()})
+                json!({"amount": charge.to_string(), "discount": Money::zero(charge.currency()).to_string()})
             } else {
-                json!({"price": charge})
+                json!({"price": charge.to_string()})
             }
         }
         _ => json!({}),
     })
 }
 
+/// The paid amount a price rests on is counted by source, and a fallback
+/// to the recurring amount is logged (SPEC §2.1 asks for it on record).
+pub(super) fn record_paid_source(state: &AppState, priced: &upgrade_check::Priced) {
+    let source = priced.paid.source;
+    state.metrics.record_upgrade(source.metric());
+    if source == PaidSource::RecurringAmountFallback {
+        tracing::warn!(
+            paid = %priced.paid.amount,
+            "no paid renewal line covers the current period; the recurring amount stands in for what was paid"
+        );
+    }
+}
+
+pub(super) fn product_id(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(number) => number.as_u64(),
+        Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|id| *id > 0)
+}
+
 /// `[]` allows; one message refuses. Without the addon's facts (an older
 /// addon) WHMCS's own checks decide.
-fn validate_upgrade(body: &[u8], today: jiff::civil::Date) -> Result<Value, ApiError> {
+fn validate_upgrade(
+    body: &[u8],
+    state: &AppState,
+    today: jiff::civil::Date,
+) -> Result<Value, ApiError> {
     let request: UpgradeRequest = serde_json::from_slice(body).map_err(|error| {
         ApiError::InvalidEnvelope(format!(
             "ShoppingCartValidateUpgrade needs data.pid and well-formed data._puente: {error}"
         ))
     })?;
-    let pid = match &request.data.pid {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => text.parse().ok(),
-        _ => None,
-    }
-    .ok_or_else(|| ApiError::InvalidEnvelope("data.pid is not a product id".into()))?;
+    let pid = product_id(&request.data.pid)
+        .ok_or_else(|| ApiError::InvalidEnvelope("data.pid is not a product id".into()))?;
     Ok(match request.data.facts {
-        Some(facts) => json!(upgrade_check::check(pid, &facts, today)),
+        Some(facts) => match upgrade_check::check(pid, &facts, &state.config.upgrades, today) {
+            Ok(()) => json!([]),
+            Err(refusal) => json!([refusal.message(&facts.language)]),
+        },
         None => {
             tracing::warn!("upgrade check without data._puente facts; leaving it to WHMCS");
             json!([])

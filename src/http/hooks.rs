@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::signed;
-use crate::domain::alerts::{self, PlannedAlert};
-use crate::domain::envelope::Actor;
+use crate::domain::alerts;
 use crate::domain::hooks;
+use crate::domain::upgrade_apply;
 use crate::metrics::EventOutcome;
 use crate::store::events::EventStatus;
 use crate::store::{Inserted, NewEvent};
@@ -53,17 +53,39 @@ async fn store(
         EventStatus::Unhandled
     };
     let context = &event.envelope.context;
-    let alerts =
-        if status == EventStatus::Received && alerts::is_alert_hook(event.envelope.hook.as_str()) {
-            plan_alerts(
-                event.envelope.hook.as_str(),
-                &event.body,
-                &context.actor,
-                event.id.as_str(),
-            )
-        } else {
-            Vec::new()
-        };
+    let hook = event.envelope.hook.as_str();
+    let plans_alerts = alerts::is_alert_hook(hook);
+    let plans_upgrades = upgrade_apply::is_upgrade_hook(hook);
+    let (mut planned_alerts, mut planned_upgrades) = (Vec::new(), Vec::new());
+    if status == EventStatus::Received && (plans_alerts || plans_upgrades) {
+        // The body was verified and parsed as an envelope already.
+        if let Ok(Data { data }) = serde_json::from_slice::<Data>(&event.body) {
+            let id = event.id.as_str();
+            if plans_alerts {
+                planned_alerts =
+                    alerts::plan(hook, &data, &context.actor, id).unwrap_or_else(|reason| {
+                        tracing::debug!(id, hook, %reason, "no alert");
+                        Vec::new()
+                    });
+            }
+            if plans_upgrades {
+                let timezone = state
+                    .config
+                    .instances
+                    .get(&event.instance)
+                    .map_or(jiff::tz::TimeZone::UTC, |instance| {
+                        instance.timezone.clone()
+                    });
+                let enable_date = timezone.to_datetime(event.envelope.timestamp).date();
+                planned_upgrades =
+                    upgrade_apply::plan(hook, &data, state.config.upgrade_policy, enable_date)
+                        .unwrap_or_else(|reason| {
+                            tracing::warn!(id, hook, %reason, "a paid upgrade cannot be applied");
+                            Vec::new()
+                        });
+            }
+        }
+    }
     let new_event = NewEvent {
         id: event.id.clone(),
         instance: event.instance,
@@ -73,7 +95,8 @@ async fn store(
         occurred_at: event.envelope.timestamp,
         status,
         body: event.body,
-        alerts,
+        alerts: planned_alerts,
+        upgrades: planned_upgrades,
     };
     let inserted = state.writer.insert(new_event).await.map_err(|error| {
         tracing::error!(%error, id = %event.id, "event not stored");
@@ -83,21 +106,9 @@ async fn store(
     Ok((inserted, event.id.as_str().to_owned()))
 }
 
-/// The alerts an event causes; none (and a debug line saying why) when the
-/// rule finds none.
-fn plan_alerts(hook: &str, body: &[u8], actor: &Actor, id: &str) -> Vec<PlannedAlert> {
-    #[derive(Deserialize)]
-    struct Data {
-        data: Value,
-    }
-    // The body was verified and parsed as an envelope already.
-    let Ok(Data { data }) = serde_json::from_slice::<Data>(body) else {
-        return Vec::new();
-    };
-    alerts::plan(hook, &data, actor, id).unwrap_or_else(|reason| {
-        tracing::debug!(id, hook, %reason, "no alert");
-        Vec::new()
-    })
+#[derive(Deserialize)]
+struct Data {
+    data: Value,
 }
 
 /// Benchmark baseline: the same media-type, size and signature checks as

@@ -28,6 +28,10 @@ pub struct AppState {
     pub database: Database,
     pub writer: Writer,
     pub metrics: Arc<Metrics>,
+    /// WHMCS API clients by instance, for the client routes.
+    pub whmcs: Arc<
+        std::collections::BTreeMap<crate::domain::ids::InstanceName, crate::whmcs::WhmcsClient>,
+    >,
 }
 
 impl AppState {

@@ -67,7 +67,8 @@ fn category(kind: AlertKind) -> Option<&'static str> {
         }
         AlertKind::ServiceSuspended
         | AlertKind::ServiceReactivated
-        | AlertKind::ServiceTerminated => Some("product"),
+        | AlertKind::ServiceTerminated
+        | AlertKind::UpgradeApplied => Some("product"),
         AlertKind::DomainDeleted => Some("domain"),
         AlertKind::Welcome | AlertKind::QuoteAvailable => Some("general"),
         AlertKind::PasswordChanged | AlertKind::DetailsChanged => None,
@@ -197,6 +198,9 @@ pub async fn resolve(
             } else {
                 service.domain.clone()
             };
+            if let Some(due) = service.nextduedate {
+                values.insert(Parameter::NextDueDate.as_str(), due.to_string());
+            }
             values.insert(Parameter::ServiceName.as_str(), service.name);
             values.insert(Parameter::ServiceDomain.as_str(), domain);
         }

@@ -26,7 +26,7 @@ use crate::domain::templates::{Parameter, TemplateCatalog};
 use crate::metrics::Metrics;
 use crate::store::{Database, Writer};
 use crate::whatsapp::{CloudClient, SendResult};
-use crate::whmcs::{RetryPolicy, WhmcsClient};
+use crate::whmcs::WhmcsClient;
 
 /// Messages taken per pass.
 const BATCH: u32 = 100;
@@ -125,15 +125,7 @@ impl Outbox {
         writer: Writer,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        let mut whmcs = BTreeMap::new();
-        for (name, instance) in &config.instances {
-            if let Some(api) = &instance.whmcs {
-                let client = WhmcsClient::new(api, RetryPolicy::default()).with_context(|| {
-                    format!("cannot set up the WHMCS API client of instance {name}")
-                })?;
-                whmcs.insert(name.clone(), client);
-            }
-        }
+        let whmcs = crate::whmcs::clients(&config)?;
         let templates = Arc::new(config.alert_templates.clone());
         let cloud = CloudClient::new(&config.whatsapp)
             .context("cannot set up the WhatsApp Cloud API client")?;

@@ -3,6 +3,7 @@
 mod delivery;
 pub mod events;
 pub mod messages;
+pub mod upgrades;
 pub mod whatsapp;
 mod writer;
 
@@ -26,6 +27,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0003_whatsapp_webhook.sql")),
         M::up(include_str!("migrations/0004_outbox_delivery.sql")),
         M::up(include_str!("migrations/0005_message_attempts.sql")),
+        M::up(include_str!("migrations/0006_upgrades.sql")),
     ])
 }
 
@@ -198,7 +200,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 5);
+        assert_eq!(version, 6);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

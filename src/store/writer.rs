@@ -14,9 +14,11 @@ use super::Database;
 use super::delivery::{self, Reply};
 use super::events::{self, EventStatus};
 use super::messages::PlanInsert;
+use super::upgrades::ApplicationInsert;
 use crate::domain::alerts::PlannedAlert;
 use crate::domain::envelope::{Actor, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
+use crate::domain::upgrade_apply::Application;
 use crate::metrics::Metrics;
 
 /// Most commands committed by one transaction.
@@ -38,6 +40,8 @@ pub struct NewEvent {
     pub body: Vec<u8>,
     /// The alerts it causes, stored with it when it is new.
     pub alerts: Vec<PlannedAlert>,
+    /// The paid upgrades it reports, stored with it when it is new.
+    pub upgrades: Vec<Application>,
 }
 
 /// Whether an insert stored a new event or found its id already stored.
@@ -105,6 +109,8 @@ pub struct Writer {
     queue: mpsc::Sender<Command>,
     /// Woken after a commit that planned alerts.
     planned: Arc<tokio::sync::Notify>,
+    /// Woken after a commit that recorded upgrades to apply.
+    upgrades: Arc<tokio::sync::Notify>,
 }
 
 impl Writer {
@@ -147,6 +153,17 @@ impl Writer {
         self.planned.notified().await;
     }
 
+    /// Wakes the outbox for an alert a change planned.
+    pub fn alert_planned(&self) {
+        self.planned.notify_one();
+    }
+
+    /// Resolves after a commit that recorded upgrades to apply (at once if
+    /// one happened since the last wait).
+    pub async fn planned_upgrades(&self) {
+        self.upgrades.notified().await;
+    }
+
     async fn send(&self, command: Command) -> Result<(), StoreError> {
         self.queue
             .send(command)
@@ -167,11 +184,13 @@ impl WriterThread {
         let last_received =
             events::last_received_at(&connection).context("cannot read the newest event's time")?;
         let planned = Arc::new(tokio::sync::Notify::new());
+        let upgrades = Arc::new(tokio::sync::Notify::new());
         let mut state = State {
             connection,
             metrics,
             last_received,
             planned: Arc::clone(&planned),
+            upgrades: Arc::clone(&upgrades),
         };
         let (queue, commands) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
@@ -179,7 +198,11 @@ impl WriterThread {
             .spawn(move || state.run(commands))
             .context("cannot start the writer thread")?;
         Ok(Self {
-            writer: Writer { queue, planned },
+            writer: Writer {
+                queue,
+                planned,
+                upgrades,
+            },
             thread,
         })
     }
@@ -205,6 +228,7 @@ struct State {
     /// backwards, even if the wall clock does.
     last_received: jiff::Timestamp,
     planned: Arc<tokio::sync::Notify>,
+    upgrades: Arc<tokio::sync::Notify>,
 }
 
 impl State {
@@ -243,8 +267,11 @@ impl State {
         match write(&mut self.connection, &mut batch, received) {
             Ok((inserted, planned)) => {
                 self.last_received = received;
-                if planned {
+                if planned.alerts {
                     self.planned.notify_one();
+                }
+                if planned.upgrades {
+                    self.upgrades.notify_one();
                 }
                 self.metrics
                     .record_commit(inserted.len(), started.elapsed().as_secs_f64());
@@ -285,31 +312,51 @@ impl State {
     }
 }
 
+/// What a batch left for the workers.
+#[derive(Default)]
+struct Planned {
+    alerts: bool,
+    upgrades: bool,
+}
+
 /// Runs a batch in one transaction; returns the outcome of each insert, in
-/// order, and whether it planned a message to send.
+/// order, and what it planned for the workers.
 fn write(
     connection: &mut Connection,
     batch: &mut [Command],
     now: jiff::Timestamp,
-) -> rusqlite::Result<(Vec<Inserted>, bool)> {
+) -> rusqlite::Result<(Vec<Inserted>, Planned)> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut inserted = Vec::with_capacity(batch.len());
-    let mut planned = false;
+    let mut planned = Planned::default();
     {
         let mut insert = events::Insert::prepare(&transaction)?;
         let mut plans: Option<PlanInsert<'_>> = None;
+        let mut applications: Option<ApplicationInsert<'_>> = None;
         for command in batch {
             match command {
                 Command::Insert(event, _) => {
                     let outcome = insert.run(event, now)?;
+                    // The event's own row id, before planned rows take the
+                    // connection's last one.
+                    let seq = transaction.last_insert_rowid();
                     if outcome == Inserted::Accepted && !event.alerts.is_empty() {
-                        let seq = transaction.last_insert_rowid();
                         let plans = match &mut plans {
                             Some(plans) => plans,
                             None => plans.insert(PlanInsert::prepare(&transaction)?),
                         };
                         for alert in &event.alerts {
-                            planned |= plans.run(seq, &event.instance, alert, now)?;
+                            planned.alerts |= plans.run(seq, &event.instance, alert, now)?;
+                        }
+                    }
+                    if outcome == Inserted::Accepted && !event.upgrades.is_empty() {
+                        let applications = match &mut applications {
+                            Some(statement) => statement,
+                            None => applications.insert(ApplicationInsert::prepare(&transaction)?),
+                        };
+                        for upgrade in &event.upgrades {
+                            planned.upgrades |=
+                                applications.run(seq, &event.instance, upgrade, now)?;
                         }
                     }
                     inserted.push(outcome);
@@ -358,6 +405,7 @@ mod tests {
             status: EventStatus::Received,
             body: b"{}".to_vec(),
             alerts: Vec::new(),
+            upgrades: Vec::new(),
         }
     }
 

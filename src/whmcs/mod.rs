@@ -293,6 +293,92 @@ impl WhmcsClient {
     }
 }
 
+/// A ticket WHMCS opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedTicket {
+    pub id: u64,
+    /// The number the client sees (`tid`).
+    pub number: String,
+}
+
+/// What `OpenTicket` needs.
+#[derive(Debug, Clone)]
+pub struct NewTicket<'a> {
+    pub department_id: u64,
+    pub client_id: u64,
+    pub service_id: u64,
+    pub subject: &'a str,
+    pub message: &'a str,
+}
+
+impl WhmcsClient {
+    /// `UpdateClientProduct` with the given fields; absolute values, so a
+    /// repeated call changes nothing more.
+    pub async fn update_client_product(
+        &self,
+        service_id: u64,
+        fields: &[(&str, String)],
+    ) -> Result<(), WhmcsError> {
+        let mut params = vec![("serviceid", service_id.to_string())];
+        params.extend(fields.iter().map(|(key, value)| (*key, value.clone())));
+        self.call("UpdateClientProduct", &params).await.map(drop)
+    }
+
+    /// `OpenTicket` on behalf of the client, about one service.
+    pub async fn open_ticket(&self, ticket: &NewTicket<'_>) -> Result<OpenedTicket, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(deserialize_with = "lenient::id")]
+            id: u64,
+            #[serde(default, deserialize_with = "lenient::text")]
+            tid: String,
+        }
+        let params = [
+            ("deptid", ticket.department_id.to_string()),
+            ("clientid", ticket.client_id.to_string()),
+            ("serviceid", ticket.service_id.to_string()),
+            ("subject", ticket.subject.to_owned()),
+            ("message", ticket.message.to_owned()),
+            ("priority", "Medium".to_owned()),
+        ];
+        let answer: Answer = self.read("OpenTicket", &params).await?;
+        Ok(OpenedTicket {
+            id: answer.id,
+            number: answer.tid,
+        })
+    }
+
+    /// `GetTicket`: the ticket's status (`Open`, `Answered`, `Closed`, or a
+    /// custom one).
+    pub async fn ticket_status(&self, ticket_id: u64) -> Result<String, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::text")]
+            status: String,
+        }
+        let answer: Answer = self
+            .read("GetTicket", &[("ticketid", ticket_id.to_string())])
+            .await?;
+        Ok(answer.status)
+    }
+}
+
+/// One API client per instance that has WHMCS API settings.
+pub fn clients(
+    config: &crate::config::Config,
+) -> anyhow::Result<std::collections::BTreeMap<crate::domain::ids::InstanceName, WhmcsClient>> {
+    let mut clients = std::collections::BTreeMap::new();
+    for (name, instance) in &config.instances {
+        if let Some(api) = &instance.whmcs {
+            let client = WhmcsClient::new(api, RetryPolicy::default()).map_err(|error| {
+                anyhow::anyhow!("cannot set up the WHMCS API client of instance {name}: {error}")
+            })?;
+            clients.insert(name.clone(), client);
+        }
+    }
+    Ok(clients)
+}
+
 /// The start of a body for an error message.
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);

@@ -116,8 +116,8 @@ fn templates_export_prints_every_template_for_meta_and_refuses_a_broken_file() {
     let definitions = definitions.as_array().expect("array");
     assert_eq!(
         definitions.len(),
-        22,
-        "eleven alerts in Spanish and English"
+        24,
+        "eleven alerts and the upgrade applied, in Spanish and English"
     );
     for definition in definitions {
         assert_eq!(definition["category"], "UTILITY");
@@ -186,7 +186,7 @@ fn explicit_consent_needs_the_opt_in_field() {
     );
 }
 
-fn quote(request: &str) -> Output {
+pub(crate) fn quote(request: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_puente"))
         .arg("quote")
         .env_clear()

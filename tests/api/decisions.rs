@@ -122,7 +122,8 @@ fn pricing_request(hook: &str, cycle: &str, annual_price: &str) -> Value {
             "language": "spanish",
             "upgrade_targets": [13],
             "target_pricing": {"annually": annual_price, "monthly": "15.00"},
-            "paid": {"amount": "100.00", "period_start": "2098-01-01"}
+            "paid_lines": [{"type": "Hosting", "amount": "100.00",
+                            "duedate": "2098-01-01", "datepaid": "2097-12-30"}]
         }
     });
     envelope
@@ -145,7 +146,20 @@ async fn the_price_override_and_the_checkout_amount_are_the_policy_s_charge() {
     )
     .await;
 
-    // The seed rule: 150 for the new year minus the 100 already paid.
+    // The seed rule: 150 for the new year minus the 100 already paid, as
+    // `puente quote` prices it (the period has not begun: its first day).
+    let cli = crate::cli::quote(
+        &json!({
+            "policy": "seed", "currency": "USD",
+            "current": {"price": "100.00", "cycle": "Annually", "paid": "100.00",
+                        "period_start": "2098-01-01", "next_due_date": "2099-01-01"},
+            "target": {"price": "150.00", "cycle": "annually"},
+            "on": "2098-01-01"
+        })
+        .to_string(),
+    );
+    let cli: Value = serde_json::from_slice(&cli.stdout).expect("quote JSON");
+    assert_eq!(shown["return"]["price"], cli["charge"]);
     assert_eq!(shown, json!({"return": {"price": "50.00"}}));
     assert_eq!(
         checkout,
@@ -172,7 +186,7 @@ async fn the_configured_policy_prices_the_upgrade() {
     // A period that ended before today is priced on its last day: WHMCS's
     // proration has no days left to charge, where seed would charge 50.00.
     request["data"]["_puente"]["service"]["nextduedate"] = json!("2021-01-01");
-    request["data"]["_puente"]["paid"]["period_start"] = json!("2020-01-01");
+    request["data"]["_puente"]["paid_lines"][0]["duedate"] = json!("2020-01-01");
 
     let shown = decide(&app, "dec_prorata", &request).await;
 

@@ -23,6 +23,8 @@ pub struct TestApp {
     pub database: PathBuf,
     /// The alert outbox; tests drive it with `drain()`, nothing else does.
     pub outbox: puente::outbox::Outbox,
+    /// The upgrade worker, driven the same way.
+    pub upgrades: puente::upgrades::UpgradeWorker,
     handle: ServerHandle,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
@@ -64,9 +66,10 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
     let config = Config::from_sources(&sources).expect("valid test config");
     let application = Application::build(config)
         .expect("application builds")
-        .without_outbox_worker();
+        .without_workers();
     let port = application.port();
     let outbox = application.outbox();
+    let upgrades = application.upgrades();
     let handle = application.handle();
     let server = tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -75,6 +78,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         client: reqwest::Client::new(),
         database,
         outbox,
+        upgrades,
         handle,
         server,
         dir,

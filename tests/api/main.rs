@@ -12,5 +12,6 @@ mod outbox;
 mod shim;
 mod shutdown;
 mod signature;
+mod upgrades;
 mod whatsapp_webhook;
 mod whmcs;

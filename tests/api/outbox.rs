@@ -10,14 +10,14 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
 
-fn fixture(name: &str) -> Value {
+pub(crate) fn fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/whmcs/{name}.json", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
 }
 
 /// A fake WHMCS answering every action the outbox uses; `client` is the
 /// GetClientsDetails answer.
-async fn fake_whmcs(client: Value) -> MockServer {
+pub(crate) async fn fake_whmcs(client: Value) -> MockServer {
     let server = MockServer::start().await;
     for (action, answer) in [
         ("GetClientsDetails", client),
@@ -39,7 +39,7 @@ async fn app_with_whmcs(whmcs: &MockServer) -> TestApp {
     app_with(whmcs, &[]).await
 }
 
-async fn app_with(whmcs: &MockServer, extra: &[(&str, &str)]) -> TestApp {
+pub(crate) async fn app_with(whmcs: &MockServer, extra: &[(&str, &str)]) -> TestApp {
     let url = whmcs.uri();
     let mut vars = vec![
         ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
@@ -137,7 +137,7 @@ fn attempts(app: &TestApp) -> Vec<(String, Option<i64>, Option<i64>)> {
         .expect("rows")
 }
 
-async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value) {
+pub(crate) async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value) {
     let mut envelope = envelope(hook);
     envelope["data"] = data;
     envelope["context"]["actor"] = actor;
@@ -148,12 +148,15 @@ async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value) {
     );
 }
 
-fn system() -> Value {
+pub(crate) fn system() -> Value {
     json!({"kind": "system"})
 }
 
 /// (status, reason, request body) of every message of an event.
-fn messages_of(app: &TestApp, event: &str) -> Vec<(String, Option<String>, Option<Value>)> {
+pub(crate) fn messages_of(
+    app: &TestApp,
+    event: &str,
+) -> Vec<(String, Option<String>, Option<Value>)> {
     let connection = app.open_database();
     let mut statement = connection
         .prepare(

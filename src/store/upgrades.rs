@@ -1,0 +1,270 @@
+//! The `upgrade_applications` table (paid upgrades to carry out, written in
+//! the reporting event's transaction) and `manual_upgrade_requests` (one
+//! open ticket per service).
+
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, params};
+
+use crate::domain::ids::InstanceName;
+use crate::domain::upgrade_apply::Application;
+
+/// The statement that records an event's upgrades.
+pub(super) struct ApplicationInsert<'t> {
+    insert: CachedStatement<'t>,
+}
+
+impl<'t> ApplicationInsert<'t> {
+    pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            insert: transaction.prepare_cached(
+                "INSERT INTO upgrade_applications
+                        (event_seq, instance, upgrade_id, service_id, client_id, product_id,
+                         billing_cycle, policy, enable_date, next_due_date, recurring_amount,
+                         status, planned_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'planned', ?12)
+                 ON CONFLICT (instance, upgrade_id) DO NOTHING",
+            )?,
+        })
+    }
+
+    /// True when the upgrade was not recorded yet.
+    pub(super) fn run(
+        &mut self,
+        event_seq: i64,
+        instance: &InstanceName,
+        upgrade: &Application,
+        now: jiff::Timestamp,
+    ) -> rusqlite::Result<bool> {
+        let added = self.insert.execute(params![
+            event_seq,
+            instance.as_str(),
+            sql_integer(upgrade.upgrade_id),
+            sql_integer(upgrade.service_id),
+            sql_integer(upgrade.client_id),
+            sql_integer(upgrade.product_id),
+            upgrade.cycle.as_str(),
+            upgrade.policy.as_str(),
+            upgrade.enable_date.to_string(),
+            upgrade.next_due_date.map(|date| date.to_string()),
+            upgrade.recurring_amount.map(|amount| amount.to_string()),
+            now.as_millisecond(),
+        ])?;
+        Ok(added == 1)
+    }
+}
+
+/// A recorded upgrade not yet carried out.
+#[derive(Debug, Clone)]
+pub struct PendingApplication {
+    pub id: i64,
+    pub event_seq: i64,
+    pub instance: String,
+    pub upgrade_id: u64,
+    pub service_id: u64,
+    pub client_id: u64,
+    pub billing_cycle: String,
+    pub next_due_date: Option<String>,
+    pub recurring_amount: Option<String>,
+    pub attempts: u32,
+}
+
+/// Upgrades still to carry out, oldest first (`applying` ones were
+/// interrupted: the WHMCS change sets absolute values, so it is repeated).
+pub fn pending(connection: &Connection) -> rusqlite::Result<Vec<PendingApplication>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, event_seq, instance, upgrade_id, service_id, client_id, billing_cycle,
+                next_due_date, recurring_amount, attempts
+           FROM upgrade_applications
+          WHERE status IN ('planned', 'applying')
+          ORDER BY id",
+    )?;
+    let rows = statement.query_map([], |row| {
+        Ok(PendingApplication {
+            id: row.get(0)?,
+            event_seq: row.get(1)?,
+            instance: row.get(2)?,
+            upgrade_id: row.get::<_, i64>(3)?.unsigned_abs(),
+            service_id: row.get::<_, i64>(4)?.unsigned_abs(),
+            client_id: row.get::<_, i64>(5)?.unsigned_abs(),
+            billing_cycle: row.get(6)?,
+            next_due_date: row.get(7)?,
+            recurring_amount: row.get(8)?,
+            attempts: row.get(9)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Marks an upgrade as being carried out, before the WHMCS call.
+pub fn mark_applying(connection: &Connection, id: i64) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE upgrade_applications SET status = 'applying', attempts = attempts + 1
+          WHERE id = ?1 AND status IN ('planned', 'applying')",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Records the upgrade as applied and plans its "upgrade applied" alert,
+/// in one change. True when the alert was planned.
+pub fn mark_applied(
+    connection: &Connection,
+    upgrade: &PendingApplication,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<bool> {
+    let changed = connection.execute(
+        "UPDATE upgrade_applications SET status = 'applied', last_error = NULL, applied_at_ms = ?2
+          WHERE id = ?1 AND status IN ('planned', 'applying')",
+        params![upgrade.id, now.as_millisecond()],
+    )?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    let planned = connection.execute(
+        "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
+                               dedupe_key, status, planned_at_ms)
+         VALUES (?1, ?2, 'upgrade_applied', ?3, 'service', ?4, ?5, 'planned', ?6)
+         ON CONFLICT (instance, dedupe_key) DO NOTHING",
+        params![
+            upgrade.event_seq,
+            upgrade.instance,
+            sql_integer(upgrade.client_id),
+            sql_integer(upgrade.service_id),
+            format!("upgrade_applied:{}", upgrade.upgrade_id),
+            now.as_millisecond(),
+        ],
+    )?;
+    Ok(planned == 1)
+}
+
+/// Back to `planned` with the reason; the next drain tries again.
+pub fn mark_retry(connection: &Connection, id: i64, error: &str) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE upgrade_applications SET status = 'planned', last_error = ?2
+          WHERE id = ?1 AND status IN ('planned', 'applying')",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
+/// WHMCS refused the change: kept, with why, for the administrator.
+pub fn mark_failed(connection: &Connection, id: i64, error: &str) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE upgrade_applications SET status = 'failed', last_error = ?2
+          WHERE id = ?1 AND status IN ('planned', 'applying')",
+        params![id, error],
+    )?;
+    Ok(())
+}
+
+/// A manual upgrade request being opened or open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenRequest {
+    pub id: i64,
+    pub status: String,
+    pub ticket_id: Option<u64>,
+    pub ticket_number: Option<String>,
+    pub requested_at_ms: i64,
+}
+
+/// The service's request that is being opened or open, if any.
+pub fn open_request(
+    connection: &Connection,
+    instance: &str,
+    service_id: u64,
+) -> rusqlite::Result<Option<OpenRequest>> {
+    connection
+        .query_row(
+            "SELECT id, status, ticket_id, ticket_number, requested_at_ms
+               FROM manual_upgrade_requests
+              WHERE instance = ?1 AND service_id = ?2 AND status IN ('opening', 'open')",
+            params![instance, sql_integer(service_id)],
+            |row| {
+                Ok(OpenRequest {
+                    id: row.get(0)?,
+                    status: row.get(1)?,
+                    ticket_id: row.get::<_, Option<i64>>(2)?.map(i64::unsigned_abs),
+                    ticket_number: row.get(3)?,
+                    requested_at_ms: row.get(4)?,
+                })
+            },
+        )
+        .optional()
+}
+
+/// What the client asked for.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub instance: String,
+    pub service_id: u64,
+    pub client_id: u64,
+    pub product_id: u64,
+    pub billing_cycle: String,
+}
+
+/// Reserves the service's one open request before the ticket is opened;
+/// `None` when another request holds it. `stale_before_ms`: an `opening`
+/// row older than this was interrupted and is given up.
+pub fn reserve_request(
+    connection: &Connection,
+    request: &NewRequest,
+    now: jiff::Timestamp,
+    stale_before_ms: i64,
+) -> rusqlite::Result<Option<i64>> {
+    connection.execute(
+        "UPDATE manual_upgrade_requests
+            SET status = 'failed',
+                last_error = 'interrupted while opening the ticket; check WHMCS for a ticket of this service'
+          WHERE instance = ?1 AND service_id = ?2 AND status = 'opening' AND requested_at_ms < ?3",
+        params![request.instance, sql_integer(request.service_id), stale_before_ms],
+    )?;
+    let added = connection.execute(
+        "INSERT INTO manual_upgrade_requests
+                (instance, service_id, client_id, product_id, billing_cycle, status, requested_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'opening', ?6)
+         ON CONFLICT DO NOTHING",
+        params![
+            request.instance,
+            sql_integer(request.service_id),
+            sql_integer(request.client_id),
+            sql_integer(request.product_id),
+            request.billing_cycle,
+            now.as_millisecond(),
+        ],
+    )?;
+    Ok((added == 1).then(|| connection.last_insert_rowid()))
+}
+
+/// The ticket is open.
+pub fn request_opened(
+    connection: &Connection,
+    id: i64,
+    ticket_id: u64,
+    ticket_number: &str,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE manual_upgrade_requests SET status = 'open', ticket_id = ?2, ticket_number = ?3
+          WHERE id = ?1",
+        params![id, sql_integer(ticket_id), ticket_number],
+    )?;
+    Ok(())
+}
+
+/// The ticket could not be opened, or was closed since.
+pub fn request_ended(
+    connection: &Connection,
+    id: i64,
+    status: &'static str,
+    error: Option<&str>,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE manual_upgrade_requests SET status = ?2, last_error = ?3, closed_at_ms = ?4
+          WHERE id = ?1",
+        params![id, status, error, now.as_millisecond()],
+    )?;
+    Ok(())
+}
+
+fn sql_integer(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}

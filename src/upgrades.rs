@@ -1,0 +1,181 @@
+//! The upgrade worker: carries out the paid upgrades the ingest recorded
+//! (`upgrade_applications`). Under a policy that restarts the period it sets
+//! the new next due date and recurring amount with `UpdateClientProduct`;
+//! then it records the upgrade as applied and plans the client's "upgrade
+//! applied" alert in the same transaction. `applying` is committed before
+//! the WHMCS call; the call sets absolute values, so repeating an
+//! interrupted one is harmless, and an applied upgrade is never called again.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::domain::ids::InstanceName;
+use crate::metrics::Metrics;
+use crate::store::upgrades::{self, PendingApplication};
+use crate::store::{Database, Writer};
+use crate::whmcs::{WhmcsClient, WhmcsError};
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ApplyReport {
+    pub applied: usize,
+    /// WHMCS refused the change: kept as `failed` with its answer.
+    pub failed: usize,
+    /// WHMCS unreachable or not configured: tried again on the next pass.
+    pub waiting: usize,
+}
+
+#[derive(Clone)]
+pub struct UpgradeWorker {
+    database: Database,
+    writer: Writer,
+    whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
+    metrics: Arc<Metrics>,
+}
+
+impl UpgradeWorker {
+    pub fn new(
+        database: Database,
+        writer: Writer,
+        whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            database,
+            writer,
+            whmcs,
+            metrics,
+        }
+    }
+
+    /// Resolves after a commit that recorded upgrades to apply.
+    pub async fn planned_upgrades(&self) {
+        self.writer.planned_upgrades().await;
+    }
+
+    /// Carries out every recorded upgrade not yet applied, once.
+    pub async fn drain(&self) -> anyhow::Result<ApplyReport> {
+        let database = self.database.clone();
+        let pending = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let connection = database.reader()?;
+            Ok(upgrades::pending(&connection)?)
+        })
+        .await
+        .context("the upgrade query stopped")??;
+        let mut report = ApplyReport::default();
+        for upgrade in pending {
+            match self.apply(&upgrade).await? {
+                Applied::Done => report.applied += 1,
+                Applied::Refused => report.failed += 1,
+                Applied::Later => report.waiting += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    async fn apply(&self, upgrade: &PendingApplication) -> anyhow::Result<Applied> {
+        let id = upgrade.id;
+        let fields = whmcs_fields(upgrade);
+        if !fields.is_empty() {
+            let Some(whmcs) = InstanceName::parse(&upgrade.instance)
+                .ok()
+                .and_then(|name| self.whmcs.get(&name))
+            else {
+                let reason = format!(
+                    "instance {} has no WHMCS API settings (PUENTE_WHMCS_URL, …)",
+                    upgrade.instance
+                );
+                self.change(move |c| upgrades::mark_retry(c, id, &reason))
+                    .await?;
+                return Ok(Applied::Later);
+            };
+            self.change(move |c| upgrades::mark_applying(c, id)).await?;
+            match whmcs
+                .update_client_product(upgrade.service_id, &fields)
+                .await
+            {
+                Ok(()) => {}
+                Err(error @ WhmcsError::Rejected { .. }) => {
+                    tracing::error!(upgrade = upgrade.upgrade_id, service = upgrade.service_id, %error, "WHMCS refused the upgrade's new due date");
+                    self.metrics.record_upgrade("apply_failed");
+                    let reason = error.to_string();
+                    self.change(move |c| upgrades::mark_failed(c, id, &reason))
+                        .await?;
+                    return Ok(Applied::Refused);
+                }
+                Err(error) => {
+                    tracing::warn!(upgrade = upgrade.upgrade_id, %error, "upgrade not applied yet; will retry");
+                    let reason = error.to_string();
+                    self.change(move |c| upgrades::mark_retry(c, id, &reason))
+                        .await?;
+                    return Ok(Applied::Later);
+                }
+            }
+        }
+        let now = jiff::Timestamp::now();
+        let applied = upgrade.clone();
+        let alert = self
+            .change(move |c| upgrades::mark_applied(c, &applied, now))
+            .await?;
+        if alert {
+            self.writer.alert_planned();
+        }
+        self.metrics.record_upgrade("applied");
+        tracing::info!(
+            upgrade = upgrade.upgrade_id,
+            service = upgrade.service_id,
+            next_due_date = upgrade.next_due_date.as_deref().unwrap_or("unchanged"),
+            "upgrade applied"
+        );
+        Ok(Applied::Done)
+    }
+
+    async fn change<T, F>(&self, change: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        self.writer
+            .change(change)
+            .await
+            .context("cannot record the upgrade's state")
+    }
+}
+
+enum Applied {
+    Done,
+    Refused,
+    Later,
+}
+
+/// The `UpdateClientProduct` fields of a restarted period; none when the
+/// policy keeps WHMCS's due date.
+fn whmcs_fields(upgrade: &PendingApplication) -> Vec<(&'static str, String)> {
+    let Some(next_due_date) = &upgrade.next_due_date else {
+        return Vec::new();
+    };
+    let mut fields = vec![
+        ("nextduedate", next_due_date.clone()),
+        ("billingcycle", upgrade.billing_cycle.clone()),
+    ];
+    if let Some(amount) = &upgrade.recurring_amount {
+        fields.push(("recurringamount", amount.clone()));
+    }
+    fields
+}
+
+/// Applies recorded upgrades whenever a commit records one, and every
+/// minute for those WHMCS could not take yet.
+pub async fn run(worker: UpgradeWorker) {
+    loop {
+        if let Err(error) = worker.drain().await {
+            tracing::error!(error = %format!("{error:#}"), "upgrade pass failed");
+        }
+        tokio::select! {
+            () = worker.planned_upgrades() => {}
+            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+        }
+    }
+}
