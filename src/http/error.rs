@@ -38,6 +38,16 @@ pub enum ApiError {
     NotRetryable(String),
     #[error("{0}")]
     NotFound(String),
+    /// A client action refused by a rule: 403 (who may) or 409 (which
+    /// rule), with the rule's code and the client's-language explanation.
+    #[error("{message}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    WhmcsUnavailable(String),
     #[error("the event store cannot take writes right now; retry later")]
     StorageUnavailable,
     #[error("the database does not accept writes")]
@@ -65,9 +75,29 @@ impl ApiError {
             Self::Forbidden(_) => "forbidden",
             Self::NotRetryable(_) => "not_retryable",
             Self::NotFound(_) => "not_found",
+            Self::Refused { code, .. } => code,
+            Self::WhmcsUnavailable(_) => "whmcs_unavailable",
             Self::StorageUnavailable => "storage_unavailable",
             Self::NotReady => "not_ready",
             Self::Internal => "internal",
+        }
+    }
+
+    /// 403 with the rule's code.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
+            status: StatusCode::FORBIDDEN,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 409 with the failed rule's code.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Refused {
+            status: StatusCode::CONFLICT,
+            code,
+            message: message.into(),
         }
     }
 
@@ -95,7 +125,10 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotRetryable(_) => StatusCode::CONFLICT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::StorageUnavailable | Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Refused { status, .. } => *status,
+            Self::StorageUnavailable | Self::NotReady | Self::WhmcsUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

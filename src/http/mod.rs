@@ -1,6 +1,7 @@
 //! HTTP routes, one file per family, and what they share.
 
 pub mod admin;
+pub mod client;
 pub mod decisions;
 pub mod error;
 pub mod health;
@@ -52,6 +53,17 @@ impl AppState {
             ApiError::Internal
         })
     }
+
+    /// Runs a write in the writer's next group transaction.
+    pub async fn change<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.writer.change(change).await.map_err(|error| {
+            tracing::error!(%error, "database write failed");
+            ApiError::StorageUnavailable
+        })
+    }
 }
 
 /// Mounts every route of the service.
@@ -69,6 +81,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/v1/admin/events", web::get().to(admin::list_events))
         .route("/v1/admin/events/{id}", web::get().to(admin::get_event))
         .route("/v1/decisions", web::post().to(decisions::decide))
+        .route(
+            "/v1/client/upgrades/quote",
+            web::post().to(client::upgrade_quote),
+        )
+        .route(
+            "/v1/client/upgrades/manual",
+            web::post().to(client::manual_upgrade),
+        )
         .route("/v1/admin/messages", web::get().to(messages::list_messages))
         .route(
             "/v1/admin/messages/{id}/retry",

@@ -192,3 +192,236 @@ async fn an_upgrade_event_without_the_row_is_stored_and_applies_nothing() {
     assert_eq!(app.stored_ids().await, ["evt_bare"]);
     app.stop().await;
 }
+
+/// A client-area upgrade action of client 42 on service 7731, towards
+/// product 13 priced `annual` a year.
+fn client_action(route: &str, annual: &str, cycle: &str) -> Value {
+    let mut envelope = envelope(&format!("client.upgrades.{route}"));
+    envelope["data"] = json!({
+        "service_id": 7731, "product_id": 13, "cycle": cycle, "note": "Necesito más disco",
+        "_puente": {
+            "service": {"pid": 12, "userid": 42, "billingcycle": "Annually",
+                        "recurringamount": "100.00", "nextduedate": "2099-01-01"},
+            "currency": "USD", "language": "spanish",
+            "upgrade_targets": [13],
+            "target_pricing": {"annually": annual, "monthly": "-1.00"},
+            "paid_lines": [{"type": "Hosting", "amount": "90.00",
+                            "duedate": "2098-01-01", "datepaid": "2097-12-30"}],
+            "service_name": "Business Hosting", "target_name": "Pro Hosting"
+        }
+    });
+    envelope
+}
+
+async fn act(app: &TestApp, route: &str, id: &str, body: &Value) -> reqwest::Response {
+    app.post_signed(
+        &format!("/v1/client/upgrades/{route}"),
+        HookRequest::signed(SECRET, id, body.to_string()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_client_preview_is_the_policy_s_quote_for_the_owner_only() {
+    let app = spawn_app().await;
+
+    let quote = json_of(
+        act(
+            &app,
+            "quote",
+            "cli_q1",
+            &client_action("quote", "150.00", "annually"),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    // 150 for the year minus the 90 paid on the period's renewal invoice.
+    assert_eq!(quote["kind"], "upgrade");
+    assert_eq!(quote["charge"], "60.00");
+    assert_eq!(quote["next_due_date"], "2099-01-01");
+    assert_eq!(quote["policy"], "seed");
+    assert_eq!(quote["breakdown"]["paid"], "90.00");
+    assert_eq!(quote["breakdown"]["paid_source"], "invoices");
+
+    let mut admin = client_action("quote", "150.00", "annually");
+    admin["context"]["actor"] = json!({"kind": "admin", "id": 1});
+    assert_error(
+        act(&app, "quote", "cli_q2", &admin).await,
+        StatusCode::FORBIDDEN,
+        "actor_not_client",
+    )
+    .await;
+    let mut other = client_action("quote", "150.00", "annually");
+    other["context"]["actor"]["id"] = json!(43);
+    assert_error(
+        act(&app, "quote", "cli_q3", &other).await,
+        StatusCode::FORBIDDEN,
+        "not_owner",
+    )
+    .await;
+    let mut unknown = client_action("quote", "150.00", "annually");
+    unknown["data"]
+        .as_object_mut()
+        .expect("data")
+        .remove("_puente");
+    assert_error(
+        act(&app, "quote", "cli_q4", &unknown).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_client_preview_names_the_rule_that_refuses() {
+    let app = spawn_app().await;
+
+    let message = assert_error(
+        act(
+            &app,
+            "quote",
+            "cli_r1",
+            &client_action("quote", "80.00", "annually"),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "downgrade_not_allowed",
+    )
+    .await;
+    assert!(
+        message.starts_with("No es posible bajar de plan"),
+        "{message}"
+    );
+    assert_error(
+        act(
+            &app,
+            "quote",
+            "cli_r2",
+            &client_action("quote", "150.00", "monthly"),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "cycle_not_available",
+    )
+    .await;
+    let mut elsewhere = client_action("quote", "150.00", "annually");
+    elsewhere["data"]["product_id"] = json!(99);
+    assert_error(
+        act(&app, "quote", "cli_r3", &elsewhere).await,
+        StatusCode::CONFLICT,
+        "target_not_allowed",
+    )
+    .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_manual_request_opens_one_ticket_per_service_while_it_is_open() {
+    let whmcs = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("action=OpenTicket"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"result": "success", "id": "55", "tid": "ABC-123456", "c": "k3Y"}),
+        ))
+        .mount(&whmcs)
+        .await;
+    // Open at the first look, closed at the second.
+    Mock::given(method("POST"))
+        .and(body_string_contains("action=GetTicket"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"result": "success", "status": "Open"})),
+        )
+        .up_to_n_times(1)
+        .mount(&whmcs)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("action=GetTicket"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"result": "success", "status": "Closed"})),
+        )
+        .mount(&whmcs)
+        .await;
+    let app = app_with(&whmcs, &[("PUENTE_UPGRADE_MANUAL_DEPARTMENT", "4")]).await;
+    let request = client_action("manual", "150.00", "annually");
+
+    let opened = json_of(
+        act(&app, "manual", "cli_m1", &request).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let refused = act(&app, "manual", "cli_m2", &request).await;
+    let message = assert_error(refused, StatusCode::CONFLICT, "manual_request_open").await;
+    let reopened = act(&app, "manual", "cli_m3", &request).await;
+
+    assert_eq!(
+        opened,
+        json!({"ticket_id": 55, "ticket_number": "ABC-123456"})
+    );
+    assert!(message.contains("ABC-123456"), "{message}");
+    assert_eq!(
+        reopened.status(),
+        StatusCode::CREATED,
+        "the first ticket was closed"
+    );
+    let tickets: Vec<String> = whmcs
+        .received_requests()
+        .await
+        .expect("recorded")
+        .into_iter()
+        .map(|request| String::from_utf8_lossy(&request.body).into_owned())
+        .filter(|body| body.contains("action=OpenTicket"))
+        .collect();
+    assert_eq!(tickets.len(), 2);
+    for field in [
+        "deptid=4",
+        "clientid=42",
+        "serviceid=7731",
+        "Pro+Hosting",
+        "Annually",
+        "disco",
+    ] {
+        assert!(tickets[0].contains(field), "{field} in {}", tickets[0]);
+    }
+    let statuses: Vec<String> = {
+        let connection = app.open_database();
+        let mut statement = connection
+            .prepare("SELECT status FROM manual_upgrade_requests ORDER BY id")
+            .expect("query");
+        statement
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(statuses, ["closed", "open"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_manual_request_without_a_department_or_whmcs_is_refused_and_records_nothing() {
+    let whmcs = MockServer::start().await;
+    let app = app_with(&whmcs, &[]).await;
+    let request = client_action("manual", "150.00", "annually");
+    let message = assert_error(
+        act(&app, "manual", "cli_d1", &request).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "whmcs_unavailable",
+    )
+    .await;
+    assert!(
+        message.contains("PUENTE_UPGRADE_MANUAL_DEPARTMENT"),
+        "{message}"
+    );
+    let rows: i64 = app
+        .open_database()
+        .query_row("SELECT COUNT(*) FROM manual_upgrade_requests", [], |row| {
+            row.get(0)
+        })
+        .expect("count");
+    assert_eq!(rows, 0);
+    app.stop().await;
+}

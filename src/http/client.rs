@@ -1,0 +1,322 @@
+//! `POST /v1/client/...`: actions a logged-in client takes in the addon's
+//! client-area page, sent by the shim as signed envelopes (SPEC §3.3). The
+//! path decides the action; only a client actor may act, and only on what
+//! they own. Refusals carry the rule's code and the client's-language text.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::decisions::{product_id, record_paid_source};
+use super::error::ApiError;
+use super::signed::{self, SignedEvent};
+use crate::domain::cycle::Cycle;
+use crate::domain::envelope::ActorKind;
+use crate::domain::upgrade_check::{self, UpgradeFacts};
+use crate::store::upgrades::{self as requests, NewRequest};
+use crate::whmcs::{NewTicket, WhmcsError};
+
+/// An `opening` request older than this was interrupted (the WHMCS call
+/// is bounded well below it).
+const OPENING_GIVEN_UP_AFTER_MS: i64 = 5 * 60 * 1000;
+/// Longest client note copied into a ticket.
+const MAX_NOTE_CHARS: usize = 2000;
+
+#[derive(Deserialize)]
+struct UpgradeAction {
+    data: UpgradeData,
+}
+
+#[derive(Deserialize)]
+struct UpgradeData {
+    service_id: Value,
+    product_id: Value,
+    cycle: String,
+    #[serde(default)]
+    note: String,
+    #[serde(rename = "_puente")]
+    facts: Option<ActionFacts>,
+}
+
+#[derive(Deserialize)]
+struct ActionFacts {
+    #[serde(flatten)]
+    upgrade: UpgradeFacts,
+    /// Names for the ticket, when the addon could read them.
+    #[serde(default)]
+    service_name: String,
+    #[serde(default)]
+    target_name: String,
+}
+
+/// A verified upgrade action of the client who owns the service.
+struct OwnedUpgrade {
+    event: SignedEvent,
+    client_id: u64,
+    service_id: u64,
+    target_pid: u64,
+    cycle: String,
+    note: String,
+    facts: ActionFacts,
+}
+
+async fn owned_upgrade(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<OwnedUpgrade, ApiError> {
+    let event = signed::verify(request, payload, state)
+        .await?
+        .into_event()?;
+    let actor = event.envelope.context.actor;
+    let client_id = match (actor.kind, actor.id) {
+        (ActorKind::Client, Some(id)) => id,
+        (kind, _) => {
+            return Err(ApiError::forbidden(
+                "actor_not_client",
+                format!(
+                    "only a logged-in client may take this action (actor: {})",
+                    kind.as_str()
+                ),
+            ));
+        }
+    };
+    let action: UpgradeAction = serde_json::from_slice(&event.body).map_err(|error| {
+        ApiError::InvalidEnvelope(format!(
+            "data needs service_id, product_id, cycle and well-formed _puente facts: {error}"
+        ))
+    })?;
+    let data = action.data;
+    let service_id = product_id(&data.service_id)
+        .ok_or_else(|| ApiError::InvalidEnvelope("data.service_id is not a service id".into()))?;
+    let target_pid = product_id(&data.product_id)
+        .ok_or_else(|| ApiError::InvalidEnvelope("data.product_id is not a product id".into()))?;
+    let facts = data
+        .facts
+        .ok_or_else(|| ApiError::NotFound(format!("WHMCS has no service {service_id}")))?;
+    if facts.upgrade.service.userid != Some(client_id) {
+        return Err(ApiError::forbidden(
+            "not_owner",
+            format!("service {service_id} does not belong to client {client_id}"),
+        ));
+    }
+    if data.note.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::InvalidEnvelope(format!(
+            "data.note is longer than {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    Ok(OwnedUpgrade {
+        event,
+        client_id,
+        service_id,
+        target_pid,
+        cycle: data.cycle,
+        note: data.note,
+        facts,
+    })
+}
+
+fn today(state: &AppState, event: &SignedEvent) -> jiff::civil::Date {
+    let timezone = state
+        .config
+        .instances
+        .get(&event.instance)
+        .map_or(jiff::tz::TimeZone::UTC, |instance| {
+            instance.timezone.clone()
+        });
+    timezone.to_datetime(jiff::Timestamp::now()).date()
+}
+
+/// `POST /v1/client/upgrades/quote`: what the upgrade would cost, as
+/// `puente quote` prints it, or the rule that refuses it.
+pub async fn upgrade_quote(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let action = owned_upgrade(&request, payload, &state).await?;
+    let facts = &action.facts.upgrade;
+    let config = &state.config;
+    let priced = upgrade_check::quote(
+        config.upgrade_policy,
+        action.target_pid,
+        facts,
+        &config.upgrades,
+        &action.cycle,
+        today(&state, &action.event),
+    )
+    .map_err(|refusal| ApiError::conflict(refusal.code(), refusal.message(&facts.language)))?;
+    record_paid_source(&state, &priced);
+    let mut quote = crate::quote::render(
+        config.upgrade_policy,
+        &priced.quote,
+        priced.target_price,
+        priced.paid.amount.rounded(),
+    );
+    quote["breakdown"]["paid_source"] = json!(priced.paid.source.as_str());
+    Ok(HttpResponse::Ok().json(quote))
+}
+
+/// `POST /v1/client/upgrades/manual`: a ticket to the account executives
+/// with the service, the wished plan and cycle; one open per service.
+pub async fn manual_upgrade(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let action = owned_upgrade(&request, payload, &state).await?;
+    let cycle = Cycle::parse(&action.cycle)
+        .filter(|cycle| cycle.months().is_some())
+        .ok_or_else(|| {
+            ApiError::InvalidEnvelope(format!(
+                "data.cycle `{}` is not a recurring WHMCS billing cycle",
+                action.cycle
+            ))
+        })?;
+    let instance = action.event.instance.clone();
+    let whmcs = state.whmcs.get(&instance).ok_or_else(|| {
+        ApiError::WhmcsUnavailable(format!(
+            "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
+        ))
+    })?;
+    let department = state.config.upgrades.manual_department.ok_or_else(|| {
+        ApiError::WhmcsUnavailable(
+            "manual upgrade requests need a WHMCS support department \
+             (PUENTE_UPGRADE_MANUAL_DEPARTMENT)"
+                .into(),
+        )
+    })?;
+    let spanish = !action
+        .facts
+        .upgrade
+        .language
+        .trim()
+        .eq_ignore_ascii_case("english");
+    let already_open = |number: &str| {
+        let message = if spanish {
+            format!("Ya hay una solicitud de mejora abierta para este servicio (ticket #{number}).")
+        } else {
+            format!("An upgrade request for this service is already open (ticket #{number}).")
+        };
+        ApiError::conflict("manual_request_open", message)
+    };
+
+    // A request already open stays the only one, unless WHMCS closed it.
+    let (name, service_id) = (instance.as_str().to_owned(), action.service_id);
+    let open = state
+        .read(move |connection| requests::open_request(connection, &name, service_id))
+        .await?;
+    if let Some(open) = open {
+        let number = open.ticket_number.clone().unwrap_or_default();
+        let Some(ticket_id) = open.ticket_id else {
+            return Err(already_open(&number));
+        };
+        let status = whmcs
+            .ticket_status(ticket_id)
+            .await
+            .map_err(|error| ApiError::WhmcsUnavailable(error.to_string()))?;
+        if !status.eq_ignore_ascii_case("closed") {
+            return Err(already_open(&number));
+        }
+        let now = jiff::Timestamp::now();
+        state
+            .change(move |c| requests::request_ended(c, open.id, "closed", None, now))
+            .await?;
+    }
+
+    let now = jiff::Timestamp::now();
+    let new = NewRequest {
+        instance: instance.as_str().to_owned(),
+        service_id: action.service_id,
+        client_id: action.client_id,
+        product_id: action.target_pid,
+        billing_cycle: cycle.as_str().to_owned(),
+    };
+    let stale = now.as_millisecond() - OPENING_GIVEN_UP_AFTER_MS;
+    let reserved = state
+        .change(move |c| requests::reserve_request(c, &new, now, stale))
+        .await?;
+    let Some(request_id) = reserved else {
+        return Err(already_open(""));
+    };
+
+    let (subject, message) = ticket_text(&action, cycle, spanish);
+    let ticket = NewTicket {
+        department_id: department,
+        client_id: action.client_id,
+        service_id: action.service_id,
+        subject: &subject,
+        message: &message,
+    };
+    match whmcs.open_ticket(&ticket).await {
+        Ok(opened) => {
+            let (id, number) = (opened.id, opened.number.clone());
+            state
+                .change(move |c| requests::request_opened(c, request_id, id, &number))
+                .await?;
+            state.metrics.record_upgrade("manual_ticket");
+            tracing::info!(
+                service = action.service_id,
+                ticket = opened.id,
+                "manual upgrade request opened"
+            );
+            Ok(HttpResponse::Created()
+                .json(json!({"ticket_id": opened.id, "ticket_number": opened.number})))
+        }
+        Err(error) => {
+            let reason = error.to_string();
+            let now = jiff::Timestamp::now();
+            state
+                .change(move |c| {
+                    requests::request_ended(c, request_id, "failed", Some(&reason), now)
+                })
+                .await?;
+            tracing::error!(%error, service = action.service_id, "manual upgrade ticket not opened");
+            Err(match error {
+                WhmcsError::Rejected { .. } | WhmcsError::Forbidden { .. } => {
+                    ApiError::WhmcsUnavailable(format!("WHMCS did not open the ticket: {error}"))
+                }
+                _ => ApiError::WhmcsUnavailable(error.to_string()),
+            })
+        }
+    }
+}
+
+/// The ticket's subject and body, in the client's language.
+fn ticket_text(action: &OwnedUpgrade, cycle: Cycle, spanish: bool) -> (String, String) {
+    let facts = &action.facts;
+    let named = |name: &str, id: u64| {
+        if name.trim().is_empty() {
+            format!("#{id}")
+        } else {
+            format!("{} (#{id})", name.trim())
+        }
+    };
+    let service = named(&facts.service_name, action.service_id);
+    let target = named(&facts.target_name, action.target_pid);
+    let note = action.note.trim();
+    if spanish {
+        (
+            format!("Solicitud de mejora de plan: servicio {service}"),
+            format!(
+                "El cliente solicita una mejora de plan que no es posible automáticamente.\n\n\
+                 Servicio: {service}\nPlan deseado: {target}\nCiclo de facturación: {}\n\n\
+                 Nota del cliente: {}",
+                cycle.as_str(),
+                if note.is_empty() { "(ninguna)" } else { note }
+            ),
+        )
+    } else {
+        (
+            format!("Upgrade request: service {service}"),
+            format!(
+                "The client asks for an upgrade that cannot be made automatically.\n\n\
+                 Service: {service}\nWished plan: {target}\nBilling cycle: {}\n\n\
+                 Client's note: {}",
+                cycle.as_str(),
+                if note.is_empty() { "(none)" } else { note }
+            ),
+        )
+    }
+}
