@@ -68,6 +68,9 @@ final class CapsuleTest extends ShimTestCase
         $this->assertTrue(Capsule::schema()->hasTable(Schema::SPOOL));
         $this->expectOutputRegex('#<table class="table#');
         puente_output(['modulelink' => 'addonmodules.php?module=puente', '_lang' => []]);
+        $page = puente_clientarea([]);
+        $this->assertSame(['upgrade', true], [$page['templatefile'], $page['requirelogin']]);
+        $this->assertFileExists(dirname(__DIR__) . '/modules/addons/puente/templates/upgrade.tpl');
         $this->assertSame('success', puente_deactivate()['status']);
         $this->assertFalse(Capsule::schema()->hasTable(Schema::STATE));
     }
@@ -175,7 +178,32 @@ final class CapsuleTest extends ShimTestCase
         });
         $schema->create('tblproducts', static function ($t): void {
             $t->increments('id');
+            $t->string('name');
             $t->text('upgradepackages');
+        });
+        $schema->create('tblupgrades', static function ($t): void {
+            $t->increments('id');
+            $t->unsignedInteger('orderid');
+            $t->string('type');
+            $t->unsignedInteger('relid');
+            $t->string('originalvalue');
+            $t->string('newvalue');
+            $t->string('paid');
+            $t->string('status');
+        });
+        $schema->create('tblinvoices', static function ($t): void {
+            $t->increments('id');
+            $t->unsignedInteger('userid');
+            $t->string('status');
+            $t->string('datepaid');
+        });
+        $schema->create('tblinvoiceitems', static function ($t): void {
+            $t->increments('id');
+            $t->unsignedInteger('invoiceid');
+            $t->string('type');
+            $t->unsignedInteger('relid');
+            $t->string('amount');
+            $t->string('duedate');
         });
         $schema->create('tblhosting', static function ($t): void {
             $t->increments('id');
@@ -196,7 +224,28 @@ final class CapsuleTest extends ShimTestCase
         });
         Capsule::table('tblcurrencies')->insert(['id' => 1, 'code' => 'USD']);
         Capsule::table('tblclients')->insert(['id' => 1842, 'currency' => 1, 'language' => 'english']);
-        Capsule::table('tblproducts')->insert([['id' => 12, 'upgradepackages' => serialize(['13', '14'])], ['id' => 13, 'upgradepackages' => '']]);
+        Capsule::table('tblproducts')->insert([
+            ['id' => 12, 'name' => 'Business Hosting', 'upgradepackages' => serialize(['13', '14'])],
+            ['id' => 13, 'name' => 'Pro Hosting', 'upgradepackages' => ''],
+        ]);
+        // Service 7731's invoices: the paid renewal with its promotion, a
+        // paid upgrade, an unpaid renewal; another service's renewal.
+        Capsule::table('tblupgrades')->insert([
+            ['id' => 233, 'orderid' => 5200, 'type' => 'package', 'relid' => 7731, 'originalvalue' => '12',
+                'newvalue' => '13,Annually', 'paid' => 'Y', 'status' => 'Completed'],
+        ]);
+        Capsule::table('tblinvoices')->insert([
+            ['id' => 900, 'userid' => 1842, 'status' => 'Paid', 'datepaid' => '2024-12-30 10:00:00'],
+            ['id' => 901, 'userid' => 1842, 'status' => 'Paid', 'datepaid' => '2025-03-10 09:00:00'],
+            ['id' => 902, 'userid' => 1842, 'status' => 'Unpaid', 'datepaid' => '0000-00-00 00:00:00'],
+        ]);
+        Capsule::table('tblinvoiceitems')->insert([
+            ['invoiceid' => 900, 'type' => 'Hosting', 'relid' => 7731, 'amount' => '100.00', 'duedate' => '2025-01-01'],
+            ['invoiceid' => 900, 'type' => 'PromoHosting', 'relid' => 7731, 'amount' => '-10.00', 'duedate' => '2025-01-01'],
+            ['invoiceid' => 900, 'type' => 'Hosting', 'relid' => 8000, 'amount' => '55.00', 'duedate' => '2025-01-01'],
+            ['invoiceid' => 901, 'type' => 'Upgrade', 'relid' => 233, 'amount' => '25.50', 'duedate' => '2025-03-10'],
+            ['invoiceid' => 902, 'type' => 'Hosting', 'relid' => 7731, 'amount' => '100.00', 'duedate' => '2026-01-01'],
+        ]);
         Capsule::table('tblhosting')->insert(['id' => 7731, 'userid' => 1842, 'packageid' => 12, 'billingcycle' => 'Annually',
             'nextduedate' => '2026-01-01', 'amount' => '100.00']);
         Capsule::table('tblpricing')->insert(['type' => 'product', 'relid' => 13, 'currency' => 1, 'monthly' => '15.00',
@@ -205,7 +254,7 @@ final class CapsuleTest extends ShimTestCase
 
     private function dropCatalogue(): void
     {
-        foreach (['tblclients', 'tblcurrencies', 'tblproducts', 'tblhosting', 'tblpricing'] as $table) {
+        foreach (['tblclients', 'tblcurrencies', 'tblproducts', 'tblhosting', 'tblpricing', 'tblupgrades', 'tblinvoices', 'tblinvoiceitems'] as $table) {
             Capsule::schema()->dropIfExists($table);
         }
     }
@@ -227,12 +276,19 @@ final class CapsuleTest extends ShimTestCase
         $data = json_decode($request['body'], true)['data'];
         $this->assertSame(['id' => 7731, 'pid' => 13], array_intersect_key($data, ['id' => 0, 'pid' => 0]));
         $this->assertSame([
-            'service' => ['billingcycle' => 'Annually', 'recurringamount' => '100.00', 'nextduedate' => '2026-01-01'],
+            'service' => ['pid' => 12, 'userid' => 1842, 'billingcycle' => 'Annually', 'recurringamount' => '100.00',
+                'nextduedate' => '2026-01-01'],
             'currency' => 'USD',
             'language' => 'english',
             'upgrade_targets' => [13, 14],
             'target_pricing' => ['monthly' => '15.00', 'quarterly' => '-1.00', 'semiannually' => '-1.00', 'annually' => '150.00',
                 'biennially' => '-1.00', 'triennially' => '-1.00'],
+            // Only this service's lines on paid invoices.
+            'paid_lines' => [
+                ['type' => 'Hosting', 'amount' => '100.00', 'duedate' => '2025-01-01', 'datepaid' => '2024-12-30'],
+                ['type' => 'PromoHosting', 'amount' => '-10.00', 'duedate' => '2025-01-01', 'datepaid' => '2024-12-30'],
+                ['type' => 'Upgrade', 'amount' => '25.50', 'duedate' => '2025-03-10', 'datepaid' => '2025-03-10'],
+            ],
         ], $data['_puente']);
     }
 
@@ -240,12 +296,6 @@ final class CapsuleTest extends ShimTestCase
     {
         Addon::activate();
         $this->whmcsCatalogue();
-        Capsule::schema()->create('tblupgrades', static function ($t): void {
-            $t->increments('id');
-            $t->string('type');
-            $t->string('newvalue');
-        });
-        Capsule::table('tblupgrades')->insert(['id' => 233, 'type' => 'package', 'newvalue' => '13,Annually']);
         $this->service = FakeService::start();
         $this->save($this->service->url);
         $_REQUEST['id'] = '7731';
@@ -258,13 +308,47 @@ final class CapsuleTest extends ShimTestCase
             ['clientId' => 1842, 'upgradeId' => 233, 'serviceId' => 7731, 'amount' => 37.5, 'discount' => 0]);
         unset($_REQUEST['id']);
         $this->dropCatalogue();
-        Capsule::schema()->drop('tblupgrades');
 
         $this->assertSame(['price' => '50.00'], $price);
         $this->assertSame(['amount' => '50.00', 'discount' => '0.00'], $checkout);
         [$override, $atCheckout] = self::envelopes($this->service);
         $this->assertSame([7731, 13, 'annually'], [$override['data']['serviceid'], $override['data']['pid'], $override['data']['_puente']['cycle']]);
         $this->assertSame([7731, 13, 'annually'], [$atCheckout['data']['serviceid'], $atCheckout['data']['pid'], $atCheckout['data']['_puente']['cycle']]);
+    }
+
+    public function test_a_paid_upgrade_is_forwarded_with_its_row_owner_currency_and_new_price(): void
+    {
+        Addon::activate();
+        $this->whmcsCatalogue();
+        $this->service = FakeService::start();
+        $this->save($this->service->url);
+
+        $GLOBALS['whmcs_hooks']['AfterProductUpgrade'][0](['upgradeid' => 233]);
+        $GLOBALS['whmcs_hooks']['InvoicePaid'][0](['invoiceid' => 901]);
+        $GLOBALS['whmcs_hooks']['InvoicePaid'][0](['invoiceid' => 900]);
+        $this->dropCatalogue();
+
+        [$upgraded, $paidWithUpgrade, $paidRenewal] = self::envelopes($this->service);
+        $row = ['id' => 233, 'type' => 'package', 'relid' => 7731, 'originalvalue' => '12', 'newvalue' => '13,Annually',
+            'status' => 'Completed', 'paid' => 'Y', 'userid' => 1842, 'currency' => 'USD', 'new_price' => '150.00'];
+        ksort($row);
+        $actual = $upgraded['data']['_puente']['upgrade'];
+        ksort($actual);
+        $this->assertSame($row, $actual);
+        $this->assertSame([233], array_column($paidWithUpgrade['data']['_puente']['upgrades'], 'id'));
+        $this->assertArrayNotHasKey('_puente', $paidRenewal['data'], 'an invoice without upgrade lines adds nothing');
+    }
+
+    public function test_a_client_action_carries_the_product_names_for_the_ticket(): void
+    {
+        $this->whmcsCatalogue();
+        $facts = \WHMCS\Module\Addon\Puente\UpgradeFacts::forClientAction(7731, 13);
+        $missing = \WHMCS\Module\Addon\Puente\UpgradeFacts::forClientAction(1, 13);
+        $this->dropCatalogue();
+
+        $this->assertSame(['Business Hosting', 'Pro Hosting'], [$facts['service_name'], $facts['target_name']]);
+        $this->assertSame(1842, $facts['service']['userid']);
+        $this->assertNull($missing);
     }
 
     public function test_when_the_service_cannot_price_whmcs_keeps_its_own_price(): void

@@ -63,6 +63,12 @@ final class FakeService
         file_put_contents("{$this->dir}/decision", $json);
     }
 
+    /** What `/v1/client/...` answers: a status and a JSON body. */
+    public function answerClient(int $status, string $json): void
+    {
+        file_put_contents("{$this->dir}/client", json_encode(['status' => $status, 'body' => $json]));
+    }
+
     /**
      * Requests received so far, oldest first.
      *

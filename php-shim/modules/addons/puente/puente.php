@@ -67,3 +67,15 @@ function puente_output($vars)
         echo '<div class="alert alert-danger">' . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>';
     }
 }
+
+/**
+ * The client-area page (index.php?m=puente): upgrade preview and manual
+ * upgrade request.
+ *
+ * @param array<string, mixed> $vars
+ * @return array<string, mixed>
+ */
+function puente_clientarea($vars)
+{
+    return \WHMCS\Module\Addon\Puente\Shim::clientArea();
+}

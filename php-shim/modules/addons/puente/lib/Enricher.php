@@ -23,6 +23,15 @@ final class Enricher
         if (!Whmcs::hasDatabase()) {
             return [];
         }
+        // A paid upgrade: the service applies it from the tblupgrades row.
+        if ($hook === 'AfterProductUpgrade' && is_numeric($data['upgradeid'] ?? null)) {
+            $row = UpgradeFacts::upgradeRow((int) $data['upgradeid']);
+            return $row === null ? [] : ['upgrade' => $row];
+        }
+        if ($hook === 'InvoicePaid' && is_numeric($data['invoiceid'] ?? null)) {
+            $rows = UpgradeFacts::invoiceUpgrades((int) $data['invoiceid']);
+            return $rows === [] ? [] : ['upgrades' => $rows];
+        }
         $userId = match ($hook) {
             'UserChangePassword' => $data['userid'] ?? null,
             'UserLogin' => $data['user']['id'] ?? null,

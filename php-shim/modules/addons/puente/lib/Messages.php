@@ -22,9 +22,10 @@ final class Messages
     }
 
     /** @return array<string, string> */
-    public static function all(string $language): array
+    public static function all(string $language = ''): array
     {
-        return self::load(strtolower($language)) + self::load('english');
+        $language = strtolower($language !== '' ? $language : self::sessionLanguage());
+        return self::load($language) + self::load('english');
     }
 
     private static function sessionLanguage(): string

@@ -151,6 +151,34 @@ final class Shim
         }
     }
 
+    /**
+     * The addon's client-area page; a failure shows "try again later"
+     * rather than an error page.
+     *
+     * @return array<string, mixed>
+     */
+    public static function clientArea(): array
+    {
+        try {
+            $isPost = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
+            // WHMCS checks the form token of client-area posts with check_token() [unverified].
+            if ($isPost && function_exists('check_token')) {
+                check_token('WHMCS.default');
+            }
+            $actions = new ClientActions(self::forwarder(), static fn (): int => time());
+            return ClientArea::page($_GET + $_POST, $isPost, $actions, Context::detect());
+        } catch (\Throwable $e) {
+            self::logFailure('client area', $e);
+            return [
+                'pagetitle' => Messages::text('upgrade_title'),
+                'templatefile' => 'upgrade',
+                'requirelogin' => true,
+                'vars' => ['error' => Messages::text('try_again_later'), 'unavailable' => true,
+                    'serviceid' => 0, 'pid' => 0, 'quote' => null, 'ticket' => null, 'texts' => Messages::all()],
+            ];
+        }
+    }
+
     private static function logFailure(string $action, \Throwable $e): void
     {
         $secrets = [];

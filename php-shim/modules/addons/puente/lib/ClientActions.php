@@ -1,0 +1,51 @@
+<?php
+
+namespace WHMCS\Module\Addon\Puente;
+
+if (!defined('WHMCS')) {
+    die('This file cannot be accessed directly');
+}
+
+/**
+ * Client-area actions sent to the service (`POST /v1/client/<route>`,
+ * SPEC §3.3): the same signed envelope as a hook, `type` =
+ * `client.<route with dots>`, the logged-in client as the actor. The
+ * service decides ownership and every rule; this class only carries the
+ * question and the answer, and bounds the wait.
+ */
+final class ClientActions
+{
+    public const UPGRADE_QUOTE = 'upgrades/quote';
+    public const UPGRADE_MANUAL = 'upgrades/manual';
+    /** A client clicked and waits for a page; the service may call WHMCS. */
+    private const TIMEOUT_MS = 8000;
+
+    /**
+     * @param \Closure(): int $clock
+     */
+    public function __construct(private Forwarder $forwarder, private \Closure $clock)
+    {
+    }
+
+    /**
+     * @param array<string, mixed> $data the action's parameters (and `_puente` facts)
+     * @return array{status: int, body: array<string, mixed>} status 0 when the service gave no usable answer
+     */
+    public function send(string $route, array $data, Context $context): array
+    {
+        $settings = $this->forwarder->settings();
+        if (!$settings->isComplete()) {
+            return ['status' => 0, 'body' => []];
+        }
+        $type = 'client.' . str_replace('/', '.', $route);
+        $event = Event::envelope($type, $data, $context, $settings->instance, ($this->clock)());
+        $response = $this->forwarder->send($event, '/v1/client/' . $route, self::TIMEOUT_MS);
+        $body = json_decode($response->body, true);
+        if ($response->status === 0 || !is_array($body)) {
+            $this->forwarder->noteError("client action {$route}: " . $response->describe());
+            Whmcs::log("client action {$route}", ['webhook-id' => $event->id], $response->describe(), $settings->secrets);
+            return ['status' => 0, 'body' => []];
+        }
+        return ['status' => $response->status, 'body' => $body];
+    }
+}

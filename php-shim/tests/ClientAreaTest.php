@@ -1,0 +1,123 @@
+<?php
+
+use WHMCS\Module\Addon\Puente\ClientActions;
+use WHMCS\Module\Addon\Puente\ClientArea;
+use WHMCS\Module\Addon\Puente\Context;
+use WHMCS\Module\Addon\Puente\Signer;
+
+/**
+ * The addon's client-area page: the upgrade preview and the manual request
+ * go to `/v1/client/...` as signed client actions, and the service's answer
+ * (quote, ticket, or refusal text) reaches the page verbatim.
+ */
+final class ClientAreaTest extends ShimTestCase
+{
+    private ?FakeService $service = null;
+
+    protected function tearDown(): void
+    {
+        $this->service?->stop();
+        parent::tearDown();
+    }
+
+    private function actions(string $url): ClientActions
+    {
+        return new ClientActions($this->forwarder($this->settings($url)), fn (): int => $this->now);
+    }
+
+    private static function client(): Context
+    {
+        return Context::from(['uid' => 1842], false, false, '/index.php', 1907);
+    }
+
+    /** @return array<string, mixed> */
+    private function page(array $request, bool $isPost = false, ?string $url = null): array
+    {
+        return ClientArea::page($request, $isPost, $this->actions($url ?? $this->service->url), self::client());
+    }
+
+    private const CHOICE = ['m' => 'puente', 'id' => '7731', 'pid' => '13', 'billingcycle' => 'annually'];
+
+    public function test_the_preview_shows_the_services_quote_for_the_chosen_plan_and_cycle(): void
+    {
+        $this->service = FakeService::start();
+        $quote = ['kind' => 'upgrade', 'charge' => '60.00', 'currency' => 'USD', 'next_due_date' => '2027-11-28',
+            'policy' => 'seed', 'breakdown' => ['target_price' => '150.00', 'paid' => '90.00']];
+        $this->service->answerClient(200, json_encode($quote));
+
+        $page = $this->page(self::CHOICE);
+
+        $this->assertSame('upgrade', $page['templatefile']);
+        $this->assertTrue($page['requirelogin']);
+        $this->assertSame($quote, $page['vars']['quote']);
+        $this->assertNull($page['vars']['error']);
+        [$request] = $this->service->requests();
+        $this->assertSame('/v1/client/upgrades/quote', $request['path']);
+        $this->assertTrue(Signer::verify([self::SECRET], $request['headers']['webhook-id'], $request['headers']['webhook-timestamp'],
+            $request['headers']['webhook-signature'], $request['body'], $this->now));
+        $envelope = json_decode($request['body'], true);
+        $this->assertSame('client.upgrades.quote', $envelope['type']);
+        $this->assertSame(['service_id' => 7731, 'product_id' => 13, 'cycle' => 'annually'], $envelope['data']);
+        $this->assertSame(['kind' => 'client', 'id' => 1842, 'user_id' => 1907], $envelope['context']['actor']);
+    }
+
+    public function test_a_refusal_shows_the_services_explanation(): void
+    {
+        $this->service = FakeService::start();
+        $this->service->answerClient(409, '{"error":{"code":"downgrade_not_allowed","message":"No es posible bajar de plan."}}');
+
+        $vars = $this->page(self::CHOICE)['vars'];
+
+        $this->assertSame('No es posible bajar de plan.', $vars['error']);
+        $this->assertSame('downgrade_not_allowed', $vars['error_code']);
+        $this->assertNull($vars['quote']);
+        $this->assertFalse($vars['unavailable']);
+    }
+
+    public function test_the_manual_request_is_posted_with_the_note_and_shows_the_ticket(): void
+    {
+        $this->service = FakeService::start();
+        $this->service->answerClient(201, '{"ticket_id":55,"ticket_number":"ABC-123456"}');
+
+        $vars = $this->page(self::CHOICE + ['action' => 'manual', 'note' => '  Necesito más disco  '], true)['vars'];
+
+        $this->assertSame(['ticket_id' => 55, 'ticket_number' => 'ABC-123456'], $vars['ticket']);
+        [$request] = $this->service->requests();
+        $this->assertSame('/v1/client/upgrades/manual', $request['path']);
+        $envelope = json_decode($request['body'], true);
+        $this->assertSame('client.upgrades.manual', $envelope['type']);
+        $this->assertSame('Necesito más disco', $envelope['data']['note']);
+    }
+
+    public function test_a_manual_request_needs_a_post(): void
+    {
+        $this->service = FakeService::start();
+        $this->service->answerClient(200, '{"kind":"upgrade"}');
+
+        $this->page(self::CHOICE + ['action' => 'manual']);
+
+        [$request] = $this->service->requests();
+        $this->assertSame('/v1/client/upgrades/quote', $request['path'], 'a link cannot open a ticket');
+    }
+
+    public function test_when_the_service_is_down_the_page_says_try_again_later(): void
+    {
+        $_SESSION['Language'] = 'english';
+        $vars = $this->page(self::CHOICE, false, 'http://127.0.0.1:' . FakeService::freePort())['vars'];
+
+        $this->assertTrue($vars['unavailable']);
+        $this->assertSame('This cannot be checked right now. Please try again in a few minutes.', $vars['error']);
+        $this->assertSame('Upgrade my plan', $vars['texts']['upgrade_title']);
+    }
+
+    public function test_without_a_service_and_plan_nothing_is_asked(): void
+    {
+        $this->service = FakeService::start();
+
+        $vars = $this->page(['m' => 'puente', 'id' => 'x'])['vars'];
+
+        $this->assertSame([], $this->service->requests());
+        $this->assertSame(0, $vars['serviceid']);
+        $this->assertNull($vars['error']);
+    }
+}
