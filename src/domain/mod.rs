@@ -14,3 +14,29 @@ pub mod templates;
 pub mod upgrade;
 pub mod upgrade_apply;
 pub mod upgrade_check;
+
+#[cfg(test)]
+mod tests {
+    /// SPEC §2.1: money is `rust_decimal`, never a float, in every rule
+    /// that prices or applies an upgrade.
+    #[test]
+    fn the_money_rules_never_use_a_float() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        for file in [
+            "domain/money.rs",
+            "domain/cycle.rs",
+            "domain/paid.rs",
+            "domain/upgrade.rs",
+            "domain/upgrade_apply.rs",
+            "domain/upgrade_check.rs",
+            "quote.rs",
+            "http/client.rs",
+            "http/decisions.rs",
+        ] {
+            let text = std::fs::read_to_string(format!("{root}/src/{file}")).expect(file);
+            for float in ["f64", "f32"] {
+                assert!(!text.contains(float), "{file} uses {float}");
+            }
+        }
+    }
+}
