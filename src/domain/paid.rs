@@ -107,16 +107,22 @@ pub fn amount_paid(
             source: PaidSource::Invoices,
         };
     }
-    // A period restarted by an upgrade has no renewal line: the upgrade
-    // paid on its first day set the recurring amount to the new plan's
-    // price, which is what the client is deemed to have paid for it.
-    if upgrades
+    // A period with no renewal line but a paid upgrade began with that
+    // upgrade: puente restarted the period and set the recurring amount to
+    // the new plan's price, which is what the client is deemed to have paid
+    // for it (the month-end clamp can put the payment a few days after the
+    // computed start). Later upgrades of the period add their charges.
+    let restart = upgrades
         .iter()
-        .any(|line| line.datepaid == Some(period_start))
-    {
+        .enumerate()
+        .min_by_key(|(_, line)| line.datepaid)
+        .map(|(index, _)| index);
+    if let Some(restart) = restart {
         let mut later = upgrades
-            .into_iter()
-            .filter(|line| line.datepaid != Some(period_start));
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| *index != restart)
+            .map(|(_, line)| *line);
         let total = recurring.amount() + sum(&mut later);
         return AmountPaid {
             amount: Money::exact(total, currency),
@@ -199,6 +205,20 @@ mod tests {
         let paid = amount_paid(Some(&lines), usd("150.00"), restart, date(2026, 7, 2));
         assert_eq!(paid.source, PaidSource::UpgradeRestart);
         assert_eq!(paid.amount.rounded().to_string(), "170.00");
+    }
+
+    #[test]
+    fn a_monthly_period_restarted_on_the_31st_is_still_recognised() {
+        // Enabled on Jan 31: next due Feb 28, so the computed start is Jan 28.
+        let lines = [line("Upgrade", "9.00", "2025-01-31", "2025-01-31")];
+        let paid = amount_paid(
+            Some(&lines),
+            usd("20.00"),
+            date(2025, 1, 28),
+            date(2025, 2, 28),
+        );
+        assert_eq!(paid.source, PaidSource::UpgradeRestart);
+        assert_eq!(paid.amount.rounded().to_string(), "20.00");
     }
 
     #[test]
