@@ -74,6 +74,29 @@ final class ClientAreaTest extends ShimTestCase
         $this->assertFalse($vars['unavailable']);
     }
 
+    public function test_someone_elses_service_gets_the_pages_own_words_not_the_services(): void
+    {
+        $_SESSION['Language'] = 'english';
+        $this->service = FakeService::start();
+        $this->service->answerClient(403, '{"error":{"code":"not_owner","message":"service 7731 does not belong to client 9"}}');
+
+        $vars = $this->page(self::CHOICE)['vars'];
+
+        $this->assertSame('We could not find that service in your account.', $vars['error']);
+        $this->assertSame('not_owner', $vars['error_code']);
+    }
+
+    public function test_a_card_number_typed_into_the_note_is_redacted(): void
+    {
+        $this->service = FakeService::start();
+        $this->service->answerClient(201, '{"ticket_id":56,"ticket_number":"XYZ"}');
+
+        $this->page(self::CHOICE + ['action' => 'manual', 'note' => '4111 1111 1111 1111'], true);
+
+        [$request] = $this->service->requests();
+        $this->assertStringNotContainsString('4111', $request['body']);
+    }
+
     public function test_the_manual_request_is_posted_with_the_note_and_shows_the_ticket(): void
     {
         $this->service = FakeService::start();

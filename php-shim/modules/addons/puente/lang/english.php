@@ -36,3 +36,5 @@ $_ADDONLANG['upgrade_manual_note'] = 'Comments (optional)';
 $_ADDONLANG['upgrade_manual_send'] = 'Ask for the upgrade';
 $_ADDONLANG['upgrade_manual_opened'] = 'Your request is open. Ticket number';
 $_ADDONLANG['upgrade_choose'] = 'Choose the service, the new plan and the billing cycle from the service upgrade page.';
+$_ADDONLANG['upgrade_service_unknown'] = 'We could not find that service in your account.';
+$_ADDONLANG['upgrade_clients_only'] = 'This page is for clients: an administrator logged in as a client cannot use it.';

@@ -36,3 +36,5 @@ $_ADDONLANG['upgrade_manual_note'] = 'Comentarios (opcional)';
 $_ADDONLANG['upgrade_manual_send'] = 'Solicitar la mejora manualmente';
 $_ADDONLANG['upgrade_manual_opened'] = 'Hemos abierto su solicitud. Número de ticket';
 $_ADDONLANG['upgrade_choose'] = 'Elija el servicio, el nuevo plan y el ciclo de facturación desde la página de mejora del servicio.';
+$_ADDONLANG['upgrade_service_unknown'] = 'No encontramos ese servicio en su cuenta.';
+$_ADDONLANG['upgrade_clients_only'] = 'Esta página es para clientes: un administrador conectado como cliente no puede usarla.';

@@ -38,7 +38,8 @@ final class ClientActions
             return ['status' => 0, 'body' => []];
         }
         $type = 'client.' . str_replace('/', '.', $route);
-        $event = Event::envelope($type, $data, $context, $settings->instance, ($this->clock)());
+        // A client's note is free text: a card number typed into it goes no further.
+        $event = Event::envelope($type, Scrubber::redact($data), $context, $settings->instance, ($this->clock)());
         $response = $this->forwarder->send($event, '/v1/client/' . $route, self::TIMEOUT_MS);
         $body = json_decode($response->body, true);
         if ($response->status === 0 || !is_array($body)) {

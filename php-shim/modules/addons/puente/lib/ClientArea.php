@@ -70,9 +70,16 @@ final class ClientArea
         } elseif ($status >= 200 && $status < 300) {
             $vars[$manual ? 'ticket' : 'quote'] = $body;
         } else {
-            // The service explains its refusals in the client's language.
-            $vars['error'] = (string) ($body['error']['message'] ?? Messages::text('try_again_later'));
-            $vars['error_code'] = (string) ($body['error']['code'] ?? '');
+            // The service explains its rule refusals (409) in the client's
+            // language; who-may refusals get the page's own words.
+            $code = (string) ($body['error']['code'] ?? '');
+            $vars['error_code'] = $code;
+            $vars['error'] = match (true) {
+                $status === 409 => (string) ($body['error']['message'] ?? Messages::text('try_again_later')),
+                in_array($code, ['not_owner', 'not_found'], true) => Messages::text('upgrade_service_unknown'),
+                $code === 'actor_not_client' => Messages::text('upgrade_clients_only'),
+                default => Messages::text('try_again_later'),
+            };
         }
         return $vars;
     }
