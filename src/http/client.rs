@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::decisions::{product_id, record_paid_source};
+use super::decisions::{positive_id, record_paid_source};
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::domain::cycle::Cycle;
@@ -88,9 +88,9 @@ async fn owned_upgrade(
         ))
     })?;
     let data = action.data;
-    let service_id = product_id(&data.service_id)
+    let service_id = positive_id(&data.service_id)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.service_id is not a service id".into()))?;
-    let target_pid = product_id(&data.product_id)
+    let target_pid = positive_id(&data.product_id)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.product_id is not a product id".into()))?;
     let facts = data
         .facts
@@ -117,17 +117,6 @@ async fn owned_upgrade(
     })
 }
 
-fn today(state: &AppState, event: &SignedEvent) -> jiff::civil::Date {
-    let timezone = state
-        .config
-        .instances
-        .get(&event.instance)
-        .map_or(jiff::tz::TimeZone::UTC, |instance| {
-            instance.timezone.clone()
-        });
-    timezone.to_datetime(jiff::Timestamp::now()).date()
-}
-
 /// `POST /v1/client/upgrades/quote`: what the upgrade would cost, as
 /// `puente quote` prints it, or the rule that refuses it.
 pub async fn upgrade_quote(
@@ -144,7 +133,7 @@ pub async fn upgrade_quote(
         facts,
         &config.upgrades,
         &action.cycle,
-        today(&state, &action.event),
+        state.local_date(&action.event.instance, jiff::Timestamp::now()),
     )
     .map_err(|refusal| ApiError::conflict(refusal.code(), refusal.message(&facts.language)))?;
     record_paid_source(&state, &priced);

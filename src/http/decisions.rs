@@ -34,13 +34,7 @@ pub async fn decide(
     let event = signed::verify(&request, payload, &state)
         .await?
         .into_event()?;
-    let timezone = state
-        .config
-        .instances
-        .get(&event.instance)
-        .map(|instance| instance.timezone.clone())
-        .unwrap_or(jiff::tz::TimeZone::UTC);
-    let today = timezone.to_datetime(jiff::Timestamp::now()).date();
+    let today = state.local_date(&event.instance, jiff::Timestamp::now());
     let answer = match event.envelope.hook.as_str() {
         "ShoppingCartValidateUpgrade" => validate_upgrade(&event.body, &state, today)?,
         "OrderProductUpgradeOverride" | "PreUpgradeCheckout" => {
@@ -98,7 +92,7 @@ fn price_upgrade(
         .cycle
         .or(request.data.newproductbillingcycle)
         .unwrap_or_default();
-    let pid = product_id(&request.data.pid).unwrap_or_default();
+    let pid = positive_id(&request.data.pid).unwrap_or_default();
     let config = &state.config;
     let priced = upgrade_check::price(
         config.upgrade_policy,
@@ -135,7 +129,7 @@ pub(super) fn record_paid_source(state: &AppState, priced: &upgrade_check::Price
     }
 }
 
-pub(super) fn product_id(value: &Value) -> Option<u64> {
+pub(super) fn positive_id(value: &Value) -> Option<u64> {
     match value {
         Value::Number(number) => number.as_u64(),
         Value::String(text) => text.trim().parse().ok(),
@@ -156,7 +150,7 @@ fn validate_upgrade(
             "ShoppingCartValidateUpgrade needs data.pid and well-formed data._puente: {error}"
         ))
     })?;
-    let pid = product_id(&request.data.pid)
+    let pid = positive_id(&request.data.pid)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.pid is not a product id".into()))?;
     Ok(match request.data.facts {
         Some(facts) => match upgrade_check::check(pid, &facts, &state.config.upgrades, today) {

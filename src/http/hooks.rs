@@ -69,14 +69,7 @@ async fn store(
                     });
             }
             if plans_upgrades {
-                let timezone = state
-                    .config
-                    .instances
-                    .get(&event.instance)
-                    .map_or(jiff::tz::TimeZone::UTC, |instance| {
-                        instance.timezone.clone()
-                    });
-                let enable_date = timezone.to_datetime(event.envelope.timestamp).date();
+                let enable_date = state.local_date(&event.instance, event.envelope.timestamp);
                 planned_upgrades =
                     upgrade_apply::plan(hook, &data, state.config.upgrade_policy, enable_date)
                         .unwrap_or_else(|reason| {

@@ -54,6 +54,22 @@ impl AppState {
         })
     }
 
+    /// The installation's calendar day at `at`, in its `timezone`.
+    pub fn local_date(
+        &self,
+        instance: &crate::domain::ids::InstanceName,
+        at: jiff::Timestamp,
+    ) -> jiff::civil::Date {
+        let timezone = self
+            .config
+            .instances
+            .get(instance)
+            .map_or(jiff::tz::TimeZone::UTC, |settings| {
+                settings.timezone.clone()
+            });
+        timezone.to_datetime(at).date()
+    }
+
     /// Runs a write in the writer's next group transaction.
     pub async fn change<T: Send + 'static>(
         &self,
