@@ -28,7 +28,71 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0004_outbox_delivery.sql")),
         M::up(include_str!("migrations/0005_message_attempts.sql")),
         M::up(include_str!("migrations/0006_upgrades.sql")),
+        M::up_with_hook(
+            include_str!("migrations/0007_checks_without_in_lists.sql"),
+            rewrite_in_list_checks,
+        ),
     ])
+}
+
+/// Each CHECK of migrations 0001, 0002 and 0005 written as an IN list, and
+/// the same rule with OR, as the table definitions store them.
+const IN_LIST_CHECKS: &[(&str, &str, &str)] = &[
+    (
+        "events",
+        "CHECK (actor_kind IN ('client', 'admin', 'system', 'api'))",
+        "CHECK (actor_kind = 'client' OR actor_kind = 'admin' OR actor_kind = 'system' OR actor_kind = 'api')",
+    ),
+    (
+        "events",
+        "CHECK (source IN ('clientarea', 'adminarea', 'api', 'cron'))",
+        "CHECK (source = 'clientarea' OR source = 'adminarea' OR source = 'api' OR source = 'cron')",
+    ),
+    (
+        "messages",
+        "CHECK (subject_kind IN ('client', 'invoice', 'service', 'domain', 'quote'))",
+        "CHECK (subject_kind = 'client' OR subject_kind = 'invoice' OR subject_kind = 'service' \
+         OR subject_kind = 'domain' OR subject_kind = 'quote')",
+    ),
+    (
+        "messages",
+        "CHECK (status IN ('planned', 'skipped', 'sending', 'uncertain',\n                                                        'sent', 'delivered', 'read', 'failed', 'dead'))",
+        "CHECK (status = 'planned' OR status = 'skipped' OR status = 'sending' OR status = 'uncertain' \
+         OR status = 'sent' OR status = 'delivered' OR status = 'read' OR status = 'failed' OR status = 'dead')",
+    ),
+    (
+        "message_attempts",
+        "CHECK (outcome IN ('accepted', 'refused', 'not_sent', 'unknown'))",
+        "CHECK (outcome = 'accepted' OR outcome = 'refused' OR outcome = 'not_sent' OR outcome = 'unknown')",
+    ),
+];
+
+/// Migration 0007: rewrites the stored table definitions (see its SQL file),
+/// then bumps the schema version so every connection reads them again.
+fn rewrite_in_list_checks(transaction: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
+    let version: i64 = transaction.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
+    transaction.execute_batch("PRAGMA writable_schema = ON")?;
+    for (table, in_list, with_or) in IN_LIST_CHECKS {
+        let sql: String = transaction.query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |row| row.get(0),
+        )?;
+        if !sql.contains(in_list) {
+            return Err(rusqlite_migration::HookError::Hook(format!(
+                "table {table} does not have the constraint {in_list}"
+            )));
+        }
+        transaction.execute(
+            "UPDATE sqlite_schema SET sql = ?2 WHERE type = 'table' AND name = ?1",
+            rusqlite::params![table, sql.replace(in_list, with_or)],
+        )?;
+    }
+    transaction.execute_batch(&format!(
+        "PRAGMA schema_version = {}; PRAGMA writable_schema = OFF;",
+        version + 1
+    ))?;
+    Ok(())
 }
 
 /// `WHERE` conditions with numbered parameters, for the admin lists.
@@ -189,6 +253,107 @@ impl Database {
 mod tests {
     use super::*;
 
+    /// A constraint written `col IN (a, b, c)` makes SQLite build a
+    /// temporary index on every insert; no table may have one.
+    #[test]
+    fn no_insert_builds_a_temporary_index() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("c.db");
+        Database::open(&path, Duration::from_secs(1)).expect("open");
+        // A writable connection: a read-only one compiles no constraints.
+        let connection = Connection::open(&path).expect("connect");
+        let mut tables = connection
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+            )
+            .expect("tables");
+        let tables: Vec<String> = tables
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        assert!(tables.len() >= 7, "{tables:?}");
+        for table in tables {
+            // Parameters, not constants, or SQLite folds the checks away.
+            let columns: Vec<String> = connection
+                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .expect("columns")
+                .query_map([], |row| row.get(0))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("names");
+            let parameters = vec!["?"; columns.len()].join(", ");
+            let mut explain = connection
+                .prepare(&format!(
+                    "EXPLAIN INSERT INTO {table} ({}) VALUES ({parameters})",
+                    columns.join(", ")
+                ))
+                .expect("explain");
+            let nulls = std::iter::repeat_n(rusqlite::types::Null, columns.len());
+            let opcodes: Vec<String> = explain
+                .query_map(rusqlite::params_from_iter(nulls), |row| row.get(1))
+                .expect("opcodes")
+                .collect::<Result<_, _>>()
+                .expect("opcodes");
+            assert!(
+                !opcodes.iter().any(|op| op == "OpenEphemeral"),
+                "inserting into {table} builds a temporary index"
+            );
+        }
+    }
+
+    #[test]
+    fn rewriting_the_checks_keeps_the_rows_and_the_rules() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.db");
+        let mut connection = Connection::open(&path).expect("open");
+        migrations()
+            .to_version(&mut connection, 6)
+            .expect("version 6");
+        connection
+            .execute(
+                "INSERT INTO events (id, instance, type, actor_kind, source, occurred_at_ms,
+                                     received_at_ms, status, body)
+                 VALUES ('evt_old', 'default', 'InvoicePaid', 'system', 'cron', 0, 0, 'received', x'7b7d')",
+                [],
+            )
+            .expect("an event of the old schema");
+        drop(connection);
+
+        Database::open(&path, Duration::from_secs(1)).expect("migrate to 7");
+        let connection = Connection::open(&path).expect("reopen");
+        let insert = |id: &str, actor: &str, source: &str| {
+            connection.execute(
+                "INSERT INTO events (id, instance, type, actor_kind, source, occurred_at_ms,
+                                     received_at_ms, status, body)
+                 VALUES (?1, 'default', 'InvoicePaid', ?2, ?3, 0, 0, 'received', x'7b7d')",
+                [id, actor, source],
+            )
+        };
+        assert!(insert("evt_new", "client", "clientarea").is_ok());
+        for (actor, source) in [("robot", "cron"), ("system", "elsewhere")] {
+            let refused = insert("evt_bad", actor, source).expect_err("refused");
+            assert!(refused.to_string().contains("CHECK"), "{refused}");
+        }
+        let refused = connection
+            .execute(
+                "INSERT INTO messages (event_seq, instance, kind, subject_kind, dedupe_key, status, planned_at_ms)
+                 VALUES (1, 'default', 'welcome', 'client', 'k', 'lost', 0)",
+                [],
+            )
+            .expect_err("an unknown status");
+        assert!(refused.to_string().contains("CHECK"), "{refused}");
+        let (events, integrity): (i64, String) = (
+            connection
+                .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
+                .expect("count"),
+            connection
+                .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+                .expect("integrity"),
+        );
+        assert_eq!((events, integrity.as_str()), (2, "ok"));
+    }
+
     #[test]
     fn migrations_are_valid_and_reopening_is_harmless() {
         assert!(migrations().validate().is_ok());
@@ -200,7 +365,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 6);
+        assert_eq!(version, 7);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

@@ -1,3 +1,6 @@
+-- CHECKs list values with OR, not IN: SQLite builds a temporary index for
+-- an IN list of three or more values on every insert (see 0007).
+
 -- Paid upgrades puente applies after WHMCS did (SPEC §2.1), one row per
 -- WHMCS upgrade (tblupgrades.id), written in the transaction that stores
 -- the event reporting it; the upgrade worker carries them out.
@@ -18,7 +21,8 @@ CREATE TABLE upgrade_applications (
     recurring_amount TEXT,
     -- planned -> applying (committed before the WHMCS call) -> applied;
     -- failed when WHMCS refuses the change.
-    status           TEXT    NOT NULL CHECK (status IN ('planned', 'applying', 'applied', 'failed')),
+    status           TEXT    NOT NULL CHECK (status = 'planned' OR status = 'applying'
+                                             OR status = 'applied' OR status = 'failed'),
     attempts         INTEGER NOT NULL DEFAULT 0,
     last_error       TEXT,
     planned_at_ms    INTEGER NOT NULL,
@@ -38,7 +42,8 @@ CREATE TABLE manual_upgrade_requests (
     client_id       INTEGER NOT NULL,
     product_id      INTEGER NOT NULL,
     billing_cycle   TEXT    NOT NULL,
-    status          TEXT    NOT NULL CHECK (status IN ('opening', 'open', 'closed', 'failed')),
+    status          TEXT    NOT NULL CHECK (status = 'opening' OR status = 'open'
+                                            OR status = 'closed' OR status = 'failed'),
     ticket_id       INTEGER,
     ticket_number   TEXT,
     last_error      TEXT,
