@@ -183,10 +183,15 @@ pub async fn manual_upgrade(
         .trim()
         .eq_ignore_ascii_case("english");
     let already_open = |number: &str| {
-        let message = if spanish {
-            format!("Ya hay una solicitud de mejora abierta para este servicio (ticket #{number}).")
+        let ticket = if number.is_empty() {
+            String::new()
         } else {
-            format!("An upgrade request for this service is already open (ticket #{number}).")
+            format!(" (ticket #{number})")
+        };
+        let message = if spanish {
+            format!("Ya hay una solicitud de mejora abierta para este servicio{ticket}.")
+        } else {
+            format!("An upgrade request for this service is already open{ticket}.")
         };
         ApiError::conflict("manual_request_open", message)
     };
