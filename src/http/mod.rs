@@ -8,6 +8,7 @@ pub mod health;
 pub mod hooks;
 pub mod messages;
 pub mod signed;
+pub mod upgrades;
 pub mod whatsapp;
 
 use std::sync::Arc;
@@ -106,6 +107,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::post().to(client::manual_upgrade),
         )
         .route("/v1/admin/messages", web::get().to(messages::list_messages))
+        .route("/v1/admin/upgrades", web::get().to(upgrades::list_upgrades))
+        .route(
+            "/v1/admin/upgrades/{id}/retry",
+            web::post().to(upgrades::retry_upgrade),
+        )
         .route(
             "/v1/admin/messages/{id}/retry",
             web::post().to(messages::retry_message),

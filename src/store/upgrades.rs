@@ -2,7 +2,10 @@
 //! the reporting event's transaction) and `manual_upgrade_requests` (one
 //! open ticket per service).
 
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
+
+use super::Filter;
+use super::messages::Retry;
 
 use crate::domain::ids::InstanceName;
 use crate::domain::upgrade_apply::Application;
@@ -154,6 +157,121 @@ pub fn mark_failed(connection: &Connection, id: i64, error: &str) -> rusqlite::R
         params![id, error],
     )?;
     Ok(())
+}
+
+/// A recorded upgrade as the admin API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredApplication {
+    pub id: i64,
+    pub event_id: String,
+    pub instance: String,
+    pub upgrade_id: i64,
+    pub service_id: i64,
+    pub client_id: i64,
+    pub product_id: i64,
+    pub billing_cycle: String,
+    pub policy: String,
+    pub enable_date: String,
+    /// `null` when the policy kept WHMCS's due date.
+    pub next_due_date: Option<String>,
+    pub recurring_amount: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub planned_at: String,
+    pub applied_at: Option<String>,
+}
+
+/// Filters and paging for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationQuery {
+    pub status: Option<String>,
+    pub service_id: Option<u64>,
+    /// Only rows after this id (the previous page's cursor).
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// Recorded upgrades in the order they were reported.
+pub fn list(
+    connection: &Connection,
+    query: &ApplicationQuery,
+) -> rusqlite::Result<Vec<StoredApplication>> {
+    let mut filter = Filter::default();
+    if let Some(status) = &query.status {
+        filter.push("u.status =", status.clone());
+    }
+    if let Some(service) = query.service_id {
+        filter.push("u.service_id =", sql_integer(service));
+    }
+    if let Some(after) = query.after {
+        filter.push("u.id >", after);
+    }
+    let (clause, limit, values) = filter.finish(query.limit);
+    let sql = format!(
+        "SELECT u.id, e.id, u.instance, u.upgrade_id, u.service_id, u.client_id, u.product_id,
+                u.billing_cycle, u.policy, u.enable_date, u.next_due_date, u.recurring_amount,
+                u.status, u.attempts, u.last_error, u.planned_at_ms, u.applied_at_ms
+           FROM upgrade_applications u JOIN events e ON e.seq = u.event_seq
+           {clause} ORDER BY u.id LIMIT ?{limit}"
+    );
+    let mut statement = connection.prepare(&sql)?;
+    let rows = statement.query_map(
+        rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
+        application_from_row,
+    )?;
+    rows.collect()
+}
+
+fn application_from_row(row: &Row<'_>) -> rusqlite::Result<StoredApplication> {
+    let time = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|at| at.to_string())
+            .unwrap_or_default()
+    };
+    Ok(StoredApplication {
+        id: row.get(0)?,
+        event_id: row.get(1)?,
+        instance: row.get(2)?,
+        upgrade_id: row.get(3)?,
+        service_id: row.get(4)?,
+        client_id: row.get(5)?,
+        product_id: row.get(6)?,
+        billing_cycle: row.get(7)?,
+        policy: row.get(8)?,
+        enable_date: row.get(9)?,
+        next_due_date: row.get(10)?,
+        recurring_amount: row.get(11)?,
+        status: row.get(12)?,
+        attempts: row.get(13)?,
+        last_error: row.get(14)?,
+        planned_at: time(row.get(15)?),
+        applied_at: row.get::<_, Option<i64>>(16)?.map(time),
+    })
+}
+
+/// Plans a failed upgrade again (after the administrator fixed what WHMCS
+/// refused); `None` when there is no such row.
+pub fn retry(connection: &Connection, id: i64) -> rusqlite::Result<Option<Retry>> {
+    let status: Option<String> = connection
+        .query_row(
+            "SELECT status FROM upgrade_applications WHERE id = ?1",
+            [id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(status) = status else {
+        return Ok(None);
+    };
+    if status != "failed" {
+        return Ok(Some(Retry::NotRetryable(status)));
+    }
+    connection.execute(
+        "UPDATE upgrade_applications SET status = 'planned', last_error = 'retried by an operator'
+          WHERE id = ?1",
+        [id],
+    )?;
+    Ok(Some(Retry::Planned))
 }
 
 /// A manual upgrade request being opened or open.

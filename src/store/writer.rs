@@ -158,6 +158,11 @@ impl Writer {
         self.planned.notify_one();
     }
 
+    /// Wakes the upgrade worker for an upgrade a change planned again.
+    pub fn upgrade_planned(&self) {
+        self.upgrades.notify_one();
+    }
+
     /// Resolves after a commit that recorded upgrades to apply (at once if
     /// one happened since the last wait).
     pub async fn planned_upgrades(&self) {

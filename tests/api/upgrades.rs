@@ -159,6 +159,52 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
     assert_eq!((status.as_str(), attempts), ("failed", 1));
     assert!(error.expect("reason").contains("Service ID Not Found"));
     assert!(messages_of(&app, "evt_upgraded").is_empty(), "no alert");
+
+    // The administrator sees it, fixes WHMCS, and retries it once.
+    let listed = json_of(
+        app.admin_get("/v1/admin/upgrades?status=failed").await,
+        StatusCode::OK,
+    )
+    .await;
+    let upgrade = &listed["upgrades"][0];
+    assert_eq!(
+        (
+            &upgrade["upgrade_id"],
+            &upgrade["service_id"],
+            &upgrade["event_id"]
+        ),
+        (&json!(77), &json!(7731), &json!("evt_upgraded"))
+    );
+    assert_eq!(upgrade["next_due_date"], "2027-11-28");
+    Mock::given(method("POST"))
+        .and(body_string_contains("action=UpdateClientProduct"))
+        .respond_with(success())
+        .with_priority(1)
+        .mount(&whmcs)
+        .await;
+    let id = upgrade["id"].as_i64().expect("id");
+    let retry = |id: String| {
+        let request = app
+            .client
+            .post(app.url(&format!("/v1/admin/upgrades/{id}/retry")))
+            .bearer_auth(ADMIN_TOKEN);
+        async move { request.send().await.expect("retry") }
+    };
+    assert_eq!(retry(id.to_string()).await.status(), StatusCode::ACCEPTED);
+    assert_eq!(app.upgrades.drain().await.expect("drain").applied, 1);
+    assert_eq!(application(&app).0, "applied");
+    assert_error(
+        retry(id.to_string()).await,
+        StatusCode::CONFLICT,
+        "not_retryable",
+    )
+    .await;
+    assert_error(
+        retry("999".into()).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     app.stop().await;
 
     // WHMCS down: the upgrade waits, planned, with the reason.

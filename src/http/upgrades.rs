@@ -1,0 +1,104 @@
+//! `GET /v1/admin/upgrades` and `POST /v1/admin/upgrades/{id}/retry`: the
+//! paid upgrades puente recorded and carried out, behind the admin token.
+
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::admin::{Admin, next_cursor, parse_cursor, parse_limit};
+use super::error::ApiError;
+use crate::store::messages::Retry;
+use crate::store::upgrades::{self, ApplicationQuery, StoredApplication};
+
+const STATUSES: [&str; 4] = ["planned", "applying", "applied", "failed"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    status: Option<String>,
+    service: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl ListParams {
+    fn into_query(self) -> Result<ApplicationQuery, ApiError> {
+        let invalid =
+            |what: &str, problem: String| ApiError::InvalidQuery(format!("{what}: {problem}"));
+        Ok(ApplicationQuery {
+            status: self
+                .status
+                .map(|text| {
+                    if STATUSES.contains(&text.as_str()) {
+                        Ok(text)
+                    } else {
+                        Err(invalid(
+                            "status",
+                            format!("`{text}` is not one of {}", STATUSES.join(", ")),
+                        ))
+                    }
+                })
+                .transpose()?,
+            service_id: self
+                .service
+                .map(|text| {
+                    text.parse::<u64>()
+                        .map_err(|_| invalid("service", format!("`{text}` is not a service id")))
+                })
+                .transpose()?,
+            after: self.cursor.map(|text| parse_cursor(&text)).transpose()?,
+            limit: parse_limit(self.limit.as_deref())?,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct UpgradePage {
+    upgrades: Vec<StoredApplication>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    next_cursor: Option<String>,
+}
+
+/// Recorded upgrades in order, filtered by `status` and `service`.
+pub async fn list_upgrades(
+    _: Admin,
+    params: web::Query<ListParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params.into_inner().into_query()?;
+    let limit = query.limit as usize;
+    let found = state
+        .read(move |connection| upgrades::list(connection, &query))
+        .await?;
+    let next_cursor = next_cursor(&found, limit, |upgrade| upgrade.id);
+    Ok(HttpResponse::Ok().json(UpgradePage {
+        upgrades: found,
+        next_cursor,
+    }))
+}
+
+/// Plans a failed upgrade again, once the administrator has fixed what
+/// WHMCS refused; the worker takes it at once.
+pub async fn retry_upgrade(
+    _: Admin,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no recorded upgrade has the id `{id}`"));
+    let Ok(row) = id.parse::<i64>() else {
+        return Err(not_found());
+    };
+    match state
+        .change(move |connection| upgrades::retry(connection, row))
+        .await?
+    {
+        None => Err(not_found()),
+        Some(Retry::Planned) => {
+            state.writer.upgrade_planned();
+            Ok(HttpResponse::Accepted().json(serde_json::json!({"id": row, "status": "planned"})))
+        }
+        Some(Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(
+            "upgrade {row} is {status}; only failed upgrades can be retried"
+        ))),
+    }
+}
