@@ -209,6 +209,7 @@ final class CapsuleTest extends ShimTestCase
             $t->increments('id');
             $t->unsignedInteger('userid');
             $t->unsignedInteger('packageid');
+            $t->string('domainstatus');
             $t->string('billingcycle');
             $t->string('nextduedate');
             $t->string('amount');
@@ -246,7 +247,7 @@ final class CapsuleTest extends ShimTestCase
             ['invoiceid' => 901, 'type' => 'Upgrade', 'relid' => 233, 'amount' => '25.50', 'duedate' => '2025-03-10'],
             ['invoiceid' => 902, 'type' => 'Hosting', 'relid' => 7731, 'amount' => '100.00', 'duedate' => '2026-01-01'],
         ]);
-        Capsule::table('tblhosting')->insert(['id' => 7731, 'userid' => 1842, 'packageid' => 12, 'billingcycle' => 'Annually',
+        Capsule::table('tblhosting')->insert(['id' => 7731, 'userid' => 1842, 'packageid' => 12, 'domainstatus' => 'Active', 'billingcycle' => 'Annually',
             'nextduedate' => '2026-01-01', 'amount' => '100.00']);
         Capsule::table('tblpricing')->insert(['type' => 'product', 'relid' => 13, 'currency' => 1, 'monthly' => '15.00',
             'quarterly' => '-1.00', 'semiannually' => '-1.00', 'annually' => '150.00', 'biennially' => '-1.00', 'triennially' => '-1.00']);
@@ -276,7 +277,7 @@ final class CapsuleTest extends ShimTestCase
         $data = json_decode($request['body'], true)['data'];
         $this->assertSame(['id' => 7731, 'pid' => 13], array_intersect_key($data, ['id' => 0, 'pid' => 0]));
         $this->assertSame([
-            'service' => ['pid' => 12, 'userid' => 1842, 'billingcycle' => 'Annually', 'recurringamount' => '100.00',
+            'service' => ['pid' => 12, 'userid' => 1842, 'status' => 'Active', 'billingcycle' => 'Annually', 'recurringamount' => '100.00',
                 'nextduedate' => '2026-01-01'],
             'currency' => 'USD',
             'language' => 'english',

@@ -41,6 +41,9 @@ pub struct ServiceSnapshot {
     /// The owning client.
     #[serde(default)]
     pub userid: Option<u64>,
+    /// WHMCS's service status (`tblhosting.domainstatus`: `Active`, …).
+    #[serde(default)]
+    pub status: Option<String>,
     pub billingcycle: String,
     pub recurringamount: String,
     pub nextduedate: Date,

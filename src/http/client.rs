@@ -101,6 +101,26 @@ async fn owned_upgrade(
             format!("service {service_id} does not belong to client {client_id}"),
         ));
     }
+    let status = facts
+        .upgrade
+        .service
+        .status
+        .as_deref()
+        .filter(|status| !status.trim().is_empty())
+        .unwrap_or("Active");
+    if !status.eq_ignore_ascii_case("active") {
+        let message = if facts
+            .upgrade
+            .language
+            .trim()
+            .eq_ignore_ascii_case("english")
+        {
+            format!("Only an active service can be upgraded; this one is {status}.")
+        } else {
+            format!("Solo se puede mejorar un servicio activo; este está en estado {status}.")
+        };
+        return Err(ApiError::conflict("service_not_active", message));
+    }
     if data.note.chars().count() > MAX_NOTE_CHARS {
         return Err(ApiError::InvalidEnvelope(format!(
             "data.note is longer than {MAX_NOTE_CHARS} characters"

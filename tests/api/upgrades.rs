@@ -306,6 +306,15 @@ async fn the_client_preview_is_the_policy_s_quote_for_the_owner_only() {
         "not_owner",
     )
     .await;
+    let mut suspended = client_action("quote", "150.00", "annually");
+    suspended["data"]["_puente"]["service"]["status"] = json!("Suspended");
+    let message = assert_error(
+        act(&app, "quote", "cli_q5", &suspended).await,
+        StatusCode::CONFLICT,
+        "service_not_active",
+    )
+    .await;
+    assert!(message.contains("Suspended"), "{message}");
     let mut unknown = client_action("quote", "150.00", "annually");
     unknown["data"]
         .as_object_mut()

@@ -51,6 +51,7 @@ final class UpgradeFacts
             'service' => [
                 'pid' => (int) $service->packageid,
                 'userid' => (int) $service->userid,
+                'status' => (string) ($service->domainstatus ?? ''),
                 'billingcycle' => (string) $service->billingcycle,
                 'recurringamount' => (string) $service->amount,
                 'nextduedate' => (string) $service->nextduedate,
