@@ -103,6 +103,10 @@ pub fn check(
     today: Date,
 ) -> Result<(), Refusal> {
     allowed(target_pid, facts, upgrades)?;
+    // SPEC §2.1: One Time products are not upgraded automatically.
+    if Cycle::parse(&facts.service.billingcycle) == Some(Cycle::OneTime) {
+        return Err(Refusal::NotAutomatic);
+    }
     match downgrade(target_pid, facts, upgrades, today) {
         Some(true) => Err(Refusal::Downgrade),
         Some(false) | None => Ok(()),
@@ -415,6 +419,17 @@ mod tests {
             priced.paid.source,
             paid::PaidSource::RecurringAmountFallback
         );
+    }
+
+    #[test]
+    fn a_one_time_service_is_pointed_to_the_manual_request() {
+        let mut once = facts("spanish", json!({"annually": "150.00"}));
+        once.service.billingcycle = "One Time".into();
+        let refused = check(13, &once, &none(), TODAY).expect_err("one time");
+        assert_eq!(refused, Refusal::NotAutomatic);
+        assert!(refused.message("spanish").contains("manualmente"));
+        let priced = quote(UpgradePolicy::Seed, 13, &once, &none(), "annually", TODAY);
+        assert_eq!(priced.expect_err("one time").code(), "target_not_allowed");
     }
 
     #[test]
