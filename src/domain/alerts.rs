@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::envelope::{Actor, ActorKind};
+use super::ids::whmcs_id;
 
 /// The eleven alerts of the seed's "Alertas por whatsapp", and the upgrade
 /// applied on payment (SPEC §2.1), which puente plans itself once WHMCS has
@@ -191,7 +192,7 @@ pub fn plan(
                 ))?;
             Ok(clients
                 .iter()
-                .filter_map(as_id)
+                .filter_map(whmcs_id)
                 .map(|client| password_changed(client, event_id))
                 .collect())
         }
@@ -358,16 +359,7 @@ fn digits(text: &str) -> String {
 fn id_at(data: &Value, path: &[&str]) -> Option<u64> {
     path.iter()
         .try_fold(data, |value, key| value.get(key))
-        .and_then(as_id)
-}
-
-fn as_id(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|id| *id > 0)
+        .and_then(whmcs_id)
 }
 
 #[cfg(test)]

@@ -96,6 +96,17 @@ name_type!(
     "ASCII letters, digits, `_` and `.`"
 );
 
+/// A WHMCS record id in JSON, as WHMCS sends it: a positive number or a
+/// numeric string.
+pub fn whmcs_id(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::Number(number) => number.as_u64(),
+        serde_json::Value::String(text) => text.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|id| *id > 0)
+}
+
 impl InstanceName {
     /// The instance configured by the plain `PUENTE_*` variables.
     pub fn default_instance() -> Self {

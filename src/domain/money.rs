@@ -163,6 +163,19 @@ impl Money {
         Ok(Self { amount, currency })
     }
 
+    /// An amount as WHMCS writes it (any sign, any precision: a promotion
+    /// line is negative); `None` when the text is not a number. Rounded
+    /// only by [`Money::rounded`].
+    pub fn from_whmcs(text: &str, currency: Currency) -> Option<Self> {
+        let amount = text.trim().parse::<Decimal>().ok()?;
+        Some(Self::exact(amount, currency))
+    }
+
+    /// Whether the amount is below zero.
+    pub fn is_negative(self) -> bool {
+        self.amount.is_sign_negative() && !self.amount.is_zero()
+    }
+
     /// An exact intermediate amount (any precision), rounded only by
     /// [`Money::rounded`].
     pub fn exact(amount: Decimal, currency: Currency) -> Self {

@@ -87,7 +87,7 @@ pub fn amount_paid(
         return fallback;
     };
     let within = |day: Option<Date>| day.is_some_and(|d| d >= period_start && d < next_due_date);
-    let amount = |line: &PaidLine| whmcs_amount(&line.amount);
+    let amount = |line: &PaidLine| Money::from_whmcs(&line.amount, currency).map(Money::amount);
     let of = |kind: &'static str| {
         lines
             .iter()
@@ -130,12 +130,6 @@ pub fn amount_paid(
         };
     }
     fallback
-}
-
-/// A WHMCS amount as WHMCS writes it (any sign, any precision); `None`
-/// when it is not a number, which then counts for nothing.
-fn whmcs_amount(text: &str) -> Option<Decimal> {
-    text.trim().parse::<Decimal>().ok()
 }
 
 fn optional_date<'de, D: serde::Deserializer<'de>>(

@@ -11,6 +11,7 @@ use jiff::civil::Date;
 use serde_json::Value;
 
 use super::cycle::Cycle;
+use super::ids::whmcs_id;
 use super::money::{Currency, Money};
 use super::upgrade::UpgradePolicy;
 
@@ -103,10 +104,9 @@ fn application(
     let recurring_amount = restarts
         .then(|| {
             let currency = Currency::parse(text(row, "currency")).ok()?;
-            let price = text(row, "new_price")
-                .parse::<rust_decimal::Decimal>()
-                .ok()?;
-            (!price.is_sign_negative()).then(|| Money::exact(price, currency).rounded())
+            Money::from_whmcs(text(row, "new_price"), currency)
+                .filter(|price| !price.is_negative())
+                .map(Money::rounded)
         })
         .flatten();
     Ok(Application {
@@ -130,12 +130,7 @@ fn text<'v>(row: &'v Value, key: &str) -> &'v str {
 }
 
 fn id(row: &Value, key: &str) -> Option<u64> {
-    match row.get(key)? {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|id| *id > 0)
+    row.get(key).and_then(whmcs_id)
 }
 
 #[cfg(test)]

@@ -220,11 +220,9 @@ impl Plan {
     fn read(facts: &UpgradeFacts, today: Date) -> Option<Self> {
         let currency = Currency::parse(&facts.currency).ok()?;
         let cycle = Cycle::parse(&facts.service.billingcycle)?;
-        // WHMCS's own values: as WHMCS writes them, rounded once at the end.
-        let whmcs_money = |text: &str| {
-            let amount = text.trim().parse::<rust_decimal::Decimal>().ok()?;
-            (!amount.is_sign_negative() || amount.is_zero()).then(|| Money::exact(amount, currency))
-        };
+        // WHMCS's own values, rounded once at the end; `-1.00` is "off".
+        let whmcs_money =
+            |text: &str| Money::from_whmcs(text, currency).filter(|money| !money.is_negative());
         let price = whmcs_money(&facts.service.recurringamount)?;
         let next_due_date = facts.service.nextduedate;
         let (period_start, paid) = if cycle == Cycle::FreeAccount {

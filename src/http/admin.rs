@@ -61,6 +61,24 @@ pub(super) fn next_cursor<T>(found: &[T], limit: usize, key: impl Fn(&T) -> i64)
     }
 }
 
+/// A `status` query value: one of the table's statuses.
+pub(super) fn parse_status(text: String, statuses: &[&str]) -> Result<String, ApiError> {
+    if statuses.contains(&text.as_str()) {
+        Ok(text)
+    } else {
+        Err(ApiError::InvalidQuery(format!(
+            "status: `{text}` is not one of {}",
+            statuses.join(", ")
+        )))
+    }
+}
+
+/// A WHMCS record id in a query (`client`, `service`).
+pub(super) fn parse_record_id(what: &str, text: &str) -> Result<u64, ApiError> {
+    text.parse::<u64>()
+        .map_err(|_| ApiError::InvalidQuery(format!("{what}: `{text}` is not a {what} id")))
+}
+
 /// A `limit` query value: 1 to 1000, 100 when absent.
 pub(super) fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
     match text {

@@ -8,11 +8,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::decisions::{positive_id, record_paid_source};
+use super::decisions::record_paid_source;
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::domain::cycle::Cycle;
 use crate::domain::envelope::ActorKind;
+use crate::domain::ids::whmcs_id;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
 use crate::store::upgrades::{self as requests, NewRequest};
 use crate::whmcs::{NewTicket, WhmcsError};
@@ -88,9 +89,9 @@ async fn owned_upgrade(
         ))
     })?;
     let data = action.data;
-    let service_id = positive_id(&data.service_id)
+    let service_id = whmcs_id(&data.service_id)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.service_id is not a service id".into()))?;
-    let target_pid = positive_id(&data.product_id)
+    let target_pid = whmcs_id(&data.product_id)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.product_id is not a product id".into()))?;
     let facts = data
         .facts

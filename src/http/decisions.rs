@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::signed;
+use crate::domain::ids::whmcs_id;
 use crate::domain::money::Money;
 use crate::domain::paid::PaidSource;
 use crate::domain::upgrade::Kind;
@@ -92,7 +93,7 @@ fn price_upgrade(
         .cycle
         .or(request.data.newproductbillingcycle)
         .unwrap_or_default();
-    let pid = positive_id(&request.data.pid).unwrap_or_default();
+    let pid = whmcs_id(&request.data.pid).unwrap_or_default();
     let config = &state.config;
     let priced = upgrade_check::price(
         config.upgrade_policy,
@@ -129,15 +130,6 @@ pub(super) fn record_paid_source(state: &AppState, priced: &upgrade_check::Price
     }
 }
 
-pub(super) fn positive_id(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(number) => number.as_u64(),
-        Value::String(text) => text.trim().parse().ok(),
-        _ => None,
-    }
-    .filter(|id| *id > 0)
-}
-
 /// `[]` allows; one message refuses. Without the addon's facts (an older
 /// addon) WHMCS's own checks decide.
 fn validate_upgrade(
@@ -150,7 +142,7 @@ fn validate_upgrade(
             "ShoppingCartValidateUpgrade needs data.pid and well-formed data._puente: {error}"
         ))
     })?;
-    let pid = positive_id(&request.data.pid)
+    let pid = whmcs_id(&request.data.pid)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.pid is not a product id".into()))?;
     Ok(match request.data.facts {
         Some(facts) => match upgrade_check::check(pid, &facts, &state.config.upgrades, today) {

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::admin::{Admin, next_cursor, parse_cursor, parse_limit};
+use super::admin::{Admin, next_cursor, parse_cursor, parse_limit, parse_record_id, parse_status};
 use super::error::ApiError;
 use crate::domain::ids::EventId;
 use crate::store::messages::{self, MessageQuery, StoredMessage};
@@ -39,23 +39,11 @@ impl ListParams {
         Ok(MessageQuery {
             status: self
                 .status
-                .map(|text| {
-                    if STATUSES.contains(&text.as_str()) {
-                        Ok(text)
-                    } else {
-                        Err(invalid(
-                            "status",
-                            format!("`{text}` is not one of {}", STATUSES.join(", ")),
-                        ))
-                    }
-                })
+                .map(|text| parse_status(text, &STATUSES))
                 .transpose()?,
             client_id: self
                 .client
-                .map(|text| {
-                    text.parse::<u64>()
-                        .map_err(|_| invalid("client", format!("`{text}` is not a client id")))
-                })
+                .map(|text| parse_record_id("client", &text))
                 .transpose()?,
             event: self
                 .event

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::admin::{Admin, next_cursor, parse_cursor, parse_limit};
+use super::admin::{Admin, next_cursor, parse_cursor, parse_limit, parse_record_id, parse_status};
 use super::error::ApiError;
 use crate::store::messages::Retry;
 use crate::store::upgrades::{self, ApplicationQuery, StoredApplication};
@@ -23,28 +23,14 @@ pub struct ListParams {
 
 impl ListParams {
     fn into_query(self) -> Result<ApplicationQuery, ApiError> {
-        let invalid =
-            |what: &str, problem: String| ApiError::InvalidQuery(format!("{what}: {problem}"));
         Ok(ApplicationQuery {
             status: self
                 .status
-                .map(|text| {
-                    if STATUSES.contains(&text.as_str()) {
-                        Ok(text)
-                    } else {
-                        Err(invalid(
-                            "status",
-                            format!("`{text}` is not one of {}", STATUSES.join(", ")),
-                        ))
-                    }
-                })
+                .map(|text| parse_status(text, &STATUSES))
                 .transpose()?,
             service_id: self
                 .service
-                .map(|text| {
-                    text.parse::<u64>()
-                        .map_err(|_| invalid("service", format!("`{text}` is not a service id")))
-                })
+                .map(|text| parse_record_id("service", &text))
                 .transpose()?,
             after: self.cursor.map(|text| parse_cursor(&text)).transpose()?,
             limit: parse_limit(self.limit.as_deref())?,

@@ -195,6 +195,27 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A POST to an admin route, with the token.
+    pub async fn admin_post(&self, path: &str) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// The first column of every row `sql` selects, as text.
+    pub fn column(&self, sql: &str) -> Vec<String> {
+        let connection = self.open_database();
+        let mut statement = connection.prepare(sql).expect("query");
+        statement
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
     /// Every stored event id, read through the admin API.
     pub async fn stored_ids(&self) -> Vec<String> {
         let page = json_of(

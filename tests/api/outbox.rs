@@ -583,21 +583,11 @@ async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_aga
         .open_database()
         .query_row("SELECT id FROM messages", [], |row| row.get(0))
         .expect("id");
-    let retry = |id: String| {
-        let (client, url) = (
-            app.client.clone(),
-            app.url(&format!("/v1/admin/messages/{id}/retry")),
-        );
-        async move {
-            client
-                .post(url)
-                .bearer_auth(ADMIN_TOKEN)
-                .send()
-                .await
-                .expect("retry")
-        }
-    };
-    assert_eq!(retry(id.to_string()).await.status(), StatusCode::ACCEPTED);
+    let retry = |id: String| format!("/v1/admin/messages/{id}/retry");
+    assert_eq!(
+        app.admin_post(&retry(id.to_string())).await.status(),
+        StatusCode::ACCEPTED
+    );
     assert_eq!(app.outbox.drain().await.expect("after retry").sent, 1);
     assert_eq!(
         message_state(&app),
@@ -605,13 +595,13 @@ async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_aga
     );
 
     assert_error(
-        retry(id.to_string()).await,
+        app.admin_post(&retry(id.to_string())).await,
         StatusCode::CONFLICT,
         "not_retryable",
     )
     .await;
     assert_error(
-        retry("999".into()).await,
+        app.admin_post(&retry("999".into())).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )

@@ -102,17 +102,7 @@ async fn the_due_date_moves_once_after_payment_and_the_client_is_told() {
     // told of the payment).
     let report = app.outbox.drain().await.expect("outbox");
     assert_eq!(report.sent, 2, "{report:?}");
-    let kinds: Vec<String> = {
-        let connection = app.open_database();
-        let mut statement = connection
-            .prepare("SELECT kind FROM messages ORDER BY kind")
-            .expect("query");
-        statement
-            .query_map([], |row| row.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    };
+    let kinds = app.column("SELECT kind FROM messages ORDER BY kind");
     assert_eq!(kinds, ["payment_received", "upgrade_applied"]);
     let messages = messages_of(&app, "evt_upgraded");
     assert_eq!(messages.len(), 1);
@@ -183,24 +173,21 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
         .mount(&whmcs)
         .await;
     let id = upgrade["id"].as_i64().expect("id");
-    let retry = |id: String| {
-        let request = app
-            .client
-            .post(app.url(&format!("/v1/admin/upgrades/{id}/retry")))
-            .bearer_auth(ADMIN_TOKEN);
-        async move { request.send().await.expect("retry") }
-    };
-    assert_eq!(retry(id.to_string()).await.status(), StatusCode::ACCEPTED);
+    let retry = |id: String| format!("/v1/admin/upgrades/{id}/retry");
+    assert_eq!(
+        app.admin_post(&retry(id.to_string())).await.status(),
+        StatusCode::ACCEPTED
+    );
     assert_eq!(app.upgrades.drain().await.expect("drain").applied, 1);
     assert_eq!(application(&app).0, "applied");
     assert_error(
-        retry(id.to_string()).await,
+        app.admin_post(&retry(id.to_string())).await,
         StatusCode::CONFLICT,
         "not_retryable",
     )
     .await;
     assert_error(
-        retry("999".into()).await,
+        app.admin_post(&retry("999".into())).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -441,17 +428,7 @@ async fn a_manual_request_opens_one_ticket_per_service_while_it_is_open() {
     ] {
         assert!(tickets[0].contains(field), "{field} in {}", tickets[0]);
     }
-    let statuses: Vec<String> = {
-        let connection = app.open_database();
-        let mut statement = connection
-            .prepare("SELECT status FROM manual_upgrade_requests ORDER BY id")
-            .expect("query");
-        statement
-            .query_map([], |row| row.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    };
+    let statuses = app.column("SELECT status FROM manual_upgrade_requests ORDER BY id");
     assert_eq!(statuses, ["closed", "open"]);
     app.stop().await;
 }
