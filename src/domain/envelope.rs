@@ -1,12 +1,10 @@
 //! The event envelope the shim sends (SPEC §3.2).
 //!
-//! Only the fields puente routes on are parsed here; `data` is checked to be
-//! an object and otherwise kept as the raw bytes the signature covered.
+//! The fields puente routes on are typed; `data` must be an object and is
+//! kept as JSON for the rules that read it, parsed in the same pass.
 
-use std::fmt;
-
-use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use super::ids::{HookType, InstanceName};
 
@@ -17,8 +15,10 @@ pub struct Envelope {
     pub hook: HookType,
     /// When the hook fired in WHMCS.
     pub timestamp: jiff::Timestamp,
-    #[serde(rename = "data")]
-    _data: JsonObject,
+    /// The hook's own payload (and the addon's `_puente` facts): always an
+    /// object.
+    #[serde(deserialize_with = "json_object")]
+    pub data: Value,
     pub context: Context,
 }
 
@@ -123,29 +123,9 @@ impl Source {
     }
 }
 
-/// Any JSON object, its members skipped without being built.
-#[derive(Debug, Clone, Copy)]
-struct JsonObject;
-
-impl<'de> Deserialize<'de> for JsonObject {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjectVisitor;
-
-        impl<'de> Visitor<'de> for ObjectVisitor {
-            type Value = JsonObject;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JsonObject, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(JsonObject)
-            }
-        }
-
-        deserializer.deserialize_map(ObjectVisitor)
-    }
+/// Any JSON object, refused as a wrong shape when it is anything else.
+fn json_object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    Map::deserialize(deserializer).map(Value::Object)
 }
 
 /// Why a body is not an envelope: bad JSON, or JSON of the wrong shape.

@@ -56,14 +56,13 @@ pub fn plan(
 ) -> Result<Vec<Application>, NotApplied> {
     let rows: Vec<&Value> = match hook {
         "AfterProductUpgrade" => vec![
-            data.pointer("/_puente/upgrade")
+            facts(data, "upgrade")
                 .ok_or(NotApplied::Missing("_puente.upgrade (the tblupgrades row)"))?,
         ],
         // InvoicePaid may come before WHMCS processed the upgrade; only a
         // row WHMCS marked Completed is applied from it (AfterProductUpgrade
         // reports the others).
-        "InvoicePaid" => data
-            .pointer("/_puente/upgrades")
+        "InvoicePaid" => facts(data, "upgrades")
             .and_then(Value::as_array)
             .map(|rows| {
                 rows.iter()
@@ -77,6 +76,11 @@ pub fn plan(
         .filter(|row| text(row, "type").eq_ignore_ascii_case("package"))
         .map(|row| application(row, policy, enable_date))
         .collect()
+}
+
+/// A member of the addon's `_puente` facts.
+fn facts<'v>(data: &'v Value, name: &str) -> Option<&'v Value> {
+    data.get("_puente")?.get(name)
 }
 
 fn application(

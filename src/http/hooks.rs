@@ -1,14 +1,16 @@
 //! `POST /v1/hooks`: asynchronous hook events, acknowledged once durable.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::signed;
+use super::signed::{self, SignedEvent};
 use crate::domain::alerts;
+use crate::domain::envelope::Envelope;
 use crate::domain::hooks;
+use crate::domain::ids::EventId;
 use crate::domain::upgrade_apply;
 use crate::metrics::EventOutcome;
 use crate::store::events::EventStatus;
@@ -31,77 +33,89 @@ pub async fn receive(
     let (inserted, id) = result.inspect_err(|error| {
         tracing::warn!(code = error.code(), %error, "hook event refused");
     })?;
-    Ok(match inserted {
-        Inserted::Accepted => {
-            HttpResponse::Accepted().json(json!({ "status": "accepted", "id": id }))
-        }
-        Inserted::Duplicate => HttpResponse::Ok().json(json!({ "status": "duplicate", "id": id })),
-    })
+    let (mut response, status) = match inserted {
+        Inserted::Accepted => (HttpResponse::Accepted(), "accepted"),
+        Inserted::Duplicate => (HttpResponse::Ok(), "duplicate"),
+    };
+    Ok(response.json(Stored {
+        status,
+        id: id.as_str(),
+    }))
 }
 
 async fn store(
     request: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Inserted, String), ApiError> {
-    let event = signed::verify(request, payload, state)
+) -> Result<(Inserted, EventId), ApiError> {
+    let SignedEvent {
+        id,
+        instance,
+        envelope,
+        body,
+    } = signed::verify(request, payload, state)
         .await?
         .into_event()?;
-    let status = if hooks::is_handled(&event.envelope.hook) {
+    let Envelope {
+        hook,
+        timestamp,
+        data,
+        context,
+    } = envelope;
+    let status = if hooks::is_handled(&hook) {
         EventStatus::Received
     } else {
         EventStatus::Unhandled
     };
-    let context = &event.envelope.context;
-    let hook = event.envelope.hook.as_str();
-    let plans_alerts = alerts::is_alert_hook(hook);
-    let plans_upgrades = upgrade_apply::is_upgrade_hook(hook);
     let (mut planned_alerts, mut planned_upgrades) = (Vec::new(), Vec::new());
-    if status == EventStatus::Received && (plans_alerts || plans_upgrades) {
-        // The body was verified and parsed as an envelope already.
-        if let Ok(Data { data }) = serde_json::from_slice::<Data>(&event.body) {
-            let id = event.id.as_str();
-            if plans_alerts {
-                planned_alerts =
-                    alerts::plan(hook, &data, &context.actor, id).unwrap_or_else(|reason| {
-                        tracing::debug!(id, hook, %reason, "no alert");
-                        Vec::new()
-                    });
-            }
-            if plans_upgrades {
-                let enable_date = state.local_date(&event.instance, event.envelope.timestamp);
-                planned_upgrades =
-                    upgrade_apply::plan(hook, &data, state.config.upgrade_policy, enable_date)
-                        .unwrap_or_else(|reason| {
-                            tracing::warn!(id, hook, %reason, "a paid upgrade cannot be applied");
-                            Vec::new()
-                        });
-            }
+    if status == EventStatus::Received {
+        let name = hook.as_str();
+        if alerts::is_alert_hook(name) {
+            planned_alerts =
+                alerts::plan(name, &data, &context.actor, id.as_str()).unwrap_or_else(|reason| {
+                    tracing::debug!(%id, hook = name, %reason, "no alert");
+                    Vec::new()
+                });
+        }
+        if upgrade_apply::is_upgrade_hook(name) {
+            let enable_date = state.local_date(&instance, timestamp);
+            planned_upgrades = upgrade_apply::plan(
+                name,
+                &data,
+                state.config.upgrade_policy,
+                enable_date,
+            )
+            .unwrap_or_else(|reason| {
+                tracing::warn!(%id, hook = name, %reason, "a paid upgrade cannot be applied");
+                Vec::new()
+            });
         }
     }
     let new_event = NewEvent {
-        id: event.id.clone(),
-        instance: event.instance,
-        hook: event.envelope.hook.clone(),
+        id: id.clone(),
+        instance,
+        hook,
         actor: context.actor,
         source: context.source,
-        occurred_at: event.envelope.timestamp,
+        occurred_at: timestamp,
         status,
-        body: event.body,
+        body,
         alerts: planned_alerts,
         upgrades: planned_upgrades,
     };
     let inserted = state.writer.insert(new_event).await.map_err(|error| {
-        tracing::error!(%error, id = %event.id, "event not stored");
+        tracing::error!(%error, %id, "event not stored");
         ApiError::StorageUnavailable
     })?;
-    tracing::debug!(id = %event.id, hook = %event.envelope.hook, ?inserted, "hook event");
-    Ok((inserted, event.id.as_str().to_owned()))
+    tracing::debug!(%id, ?inserted, "hook event");
+    Ok((inserted, id))
 }
 
-#[derive(Deserialize)]
-struct Data {
-    data: Value,
+/// The answer to a stored event.
+#[derive(Serialize)]
+struct Stored<'a> {
+    status: &'static str,
+    id: &'a str,
 }
 
 /// Benchmark baseline: the same media-type, size and signature checks as

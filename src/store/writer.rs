@@ -238,39 +238,41 @@ struct State {
 
 impl State {
     fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
         while let Some(first) = commands.blocking_recv() {
-            batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match commands.try_recv() {
-                    Ok(command) => batch.push(command),
-                    Err(_) => break,
-                }
-            }
-            let stop = batch.iter().any(|command| matches!(command, Command::Stop));
-            self.commit(std::mem::take(&mut batch));
-            if stop {
+            if self.commit(first, &mut commands) == Batch::EndedWithStop {
                 // Anything sent after Stop is refused: its sender sees `Stopped`.
                 commands.close();
-                while let Ok(command) = commands.try_recv() {
-                    batch.push(command);
+                while let Some(command) = commands.blocking_recv() {
+                    self.commit(command, &mut commands);
                 }
-                self.commit(std::mem::take(&mut batch));
                 break;
             }
         }
         tracing::debug!("writer stopped");
     }
 
-    /// Writes one batch in one transaction and answers every command in it.
-    fn commit(&mut self, mut batch: Vec<Command>) {
-        if batch.iter().all(|command| matches!(command, Command::Stop)) {
-            return;
+    /// Writes `first`, and every command that arrives until the queue is
+    /// empty (at most [`MAX_BATCH`] in all), in one transaction, then
+    /// answers each of them.
+    fn commit(&mut self, first: Command, commands: &mut mpsc::Receiver<Command>) -> Batch {
+        if matches!(first, Command::Stop) {
+            return Batch::EndedWithStop;
         }
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        batch.push(first);
         let started = Instant::now();
-        let received = jiff::Timestamp::now().max(self.last_received);
-        match write(&mut self.connection, &mut batch, received) {
-            Ok((inserted, planned)) => {
+        let written = write(
+            &mut self.connection,
+            &mut batch,
+            commands,
+            self.last_received,
+        );
+        let ended = match batch.last() {
+            Some(Command::Stop) => Batch::EndedWithStop,
+            _ => Batch::Ended,
+        };
+        match written {
+            Ok((inserted, planned, received)) => {
                 self.last_received = received;
                 if planned.alerts {
                     self.planned.notify_one();
@@ -282,7 +284,7 @@ impl State {
                     .record_commit(inserted.len(), started.elapsed().as_secs_f64());
                 let mut inserted = inserted.into_iter();
                 let mut answers = Vec::with_capacity(batch.len());
-                for command in batch {
+                for command in batch.drain(..) {
                     match command {
                         Command::Insert(_, reply) => {
                             let outcome = inserted.next().expect("one outcome per insert");
@@ -301,7 +303,7 @@ impl State {
                 tracing::error!(%error, commands = batch.len(), "group commit failed; nothing in it was stored");
                 let failure = StoreError::Write(error.to_string());
                 let mut answers = Vec::with_capacity(batch.len());
-                for command in batch {
+                for command in batch.drain(..) {
                     match command {
                         Command::Insert(_, reply) => answers.push((reply, Err(failure.clone()))),
                         Command::Probe(reply) => {
@@ -314,7 +316,17 @@ impl State {
                 delivery::deliver(answers);
             }
         }
+        ended
     }
+}
+
+/// How a group transaction's batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Batch {
+    /// The queue was empty or the batch full.
+    Ended,
+    /// A Stop was taken: nothing after it belongs to the batch.
+    EndedWithStop,
 }
 
 /// What a batch left for the workers.
@@ -324,22 +336,40 @@ struct Planned {
     upgrades: bool,
 }
 
-/// Runs a batch in one transaction; returns the outcome of each insert, in
-/// order, and what it planned for the workers.
+/// Runs `batch`, and the commands that arrive while it runs, in one
+/// transaction. Returns the outcome of each insert, in order, what it
+/// planned for the workers, and the receive time of its last command.
 fn write(
     connection: &mut Connection,
-    batch: &mut [Command],
-    now: jiff::Timestamp,
-) -> rusqlite::Result<(Vec<Inserted>, Planned)> {
+    batch: &mut Vec<Command>,
+    commands: &mut mpsc::Receiver<Command>,
+    last_received: jiff::Timestamp,
+) -> rusqlite::Result<(Vec<Inserted>, Planned, jiff::Timestamp)> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let mut inserted = Vec::with_capacity(batch.len());
+    let mut inserted = Vec::with_capacity(MAX_BATCH);
     let mut planned = Planned::default();
+    let mut received = last_received;
     {
         let mut insert = events::Insert::prepare(&transaction)?;
         let mut plans: Option<PlanInsert<'_>> = None;
         let mut applications: Option<ApplicationInsert<'_>> = None;
-        for command in batch {
-            match command {
+        let mut next = 0;
+        loop {
+            if next == batch.len() {
+                // Whatever arrived while the batch was written shares its
+                // sync, instead of waiting for the next one.
+                if batch.len() == MAX_BATCH || matches!(batch.last(), Some(Command::Stop)) {
+                    break;
+                }
+                match commands.try_recv() {
+                    Ok(command) => batch.push(command),
+                    Err(_) => break,
+                }
+            }
+            // Receive times never decrease along `seq`.
+            received = jiff::Timestamp::now().max(received);
+            let now = received;
+            match &mut batch[next] {
                 Command::Insert(event, _) => {
                     let outcome = insert.run(event, now)?;
                     // The event's own row id, before planned rows take the
@@ -382,10 +412,11 @@ fn write(
                 }
                 Command::Stop => {}
             }
+            next += 1;
         }
     }
     transaction.commit()?;
-    Ok((inserted, planned))
+    Ok((inserted, planned, received))
 }
 
 #[cfg(test)]
@@ -450,6 +481,42 @@ mod tests {
             .expect("query")
             .expect("stored");
         assert_eq!(stored.received_at.as_millisecond(), tomorrow);
+    }
+
+    #[test]
+    fn commands_that_arrive_while_a_batch_is_written_share_its_commit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::open(&dir.path().join("g.db"), std::time::Duration::from_secs(1))
+            .expect("open");
+        let metrics = Metrics::new();
+        let thread = WriterThread::start(&database, Arc::clone(&metrics)).expect("writer");
+        let writer = thread.writer();
+        // Outside a runtime the reply goes straight to its receiver.
+        let (reply, late_answer) = Reply::new();
+        let late = Command::Insert(Box::new(event("evt_late")), reply);
+        let queue = writer.queue.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let (first, late) = runtime.block_on(async {
+            // The change queues an insert while its transaction is open.
+            let first = writer
+                .change(move |_| {
+                    queue
+                        .try_send(late)
+                        .map_err(|_| rusqlite::Error::InvalidQuery)
+                })
+                .await;
+            (first, late_answer.await)
+        });
+        thread.stop();
+        assert!(first.is_ok(), "{first:?}");
+        assert!(matches!(late, Ok(Ok(Inserted::Accepted))), "{late:?}");
+        let metrics = metrics.render();
+        assert!(
+            metrics.contains("puente_commit_batch_size_count 1\n"),
+            "one commit held both: {metrics}"
+        );
     }
 
     #[test]
