@@ -48,14 +48,30 @@ async fn store(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<(Inserted, EventId), ApiError> {
+    let event = signed::verify(request, payload, state)
+        .await?
+        .into_event()?;
+    let id = event.id.clone();
+    // Planned before the await, in a plain function: nothing of the parsed
+    // envelope is kept in the waiting future.
+    let new_event = plan(event, state);
+    let inserted = state.writer.insert(new_event).await.map_err(|error| {
+        tracing::error!(%error, %id, "event not stored");
+        ApiError::StorageUnavailable
+    })?;
+    tracing::debug!(%id, ?inserted, "hook event");
+    Ok((inserted, id))
+}
+
+/// The event to store: the verified one, with the alerts and upgrades its
+/// hook plans when a rule consumes it.
+fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
     let SignedEvent {
         id,
         instance,
         envelope,
         body,
-    } = signed::verify(request, payload, state)
-        .await?
-        .into_event()?;
+    } = event;
     let Envelope {
         hook,
         timestamp,
@@ -91,8 +107,8 @@ async fn store(
             });
         }
     }
-    let new_event = NewEvent {
-        id: id.clone(),
+    NewEvent {
+        id,
         instance,
         hook,
         actor: context.actor,
@@ -102,13 +118,7 @@ async fn store(
         body,
         alerts: planned_alerts,
         upgrades: planned_upgrades,
-    };
-    let inserted = state.writer.insert(new_event).await.map_err(|error| {
-        tracing::error!(%error, %id, "event not stored");
-        ApiError::StorageUnavailable
-    })?;
-    tracing::debug!(%id, ?inserted, "hook event");
-    Ok((inserted, id))
+    }
 }
 
 /// The answer to a stored event.

@@ -5,17 +5,25 @@
 //! runtime (an eventfd write) every time. Each runtime thread that asks for
 //! answers gets an inbox task; the writer sends that inbox one message per
 //! commit, and the inbox completes the waiting requests with local wakes.
+//!
+//! The stored events go back with their answers and are freed by the inbox,
+//! on the thread that allocated them: a free on the allocating thread is
+//! the allocator's fast path, a free from the writer a cross-thread one.
 
 use std::cell::RefCell;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::writer::{Inserted, StoreError};
+use super::writer::{Inserted, NewEvent, StoreError};
 
 /// The outcome of one insert.
 pub(super) type Answer = Result<Inserted, StoreError>;
 
-type Parcel = Vec<(oneshot::Sender<Answer>, Answer)>;
+/// What one insert leaves: its answer, and the event to free where it was
+/// made.
+pub(super) type Delivery = (Reply, Answer, Box<NewEvent>);
+
+type Parcel = Vec<(oneshot::Sender<Answer>, Answer, Box<NewEvent>)>;
 type Inbox = mpsc::UnboundedSender<Parcel>;
 
 /// Where one answer goes.
@@ -39,24 +47,25 @@ impl Reply {
 
 /// Delivers a commit's answers: one message per inbox, direct sends for
 /// the rest, and direct sends too if an inbox's runtime has gone.
-pub(super) fn deliver(answers: Vec<(Reply, Answer)>) {
+pub(super) fn deliver(deliveries: Vec<Delivery>) {
     let mut parcels: Vec<(Inbox, Parcel)> = Vec::new();
-    for (reply, answer) in answers {
+    for (reply, answer, event) in deliveries {
         let Some(inbox) = reply.inbox else {
             let _ = reply.sender.send(answer);
             continue;
         };
+        let item = (reply.sender, answer, event);
         match parcels
             .iter_mut()
             .find(|(known, _)| known.same_channel(&inbox))
         {
-            Some((_, parcel)) => parcel.push((reply.sender, answer)),
-            None => parcels.push((inbox, vec![(reply.sender, answer)])),
+            Some((_, parcel)) => parcel.push(item),
+            None => parcels.push((inbox, vec![item])),
         }
     }
     for (inbox, parcel) in parcels {
         if let Err(mpsc::error::SendError(parcel)) = inbox.send(parcel) {
-            for (sender, answer) in parcel {
+            for (sender, answer, _) in parcel {
                 let _ = sender.send(answer);
             }
         }
@@ -78,8 +87,9 @@ fn current_inbox() -> Option<Inbox> {
             // task runs on this very thread, so its sends wake locally.
             runtime.spawn(async move {
                 while let Some(parcel) = parcels.recv().await {
-                    for (sender, answer) in parcel {
+                    for (sender, answer, event) in parcel {
                         let _ = sender.send(answer);
+                        drop(event);
                     }
                 }
             });

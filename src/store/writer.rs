@@ -116,10 +116,24 @@ pub struct Writer {
 impl Writer {
     /// Stores `event` unless its id is already stored; returns once the
     /// transaction holding it is durable.
-    pub async fn insert(&self, event: NewEvent) -> Result<Inserted, StoreError> {
+    ///
+    /// The event is boxed before the future is made, so the future carries
+    /// a pointer rather than the event: actix boxes each request's handler
+    /// future, and this keeps the hook route's under 1 KiB (680 bytes, from
+    /// 1096), a small-object size for the allocator.
+    pub fn insert(
+        &self,
+        event: NewEvent,
+    ) -> impl Future<Output = Result<Inserted, StoreError>> + use<'_> {
         let (reply, answer) = Reply::new();
-        self.send(Command::Insert(Box::new(event), reply)).await?;
-        answer.await.map_err(|_| StoreError::Stopped)?
+        let command = Command::Insert(Box::new(event), reply);
+        async move {
+            self.queue
+                .send(command)
+                .await
+                .map_err(|_| StoreError::Stopped)?;
+            answer.await.map_err(|_| StoreError::Stopped)?
+        }
     }
 
     /// Commits a write that changes nothing of value: proof that the
@@ -286,9 +300,9 @@ impl State {
                 let mut answers = Vec::with_capacity(batch.len());
                 for command in batch.drain(..) {
                     match command {
-                        Command::Insert(_, reply) => {
+                        Command::Insert(event, reply) => {
                             let outcome = inserted.next().expect("one outcome per insert");
-                            answers.push((reply, Ok(outcome)));
+                            answers.push((reply, Ok(outcome), event));
                         }
                         Command::Probe(reply) => {
                             let _ = reply.send(Ok(()));
@@ -305,7 +319,9 @@ impl State {
                 let mut answers = Vec::with_capacity(batch.len());
                 for command in batch.drain(..) {
                     match command {
-                        Command::Insert(_, reply) => answers.push((reply, Err(failure.clone()))),
+                        Command::Insert(event, reply) => {
+                            answers.push((reply, Err(failure.clone()), event));
+                        }
                         Command::Probe(reply) => {
                             let _ = reply.send(Err(failure.clone()));
                         }
