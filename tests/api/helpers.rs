@@ -264,6 +264,14 @@ impl TestApp {
 }
 
 /// Asserts the status and returns the JSON body.
+/// Whether a worker's wake-up is already due: `wait` is polled once, never
+/// waited on (a due wake-up is used up by it).
+pub fn already_woken(wait: impl std::future::Future<Output = ()>) -> bool {
+    let mut wait = std::pin::pin!(wait);
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    wait.as_mut().poll(&mut context).is_ready()
+}
+
 pub async fn json_of(response: Response, status: StatusCode) -> Value {
     let actual = response.status();
     let text = response.text().await.expect("body");

@@ -584,9 +584,15 @@ async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_aga
         .query_row("SELECT id FROM messages", [], |row| row.get(0))
         .expect("id");
     let retry = |id: String| format!("/v1/admin/messages/{id}/retry");
+    already_woken(app.outbox.planned_alerts());
+    assert!(!already_woken(app.outbox.planned_alerts()));
     assert_eq!(
         app.admin_post(&retry(id.to_string())).await.status(),
         StatusCode::ACCEPTED
+    );
+    assert!(
+        already_woken(app.outbox.planned_alerts()),
+        "a retry wakes the outbox"
     );
     assert_eq!(app.outbox.drain().await.expect("after retry").sent, 1);
     assert_eq!(

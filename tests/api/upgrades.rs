@@ -174,9 +174,15 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
         .await;
     let id = upgrade["id"].as_i64().expect("id");
     let retry = |id: String| format!("/v1/admin/upgrades/{id}/retry");
+    already_woken(app.upgrades.planned_upgrades());
+    assert!(!already_woken(app.upgrades.planned_upgrades()));
     assert_eq!(
         app.admin_post(&retry(id.to_string())).await.status(),
         StatusCode::ACCEPTED
+    );
+    assert!(
+        already_woken(app.upgrades.planned_upgrades()),
+        "a retry wakes the upgrade worker"
     );
     assert_eq!(app.upgrades.drain().await.expect("drain").applied, 1);
     assert_eq!(application(&app).0, "applied");
