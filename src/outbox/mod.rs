@@ -436,16 +436,33 @@ impl Outbox {
     }
 }
 
-/// Planned messages due at `now`, oldest first. Rows naming an instance
-/// or alert this version does not know are left alone.
+/// The planned messages due at `?1`, at most `?2`; see [`due`].
+const DUE: &str = "SELECT * FROM (
+        SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
+               previous_country, attempts
+          FROM messages
+         WHERE status = 'planned' AND next_attempt_at_ms IS NULL
+         ORDER BY id LIMIT ?2)
+    UNION ALL
+    SELECT * FROM (
+        SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
+               previous_country, attempts
+          FROM messages
+         WHERE status = 'planned' AND next_attempt_at_ms <= ?1
+         ORDER BY next_attempt_at_ms, id LIMIT ?2)
+    ORDER BY id LIMIT ?2";
+
+/// Planned messages due at `now`, oldest first: new ones in id order, and
+/// retries that came due, earliest first. Rows naming an instance or alert
+/// this version does not know are left alone.
+///
+/// Each half is a range of the `messages_due` index read in its own order,
+/// so a pass reads at most two batches however many messages wait for a
+/// later retry (one query with `IS NULL OR <=` read every planned row and
+/// sorted them, on every pass, while WHMCS was unreachable).
 fn due(database: &Database, now: jiff::Timestamp) -> anyhow::Result<Vec<(InstanceName, Pending)>> {
     let connection = database.reader()?;
-    let mut statement = connection.prepare(
-        "SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone, previous_country, attempts
-           FROM messages
-          WHERE status = 'planned' AND (next_attempt_at_ms IS NULL OR next_attempt_at_ms <= ?1)
-          ORDER BY id LIMIT ?2",
-    )?;
+    let mut statement = connection.prepare(DUE)?;
     let id = |value: Option<i64>| value.and_then(|id| u64::try_from(id).ok());
     let rows = statement.query_map(params![now.as_millisecond(), BATCH], |row| {
         let instance: String = row.get(1)?;
@@ -530,4 +547,77 @@ fn record(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database =
+            Database::open(&dir.path().join("o.db"), Duration::from_secs(1)).expect("database");
+        (dir, database)
+    }
+
+    #[test]
+    fn a_pass_takes_new_messages_and_due_retries_in_id_order_and_leaves_later_ones() {
+        let (_dir, database) = database();
+        let now = jiff::Timestamp::from_millisecond(1_000_000).expect("time");
+        let connection = rusqlite::Connection::open(database.path()).expect("connect");
+        connection
+            .execute_batch(
+                "INSERT INTO events (seq, id, instance, type, actor_kind, source, occurred_at_ms,
+                                     received_at_ms, status, body)
+                 VALUES (1, 'evt_1', 'default', 'ClientAdd', 'system', 'cron', 0, 0,
+                         'received', x'7b7d');",
+            )
+            .expect("event");
+        // id, when to try again (NULL: as soon as possible), status
+        for (id, next, status) in [
+            (1, Some(999_000), "planned"),
+            (2, None, "planned"),
+            (3, Some(2_000_000), "planned"),
+            (4, None, "sent"),
+            (5, Some(1_000_000), "planned"),
+        ] {
+            connection
+                .execute(
+                    "INSERT INTO messages (id, event_seq, instance, kind, client_id, subject_kind,
+                                           dedupe_key, status, planned_at_ms, next_attempt_at_ms)
+                     VALUES (?1, 1, 'default', 'welcome', 7, 'client', ?2, ?3, 0, ?4)",
+                    rusqlite::params![id, format!("welcome:{id}"), status, next],
+                )
+                .expect("message");
+        }
+        let ids: Vec<i64> = due(&database, now)
+            .expect("due")
+            .into_iter()
+            .map(|(_, message)| message.id)
+            .collect();
+        assert_eq!(ids, [1, 2, 5]);
+    }
+
+    #[test]
+    fn a_pass_reads_index_ranges_not_every_planned_message() {
+        let (_dir, database) = database();
+        let connection = database.reader().expect("reader");
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {DUE}"))
+            .expect("plan");
+        let plan: Vec<String> = statement
+            .query_map(params![0, BATCH], |row| row.get(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        let searches = plan
+            .iter()
+            .filter(|step| step.starts_with("SEARCH messages USING INDEX messages_due"))
+            .count();
+        assert_eq!(searches, 2, "{plan:#?}");
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN messages")),
+            "{plan:#?}"
+        );
+    }
 }
