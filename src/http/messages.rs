@@ -92,10 +92,8 @@ pub async fn retry_message(
         return Err(ApiError::NotFound(format!("no message has the id `{id}`")));
     };
     let status = state
-        .writer
         .change(move |connection| messages::retry(connection, id))
-        .await
-        .map_err(|_| ApiError::StorageUnavailable)?;
+        .await?;
     match status {
         None => Err(ApiError::NotFound(format!("no message has the id `{id}`"))),
         Some(messages::Retry::Planned) => {
