@@ -30,10 +30,17 @@ final class ClientAreaTest extends ShimTestCase
         return Context::from(['uid' => 1842], false, false, '/index.php', 1907);
     }
 
-    /** @return array<string, mixed> */
+    private const TOKEN = 'c0ffee0123456789abcdef0123456789abcdef01';
+
+    /**
+     * The page for a GET, or for a post carrying the session's token.
+     *
+     * @return array<string, mixed>
+     */
     private function page(array $request, bool $isPost = false, ?string $url = null): array
     {
-        return ClientArea::page($request, $isPost, $this->actions($url ?? $this->service->url), self::client());
+        $request += $isPost ? ['token' => self::TOKEN] : [];
+        return ClientArea::page($request, $isPost, $this->actions($url ?? $this->service->url), self::client(), self::TOKEN);
     }
 
     private const CHOICE = ['m' => 'puente', 'id' => '7731', 'pid' => '13', 'billingcycle' => 'annually'];
@@ -110,6 +117,56 @@ final class ClientAreaTest extends ShimTestCase
         $envelope = json_decode($request['body'], true);
         $this->assertSame('client.upgrades.manual', $envelope['type']);
         $this->assertSame('Necesito más disco', $envelope['data']['note']);
+    }
+
+    /** @return array<string, array{0: string, 1: array<string, string>}> */
+    public static function forgedPosts(): array
+    {
+        $posts = [];
+        foreach (['boolean', 'halting'] as $behaviour) {
+            $posts["missing token, check_token {$behaviour}"] = [$behaviour, []];
+            $posts["wrong token, check_token {$behaviour}"] = [$behaviour, ['token' => str_repeat('0', 40)]];
+            $posts["empty token, check_token {$behaviour}"] = [$behaviour, ['token' => '']];
+        }
+        return $posts;
+    }
+
+    /**
+     * @dataProvider forgedPosts
+     * @param array<string, string> $token
+     */
+    public function test_a_manual_request_without_the_sessions_token_opens_nothing(string $behaviour, array $token): void
+    {
+        $GLOBALS['whmcs_check_token'] = $behaviour;
+        $this->service = FakeService::start();
+        $this->service->answerClient(201, '{"ticket_id":55,"ticket_number":"ABC-123456"}');
+        $request = self::CHOICE + ['action' => 'manual', 'note' => 'x'] + $token;
+
+        $vars = ClientArea::page($request, true, $this->actions($this->service->url), self::client(), self::TOKEN)['vars'];
+        $GLOBALS['whmcs_check_token'] = 'boolean';
+
+        $this->assertSame([], $this->service->requests(), 'nothing reaches the service');
+        $this->assertNull($vars['ticket']);
+        $this->assertSame('invalid_token', $vars['error_code']);
+        $this->assertSame(self::TOKEN, $vars['token'], 'the form is shown again with the session token');
+    }
+
+    public function test_without_a_session_token_no_post_is_accepted(): void
+    {
+        $this->service = FakeService::start();
+
+        $vars = ClientArea::page(self::CHOICE + ['action' => 'manual', 'token' => ''], true,
+            $this->actions($this->service->url), self::client(), '')['vars'];
+
+        $this->assertSame([], $this->service->requests());
+        $this->assertSame('invalid_token', $vars['error_code']);
+    }
+
+    public function test_the_template_posts_the_token(): void
+    {
+        $template = (string) file_get_contents(dirname(__DIR__) . '/modules/addons/puente/templates/upgrade.tpl');
+
+        $this->assertMatchesRegularExpression('#<form method="post"[^>]*>\s*<input type="hidden" name="token" value="\{\$token\|escape\}">#', $template);
     }
 
     public function test_a_manual_request_needs_a_post(): void

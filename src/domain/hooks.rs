@@ -34,6 +34,10 @@ pub const HANDLED: &[(&str, &str)] = &[
     ("CancellationRequest", "records cancellation requests"),
     ("AfterProductUpgrade", "records applied upgrades"),
     (
+        "AfterConfigOptionsUpgrade",
+        "records configurable-option upgrades (never applied by puente)",
+    ),
+    (
         "ServiceEdit",
         "keeps transfers and cancellations in step with WHMCS",
     ),

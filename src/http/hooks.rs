@@ -95,16 +95,17 @@ fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
         }
         if upgrade_apply::is_upgrade_hook(name) {
             let enable_date = state.local_date(&instance, timestamp);
-            planned_upgrades = upgrade_apply::plan(
-                name,
-                &data,
-                state.config.upgrade_policy,
-                enable_date,
-            )
-            .unwrap_or_else(|reason| {
-                tracing::warn!(%id, hook = name, %reason, "a paid upgrade cannot be applied");
-                Vec::new()
-            });
+            match upgrade_apply::plan(name, &data, state.config.upgrade_policy, enable_date) {
+                Ok(planned) => {
+                    for reason in &planned.skipped {
+                        tracing::warn!(%id, hook = name, %reason, "an upgrade row cannot be recorded");
+                    }
+                    planned_upgrades = planned.applications;
+                }
+                Err(reason) => {
+                    tracing::warn!(%id, hook = name, %reason, "an upgrade cannot be recorded");
+                }
+            }
         }
     }
     NewEvent {

@@ -10,7 +10,9 @@ use super::error::ApiError;
 use crate::store::messages::Retry;
 use crate::store::upgrades::{self, ApplicationQuery, StoredApplication};
 
-const STATUSES: [&str; 4] = ["planned", "applying", "applied", "failed"];
+const STATUSES: [&str; 6] = [
+    "planned", "applying", "applied", "failed", "recorded", "refused",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -185,11 +185,7 @@ pub async fn resolve(
     }
     match message.subject_kind.as_str() {
         "service" => {
-            let service = whmcs
-                .client_products(client_id, Some(subject))
-                .await?
-                .into_iter()
-                .find(|s| s.id == subject);
+            let service = whmcs.client_product(client_id, subject).await?;
             let service = service.ok_or_else(|| {
                 NotReady::Gone(format!("client {client_id} has no service {subject}"))
             })?;
@@ -207,10 +203,10 @@ pub async fn resolve(
         "domain" => {
             // A deleted domain may be gone from WHMCS already: its id then.
             let name = whmcs
-                .client_domains(client_id, Some(subject))
+                .client_domain(client_id, subject)
                 .await
                 .ok()
-                .and_then(|domains| domains.into_iter().find(|d| d.id == subject))
+                .flatten()
                 .map_or_else(|| format!("#{subject}"), |domain| domain.domainname);
             values.insert(Parameter::DomainName.as_str(), name);
         }

@@ -32,6 +32,7 @@ fn migrations() -> Migrations<'static> {
             include_str!("migrations/0007_checks_without_in_lists.sql"),
             rewrite_in_list_checks,
         ),
+        M::up(include_str!("migrations/0008_upgrade_types.sql")),
     ])
 }
 
@@ -355,6 +356,60 @@ mod tests {
     }
 
     #[test]
+    fn upgrades_recorded_before_types_were_kept_are_package_upgrades() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("old.db");
+        let mut connection = Connection::open(&path).expect("open");
+        migrations()
+            .to_version(&mut connection, 7)
+            .expect("version 7");
+        connection
+            .execute_batch(
+                "INSERT INTO events (seq, id, instance, type, actor_kind, source, occurred_at_ms,
+                                     received_at_ms, status, body)
+                 VALUES (1, 'evt_old', 'default', 'AfterProductUpgrade', 'system', 'cron', 0, 0,
+                         'received', x'7b7d');
+                 INSERT INTO upgrade_applications
+                        (event_seq, instance, upgrade_id, service_id, client_id, product_id,
+                         billing_cycle, policy, enable_date, status, planned_at_ms)
+                 VALUES (1, 'default', 233, 7731, 1842, 13, 'Annually', 'seed', '2025-03-10',
+                         'planned', 0);",
+            )
+            .expect("an upgrade of the old schema");
+        drop(connection);
+
+        let database = Database::open(&path, Duration::from_secs(1)).expect("migrate to 8");
+        let connection = database.writer_connection().expect("writer");
+        let kept: (String, String, i64) = connection
+            .query_row(
+                "SELECT upgrade_type, status, product_id FROM upgrade_applications",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .expect("the row");
+        assert_eq!(kept, ("package".to_owned(), "planned".to_owned(), 13));
+        assert_eq!(upgrades::pending(&connection).expect("pending").len(), 1);
+        let insert = |id: i64, kind: &str, product: Option<i64>, status: &str| {
+            connection.execute(
+                "INSERT INTO upgrade_applications
+                        (event_seq, instance, upgrade_id, upgrade_type, service_id, client_id,
+                         product_id, billing_cycle, policy, enable_date, status, planned_at_ms)
+                 VALUES (1, 'default', ?1, ?2, 7731, 1842, ?3, NULL, 'seed', '2025-03-10', ?4, 0)",
+                rusqlite::params![id, kind, product, status],
+            )
+        };
+        assert!(insert(235, "configoptions", None, "recorded").is_ok());
+        for refused in [
+            insert(236, "product", None, "recorded"),
+            insert(237, "package", Some(13), "planned"),
+            insert(238, "package", None, "lost"),
+        ] {
+            let error = refused.expect_err("refused");
+            assert!(error.to_string().contains("CHECK"), "{error}");
+        }
+    }
+
+    #[test]
     fn migrations_are_valid_and_reopening_is_harmless() {
         assert!(migrations().validate().is_ok());
         let dir = std::env::temp_dir().join(format!("puente-store-{}", std::process::id()));
@@ -365,7 +420,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 7);
+        assert_eq!(version, 8);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

@@ -8,7 +8,7 @@ use super::Filter;
 use super::messages::Retry;
 
 use crate::domain::ids::InstanceName;
-use crate::domain::upgrade_apply::Application;
+use crate::domain::upgrade_apply::{Application, Disposition};
 
 /// The statement that records an event's upgrades.
 pub(super) struct ApplicationInsert<'t> {
@@ -20,16 +20,16 @@ impl<'t> ApplicationInsert<'t> {
         Ok(Self {
             insert: transaction.prepare_cached(
                 "INSERT INTO upgrade_applications
-                        (event_seq, instance, upgrade_id, service_id, client_id, product_id,
-                         billing_cycle, policy, enable_date, next_due_date, recurring_amount,
-                         status, planned_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'planned', ?12)
+                        (event_seq, instance, upgrade_id, upgrade_type, service_id, client_id,
+                         product_id, billing_cycle, policy, enable_date, next_due_date,
+                         recurring_amount, status, last_error, planned_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (instance, upgrade_id) DO NOTHING",
             )?,
         })
     }
 
-    /// True when the upgrade was not recorded yet.
+    /// True when the upgrade was not recorded yet and is to be applied.
     pub(super) fn run(
         &mut self,
         event_seq: i64,
@@ -37,21 +37,32 @@ impl<'t> ApplicationInsert<'t> {
         upgrade: &Application,
         now: jiff::Timestamp,
     ) -> rusqlite::Result<bool> {
+        let (status, reason) = match &upgrade.disposition {
+            Disposition::Apply => ("planned", None),
+            Disposition::Record => (
+                "recorded",
+                Some("puente records this type of upgrade and never applies it"),
+            ),
+            Disposition::Refuse(reason) => ("refused", Some(reason.as_str())),
+        };
         let added = self.insert.execute(params![
             event_seq,
             instance.as_str(),
             sql_integer(upgrade.upgrade_id),
+            upgrade.upgrade_type.as_str(),
             sql_integer(upgrade.service_id),
             sql_integer(upgrade.client_id),
-            sql_integer(upgrade.product_id),
-            upgrade.cycle.as_str(),
+            upgrade.product_id.map(sql_integer),
+            upgrade.cycle.map(|cycle| cycle.as_str()),
             upgrade.policy.as_str(),
             upgrade.enable_date.to_string(),
             upgrade.next_due_date.map(|date| date.to_string()),
             upgrade.recurring_amount.map(|amount| amount.to_string()),
+            status,
+            reason,
             now.as_millisecond(),
         ])?;
-        Ok(added == 1)
+        Ok(added == 1 && status == "planned")
     }
 }
 
@@ -88,7 +99,8 @@ pub fn pending(connection: &Connection) -> rusqlite::Result<Vec<PendingApplicati
             upgrade_id: row.get::<_, i64>(3)?.unsigned_abs(),
             service_id: row.get::<_, i64>(4)?.unsigned_abs(),
             client_id: row.get::<_, i64>(5)?.unsigned_abs(),
-            billing_cycle: row.get(6)?,
+            // Set on every row to apply (a CHECK of the table).
+            billing_cycle: row.get::<_, Option<String>>(6)?.unwrap_or_default(),
             next_due_date: row.get(7)?,
             recurring_amount: row.get(8)?,
             attempts: row.get(9)?,
@@ -166,10 +178,13 @@ pub struct StoredApplication {
     pub event_id: String,
     pub instance: String,
     pub upgrade_id: i64,
+    /// `package`, `service`, `configoptions` or `addon`, as WHMCS wrote it.
+    pub upgrade_type: String,
     pub service_id: i64,
     pub client_id: i64,
-    pub product_id: i64,
-    pub billing_cycle: String,
+    /// `null` when puente never applies the upgrade or the row named none.
+    pub product_id: Option<i64>,
+    pub billing_cycle: Option<String>,
     pub policy: String,
     pub enable_date: String,
     /// `null` when the policy kept WHMCS's due date.
@@ -211,7 +226,8 @@ pub fn list(
     let sql = format!(
         "SELECT u.id, e.id, u.instance, u.upgrade_id, u.service_id, u.client_id, u.product_id,
                 u.billing_cycle, u.policy, u.enable_date, u.next_due_date, u.recurring_amount,
-                u.status, u.attempts, u.last_error, u.planned_at_ms, u.applied_at_ms
+                u.status, u.attempts, u.last_error, u.planned_at_ms, u.applied_at_ms,
+                u.upgrade_type
            FROM upgrade_applications u JOIN events e ON e.seq = u.event_seq
            {clause} ORDER BY u.id LIMIT ?{limit}"
     );
@@ -234,6 +250,7 @@ fn application_from_row(row: &Row<'_>) -> rusqlite::Result<StoredApplication> {
         event_id: row.get(1)?,
         instance: row.get(2)?,
         upgrade_id: row.get(3)?,
+        upgrade_type: row.get(17)?,
         service_id: row.get(4)?,
         client_id: row.get(5)?,
         product_id: row.get(6)?,

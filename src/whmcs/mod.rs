@@ -220,15 +220,14 @@ impl WhmcsClient {
     }
 
     /// `GetClientsDetails`: the client's contact details and preferences.
+    /// No `stats`: WHMCS reads any non-empty value as true, and the
+    /// statistics cost WHMCS queries puente does not need.
     pub async fn client_details(&self, client_id: u64) -> Result<ClientDetails, WhmcsError> {
         #[derive(Deserialize)]
         struct Answer {
             client: ClientDetails,
         }
-        let params = [
-            ("clientid", client_id.to_string()),
-            ("stats", "false".into()),
-        ];
+        let params = [("clientid", client_id.to_string())];
         Ok(self
             .read::<Answer>("GetClientsDetails", &params)
             .await?
@@ -241,42 +240,51 @@ impl WhmcsClient {
             .await
     }
 
-    /// `GetClientsProducts` for a client, or one of its services.
-    pub async fn client_products(
+    /// `GetClientsProducts` for one service of a client; `None` when the
+    /// client has no such service. Always by id: a client-wide listing
+    /// stops at WHMCS's default page of 25.
+    pub async fn client_product(
         &self,
         client_id: u64,
-        service_id: Option<u64>,
-    ) -> Result<Vec<ClientProduct>, WhmcsError> {
+        service_id: u64,
+    ) -> Result<Option<ClientProduct>, WhmcsError> {
         #[derive(Deserialize)]
         struct Answer {
             #[serde(default, deserialize_with = "lenient::list")]
             products: Vec<ClientProduct>,
         }
-        let mut params = vec![("clientid", client_id.to_string())];
-        params.extend(service_id.map(|id| ("serviceid", id.to_string())));
-        Ok(self
-            .read::<Answer>("GetClientsProducts", &params)
-            .await?
-            .products)
+        let params = [
+            ("clientid", client_id.to_string()),
+            ("serviceid", service_id.to_string()),
+        ];
+        let answer: Answer = self.read("GetClientsProducts", &params).await?;
+        Ok(answer
+            .products
+            .into_iter()
+            .find(|product| product.id == service_id))
     }
 
-    /// `GetClientsDomains` for a client, or one of its domains.
-    pub async fn client_domains(
+    /// `GetClientsDomains` for one domain of a client; `None` when the
+    /// client has no such domain.
+    pub async fn client_domain(
         &self,
         client_id: u64,
-        domain_id: Option<u64>,
-    ) -> Result<Vec<ClientDomain>, WhmcsError> {
+        domain_id: u64,
+    ) -> Result<Option<ClientDomain>, WhmcsError> {
         #[derive(Deserialize)]
         struct Answer {
             #[serde(default, deserialize_with = "lenient::list")]
             domains: Vec<ClientDomain>,
         }
-        let mut params = vec![("clientid", client_id.to_string())];
-        params.extend(domain_id.map(|id| ("domainid", id.to_string())));
-        Ok(self
-            .read::<Answer>("GetClientsDomains", &params)
-            .await?
-            .domains)
+        let params = [
+            ("clientid", client_id.to_string()),
+            ("domainid", domain_id.to_string()),
+        ];
+        let answer: Answer = self.read("GetClientsDomains", &params).await?;
+        Ok(answer
+            .domains
+            .into_iter()
+            .find(|domain| domain.id == domain_id))
     }
 
     /// `GetQuotes` for one quote; `None` when WHMCS has no such quote.

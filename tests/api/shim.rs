@@ -1,32 +1,66 @@
-//! The real WHMCS addon under php-cli against the real `puente` binary:
-//! fixture hooks go through hooks.php, get scrubbed, signed and stored, and
-//! events spooled while the service was unreachable arrive after the cron.
+//! The real WHMCS addon under php-cli against the real `puente` binary,
+//! over a WHMCS 8.4 database (SQLite with the tables and columns of a real
+//! 8.4 install, fixtures/whmcs-8.4/): fixture hooks go through hooks.php,
+//! get scrubbed, enriched from the database, signed and stored; events
+//! spooled while the service was unreachable arrive after the cron; and the
+//! upgrade check reads the Upgrades tab where WHMCS 8.4 keeps it. The PHP
+//! side audits every query against the 8.4 schema (exit code 3 otherwise).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use puente::domain::upgrade_check::Refusal;
 use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::helpers::*;
 
-/// Runs `php php-shim/tests/e2e/fire.php <args>` with the shim's settings.
-fn fire(service_url: &str, spool: &Path, args: &[&str]) {
+/// A WHMCS 8.4 database with the demo install's rows
+/// (fixtures/whmcs-8.4/demo-data.sql) and the addon activated. Service
+/// 7731's period is moved to end half a year from today, so the upgrade
+/// check runs on a current one.
+fn whmcs_database(dir: &Path) -> PathBuf {
+    let path = dir.join("whmcs.sqlite");
+    let connection = rusqlite::Connection::open(&path).expect("WHMCS database");
+    connection
+        .execute_batch(include_str!("../../fixtures/whmcs-8.4/schema.sql"))
+        .expect("the 8.4 schema");
+    connection
+        .execute_batch(include_str!("../../fixtures/whmcs-8.4/demo-data.sql"))
+        .expect("the demo install");
+    connection
+        .execute(
+            "UPDATE tblhosting SET nextduedate = date('now', '+6 months') WHERE id = 7731",
+            [],
+        )
+        .expect("a current period");
+    drop(connection);
+    let activated = fire("", &path, &["activate"]);
+    assert!(activated.contains(r#""status":"success""#), "{activated}");
+    path
+}
+
+/// Runs `php php-shim/tests/e2e/fire.php <args>` with the shim's settings
+/// over the WHMCS database; returns what it printed.
+fn fire(service_url: &str, whmcs: &Path, args: &[&str]) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     let output = Command::new("php")
         .arg(format!("{root}/php-shim/tests/e2e/fire.php"))
         .args(args)
         .env("PUENTE_URL", service_url)
         .env("PUENTE_SECRET", SECRET)
-        .env("PUENTE_SPOOL_DIR", spool)
+        .env("PUENTE_TEST_WHMCS_DB", whmcs)
+        .env_remove("PUENTE_SPOOL_DIR")
         .env_remove("PUENTE_INSTANCE")
         .output()
         .expect("php runs (make test installs php-cli)");
     assert!(
         output.status.success(),
-        "php failed: {}",
+        "php failed ({}): {}",
+        output.status,
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8(output.stdout).expect("UTF-8")
 }
 
 /// Every fixture hook the addon forwards, in the order the script fires them.
@@ -70,13 +104,14 @@ async fn stored_types(client: &reqwest::Client, service: &RunningBinary) -> Vec<
 #[tokio::test]
 async fn every_fixture_hook_fired_in_php_is_stored_once_scrubbed_and_attributed() {
     let service = RunningBinary::start(&[]);
-    let spool = tempfile::tempdir().expect("spool dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let whmcs = whmcs_database(dir.path());
     let client = reqwest::Client::new();
 
-    fire(&service.address, spool.path(), &["hooks"]);
+    fire(&service.address, &whmcs, &["hooks"]);
 
     let hooks = fixture_hooks();
-    assert_eq!(hooks.len(), 20);
+    assert_eq!(hooks.len(), 21);
     assert_eq!(stored_types(&client, &service).await, hooks);
     let page = admin(&client, &service, "/v1/admin/events?limit=1000").await;
     for event in page["events"].as_array().expect("events") {
@@ -112,32 +147,97 @@ async fn every_fixture_hook_fired_in_php_is_stored_once_scrubbed_and_attributed(
     .await;
     assert_eq!(stored["payload"]["data"]["params"]["serviceid"], 7731);
     assert_eq!(stored["payload"]["data"]["params"]["userid"], 1842);
+
+    // The upgrade hooks carried their tblupgrades rows from the database:
+    // the package upgrade is planned, the configurable-options one only
+    // recorded, and both are in the admin API.
+    let upgrades = admin(&client, &service, "/v1/admin/upgrades").await["upgrades"].clone();
+    let recorded: Vec<(i64, &str, &str)> = upgrades
+        .as_array()
+        .expect("upgrades")
+        .iter()
+        .map(|row| {
+            (
+                row["upgrade_id"].as_i64().expect("id"),
+                row["upgrade_type"].as_str().expect("type"),
+                row["status"].as_str().expect("status"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            (235, "configoptions", "recorded"),
+            (233, "package", "planned")
+        ]
+    );
 }
 
 #[tokio::test]
 async fn events_spooled_while_the_service_was_unreachable_arrive_once_in_order_after_the_cron() {
     let service = RunningBinary::start(&[]);
-    let spool = tempfile::tempdir().expect("spool dir");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let whmcs = whmcs_database(dir.path());
     let client = reqwest::Client::new();
     let unreachable = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         format!("http://{}", listener.local_addr().expect("address"))
     };
+    let waiting = || -> i64 {
+        rusqlite::Connection::open(&whmcs)
+            .expect("WHMCS database")
+            .query_row("SELECT COUNT(*) FROM mod_puente_spool", [], |row| {
+                row.get(0)
+            })
+            .expect("the spool table")
+    };
 
     fire(
         &unreachable,
-        spool.path(),
+        &whmcs,
         &["hooks", "ClientAdd", "InvoicePaid", "AfterModuleSuspend"],
     );
     assert!(stored_types(&client, &service).await.is_empty());
+    assert_eq!(waiting(), 3, "spooled in WHMCS's database");
 
-    fire(&service.address, spool.path(), &["cron"]);
-    fire(&service.address, spool.path(), &["cron"]);
+    fire(&service.address, &whmcs, &["cron"]);
+    fire(&service.address, &whmcs, &["cron"]);
 
     assert_eq!(
         stored_types(&client, &service).await,
         ["ClientAdd", "InvoicePaid", "AfterModuleSuspend"]
     );
-    let journal = std::fs::metadata(spool.path().join("spool/journal")).expect("spool journal");
-    assert_eq!(journal.len(), 0, "the drained spool journal is emptied");
+    assert_eq!(waiting(), 0, "the drained spool is empty");
+}
+
+#[tokio::test]
+async fn the_upgrade_check_over_the_8_4_tables_allows_a_listed_bigger_plan_only() {
+    let service = RunningBinary::start(&[]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let whmcs = whmcs_database(dir.path());
+    // Service 7731 is on Business Hosting (12, 100.00 a year); its Upgrades
+    // tab (tblproduct_upgrade_products) lists Pro (13, 150.00) and Starter
+    // (11, 50.00); Enterprise (14, 300.00) is not listed. Its client reads
+    // English.
+    let check = |pid: u64| -> Value {
+        let vars = format!(r#"{{"id":7731,"pid":{pid}}}"#);
+        let printed = fire(
+            &service.address,
+            &whmcs,
+            &["call", "ShoppingCartValidateUpgrade", &vars],
+        );
+        serde_json::from_str(printed.trim()).expect("the hook's answer as JSON")
+    };
+
+    assert_eq!(check(13), serde_json::json!([]), "a listed bigger plan");
+    assert_eq!(
+        check(11),
+        serde_json::json!([Refusal::Downgrade.message("english")]),
+        "a listed cheaper plan"
+    );
+    assert_eq!(
+        check(14),
+        serde_json::json!([Refusal::TargetNotAllowed.message("english")]),
+        "a bigger plan the Upgrades tab does not list"
+    );
 }

@@ -14,7 +14,8 @@ use crate::outbox::{app_with, fake_whmcs, fire, fixture, messages_of, system};
 /// to product 13, annually, 150.00 USD.
 fn upgrade_row(status: &str) -> Value {
     json!({"id": 77, "type": "package", "relid": "7731", "userid": "1842",
-           "originalvalue": "12", "newvalue": "13,annually", "status": status,
+           "originalvalue": "12", "newvalue": "13,annually", "new_cycle": "", "status": status,
+           "service": {"id": 7731, "userid": 1842, "pid": 13},
            "currency": "USD", "new_price": "150.00"})
 }
 
@@ -214,6 +215,80 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
     let (status, _, error) = application(&app);
     assert_eq!(status, "planned");
     assert!(error.expect("reason").contains("unavailable"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn configurable_option_upgrades_and_rows_of_another_client_are_listed_never_applied() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    mount_update(&whmcs, success()).await;
+    let app = app_with(&whmcs, &[]).await;
+    let mut options = upgrade_row("Completed");
+    options["id"] = json!(78);
+    options["type"] = json!("configoptions");
+    options["newvalue"] = json!("4=>9");
+    let mut foreign = upgrade_row("Completed");
+    foreign["id"] = json!(79);
+    foreign["userid"] = json!(2210);
+
+    fire(
+        &app,
+        "evt_options",
+        "AfterConfigOptionsUpgrade",
+        json!({"upgradeid": 78, "_puente": {"upgrade": options}}),
+        system(),
+    )
+    .await;
+    fire(
+        &app,
+        "evt_paid",
+        "InvoicePaid",
+        json!({"invoiceid": 30517, "_puente": {"upgrades": [foreign]}}),
+        system(),
+    )
+    .await;
+    let report = app.upgrades.drain().await.expect("drain");
+
+    assert_eq!(report, puente::upgrades::ApplyReport::default());
+    assert!(updates(&whmcs).await.is_empty(), "WHMCS is not changed");
+    let listed = json_of(app.admin_get("/v1/admin/upgrades").await, StatusCode::OK).await;
+    let rows = listed["upgrades"].as_array().expect("upgrades");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        (
+            &rows[0]["upgrade_id"],
+            &rows[0]["upgrade_type"],
+            &rows[0]["status"]
+        ),
+        (&json!(78), &json!("configoptions"), &json!("recorded"))
+    );
+    assert_eq!(
+        (&rows[0]["product_id"], &rows[0]["next_due_date"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(
+        (&rows[1]["upgrade_id"], &rows[1]["status"]),
+        (&json!(79), &json!("refused"))
+    );
+    let reason = rows[1]["last_error"].as_str().expect("why");
+    assert!(reason.contains("belongs to client 1842"), "{reason}");
+    let refused = json_of(
+        app.admin_get("/v1/admin/upgrades?status=refused").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(refused["upgrades"].as_array().map(Vec::len), Some(1));
+    assert_error(
+        app.admin_post(&format!("/v1/admin/upgrades/{}/retry", rows[0]["id"]))
+            .await,
+        StatusCode::CONFLICT,
+        "not_retryable",
+    )
+    .await;
+    assert!(
+        messages_of(&app, "evt_options").is_empty(),
+        "no upgrade alert"
+    );
     app.stop().await;
 }
 

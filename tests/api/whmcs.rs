@@ -75,6 +75,22 @@ async fn client_details_are_read_with_the_documented_form_encoded_request() {
     assert!(details.email_preferences.invoice && details.email_preferences.general);
     assert_eq!(details.customfields.len(), 1);
     assert_eq!(details.customfields[0].value, "Referred by partner");
+    // WHMCS reads any non-empty `stats` as true: puente sends none.
+    let [body] = &request_bodies(&server).await[..] else {
+        panic!("one call");
+    };
+    assert!(!body.contains("stats"), "{body}");
+}
+
+/// The form bodies WHMCS received, in order.
+async fn request_bodies(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .expect("recorded")
+        .into_iter()
+        .map(|request| String::from_utf8_lossy(&request.body).into_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -104,24 +120,50 @@ async fn loosely_typed_answers_are_read_leniently() {
     assert_eq!(invoice.items[0].kind, "Hosting");
     assert_eq!(invoice.items[0].relid, Some(7731));
 
-    let domains = whmcs
-        .client_domains(1842, Some(912))
+    // A lone object is a list of one.
+    let domain = whmcs
+        .client_domain(1842, 912)
         .await
-        .expect("domains");
-    assert_eq!(domains.len(), 1, "a lone object is a list of one");
-    assert_eq!(domains[0].domainname, "okafor-studio.example");
+        .expect("domains")
+        .expect("domain 912");
+    assert_eq!(domain.domainname, "okafor-studio.example");
 
     let quote = whmcs.quote(88).await.expect("quotes").expect("quote 88");
     assert_eq!((quote.userid, quote.stage.as_str()), (1842, "Delivered"));
     assert_eq!(quote.total, Decimal::new(15000, 2));
 
-    let products = whmcs
-        .client_products(1842, Some(7731))
+    let product = whmcs
+        .client_product(1842, 7731)
         .await
-        .expect("products");
-    assert_eq!(products[0].billingcycle, "Monthly");
-    assert_eq!(products[0].recurringamount, Decimal::new(2495, 2));
-    assert_eq!(products[0].status, "Suspended");
+        .expect("products")
+        .expect("service 7731");
+    assert_eq!(product.billingcycle, "Monthly");
+    assert_eq!(product.recurringamount, Decimal::new(2495, 2));
+    assert_eq!(product.status, "Suspended");
+    assert!(
+        whmcs
+            .client_product(1842, 1)
+            .await
+            .expect("products")
+            .is_none(),
+        "another service's row is not this one"
+    );
+    // Each call names the one record it reads: a client-wide listing
+    // would stop at WHMCS's default page of 25.
+    let bodies = request_bodies(&server).await;
+    for (action, id) in [
+        ("GetClientsProducts", "serviceid=7731"),
+        ("GetClientsDomains", "domainid=912"),
+        ("GetQuotes", "quoteid=88"),
+        ("GetInvoice", "invoiceid=30517"),
+    ] {
+        assert!(
+            bodies
+                .iter()
+                .any(|body| body.contains(&format!("action={action}")) && body.contains(id)),
+            "{action} with {id}: {bodies:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -141,11 +183,11 @@ async fn empty_lists_in_any_shape_are_empty() {
             .await;
 
         let found = client(&server, RetryPolicy::default())
-            .client_products(1842, None)
+            .client_product(1842, 7731)
             .await
             .expect("products");
 
-        assert!(found.is_empty(), "{products} gave {found:?}");
+        assert!(found.is_none(), "{products} gave {found:?}");
     }
 }
 

@@ -35,7 +35,8 @@ function puente_activate()
 }
 
 /**
- * Drops the addon's tables.
+ * Drops the addon's tables when no event waits in the spool; keeps them
+ * (and says so) when some do.
  *
  * @return array{status: string, description: string}
  */
@@ -51,7 +52,11 @@ function puente_deactivate()
  */
 function puente_upgrade($vars)
 {
-    Addon::upgrade($vars);
+    try {
+        Addon::upgrade(is_array($vars) ? $vars : []);
+    } catch (\Throwable $e) {
+        \WHMCS\Module\Addon\Puente\Whmcs::log('upgrade', $vars, get_class($e) . ': ' . $e->getMessage());
+    }
 }
 
 /**

@@ -59,16 +59,31 @@ final class Addon
         }
     }
 
-    /** @return array{status: string, description: string} */
+    /**
+     * Drops the addon's tables, unless events still wait in the spool: then
+     * the tables stay (with the events) and the administrator is told how
+     * many wait, and how to send them or drop them on purpose.
+     *
+     * @return array{status: string, description: string}
+     */
     public static function deactivate(): array
     {
         try {
             $waiting = Capsule::schema()->hasTable(Schema::SPOOL) ? Capsule::table(Schema::SPOOL)->count() : 0;
+            if ($waiting > 0) {
+                return ['status' => 'info', 'description' => sprintf(
+                    'puente is deactivated, but %d events are still waiting for the service, so its tables (%s, %s) were kept with them. '
+                    . 'To send them, activate puente again and press "Send waiting events now" on its page (the cron sends them too while puente is active). '
+                    . 'To drop them on purpose, activate puente, press "Discard waiting events" on its page, then deactivate it again.',
+                    $waiting,
+                    Schema::SPOOL,
+                    Schema::STATE,
+                )];
+            }
             Schema::drop();
-            $note = $waiting > 0 ? " {$waiting} events that were still waiting for the service were discarded." : '';
-            return ['status' => 'success', 'description' => 'puente is deactivated and its tables removed.' . $note];
+            return ['status' => 'success', 'description' => 'puente is deactivated and its tables removed; no events were waiting.'];
         } catch (\Throwable $e) {
-            return ['status' => 'error', 'description' => 'Could not remove the addon tables: ' . $e->getMessage()];
+            return ['status' => 'error', 'description' => 'Could not deactivate puente cleanly: ' . $e->getMessage()];
         }
     }
 
@@ -98,12 +113,16 @@ final class Addon
         $forwarder = Shim::forwarder();
         $settings = $forwarder->settings();
 
+        $token = FormToken::current();
         $notice = '';
         $action = (string) ($_POST['puente_action'] ?? '');
-        if ($action !== '' && (!function_exists('check_token') || check_token('WHMCS.admin.default'))) {
+        if ($action !== '' && !FormToken::accepts($_POST['token'] ?? null, $token)) {
+            $notice = (string) ($lang['form_expired'] ?? 'form_expired');
+        } elseif ($action !== '') {
             $notice = match ($action) {
                 'test' => self::sendTestEvent($forwarder, $lang),
                 'replay' => self::replayNow($forwarder, $lang),
+                'discard' => self::discardWaiting($forwarder, $lang, ($_POST['confirm'] ?? '') === 'discard'),
                 default => '',
             };
         }
@@ -130,11 +149,17 @@ final class Addon
             $html .= "<tr><th>{$label}</th><td>{$value}</td></tr>";
         }
         $html .= '</table>';
-        $token = function_exists('generate_token') ? generate_token('form') : '';
         $link = $e($vars['modulelink'] ?? '');
-        foreach (['test' => 'send_test_event', 'replay' => 'replay_now'] as $value => $label) {
-            $html .= "<form method=\"post\" action=\"{$link}\" style=\"display:inline-block;margin-right:1em\">{$token}"
-                . "<input type=\"hidden\" name=\"puente_action\" value=\"{$value}\">"
+        $forms = ['test' => ['send_test_event', ''], 'replay' => ['replay_now', '']];
+        if (($status['spooled'] ?? 0) > 0) {
+            // Dropping events is never one click: the box must be ticked too.
+            $forms['discard'] = ['discard_waiting', '<label style="font-weight:normal;margin-right:.5em">'
+                . '<input type="checkbox" name="confirm" value="discard"> ' . $t('discard_confirm') . '</label>'];
+        }
+        foreach ($forms as $value => [$label, $extra]) {
+            $html .= "<form method=\"post\" action=\"{$link}\" style=\"display:inline-block;margin-right:1em\">"
+                . FormToken::field($token)
+                . "<input type=\"hidden\" name=\"puente_action\" value=\"{$value}\">{$extra}"
                 . "<button type=\"submit\" class=\"btn btn-default\">{$t($label)}</button></form>";
         }
         return $html;
@@ -146,6 +171,15 @@ final class Addon
         $event = Event::envelope('PuenteTestEvent', ['sent_from' => 'addon admin page'], Context::detect(), $forwarder->settings()->instance, time());
         $outcome = $forwarder->dispatch($event);
         return sprintf('%s %s: %s', $lang['test_event'] ?? 'Test event', $event->id, $lang["outcome_{$outcome}"] ?? $outcome);
+    }
+
+    /** @param array<string, string> $lang */
+    private static function discardWaiting(Forwarder $forwarder, array $lang, bool $confirmed): string
+    {
+        if (!$confirmed) {
+            return $lang['discard_unconfirmed'] ?? 'discard_unconfirmed';
+        }
+        return sprintf('%s: %d', $lang['discarded'] ?? 'Discarded', $forwarder->discardWaiting());
     }
 
     /** @param array<string, string> $lang */

@@ -15,10 +15,11 @@ if (!defined('WHMCS')) {
 final class ClientArea
 {
     /**
-     * @param array<string, mixed> $request the page's GET and POST parameters
+     * @param array<string, mixed> $request the page's parameters (a post's own fields first)
+     * @param string $sessionToken the session's form token: a post whose `token` differs does nothing
      * @return array<string, mixed>
      */
-    public static function page(array $request, bool $isPost, ClientActions $actions, Context $context): array
+    public static function page(array $request, bool $isPost, ClientActions $actions, Context $context, string $sessionToken): array
     {
         $serviceId = self::positive($request['id'] ?? null);
         $targetPid = self::positive($request['pid'] ?? null);
@@ -31,8 +32,13 @@ final class ClientArea
             'ticket' => null,
             'error' => null,
             'unavailable' => false,
+            'token' => $sessionToken,
         ];
-        if ($serviceId > 0 && $targetPid > 0 && $cycle !== '') {
+        if ($isPost && !FormToken::accepts($request['token'] ?? null, $sessionToken)) {
+            // A post from another site, or from a page older than the session.
+            $vars['error'] = Messages::text('form_expired');
+            $vars['error_code'] = 'invalid_token';
+        } elseif ($serviceId > 0 && $targetPid > 0 && $cycle !== '') {
             $facts = UpgradeFacts::forClientAction($serviceId, $targetPid);
             $data = ['service_id' => $serviceId, 'product_id' => $targetPid, 'cycle' => $cycle];
             if ($facts !== null) {

@@ -33,7 +33,11 @@ final class Decisions
     {
         $settings = $this->forwarder->settings();
         $breaker = $this->forwarder->breaker();
-        if (!$settings->isComplete() || !$breaker->allows(($this->clock)())) {
+        // The breaker's table failing (an unfinished activation) must not
+        // refuse the client's upgrade: then the service is simply asked.
+        $allowed = $settings->isComplete()
+            && $this->forwarder->guard(fn (): bool => $breaker->allows(($this->clock)()), true);
+        if (!$allowed) {
             return $this->fallback($failPolicy, $language);
         }
         $event = Event::envelope($hook, Scrubber::redact($data), $context, $settings->instance, ($this->clock)());
@@ -41,11 +45,11 @@ final class Decisions
         if ($response->isSuccess()) {
             $answer = json_decode($response->body, true);
             if (is_array($answer) && array_key_exists('return', $answer)) {
-                $breaker->succeeded();
+                $this->forwarder->guard(fn () => $breaker->succeeded(), null);
                 return $answer['return'];
             }
         } elseif ($response->status === 0 || $response->status >= 500) {
-            $breaker->failed(($this->clock)());
+            $this->forwarder->guard(fn () => $breaker->failed(($this->clock)()), null);
         }
         $this->forwarder->noteError("decision {$hook}: " . $response->describe());
         Whmcs::log("decision {$hook}", ['webhook-id' => $event->id], $response->describe(), $settings->secrets);

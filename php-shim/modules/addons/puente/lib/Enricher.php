@@ -23,8 +23,9 @@ final class Enricher
         if (!Whmcs::hasDatabase()) {
             return [];
         }
-        // A paid upgrade: the service applies it from the tblupgrades row.
-        if ($hook === 'AfterProductUpgrade' && is_numeric($data['upgradeid'] ?? null)) {
+        // A processed upgrade: the service records it from the tblupgrades
+        // row, and applies it when it moved the service to another product.
+        if (in_array($hook, ['AfterProductUpgrade', 'AfterConfigOptionsUpgrade'], true) && is_numeric($data['upgradeid'] ?? null)) {
             $row = UpgradeFacts::upgradeRow((int) $data['upgradeid']);
             return $row === null ? [] : ['upgrade' => $row];
         }

@@ -152,6 +152,25 @@ final class Forwarder
         }
     }
 
+    /**
+     * Drops every waiting event, on the administrator's explicit request;
+     * their ids go to the module log. Returns how many were dropped.
+     */
+    public function discardWaiting(): int
+    {
+        $ids = [];
+        while (($batch = $this->spool->oldest(500)) !== []) {
+            foreach ($batch as $reference => $event) {
+                $this->spool->remove((string) $reference);
+                $ids[] = $event->id;
+            }
+        }
+        if ($ids !== []) {
+            Whmcs::log('discard', '', sprintf('%d waiting events discarded by an administrator: %s', count($ids), implode(' ', $ids)));
+        }
+        return count($ids);
+    }
+
     /** Signs an event with a fresh timestamp and posts it. */
     public function send(Event $event, string $path, int $totalMs): Response
     {
@@ -230,7 +249,7 @@ final class Forwarder
     }
 
     /** Runs a step whose failure must not stop delivery; `$fallback` if it throws. */
-    private function guard(callable $step, mixed $fallback): mixed
+    public function guard(callable $step, mixed $fallback): mixed
     {
         try {
             return $step();

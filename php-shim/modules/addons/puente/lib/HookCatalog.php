@@ -30,6 +30,7 @@ final class HookCatalog
         'AfterModuleTerminate' => ['services', 'params:module_params'],
         'CancellationRequest' => ['services', 'userid relid reason type'],
         'AfterProductUpgrade' => ['services', 'upgradeid'],
+        'AfterConfigOptionsUpgrade' => ['services', 'upgradeid'],
         'ServiceEdit' => ['services', 'userid serviceid'],
         'ServiceDelete' => ['services', 'userid clientId serviceid'],
         'DomainDelete' => ['domains', 'userid domainid'],

@@ -131,7 +131,7 @@ final class Shim
             $targetPid = (int) ($vars['newproductid'] ?? 0);
             $cycle = (string) ($vars['newproductbillingcycle'] ?? '');
             if ($hook === 'PreUpgradeCheckout') {
-                [$targetPid, $cycle] = UpgradeFacts::ordered((int) ($vars['upgradeId'] ?? 0));
+                [$targetPid, $cycle] = UpgradeFacts::ordered((int) ($vars['upgradeId'] ?? 0), $serviceId);
             }
             $facts = UpgradeFacts::read($serviceId, $targetPid);
             if ($facts === null || $cycle === '') {
@@ -161,19 +161,17 @@ final class Shim
     {
         try {
             $isPost = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
-            // WHMCS checks the form token of client-area posts with check_token() [unverified].
-            if ($isPost && function_exists('check_token')) {
-                check_token('WHMCS.default');
-            }
+            // A post's own fields (token, action, note) win over the query string's.
+            $request = $isPost ? $_POST + $_GET : $_GET;
             $actions = new ClientActions(self::forwarder(), static fn (): int => time());
-            return ClientArea::page($_GET + $_POST, $isPost, $actions, Context::detect());
+            return ClientArea::page($request, $isPost, $actions, Context::detect(), FormToken::current());
         } catch (\Throwable $e) {
             self::logFailure('client area', $e);
             return [
                 'pagetitle' => Messages::text('upgrade_title'),
                 'templatefile' => 'upgrade',
                 'requirelogin' => true,
-                'vars' => ['error' => Messages::text('try_again_later'), 'unavailable' => true,
+                'vars' => ['error' => Messages::text('try_again_later'), 'unavailable' => true, 'token' => '',
                     'serviceid' => 0, 'pid' => 0, 'quote' => null, 'ticket' => null, 'texts' => Messages::all()],
             ];
         }

@@ -18,6 +18,30 @@ final class Whmcs
         return class_exists(\WHMCS\Database\Capsule::class);
     }
 
+    /** @var array<string, bool> "table" or "table.column" => whether the database has it */
+    private static array $schema = [];
+
+    /**
+     * Whether WHMCS's database has the table (or, with a column, that
+     * column of it): some tables and columns differ between WHMCS
+     * versions. Asked once per process.
+     */
+    public static function has(string $table, ?string $column = null): bool
+    {
+        $key = $column === null ? $table : "{$table}.{$column}";
+        if (!array_key_exists($key, self::$schema)) {
+            $schema = \WHMCS\Database\Capsule::schema();
+            self::$schema[$key] = $column === null ? $schema->hasTable($table) : $schema->hasColumn($table, $column);
+        }
+        return self::$schema[$key];
+    }
+
+    /** Forgets what has() learnt (tests change the schema under one process). */
+    public static function forgetSchema(): void
+    {
+        self::$schema = [];
+    }
+
     /** The WHMCS version, or "" outside WHMCS. */
     public static function version(): string
     {

@@ -18,6 +18,7 @@
 {/if}
 {if $serviceid && $pid && !$ticket}
     <form method="post" action="index.php?m=puente&amp;id={$serviceid|escape:'url'}&amp;pid={$pid|escape:'url'}&amp;billingcycle={$billingcycle|escape:'url'}">
+        <input type="hidden" name="token" value="{$token|escape}">
         <input type="hidden" name="action" value="manual">
         <p>{$texts.upgrade_manual_intro|escape}</p>
         <label for="puente-note">{$texts.upgrade_manual_note|escape}</label>
