@@ -4,6 +4,7 @@
 //! (amounts, names, the phone) and sending happen later, outside this
 //! module.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,9 +12,10 @@ use serde_json::Value;
 use super::envelope::{Actor, ActorKind};
 use super::ids::whmcs_id;
 
-/// The eleven alerts of the seed's "Alertas por whatsapp", and the upgrade
+/// The eleven alerts of the seed's "Alertas por whatsapp", the upgrade
 /// applied on payment (SPEC §2.1), which puente plans itself once WHMCS has
-/// the new due date.
+/// the new due date, and the cancellation requested (SPEC §2.3), planned
+/// once its effective date is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertKind {
     Welcome,
@@ -28,10 +30,11 @@ pub enum AlertKind {
     QuoteAvailable,
     DomainDeleted,
     UpgradeApplied,
+    CancellationRequested,
 }
 
 impl AlertKind {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Welcome,
         Self::PasswordChanged,
         Self::InvoiceCreated,
@@ -44,6 +47,7 @@ impl AlertKind {
         Self::QuoteAvailable,
         Self::DomainDeleted,
         Self::UpgradeApplied,
+        Self::CancellationRequested,
     ];
 
     /// The name used in configuration, opt-outs and the message log.
@@ -61,6 +65,7 @@ impl AlertKind {
             Self::QuoteAvailable => "quote_available",
             Self::DomainDeleted => "domain_deleted",
             Self::UpgradeApplied => "upgrade_applied",
+            Self::CancellationRequested => "cancellation_requested",
         }
     }
 }
@@ -105,6 +110,9 @@ pub struct PlannedAlert {
     /// At most one message per key, however often the event is delivered.
     pub dedupe_key: String,
     pub coalesce: Option<Coalesce>,
+    /// Template values known when the alert is planned and not in WHMCS
+    /// later (parameter name -> text).
+    pub details: BTreeMap<&'static str, String>,
 }
 
 /// Why an event causes no alert.
@@ -123,6 +131,7 @@ pub enum NoAlert {
 }
 
 /// The hook points that may cause an alert.
+/// The hooks whose events may cause an alert.
 pub const ALERT_HOOKS: [&str; 14] = [
     "ClientAdd",
     "ClientChangePassword",
@@ -165,6 +174,7 @@ pub fn plan(
             recipient: Recipient::Current,
             dedupe_key,
             coalesce,
+            details: BTreeMap::new(),
         }])
     };
     match hook {
@@ -295,6 +305,7 @@ fn password_changed(client: u64, event_id: &str) -> PlannedAlert {
             group: format!("password_changed:{client}"),
             skip_within: Some(SAME_CHANGE),
         }),
+        details: BTreeMap::new(),
     }
 }
 
@@ -316,6 +327,7 @@ fn details_changed(
         recipient,
         dedupe_key,
         coalesce: None,
+        details: BTreeMap::new(),
     };
     let mut alerts = vec![alert(
         Recipient::Current,
@@ -658,7 +670,7 @@ mod tests {
             plan("ClientAdd", &json!({"client_id": 0}), &system(), "e"),
             Err(NoAlert::Missing("client_id"))
         );
-        assert_eq!(AlertKind::ALL.len(), 12);
+        assert_eq!(AlertKind::ALL.len(), 13);
         for hook in ALERT_HOOKS {
             assert!(
                 !matches!(

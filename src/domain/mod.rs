@@ -1,15 +1,16 @@
 //! Pure domain types and rules: no I/O, no clock.
 
 pub mod alerts;
+pub mod cancel;
 pub mod cycle;
 pub mod delivery;
 pub mod envelope;
-pub mod hooks;
 pub mod ids;
 pub mod meta_errors;
 pub mod money;
 pub mod paid;
 pub mod phone;
+pub mod plan;
 pub mod templates;
 pub mod upgrade;
 pub mod upgrade_apply;
@@ -29,6 +30,7 @@ mod tests {
             "domain/upgrade.rs",
             "domain/upgrade_apply.rs",
             "domain/upgrade_check.rs",
+            "domain/cancel.rs",
             "quote.rs",
             "http/client.rs",
             "http/decisions.rs",

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::alerts::AlertKind;
+use super::cancel::CancelType;
 use super::phone::PhoneNumber;
 
 /// The catalogue shipped with puente.
@@ -33,9 +34,16 @@ pub enum Parameter {
     DomainName,
     NextDueDate,
     PanelLink,
+    CancellationType,
+    EffectiveDate,
 }
 
 impl Parameter {
+    /// The parameter of a name as the templates file writes it.
+    pub fn parse(name: &str) -> Option<Self> {
+        serde_json::from_value(Value::String(name.to_owned())).ok()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientName => "client_name",
@@ -50,11 +58,14 @@ impl Parameter {
             Self::DomainName => "domain_name",
             Self::NextDueDate => "next_due_date",
             Self::PanelLink => "panel_link",
+            Self::CancellationType => "cancellation_type",
+            Self::EffectiveDate => "effective_date",
         }
     }
 
-    /// A sample value, which Meta requires with a template for review.
-    fn example(self) -> &'static str {
+    /// A sample value in `language`, which Meta requires with a template
+    /// for review.
+    fn example(self, language: &str) -> &'static str {
         match self {
             Self::ClientName => "Amina",
             Self::InvoiceNumber => "2025-0317",
@@ -68,6 +79,8 @@ impl Parameter {
             Self::DomainName => "okafor-studio.example",
             Self::NextDueDate => "2026-07-02",
             Self::PanelLink => "https://panel.example/clientarea.php",
+            Self::CancellationType => CancelType::EndOfBillingPeriod.label(language),
+            Self::EffectiveDate => "2027-01-01",
         }
     }
 }
@@ -220,8 +233,12 @@ impl TemplateCatalog {
     pub fn export(&self) -> Value {
         let mut definitions = Vec::new();
         for template in self.alerts.values() {
-            let examples: Vec<&str> = template.parameters.iter().map(|p| p.example()).collect();
             for (language, text) in &template.text {
+                let examples: Vec<&str> = template
+                    .parameters
+                    .iter()
+                    .map(|parameter| parameter.example(language))
+                    .collect();
                 definitions.push(json!({
                     "name": template.template,
                     "language": language,
@@ -391,7 +408,16 @@ mod tests {
     fn the_export_has_one_definition_per_template_and_language_with_examples() {
         let export = TemplateCatalog::defaults().export();
         let definitions = export.as_array().expect("array");
-        assert_eq!(definitions.len(), 24);
+        assert_eq!(definitions.len(), 26);
+        let cancellation = definitions
+            .iter()
+            .find(|d| d["name"] == "puente_cancellation_requested" && d["language"] == "en")
+            .expect("cancellation template");
+        assert_eq!(
+            cancellation["components"][0]["example"]["body_text"][0][3],
+            "at the end of the billed period",
+            "examples are in the template's language"
+        );
         let invoice = definitions
             .iter()
             .find(|d| d["name"] == "puente_invoice_created" && d["language"] == "es")

@@ -103,12 +103,11 @@ pub enum NotApplied {
 }
 
 /// The hooks that may report an upgrade.
-pub fn is_upgrade_hook(hook: &str) -> bool {
-    matches!(
-        hook,
-        "AfterProductUpgrade" | "AfterConfigOptionsUpgrade" | "InvoicePaid"
-    )
-}
+pub const HOOKS: [&str; 3] = [
+    "AfterProductUpgrade",
+    "AfterConfigOptionsUpgrade",
+    "InvoicePaid",
+];
 
 /// The upgrades an event reports. `enable_date` is the event's day in the
 /// installation's timezone. A row that cannot even be recorded (no id,

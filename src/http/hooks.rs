@@ -7,11 +7,10 @@ use serde_json::json;
 use super::AppState;
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
-use crate::domain::alerts;
+use crate::domain;
 use crate::domain::envelope::Envelope;
-use crate::domain::hooks;
 use crate::domain::ids::EventId;
-use crate::domain::upgrade_apply;
+use crate::domain::plan::Input;
 use crate::metrics::EventOutcome;
 use crate::store::events::EventStatus;
 use crate::store::{Inserted, NewEvent};
@@ -63,8 +62,7 @@ async fn store(
     Ok((inserted, id))
 }
 
-/// The event to store: the verified one, with the alerts and upgrades its
-/// hook plans when a rule consumes it.
+/// The event to store: the verified one, with what the rules plan for it.
 fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
     let SignedEvent {
         id,
@@ -78,36 +76,26 @@ fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
         data,
         context,
     } = envelope;
-    let status = if hooks::is_handled(&hook) {
+    let plan = domain::plan::plan(&Input {
+        hook: hook.as_str(),
+        data: &data,
+        actor: &context.actor,
+        event_id: id.as_str(),
+        local_date: state.local_date(&instance, timestamp),
+        upgrade_policy: state.config.upgrade_policy,
+    });
+    for note in &plan.notes {
+        if note.warning {
+            tracing::warn!(%id, hook = hook.as_str(), rule = note.rule, reason = %note.reason, "a rule could not use the event");
+        } else {
+            tracing::debug!(%id, hook = hook.as_str(), rule = note.rule, reason = %note.reason, "nothing planned");
+        }
+    }
+    let status = if plan.claimed {
         EventStatus::Received
     } else {
         EventStatus::Unhandled
     };
-    let (mut planned_alerts, mut planned_upgrades) = (Vec::new(), Vec::new());
-    if status == EventStatus::Received {
-        let name = hook.as_str();
-        if alerts::is_alert_hook(name) {
-            planned_alerts =
-                alerts::plan(name, &data, &context.actor, id.as_str()).unwrap_or_else(|reason| {
-                    tracing::debug!(%id, hook = name, %reason, "no alert");
-                    Vec::new()
-                });
-        }
-        if upgrade_apply::is_upgrade_hook(name) {
-            let enable_date = state.local_date(&instance, timestamp);
-            match upgrade_apply::plan(name, &data, state.config.upgrade_policy, enable_date) {
-                Ok(planned) => {
-                    for reason in &planned.skipped {
-                        tracing::warn!(%id, hook = name, %reason, "an upgrade row cannot be recorded");
-                    }
-                    planned_upgrades = planned.applications;
-                }
-                Err(reason) => {
-                    tracing::warn!(%id, hook = name, %reason, "an upgrade cannot be recorded");
-                }
-            }
-        }
-    }
     NewEvent {
         id,
         instance,
@@ -117,8 +105,7 @@ fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
         occurred_at: timestamp,
         status,
         body,
-        alerts: planned_alerts,
-        upgrades: planned_upgrades,
+        plan,
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use crate::config::{Alerts, Consent};
 use crate::domain::alerts::AlertKind;
+use crate::domain::cancel::CancelType;
 use crate::domain::phone::{PhoneError, PhoneNumber};
 use crate::domain::templates::Parameter;
 use crate::whmcs::{ClientDetails, WhmcsClient, WhmcsError};
@@ -19,6 +20,39 @@ pub struct Pending {
     pub subject_id: Option<u64>,
     pub previous_phone: Option<(String, String)>,
     pub attempts: u32,
+    /// Template values stored when the alert was planned.
+    pub details: HashMap<&'static str, String>,
+}
+
+/// The stored template values of a message (a JSON object of parameter
+/// name -> text); names this version does not know are left out.
+pub fn details(column: Option<&str>) -> HashMap<&'static str, String> {
+    let object: serde_json::Map<String, serde_json::Value> = column
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    object
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let parameter = Parameter::parse(&name)?;
+            Some((parameter.as_str(), value.as_str()?.to_owned()))
+        })
+        .collect()
+}
+
+/// Puts the values that depend on the message's language into it: the
+/// cancellation type is stored as WHMCS spells it.
+pub fn localise(kind: AlertKind, language: &str, values: &mut HashMap<&'static str, String>) {
+    if kind != AlertKind::CancellationRequested {
+        return;
+    }
+    let key = Parameter::CancellationType.as_str();
+    if let Some(label) = values
+        .get(key)
+        .and_then(|stored| CancelType::parse(stored))
+        .map(|kind| kind.label(language))
+    {
+        values.insert(key, label.to_owned());
+    }
 }
 
 /// Everything a message needs.
@@ -68,7 +102,8 @@ fn category(kind: AlertKind) -> Option<&'static str> {
         AlertKind::ServiceSuspended
         | AlertKind::ServiceReactivated
         | AlertKind::ServiceTerminated
-        | AlertKind::UpgradeApplied => Some("product"),
+        | AlertKind::UpgradeApplied
+        | AlertKind::CancellationRequested => Some("product"),
         AlertKind::DomainDeleted => Some("domain"),
         AlertKind::Welcome | AlertKind::QuoteAvailable => Some("general"),
         AlertKind::PasswordChanged | AlertKind::DetailsChanged => None,
@@ -130,7 +165,7 @@ pub async fn resolve(
     public_url: &str,
     alerts: &Alerts,
 ) -> Result<Facts, NotReady> {
-    let mut values: HashMap<&'static str, String> = HashMap::new();
+    let mut values: HashMap<&'static str, String> = message.details.clone();
     let link = |path: &str| format!("{public_url}{path}");
     values.insert(Parameter::PanelLink.as_str(), link("clientarea.php"));
     let subject = message.subject_id.unwrap_or_default();

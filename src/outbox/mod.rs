@@ -419,7 +419,9 @@ impl Outbox {
             .templates
             .language_for(message.kind, &facts.client.language)
             .to_owned();
-        let values = &facts.values;
+        let mut values = facts.values;
+        facts::localise(message.kind, &language, &mut values);
+        let values = &values;
         match self.templates.message_body(
             message.kind,
             &language,
@@ -439,14 +441,14 @@ impl Outbox {
 /// The planned messages due at `?1`, at most `?2`; see [`due`].
 const DUE: &str = "SELECT * FROM (
         SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
-               previous_country, attempts
+               previous_country, attempts, details
           FROM messages
          WHERE status = 'planned' AND next_attempt_at_ms IS NULL
          ORDER BY id LIMIT ?2)
     UNION ALL
     SELECT * FROM (
         SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
-               previous_country, attempts
+               previous_country, attempts, details
           FROM messages
          WHERE status = 'planned' AND next_attempt_at_ms <= ?1
          ORDER BY next_attempt_at_ms, id LIMIT ?2)
@@ -488,6 +490,7 @@ fn due(database: &Database, now: jiff::Timestamp) -> anyhow::Result<Vec<(Instanc
                 previous_phone: previous_phone
                     .map(|phone| (phone, previous_country.unwrap_or_default())),
                 attempts: row.get(8)?,
+                details: facts::details(row.get::<_, Option<String>>(9)?.as_deref()),
             },
         )))
     })?;

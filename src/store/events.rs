@@ -4,7 +4,7 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction,
 
 use super::Filter;
 
-use super::writer::{Inserted, NewEvent};
+use super::model::{Inserted, NewEvent};
 use crate::domain::envelope::{Actor, ActorKind, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
 

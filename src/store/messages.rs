@@ -1,6 +1,8 @@
 //! The `messages` table (the alert outbox): planned alerts are inserted by
 //! the writer in the event's own transaction; queries for the admin API.
 
+use std::collections::BTreeMap;
+
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
 use super::Filter;
@@ -27,8 +29,8 @@ impl<'t> PlanInsert<'t> {
             insert: transaction.prepare_cached(
                 "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
                                        previous_phone, previous_country, dedupe_key, coalesce_group,
-                                       status, reason, planned_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                       status, reason, planned_at_ms, details)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                  ON CONFLICT (instance, dedupe_key) DO NOTHING",
             )?,
         })
@@ -89,12 +91,18 @@ impl<'t> PlanInsert<'t> {
             status,
             reason,
             now_ms,
+            details_column(&alert.details),
         ])?;
         Ok(added == 1 && !coalesced)
     }
 }
 
-fn subject_columns(subject: Subject) -> (&'static str, Option<u64>) {
+/// An alert's planned template values as stored: a JSON object, or NULL.
+pub(super) fn details_column(details: &BTreeMap<&'static str, String>) -> Option<String> {
+    (!details.is_empty()).then(|| serde_json::json!(details).to_string())
+}
+
+pub(super) fn subject_columns(subject: Subject) -> (&'static str, Option<u64>) {
     match subject {
         Subject::Client => ("client", None),
         Subject::Invoice(id) => ("invoice", Some(id)),

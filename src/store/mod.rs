@@ -1,8 +1,11 @@
 //! SQLite storage: one writer thread with group commit, short-lived readers.
 
+pub mod cancellations;
 mod delivery;
 pub mod events;
 pub mod messages;
+mod model;
+mod plan;
 pub mod upgrades;
 pub mod whatsapp;
 mod writer;
@@ -16,7 +19,8 @@ use anyhow::Context as _;
 use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
-pub use writer::{Inserted, NewEvent, StoreError, Writer, WriterThread};
+pub use model::{Inserted, NewEvent, StoreError};
+pub use writer::{Writer, WriterThread};
 
 /// Numbered migrations, applied in order at start-up; `user_version` records
 /// how far a database has come.
@@ -33,6 +37,7 @@ fn migrations() -> Migrations<'static> {
             rewrite_in_list_checks,
         ),
         M::up(include_str!("migrations/0008_upgrade_types.sql")),
+        M::up(include_str!("migrations/0009_cancellations.sql")),
     ])
 }
 
@@ -420,7 +425,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 8);
+        assert_eq!(version, 9);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

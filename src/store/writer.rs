@@ -12,52 +12,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Database;
 use super::delivery::{self, Reply};
-use super::events::{self, EventStatus};
-use super::messages::PlanInsert;
-use super::upgrades::ApplicationInsert;
-use crate::domain::alerts::PlannedAlert;
-use crate::domain::envelope::{Actor, Source};
-use crate::domain::ids::{EventId, HookType, InstanceName};
-use crate::domain::upgrade_apply::Application;
+use super::events;
+use super::model::{Inserted, NewEvent, StoreError};
+use super::plan::{PlanRows, Wake};
 use crate::metrics::Metrics;
 
 /// Most commands committed by one transaction.
 const MAX_BATCH: usize = 1024;
 /// Commands waiting for the writer before senders are made to wait.
 const QUEUE_DEPTH: usize = 8192;
-
-/// A verified event, ready to be stored.
-#[derive(Debug, Clone)]
-pub struct NewEvent {
-    pub id: EventId,
-    pub instance: InstanceName,
-    pub hook: HookType,
-    pub actor: Actor,
-    pub source: Source,
-    pub occurred_at: jiff::Timestamp,
-    pub status: EventStatus,
-    /// The exact bytes the signature covered.
-    pub body: Vec<u8>,
-    /// The alerts it causes, stored with it when it is new.
-    pub alerts: Vec<PlannedAlert>,
-    /// The paid upgrades it reports, stored with it when it is new.
-    pub upgrades: Vec<Application>,
-}
-
-/// Whether an insert stored a new event or found its id already stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inserted {
-    Accepted,
-    Duplicate,
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    #[error("the database write failed: {0}")]
-    Write(String),
-    #[error("the writer has stopped")]
-    Stopped,
-}
 
 enum Command {
     Insert(Box<NewEvent>, Reply),
@@ -111,6 +74,8 @@ pub struct Writer {
     planned: Arc<tokio::sync::Notify>,
     /// Woken after a commit that recorded upgrades to apply.
     upgrades: Arc<tokio::sync::Notify>,
+    /// Woken after a commit that recorded cancellations to carry out.
+    cancellations: Arc<tokio::sync::Notify>,
 }
 
 impl Writer {
@@ -183,6 +148,17 @@ impl Writer {
         self.upgrades.notified().await;
     }
 
+    /// Wakes the cancellation worker for a cancellation a change recorded.
+    pub fn cancellation_planned(&self) {
+        self.cancellations.notify_one();
+    }
+
+    /// Resolves after a commit that recorded cancellations to carry out (at
+    /// once if one happened since the last wait).
+    pub async fn planned_cancellations(&self) {
+        self.cancellations.notified().await;
+    }
+
     async fn send(&self, command: Command) -> Result<(), StoreError> {
         self.queue
             .send(command)
@@ -204,12 +180,14 @@ impl WriterThread {
             events::last_received_at(&connection).context("cannot read the newest event's time")?;
         let planned = Arc::new(tokio::sync::Notify::new());
         let upgrades = Arc::new(tokio::sync::Notify::new());
+        let cancellations = Arc::new(tokio::sync::Notify::new());
         let mut state = State {
             connection,
             metrics,
             last_received,
             planned: Arc::clone(&planned),
             upgrades: Arc::clone(&upgrades),
+            cancellations: Arc::clone(&cancellations),
         };
         let (queue, commands) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
@@ -221,6 +199,7 @@ impl WriterThread {
                 queue,
                 planned,
                 upgrades,
+                cancellations,
             },
             thread,
         })
@@ -248,6 +227,7 @@ struct State {
     last_received: jiff::Timestamp,
     planned: Arc<tokio::sync::Notify>,
     upgrades: Arc<tokio::sync::Notify>,
+    cancellations: Arc<tokio::sync::Notify>,
 }
 
 impl State {
@@ -286,13 +266,16 @@ impl State {
             _ => Batch::Ended,
         };
         match written {
-            Ok((inserted, planned, received)) => {
+            Ok((inserted, wake, received)) => {
                 self.last_received = received;
-                if planned.alerts {
+                if wake.alerts {
                     self.planned.notify_one();
                 }
-                if planned.upgrades {
+                if wake.upgrades {
                     self.upgrades.notify_one();
+                }
+                if wake.cancellations {
+                    self.cancellations.notify_one();
                 }
                 self.metrics
                     .record_commit(inserted.len(), started.elapsed().as_secs_f64());
@@ -345,30 +328,22 @@ enum Batch {
     EndedWithStop,
 }
 
-/// What a batch left for the workers.
-#[derive(Default)]
-struct Planned {
-    alerts: bool,
-    upgrades: bool,
-}
-
 /// Runs `batch`, and the commands that arrive while it runs, in one
-/// transaction. Returns the outcome of each insert, in order, what it
-/// planned for the workers, and the receive time of its last command.
+/// transaction. Returns the outcome of each insert, in order, which workers
+/// it left work for, and the receive time of its last command.
 fn write(
     connection: &mut Connection,
     batch: &mut Vec<Command>,
     commands: &mut mpsc::Receiver<Command>,
     last_received: jiff::Timestamp,
-) -> rusqlite::Result<(Vec<Inserted>, Planned, jiff::Timestamp)> {
+) -> rusqlite::Result<(Vec<Inserted>, Wake, jiff::Timestamp)> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut inserted = Vec::with_capacity(MAX_BATCH);
-    let mut planned = Planned::default();
+    let mut wake = Wake::default();
     let mut received = last_received;
     {
         let mut insert = events::Insert::prepare(&transaction)?;
-        let mut plans: Option<PlanInsert<'_>> = None;
-        let mut applications: Option<ApplicationInsert<'_>> = None;
+        let mut rows = PlanRows::new(&transaction);
         let mut next = 0;
         loop {
             if next == batch.len() {
@@ -391,24 +366,8 @@ fn write(
                     // The event's own row id, before planned rows take the
                     // connection's last one.
                     let seq = transaction.last_insert_rowid();
-                    if outcome == Inserted::Accepted && !event.alerts.is_empty() {
-                        let plans = match &mut plans {
-                            Some(plans) => plans,
-                            None => plans.insert(PlanInsert::prepare(&transaction)?),
-                        };
-                        for alert in &event.alerts {
-                            planned.alerts |= plans.run(seq, &event.instance, alert, now)?;
-                        }
-                    }
-                    if outcome == Inserted::Accepted && !event.upgrades.is_empty() {
-                        let applications = match &mut applications {
-                            Some(statement) => statement,
-                            None => applications.insert(ApplicationInsert::prepare(&transaction)?),
-                        };
-                        for upgrade in &event.upgrades {
-                            planned.upgrades |=
-                                applications.run(seq, &event.instance, upgrade, now)?;
-                        }
+                    if outcome == Inserted::Accepted && !event.plan.is_empty() {
+                        wake |= rows.record(seq, &event.instance, &event.plan, now)?;
                     }
                     inserted.push(outcome);
                 }
@@ -432,7 +391,7 @@ fn write(
         }
     }
     transaction.commit()?;
-    Ok((inserted, planned, received))
+    Ok((inserted, wake, received))
 }
 
 #[cfg(test)]
@@ -440,7 +399,10 @@ mod tests {
     use rusqlite::OptionalExtension as _;
 
     use super::*;
-    use crate::domain::envelope::ActorKind;
+    use crate::domain::envelope::{Actor, ActorKind, Source};
+    use crate::domain::ids::{EventId, HookType, InstanceName};
+    use crate::domain::plan::Plan;
+    use crate::store::events::EventStatus;
 
     fn event(id: &str) -> NewEvent {
         NewEvent {
@@ -456,8 +418,7 @@ mod tests {
             occurred_at: jiff::Timestamp::UNIX_EPOCH,
             status: EventStatus::Received,
             body: b"{}".to_vec(),
-            alerts: Vec::new(),
-            upgrades: Vec::new(),
+            plan: Plan::default(),
         }
     }
 
