@@ -53,6 +53,7 @@ pub struct Metrics {
     messages: Family<OutcomeLabels, Counter>,
     sending_paused: Gauge,
     upgrades: Family<OutcomeLabels, Counter>,
+    cancellations: Family<OutcomeLabels, Counter>,
 }
 
 impl Metrics {
@@ -102,9 +103,18 @@ impl Metrics {
              apply_failed, manual_ticket",
             upgrades.clone(),
         );
+        let cancellations = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "cancellations",
+            "Cancellation work by outcome: requested (client page), renewal_disabled, scheduled \
+             (dates read for a request WHMCS recorded), terminated, terminated_by_whmcs, failed, \
+             held (WHMCS's automation told to wait)",
+            cancellations.clone(),
+        );
         Arc::new(Self {
             registry,
             upgrades,
+            cancellations,
             messages,
             sending_paused,
             requests,
@@ -148,6 +158,12 @@ impl Metrics {
 
     pub fn record_upgrade(&self, outcome: &'static str) {
         self.upgrades
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn record_cancellation(&self, outcome: &'static str) {
+        self.cancellations
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }

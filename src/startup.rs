@@ -7,6 +7,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context as _;
 
+use crate::cancellations::CancellationWorker;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -24,6 +25,7 @@ pub struct Application {
     writer: WriterThread,
     outbox: Outbox,
     upgrades: UpgradeWorker,
+    cancellations: CancellationWorker,
     workers: bool,
 }
 
@@ -50,6 +52,13 @@ impl Application {
         let config = Arc::new(config);
         let whmcs = Arc::new(crate::whmcs::clients(&config)?);
         let upgrades = UpgradeWorker::new(
+            database.clone(),
+            writer.writer(),
+            Arc::clone(&whmcs),
+            Arc::clone(&metrics),
+        );
+        let cancellations = CancellationWorker::new(
+            Arc::clone(&config),
             database.clone(),
             writer.writer(),
             Arc::clone(&whmcs),
@@ -87,12 +96,13 @@ impl Application {
             writer,
             outbox,
             upgrades,
+            cancellations,
             workers: true,
         })
     }
 
-    /// Leaves the outbox and the upgrade worker to whoever calls their
-    /// `drain` (tests do).
+    /// Leaves the outbox, the upgrade worker and the cancellation worker to
+    /// whoever calls their `drain` (tests do).
     pub fn without_workers(mut self) -> Self {
         self.workers = false;
         self
@@ -104,6 +114,10 @@ impl Application {
 
     pub fn upgrades(&self) -> UpgradeWorker {
         self.upgrades.clone()
+    }
+
+    pub fn cancellations(&self) -> CancellationWorker {
+        self.cancellations.clone()
     }
 
     /// The port the listener is bound to.
@@ -123,6 +137,7 @@ impl Application {
             [
                 tokio::spawn(run_outbox(self.outbox.clone())),
                 tokio::spawn(crate::upgrades::run(self.upgrades.clone())),
+                tokio::spawn(crate::cancellations::run(self.cancellations.clone())),
             ]
         });
         let served = self.server.await;

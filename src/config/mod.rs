@@ -245,6 +245,24 @@ impl AdminToken {
 pub struct ConfigError(pub Vec<String>);
 
 impl Config {
+    /// The client-facing WHMCS URL of an instance, ending with `/` (the
+    /// WHMCS URL when no public URL is set; empty without either), for links
+    /// in messages and answers.
+    pub fn public_url_of(&self, instance: &InstanceName) -> String {
+        self.instances
+            .get(instance)
+            .and_then(|settings| settings.public_url.as_ref())
+            .map(|url| {
+                let text = url.as_str();
+                if text.ends_with('/') {
+                    text.to_owned()
+                } else {
+                    format!("{text}/")
+                }
+            })
+            .unwrap_or_default()
+    }
+
     /// Loads from the process environment (and `PUENTE_CONFIG`).
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_sources(&Self::sources(|var| std::env::var(var).ok())?)

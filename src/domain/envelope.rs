@@ -31,6 +31,10 @@ pub struct Context {
     pub whmcs_version: Option<String>,
     #[serde(default)]
     pub shim_version: Option<String>,
+    /// The addon checked the client's email and password again for this
+    /// action (a cancellation), signed with the rest.
+    #[serde(default)]
+    pub reauthenticated: bool,
 }
 
 /// Who caused the event. Client and admin actors always carry their id.

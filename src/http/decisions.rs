@@ -9,11 +9,14 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::signed;
+use crate::domain::cancel;
+use crate::domain::envelope::Source;
 use crate::domain::ids::whmcs_id;
 use crate::domain::money::Money;
 use crate::domain::paid::PaidSource;
 use crate::domain::upgrade::Kind;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
+use crate::store::cancellations;
 
 #[derive(Deserialize)]
 struct UpgradeRequest {
@@ -41,6 +44,7 @@ pub async fn decide(
         "OrderProductUpgradeOverride" | "PreUpgradeCheckout" => {
             price_upgrade(event.envelope.hook.as_str(), &event.body, &state, today)?
         }
+        "PreModuleTerminate" => hold_termination(&event, &state, today).await?,
         // A hook puente has no rule for: WHMCS goes on as without puente.
         _ => Value::Null,
     };
@@ -154,4 +158,47 @@ fn validate_upgrade(
             json!([])
         }
     })
+}
+
+#[derive(Deserialize)]
+struct TerminateRequest {
+    data: TerminateData,
+}
+
+#[derive(Deserialize)]
+struct TerminateData {
+    serviceid: Value,
+}
+
+/// `PreModuleTerminate`: `{"abortcmd": true}` while WHMCS's automation
+/// would terminate a service whose cancellation runs to the end of a later
+/// billed period (WHMCS terminates at the next due date); `{}` otherwise,
+/// and always for staff and puente's own call on the day.
+async fn hold_termination(
+    event: &signed::SignedEvent,
+    state: &AppState,
+    today: jiff::civil::Date,
+) -> Result<Value, ApiError> {
+    let request: TerminateRequest = serde_json::from_slice(&event.body).map_err(|error| {
+        ApiError::InvalidEnvelope(format!("data needs the service's serviceid: {error}"))
+    })?;
+    let service_id = whmcs_id(&request.data.serviceid)
+        .ok_or_else(|| ApiError::InvalidEnvelope("data.serviceid is not a service id".into()))?;
+    let by_automation = event.envelope.context.source == Source::Cron;
+    let instance = event.instance.as_str().to_owned();
+    let holding = state
+        .read(move |c| cancellations::holding(c, &instance, service_id))
+        .await?;
+    let hold = holding.is_some_and(|(kind, effective_date)| {
+        cancel::hold_termination(kind, effective_date, today, by_automation)
+    });
+    if hold {
+        state.metrics.record_cancellation("held");
+        tracing::info!(
+            service = service_id,
+            "WHMCS's automation asked to wait for the end of the billed period"
+        );
+        return Ok(json!({"abortcmd": true}));
+    }
+    Ok(json!({}))
 }

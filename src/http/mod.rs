@@ -1,6 +1,7 @@
 //! HTTP routes, one file per family, and what they share.
 
 pub mod admin;
+pub mod cancellations;
 pub mod client;
 pub mod decisions;
 pub mod error;
@@ -105,6 +106,22 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/v1/client/upgrades/manual",
             web::post().to(client::manual_upgrade),
+        )
+        .route(
+            "/v1/client/cancellations",
+            web::post().to(cancellations::request),
+        )
+        .route(
+            "/v1/client/cancellations/preview",
+            web::post().to(cancellations::preview),
+        )
+        .route(
+            "/v1/admin/cancellations",
+            web::get().to(cancellations::list),
+        )
+        .route(
+            "/v1/admin/cancellations/{id}/retry",
+            web::post().to(cancellations::retry),
         )
         .route("/v1/admin/messages", web::get().to(messages::list_messages))
         .route("/v1/admin/upgrades", web::get().to(upgrades::list_upgrades))

@@ -395,20 +395,7 @@ impl Outbox {
                 "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
             ));
         };
-        let public_url = self
-            .config
-            .instances
-            .get(instance)
-            .and_then(|settings| settings.public_url.as_ref())
-            .map(|url| {
-                let text = url.as_str();
-                if text.ends_with('/') {
-                    text.to_owned()
-                } else {
-                    format!("{text}/")
-                }
-            })
-            .unwrap_or_default();
+        let public_url = self.config.public_url_of(instance);
         let facts = match facts::resolve(whmcs, message, &public_url, &self.config.alerts).await {
             Ok(facts) => facts,
             Err(NotReady::Skip(reason)) => return Prepared::Done(Outcome::Skipped(reason)),

@@ -526,15 +526,35 @@ pub fn current(
     target: Target,
 ) -> rusqlite::Result<Option<StoredCancellation>> {
     let (kind, id) = target.columns();
+    // `status` of the cancellation, not of its event.
     let condition = match target {
-        Target::Service(_) => OPEN,
-        Target::Domain(_) => "status = 'renewal_disabled'",
+        Target::Service(_) => OPEN.replace("status", "c.status"),
+        Target::Domain(_) => "c.status = 'renewal_disabled'".to_owned(),
     };
     connection
         .query_row(
             &format!(
                 "{STORED} WHERE c.instance = ?1 AND c.subject_kind = ?2 AND c.subject_id = ?3
                           AND ({condition}) ORDER BY c.id DESC LIMIT 1"
+            ),
+            params![instance, kind, sql_integer(id)],
+            stored_from_row,
+        )
+        .optional()
+}
+
+/// The newest cancellation of a service or domain, whatever its status.
+pub fn latest(
+    connection: &Connection,
+    instance: &str,
+    target: Target,
+) -> rusqlite::Result<Option<StoredCancellation>> {
+    let (kind, id) = target.columns();
+    connection
+        .query_row(
+            &format!(
+                "{STORED} WHERE c.instance = ?1 AND c.subject_kind = ?2 AND c.subject_id = ?3
+                 ORDER BY c.id DESC LIMIT 1"
             ),
             params![instance, kind, sql_integer(id)],
             stored_from_row,

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 pub use types::{
     ClientDetails, ClientDomain, ClientProduct, CustomFieldValue, EmailPreferences, Invoice,
-    InvoiceItem, Quote,
+    InvoiceItem, InvoiceSummary, Quote,
 };
 
 use crate::config::WhmcsApi;
@@ -120,6 +120,26 @@ impl WhmcsClient {
         action: &str,
         params: &[(&str, String)],
     ) -> Result<Map<String, Value>, WhmcsError> {
+        self.call_tries(action, params, self.retry.attempts).await
+    }
+
+    /// Runs an action whose repetition is not harmless once: a lost answer
+    /// is reported as unavailable, and the caller checks WHMCS before it
+    /// asks again.
+    async fn call_once(
+        &self,
+        action: &str,
+        params: &[(&str, String)],
+    ) -> Result<Map<String, Value>, WhmcsError> {
+        self.call_tries(action, params, 1).await
+    }
+
+    async fn call_tries(
+        &self,
+        action: &str,
+        params: &[(&str, String)],
+        attempts: u32,
+    ) -> Result<Map<String, Value>, WhmcsError> {
         let mut form: Vec<(&str, &str)> = vec![
             ("identifier", &self.identifier),
             ("secret", self.secret.expose_secret()),
@@ -133,12 +153,12 @@ impl WhmcsClient {
 
         let mut delay = self.retry.first_delay;
         let mut last_failure = String::new();
-        for attempt in 1..=self.retry.attempts.max(1) {
+        for attempt in 1..=attempts.max(1) {
             match self.try_once(action, &form).await {
                 Try::Done(outcome) => return outcome,
                 Try::Again(failure) => last_failure = failure,
             }
-            if attempt < self.retry.attempts {
+            if attempt < attempts {
                 tracing::debug!(action, attempt, failure = %last_failure, "retrying a WHMCS call");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(self.retry.max_delay);
@@ -264,6 +284,38 @@ impl WhmcsClient {
             .find(|product| product.id == service_id))
     }
 
+    /// `GetClientsProducts` for one service, whoever owns it (its
+    /// `clientid` says who); `None` when WHMCS has no such service.
+    pub async fn product(&self, service_id: u64) -> Result<Option<ClientProduct>, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            products: Vec<ClientProduct>,
+        }
+        let params = [("serviceid", service_id.to_string())];
+        let answer: Answer = self.read("GetClientsProducts", &params).await?;
+        Ok(answer
+            .products
+            .into_iter()
+            .find(|product| product.id == service_id))
+    }
+
+    /// `GetClientsDomains` for one domain, whoever owns it (its `userid`
+    /// says who); `None` when WHMCS has no such domain.
+    pub async fn domain(&self, domain_id: u64) -> Result<Option<ClientDomain>, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            domains: Vec<ClientDomain>,
+        }
+        let params = [("domainid", domain_id.to_string())];
+        let answer: Answer = self.read("GetClientsDomains", &params).await?;
+        Ok(answer
+            .domains
+            .into_iter()
+            .find(|domain| domain.id == domain_id))
+    }
+
     /// `GetClientsDomains` for one domain of a client; `None` when the
     /// client has no such domain.
     pub async fn client_domain(
@@ -368,6 +420,105 @@ impl WhmcsClient {
             .read("GetTicket", &[("ticketid", ticket_id.to_string())])
             .await?;
         Ok(answer.status)
+    }
+}
+
+/// What `AddCancelRequest` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelRequest {
+    Added,
+    /// WHMCS had a request for the service already ("Existing Cancellation
+    /// Request Exists"): the same outcome, asked twice.
+    AlreadyExisted,
+}
+
+/// What `ModuleTerminate` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    Terminated,
+    /// The service has no provisioning module ("Service not assigned to a
+    /// module"): only its status can be changed.
+    NoModule,
+}
+
+impl WhmcsClient {
+    /// `GetInvoices` of a client with one status, newest due date first, at
+    /// most `limit` (WHMCS's default page is 25).
+    pub async fn client_invoices(
+        &self,
+        client_id: u64,
+        status: &str,
+        limit: u32,
+    ) -> Result<Vec<InvoiceSummary>, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            invoices: Vec<InvoiceSummary>,
+        }
+        let params = [
+            ("userid", client_id.to_string()),
+            ("status", status.to_owned()),
+            ("limitnum", limit.to_string()),
+            ("orderby", "duedate".to_owned()),
+            ("order", "desc".to_owned()),
+        ];
+        let answer: Answer = self.read("GetInvoices", &params).await?;
+        Ok(answer.invoices)
+    }
+
+    /// `AddCancelRequest` for a service, with its type (`Immediate` or `End
+    /// of Billing Period`, always sent: WHMCS documents no default).
+    pub async fn add_cancel_request(
+        &self,
+        service_id: u64,
+        kind: &str,
+        reason: &str,
+    ) -> Result<CancelRequest, WhmcsError> {
+        let params = [
+            ("serviceid", service_id.to_string()),
+            ("type", kind.to_owned()),
+            ("reason", reason.to_owned()),
+        ];
+        match self.call("AddCancelRequest", &params).await {
+            Ok(_) => Ok(CancelRequest::Added),
+            Err(WhmcsError::Rejected { message, .. })
+                if message
+                    .to_ascii_lowercase()
+                    .contains("existing cancellation request") =>
+            {
+                Ok(CancelRequest::AlreadyExisted)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `UpdateClientDomain` with `donotrenew`: the domain stops renewing.
+    pub async fn disable_domain_renewal(&self, domain_id: u64) -> Result<(), WhmcsError> {
+        let params = [
+            ("domainid", domain_id.to_string()),
+            ("donotrenew", "1".to_owned()),
+        ];
+        self.call("UpdateClientDomain", &params).await.map(drop)
+    }
+
+    /// `ModuleTerminate`: the provisioning module removes the account. Tried
+    /// once: after a lost answer the caller reads the service's status
+    /// before asking again.
+    pub async fn module_terminate(&self, service_id: u64) -> Result<Termination, WhmcsError> {
+        match self
+            .call_once("ModuleTerminate", &[("serviceid", service_id.to_string())])
+            .await
+        {
+            Ok(_) => Ok(Termination::Terminated),
+            Err(WhmcsError::Rejected { message, .. })
+                if message
+                    .to_ascii_lowercase()
+                    .contains("not assigned to a module") =>
+            {
+                Ok(Termination::NoModule)
+            }
+            Err(error) => Err(error),
+        }
     }
 }
 

@@ -126,6 +126,17 @@ pub struct InvoiceItem {
     pub amount: Decimal,
 }
 
+/// `GetInvoices` → `invoices.invoice[]`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct InvoiceSummary {
+    #[serde(deserialize_with = "lenient::id")]
+    pub id: u64,
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub status: String,
+    #[serde(default, deserialize_with = "lenient::date")]
+    pub duedate: Option<jiff::civil::Date>,
+}
+
 /// `GetClientsProducts` → `products.product[]`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ClientProduct {
@@ -174,6 +185,9 @@ pub struct ClientDomain {
     pub nextduedate: Option<jiff::civil::Date>,
     #[serde(default, deserialize_with = "lenient::money")]
     pub recurringamount: Decimal,
+    /// Auto-renewal is off.
+    #[serde(default, deserialize_with = "lenient::flag")]
+    pub donotrenew: bool,
 }
 
 /// `GetQuotes` → `quotes.quote[]`.

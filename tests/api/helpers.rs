@@ -25,6 +25,8 @@ pub struct TestApp {
     pub outbox: puente::outbox::Outbox,
     /// The upgrade worker, driven the same way.
     pub upgrades: puente::upgrades::UpgradeWorker,
+    /// The cancellation worker, driven the same way (`drain_at` sets the day).
+    pub cancellations: puente::cancellations::CancellationWorker,
     handle: ServerHandle,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
@@ -70,6 +72,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
     let port = application.port();
     let outbox = application.outbox();
     let upgrades = application.upgrades();
+    let cancellations = application.cancellations();
     let handle = application.handle();
     let server = tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -79,6 +82,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         database,
         outbox,
         upgrades,
+        cancellations,
         handle,
         server,
         dir,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod alerts;
+mod cancellations;
 mod cli;
 mod decisions;
 mod health;

@@ -1,0 +1,518 @@
+//! Cancellations through puente's client page (SPEC §2.3, §3.3):
+//! `POST /v1/client/cancellations/preview` shows a service's two types with
+//! its real dates; `POST /v1/client/cancellations` takes the request of a
+//! client who re-entered their email and password. Facts come from WHMCS's
+//! API at request time (the client is not waiting on a hook here). The
+//! request is stored as an event with what the rule decided, in one
+//! transaction; the cancellation worker keeps its promise. Nothing refunds
+//! or credits anything. And the admin API's list and retry.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::admin::{Admin, next_cursor, parse_cursor, parse_limit, parse_record_id, parse_status};
+use super::error::ApiError;
+use super::signed::{self, SignedEvent};
+use crate::cancellations::{domain_facts, service_facts};
+use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
+use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, Refusal, Target};
+use crate::domain::envelope::ActorKind;
+use crate::domain::ids::whmcs_id;
+use crate::domain::plan::Plan;
+use crate::domain::templates::Parameter;
+use crate::store::NewEvent;
+use crate::store::cancellations::{self, CancellationQuery, StoredCancellation};
+use crate::store::events::EventStatus;
+use crate::store::messages::Retry;
+use crate::whmcs::{WhmcsClient, WhmcsError};
+
+/// Longest reason copied into WHMCS.
+const MAX_REASON_CHARS: usize = 2000;
+
+#[derive(Deserialize)]
+struct CancelAction {
+    data: CancelData,
+}
+
+#[derive(Deserialize)]
+struct CancelData {
+    #[serde(default)]
+    service_id: Option<Value>,
+    #[serde(default)]
+    domain_id: Option<Value>,
+    /// `Immediate` or `End of Billing Period`; a domain needs none.
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    reason: String,
+    /// The client's WHMCS language (`spanish`, `english`), for refusals.
+    #[serde(default)]
+    language: String,
+}
+
+/// A verified cancellation action of a logged-in client.
+struct Action {
+    event: SignedEvent,
+    client_id: u64,
+    target: Target,
+    kind: Option<CancelType>,
+    reason: String,
+    language: String,
+}
+
+async fn action(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Action, ApiError> {
+    let event = signed::verify(request, payload, state)
+        .await?
+        .into_event()?;
+    let actor = event.envelope.context.actor;
+    let client_id = match (actor.kind, actor.id) {
+        (ActorKind::Client, Some(id)) => id,
+        (kind, _) => {
+            return Err(ApiError::forbidden(
+                "actor_not_client",
+                format!(
+                    "only a logged-in client may cancel (actor: {})",
+                    kind.as_str()
+                ),
+            ));
+        }
+    };
+    let data = serde_json::from_slice::<CancelAction>(&event.body)
+        .map_err(|error| ApiError::InvalidEnvelope(format!("data is not a cancellation: {error}")))?
+        .data;
+    let id = |value: &Option<Value>, name: &str| -> Result<Option<u64>, ApiError> {
+        value
+            .as_ref()
+            .map(|value| {
+                whmcs_id(value)
+                    .ok_or_else(|| ApiError::InvalidEnvelope(format!("data.{name} is not an id")))
+            })
+            .transpose()
+    };
+    let target = match (
+        id(&data.service_id, "service_id")?,
+        id(&data.domain_id, "domain_id")?,
+    ) {
+        (Some(service), None) => Target::Service(service),
+        (None, Some(domain)) => Target::Domain(domain),
+        _ => {
+            return Err(ApiError::InvalidEnvelope(
+                "data needs exactly one of service_id and domain_id".into(),
+            ));
+        }
+    };
+    let kind = data
+        .kind
+        .as_deref()
+        .map(|text| {
+            CancelType::parse(text).ok_or_else(|| {
+                ApiError::InvalidEnvelope(format!(
+                    "data.type `{text}` is neither `Immediate` nor `End of Billing Period`"
+                ))
+            })
+        })
+        .transpose()?;
+    let reason = data.reason.trim().to_owned();
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::InvalidEnvelope(format!(
+            "data.reason is longer than {MAX_REASON_CHARS} characters"
+        )));
+    }
+    Ok(Action {
+        event,
+        client_id,
+        target,
+        kind,
+        reason,
+        language: data.language,
+    })
+}
+
+fn whmcs_of<'s>(state: &'s AppState, action: &Action) -> Result<&'s WhmcsClient, ApiError> {
+    let instance = &action.event.instance;
+    state.whmcs.get(instance).ok_or_else(|| {
+        ApiError::WhmcsUnavailable(format!(
+            "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
+        ))
+    })
+}
+
+fn unavailable(error: WhmcsError) -> ApiError {
+    ApiError::WhmcsUnavailable(error.to_string())
+}
+
+fn refused(refusal: Refusal, language: &str) -> ApiError {
+    match refusal {
+        Refusal::NotOwner => ApiError::forbidden(refusal.code(), refusal.message(language)),
+        _ => ApiError::conflict(refusal.code(), refusal.message(language)),
+    }
+}
+
+fn not_found(target: Target) -> ApiError {
+    let (kind, id) = target.columns();
+    ApiError::NotFound(format!("WHMCS has no {kind} {id}"))
+}
+
+/// What the preview shows of one type.
+#[derive(Serialize)]
+struct TypeOption {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    effective_date: String,
+    backup_retention_end: String,
+}
+
+/// `POST /v1/client/cancellations/preview`: the service's two types with
+/// their real dates, and the invoices that stay payable; or why it cannot
+/// be cancelled. A domain's answer says it would stop renewing.
+pub async fn preview(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let action = action(&request, payload, &state).await?;
+    let whmcs = whmcs_of(&state, &action)?;
+    let instance = action.event.instance.clone();
+    let public_url = state.config.public_url_of(&instance);
+    let today = state.local_date(&instance, jiff::Timestamp::now());
+    let already = current(&state, &action).await?.is_some();
+    match action.target {
+        Target::Service(service_id) => {
+            let facts = service_facts(whmcs, service_id, &public_url)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| not_found(action.target))?;
+            let mut options = Vec::new();
+            for kind in [CancelType::Immediate, CancelType::EndOfBillingPeriod] {
+                let accepted = cancel::decide_service(
+                    action.client_id,
+                    &facts.service,
+                    &facts.invoices,
+                    kind,
+                    already,
+                    today,
+                )
+                .map_err(|refusal| refused(refusal, &action.language))?;
+                options.push(TypeOption {
+                    kind: kind.as_str(),
+                    effective_date: accepted.effective_date.to_string(),
+                    backup_retention_end: cancel::backup_retention_end(accepted.effective_date)
+                        .to_string(),
+                });
+            }
+            Ok(HttpResponse::Ok().json(json!({
+                "service": {
+                    "id": facts.service.id,
+                    "status": facts.service.status,
+                    "billing_cycle": facts.service.billing_cycle,
+                    "next_due_date": facts.service.next_due_date.map(|date| date.to_string()),
+                },
+                "options": options,
+                "open_invoices": facts.open,
+                "outcome": "cancellation_requested",
+            })))
+        }
+        Target::Domain(domain_id) => {
+            let (facts, renewal_off, open) =
+                domain_facts(whmcs, action.client_id, domain_id, &public_url)
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or_else(|| not_found(action.target))?;
+            cancel::decide_domain(action.client_id, &facts, renewal_off)
+                .map_err(|refusal| refused(refusal, &action.language))?;
+            Ok(HttpResponse::Ok().json(json!({
+                "domain": {"id": facts.id, "status": facts.status},
+                "options": [],
+                "open_invoices": open,
+                "outcome": "renewal_disabled",
+            })))
+        }
+    }
+}
+
+/// `POST /v1/client/cancellations`: the client's re-authenticated request.
+/// 201 `{effective_date, open_invoices, outcome}`; a repeated request (the
+/// same `webhook-id`) gets the same answer.
+pub async fn request(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let action = action(&request, payload, &state).await?;
+    if !action.event.envelope.context.reauthenticated {
+        return Err(ApiError::forbidden(
+            "not_reauthenticated",
+            "a cancellation needs the client's email and password entered again",
+        ));
+    }
+    let id = action.event.id.as_str().to_owned();
+    if let Some(stored) = state.read(move |c| cancellations::by_event(c, &id)).await? {
+        return Ok(answer(&stored));
+    }
+    let whmcs = whmcs_of(&state, &action)?;
+    let instance = action.event.instance.clone();
+    let public_url = state.config.public_url_of(&instance);
+    let today = state.local_date(&instance, jiff::Timestamp::now());
+    let already = current(&state, &action).await?.is_some();
+    let plan = match action.target {
+        Target::Service(service_id) => {
+            let kind = action.kind.ok_or_else(|| {
+                ApiError::InvalidEnvelope(
+                    "data.type is required for a service: `Immediate` or `End of Billing Period`"
+                        .into(),
+                )
+            })?;
+            let facts = service_facts(whmcs, service_id, &public_url)
+                .await
+                .map_err(unavailable)?
+                .ok_or_else(|| not_found(action.target))?;
+            let accepted = cancel::decide_service(
+                action.client_id,
+                &facts.service,
+                &facts.invoices,
+                kind,
+                already,
+                today,
+            )
+            .map_err(|refusal| refused(refusal, &action.language))?;
+            whmcs
+                .add_cancel_request(service_id, kind.as_str(), &action.reason)
+                .await
+                .map_err(unavailable)?;
+            state.metrics.record_cancellation("requested");
+            requested_plan(&action, service_id, kind, &accepted, facts.open, today)
+        }
+        Target::Domain(domain_id) => {
+            let (facts, renewal_off, open) =
+                domain_facts(whmcs, action.client_id, domain_id, &public_url)
+                    .await
+                    .map_err(unavailable)?
+                    .ok_or_else(|| not_found(action.target))?;
+            cancel::decide_domain(action.client_id, &facts, renewal_off)
+                .map_err(|refusal| refused(refusal, &action.language))?;
+            whmcs
+                .disable_domain_renewal(domain_id)
+                .await
+                .map_err(unavailable)?;
+            state.metrics.record_cancellation("renewal_disabled");
+            Plan {
+                claimed: true,
+                cancellations: vec![Observed::Accepted(Box::new(ClientRequest {
+                    target: action.target,
+                    client_id: action.client_id,
+                    kind: None,
+                    reason: action.reason.clone(),
+                    requested_on: today,
+                    effective_date: None,
+                    open_invoices: open,
+                }))],
+                ..Plan::default()
+            }
+        }
+    };
+    let target = action.target;
+    let SignedEvent {
+        id,
+        instance,
+        envelope,
+        body,
+    } = action.event;
+    let event_id = id.as_str().to_owned();
+    let inserted = state
+        .writer
+        .insert(NewEvent {
+            id,
+            instance: instance.clone(),
+            hook: envelope.hook,
+            actor: envelope.context.actor,
+            source: envelope.context.source,
+            occurred_at: envelope.timestamp,
+            status: EventStatus::Received,
+            body,
+            plan,
+        })
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "cancellation not stored");
+            ApiError::StorageUnavailable
+        })?;
+    tracing::info!(event = %event_id, ?inserted, ?target, "cancellation requested by the client");
+    let name = instance.as_str().to_owned();
+    let stored = state
+        .read(move |c| {
+            // The row this request recorded or completed; else the one a
+            // report of the same cancellation recorded first (WHMCS's hook
+            // for puente's own call), whatever the worker did with it since.
+            Ok(match cancellations::by_event(c, &event_id)? {
+                Some(stored) => Some(stored),
+                None => cancellations::latest(c, &name, target)?,
+            })
+        })
+        .await?
+        .ok_or(ApiError::Internal)?;
+    Ok(answer(&stored))
+}
+
+/// The event's plan: the accepted request and the client's alert.
+fn requested_plan(
+    action: &Action,
+    service_id: u64,
+    kind: CancelType,
+    accepted: &cancel::Accepted,
+    open: Vec<cancel::OpenInvoice>,
+    today: jiff::civil::Date,
+) -> Plan {
+    let alert = PlannedAlert {
+        kind: AlertKind::CancellationRequested,
+        client_id: Some(action.client_id),
+        subject: Subject::Service(service_id),
+        recipient: Recipient::Current,
+        dedupe_key: cancellations::requested_alert_key(service_id),
+        coalesce: None,
+        details: [
+            (
+                Parameter::CancellationType.as_str(),
+                kind.as_str().to_owned(),
+            ),
+            (
+                Parameter::EffectiveDate.as_str(),
+                accepted.effective_date.to_string(),
+            ),
+        ]
+        .into(),
+    };
+    Plan {
+        claimed: true,
+        alerts: vec![alert],
+        cancellations: vec![Observed::Accepted(Box::new(ClientRequest {
+            target: action.target,
+            client_id: action.client_id,
+            kind: Some(kind),
+            reason: action.reason.clone(),
+            requested_on: today,
+            effective_date: Some(accepted.effective_date),
+            open_invoices: open,
+        }))],
+        ..Plan::default()
+    }
+}
+
+async fn current(
+    state: &AppState,
+    action: &Action,
+) -> Result<Option<StoredCancellation>, ApiError> {
+    let (instance, target) = (action.event.instance.as_str().to_owned(), action.target);
+    state
+        .read(move |c| cancellations::current(c, &instance, target))
+        .await
+}
+
+/// The 201 of a stored cancellation.
+fn answer(stored: &StoredCancellation) -> HttpResponse {
+    let outcome = if stored.subject_kind == "domain" {
+        "renewal_disabled"
+    } else {
+        "cancellation_requested"
+    };
+    HttpResponse::Created().json(json!({
+        "outcome": outcome,
+        "type": stored.cancel_type,
+        "effective_date": stored.effective_date,
+        "termination_date": stored.termination_date.as_ref().or(stored.effective_date.as_ref()),
+        "backup_retention_end": stored
+            .effective_date
+            .as_deref()
+            .and_then(|date| date.parse().ok())
+            .map(|date| cancel::backup_retention_end(date).to_string()),
+        "open_invoices": stored.open_invoices,
+        "status": stored.status,
+    }))
+}
+
+const STATUSES: [&str; 6] = [
+    "requested",
+    "scheduled",
+    "terminating",
+    "terminated",
+    "failed",
+    "renewal_disabled",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    status: Option<String>,
+    service: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CancellationPage {
+    cancellations: Vec<StoredCancellation>,
+    next_cursor: Option<String>,
+}
+
+/// `GET /v1/admin/cancellations`: every recorded cancellation in order,
+/// with its dates, filtered by `status` and `service`.
+pub async fn list(
+    _: Admin,
+    params: web::Query<ListParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let query = CancellationQuery {
+        status: params
+            .status
+            .map(|text| parse_status(text, &STATUSES))
+            .transpose()?,
+        service_id: params
+            .service
+            .map(|text| parse_record_id("service", &text))
+            .transpose()?,
+        after: params.cursor.map(|text| parse_cursor(&text)).transpose()?,
+        limit: parse_limit(params.limit.as_deref())?,
+    };
+    let limit = query.limit as usize;
+    let found = state
+        .read(move |connection| cancellations::list(connection, &query))
+        .await?;
+    let next_cursor = next_cursor(&found, limit, |cancellation| cancellation.id);
+    Ok(HttpResponse::Ok().json(CancellationPage {
+        cancellations: found,
+        next_cursor,
+    }))
+}
+
+/// `POST /v1/admin/cancellations/{id}/retry`: a failed termination is tried
+/// again once the administrator fixed what WHMCS refused.
+pub async fn retry(
+    _: Admin,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no cancellation has the id `{id}`"));
+    let Ok(row) = id.parse::<i64>() else {
+        return Err(not_found());
+    };
+    let now = jiff::Timestamp::now();
+    match state
+        .change(move |connection| cancellations::retry(connection, row, now))
+        .await?
+    {
+        None => Err(not_found()),
+        Some(Retry::Planned) => {
+            state.writer.cancellation_planned();
+            Ok(HttpResponse::Accepted().json(json!({"id": row, "status": "retried"})))
+        }
+        Some(Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(
+            "cancellation {row} is {status}; only failed cancellations can be retried"
+        ))),
+    }
+}

@@ -1,0 +1,937 @@
+//! Cancellations end to end against a stateful fake WHMCS: the client's
+//! re-authenticated request, WHMCS's own requests (its hook), the worker
+//! that terminates on the right day exactly once, the decision that holds
+//! WHMCS's automation, domains that only stop renewing, and never a call
+//! that refunds or credits.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use jiff::ToSpan as _;
+use jiff::civil::Date;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::helpers::*;
+use crate::outbox::{app_with, fire, fixture, messages_of, system};
+
+/// WHMCS API actions that move money; none may ever be called.
+const MONEY: [&str; 8] = [
+    "AddCredit",
+    "ApplyCredit",
+    "AddTransaction",
+    "UpdateInvoice",
+    "AddInvoicePayment",
+    "CreateInvoice",
+    "CancelOrder",
+    "CancelAndRefundOrder",
+];
+
+/// Actions that change WHMCS.
+const CHANGES: [&str; 4] = [
+    "AddCancelRequest",
+    "ModuleTerminate",
+    "UpdateClientProduct",
+    "UpdateClientDomain",
+];
+
+#[derive(Clone)]
+struct Service {
+    client: u64,
+    status: &'static str,
+    cycle: &'static str,
+    next_due: Date,
+    /// Has a provisioning module (ModuleTerminate works).
+    module: bool,
+}
+
+#[derive(Clone)]
+struct Invoice {
+    id: u64,
+    client: u64,
+    status: &'static str,
+    due: Date,
+    /// (type, relid) of each line.
+    lines: Vec<(&'static str, u64)>,
+}
+
+#[derive(Default)]
+struct State {
+    services: BTreeMap<u64, Service>,
+    domains: BTreeMap<u64, (u64, &'static str, bool)>,
+    invoices: Vec<Invoice>,
+    cancel_requests: BTreeMap<u64, String>,
+    /// Every call: (action, form).
+    calls: Vec<(String, BTreeMap<String, String>)>,
+    /// Transitions of a service to Terminated, by whom.
+    terminations: Vec<(u64, &'static str)>,
+    /// The next this many calls get HTTP 503 without being carried out.
+    down: usize,
+    /// The next ModuleTerminate is carried out but its answer is lost.
+    lose_next_terminate_answer: bool,
+    /// ModuleTerminate fails with the module's message.
+    refuse_terminate: Option<&'static str>,
+}
+
+/// A WHMCS that remembers: services, domains, invoices and cancellation
+/// requests, and every call made to it.
+#[derive(Clone, Default)]
+struct FakeWhmcs(Arc<Mutex<State>>);
+
+impl FakeWhmcs {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().expect("fake WHMCS state")
+    }
+
+    /// What the daily cron does with requested cancellations: terminates
+    /// those still active (WHMCS's "Immediate" on its next run).
+    fn cron_terminates(&self, service: u64) {
+        let mut state = self.state();
+        if state.cancel_requests.contains_key(&service)
+            && let Some(found) = state.services.get_mut(&service)
+            && found.status == "Active"
+        {
+            found.status = "Terminated";
+            state.terminations.push((service, "cron"));
+        }
+    }
+
+    fn actions(&self) -> Vec<String> {
+        self.state()
+            .calls
+            .iter()
+            .map(|(action, _)| action.clone())
+            .collect()
+    }
+
+    fn count(&self, action: &str) -> usize {
+        self.actions().iter().filter(|a| *a == action).count()
+    }
+
+    fn changes(&self) -> Vec<String> {
+        self.actions()
+            .into_iter()
+            .filter(|action| CHANGES.contains(&action.as_str()))
+            .collect()
+    }
+
+    fn assert_no_money_moved(&self) {
+        for action in self.actions() {
+            assert!(
+                !MONEY.contains(&action.as_str()),
+                "{action} refunds, credits or invoices"
+            );
+        }
+        for (action, form) in &self.state().calls {
+            if action == "UpdateClientProduct" {
+                for field in ["recurringamount", "firstpaymentamount", "nextduedate"] {
+                    assert!(!form.contains_key(field), "{action} changed {field}");
+                }
+            }
+        }
+    }
+}
+
+fn success(fields: Value) -> ResponseTemplate {
+    let mut body = json!({"result": "success"});
+    if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
+        body.extend(fields.clone());
+    }
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn error(message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"result": "error", "message": message}))
+}
+
+impl Respond for FakeWhmcs {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let form: BTreeMap<String, String> =
+            serde_urlencoded::from_bytes(&request.body).expect("form body");
+        let action = form.get("action").cloned().unwrap_or_default();
+        let mut state = self.state();
+        state.calls.push((action.clone(), form.clone()));
+        if state.down > 0 {
+            state.down -= 1;
+            return ResponseTemplate::new(503);
+        }
+        let number = |key: &str| {
+            form.get(key)
+                .and_then(|value| value.parse::<u64>().ok())
+                .unwrap_or_default()
+        };
+        match action.as_str() {
+            "GetClientsDetails" => {
+                ResponseTemplate::new(200).set_body_json(fixture("api-GetClientsDetails"))
+            }
+            "GetClientsProducts" => {
+                let id = number("serviceid");
+                let products: Vec<Value> = state
+                    .services
+                    .get(&id)
+                    .filter(|service| {
+                        form.get("clientid")
+                            .is_none_or(|client| *client == service.client.to_string())
+                    })
+                    .map(|service| {
+                        json!({"id": id.to_string(), "clientid": service.client.to_string(),
+                               "pid": "12", "name": "Business Hosting",
+                               "domain": "okafordesign.example", "status": service.status,
+                               "billingcycle": service.cycle,
+                               "nextduedate": service.next_due.to_string(),
+                               "recurringamount": "100.00"})
+                    })
+                    .into_iter()
+                    .collect();
+                success(json!({"products": {"product": products}}))
+            }
+            "GetClientsDomains" => {
+                let id = number("domainid");
+                let domains: Vec<Value> = state
+                    .domains
+                    .get(&id)
+                    .map(|(client, status, off)| {
+                        json!({"id": id, "userid": client, "domainname": "okafor-studio.example",
+                               "status": status, "donotrenew": if *off { "1" } else { "0" }})
+                    })
+                    .into_iter()
+                    .collect();
+                success(json!({"domains": {"domain": domains}}))
+            }
+            "GetInvoices" => {
+                let (client, status) = (number("userid"), form.get("status").cloned());
+                let invoices: Vec<Value> = state
+                    .invoices
+                    .iter()
+                    .filter(|invoice| invoice.client == client)
+                    .filter(|invoice| status.as_deref().is_none_or(|s| s == invoice.status))
+                    .map(|invoice| {
+                        json!({"id": invoice.id.to_string(), "status": invoice.status,
+                               "duedate": invoice.due.to_string()})
+                    })
+                    .collect();
+                success(json!({"invoices": {"invoice": invoices}}))
+            }
+            "GetInvoice" => {
+                let id = number("invoiceid");
+                match state.invoices.iter().find(|invoice| invoice.id == id) {
+                    Some(invoice) => success(json!({
+                        "invoiceid": id.to_string(), "userid": invoice.client.to_string(),
+                        "status": invoice.status, "duedate": invoice.due.to_string(),
+                        "total": "100.00", "balance": "100.00",
+                        "items": {"item": invoice.lines.iter().enumerate().map(|(n, (kind, relid))| {
+                            json!({"id": n + 1, "type": kind, "relid": relid.to_string(),
+                                   "description": "line", "amount": "100.00"})
+                        }).collect::<Vec<_>>()},
+                    })),
+                    None => error("Invoice ID Not Found"),
+                }
+            }
+            "AddCancelRequest" => {
+                let id = number("serviceid");
+                if !state.services.contains_key(&id) {
+                    return error("Service ID Not Found");
+                }
+                if state.cancel_requests.contains_key(&id) {
+                    return error("Existing Cancellation Request Exists");
+                }
+                let kind = form.get("type").cloned().unwrap_or_default();
+                state.cancel_requests.insert(id, kind);
+                success(json!({"serviceid": id, "userid": 1842}))
+            }
+            "ModuleTerminate" => {
+                let id = number("serviceid");
+                let lose = std::mem::take(&mut state.lose_next_terminate_answer);
+                let refuse = state.refuse_terminate;
+                let Some(service) = state.services.get_mut(&id) else {
+                    return error("Service ID not found");
+                };
+                if !service.module {
+                    return error("Service not assigned to a module");
+                }
+                if let Some(message) = refuse {
+                    return error(message);
+                }
+                if service.status == "Terminated" {
+                    return error("Account does not exist on the server");
+                }
+                service.status = "Terminated";
+                state.terminations.push((id, "puente"));
+                if lose {
+                    ResponseTemplate::new(504)
+                } else {
+                    success(json!({}))
+                }
+            }
+            "UpdateClientProduct" => {
+                let id = number("serviceid");
+                let Some(service) = state.services.get_mut(&id) else {
+                    return error("Service ID Not Found");
+                };
+                if form.get("status").map(String::as_str) == Some("Terminated")
+                    && service.status != "Terminated"
+                {
+                    service.status = "Terminated";
+                    state.terminations.push((id, "puente"));
+                }
+                success(json!({"serviceid": id}))
+            }
+            "UpdateClientDomain" => {
+                let id = number("domainid");
+                let Some(domain) = state.domains.get_mut(&id) else {
+                    return error("Domain ID Not Found");
+                };
+                if form.get("donotrenew").map(String::as_str) == Some("1") {
+                    domain.2 = true;
+                }
+                success(json!({"domainid": id}))
+            }
+            other => error(&format!("the fake WHMCS has no {other}")),
+        }
+    }
+}
+
+fn today() -> Date {
+    jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date()
+}
+
+/// Noon UTC of a day: what the worker is driven with.
+fn noon(day: Date) -> jiff::Timestamp {
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(day.at(12, 0, 0, 0))
+        .expect("a day")
+}
+
+/// Client 1842's annual service 7731, paid until `next_due`; its domain
+/// 912; client 9 owns nothing here.
+fn whmcs_with(next_due: Date, module: bool) -> FakeWhmcs {
+    let fake = FakeWhmcs::default();
+    {
+        let mut state = fake.state();
+        state.services.insert(
+            7731,
+            Service {
+                client: 1842,
+                status: "Active",
+                cycle: "Annually",
+                next_due,
+                module,
+            },
+        );
+        state.domains.insert(912, (1842, "Active", false));
+    }
+    fake
+}
+
+async fn serve(fake: &FakeWhmcs) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
+    server
+}
+
+/// The client action the addon signs once the client re-entered their
+/// email and password.
+fn cancel_action(client: u64, data: Value, reauthenticated: bool) -> Value {
+    json!({
+        "type": "client.cancellations",
+        "timestamp": jiff::Timestamp::now().to_string(),
+        "data": data,
+        "context": {"instance": "default", "actor": {"kind": "client", "id": client, "user_id": 1907},
+                    "source": "clientarea", "reauthenticated": reauthenticated,
+                    "shim_version": "0.1.0"},
+    })
+}
+
+async fn post(app: &TestApp, route: &str, id: &str, body: &Value) -> reqwest::Response {
+    app.post_signed(
+        &format!("/v1/client/{route}"),
+        HookRequest::signed(SECRET, id, body.to_string()),
+    )
+    .await
+}
+
+async fn cancel(app: &TestApp, id: &str, kind: &str) -> reqwest::Response {
+    let data = json!({"service_id": 7731, "type": kind, "reason": "Closing the studio", "language": "english"});
+    post(app, "cancellations", id, &cancel_action(1842, data, true)).await
+}
+
+/// `PreModuleTerminate` as the addon asks it, from `source`.
+async fn pre_terminate(app: &TestApp, id: &str, source: &str) -> Value {
+    let mut envelope = envelope("PreModuleTerminate");
+    envelope["data"] = json!({"serviceid": 7731, "userid": 1842});
+    envelope["context"]["source"] = json!(source);
+    envelope["context"]["actor"] = if source == "cron" {
+        json!({"kind": "system"})
+    } else {
+        json!({"kind": "admin", "id": 1})
+    };
+    let answer = app
+        .post_signed(
+            "/v1/decisions",
+            HookRequest::signed(SECRET, id, envelope.to_string()),
+        )
+        .await;
+    json_of(answer, StatusCode::OK).await["return"].clone()
+}
+
+/// The one cancellation row: (status, effective_date, termination_date, backup_retention_end).
+fn row(app: &TestApp) -> (String, Option<String>, Option<String>, Option<String>) {
+    app.open_database()
+        .query_row(
+            "SELECT status, effective_date, termination_date, backup_retention_end FROM cancellations",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+        )
+        .expect("one cancellation")
+}
+
+#[tokio::test]
+async fn immediate_terminates_the_same_day_exactly_once_whatever_else_reports_it() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+
+    let answer = json_of(
+        cancel(&app, "cli_cancel_1", "Immediate").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "cancellation_requested");
+    assert_eq!(answer["effective_date"], today().to_string());
+    assert_eq!(answer["open_invoices"], json!([]));
+    // WHMCS's hook for puente's own AddCancelRequest, delivered twice (and
+    // once more under the same id).
+    let hook =
+        json!({"userid": 1842, "relid": 7731, "reason": "Closing the studio", "type": "Immediate"});
+    for id in ["evt_cancel_hook_a", "evt_cancel_hook_b"] {
+        fire(&app, id, "CancellationRequest", hook.clone(), system()).await;
+    }
+    let mut repeated = envelope("CancellationRequest");
+    repeated["data"] = hook;
+    assert_eq!(
+        app.send_event("evt_cancel_hook_a", &repeated)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    let first = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    // WHMCS's own cron runs too, then puente's worker again.
+    fake.cron_terminates(7731);
+    fire(
+        &app,
+        "evt_terminated",
+        "AfterModuleTerminate",
+        json!({"params": {"serviceid": 7731, "userid": 1842}}),
+        system(),
+    )
+    .await;
+    let second = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+
+    assert_eq!(first.terminated, 1, "{first:?}");
+    assert_eq!(second, puente::cancellations::CancellationReport::default());
+    assert_eq!(fake.state().terminations, [(7731, "puente")]);
+    assert_eq!(fake.count("ModuleTerminate"), 1);
+    assert_eq!(fake.count("AddCancelRequest"), 1);
+    let (status, effective, terminated, retention) = row(&app);
+    assert_eq!(status, "terminated");
+    assert_eq!(effective.as_deref(), Some(today().to_string().as_str()));
+    assert_eq!(terminated.as_deref(), Some(today().to_string().as_str()));
+    let ten_years = today().checked_add(10.years()).expect("date").to_string();
+    assert_eq!(retention.as_deref(), Some(ten_years.as_str()));
+    assert_eq!(
+        app.column("SELECT CAST(COUNT(*) AS TEXT) FROM cancellations"),
+        ["1"],
+        "one cancellation however often it was reported"
+    );
+
+    // The client is told once of the request (its type in their language)
+    // and once of the termination.
+    let report = app.outbox.drain().await.expect("outbox");
+    assert_eq!(report.sent, 2, "{report:?}");
+    let requested = messages_of(&app, "cli_cancel_1");
+    assert_eq!(requested.len(), 1);
+    let body = requested[0].2.as_ref().expect("body").to_string();
+    assert!(body.contains("puente_cancellation_requested"), "{body}");
+    assert!(body.contains("inmediata"), "{body}");
+    assert!(body.contains(&today().to_string()), "{body}");
+    assert_eq!(messages_of(&app, "evt_terminated").len(), 1);
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn when_whmcs_terminated_first_puente_records_it_without_a_second_termination() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    assert_eq!(
+        cancel(&app, "cli_cancel_2", "Immediate").await.status(),
+        StatusCode::CREATED
+    );
+
+    fake.cron_terminates(7731);
+    let report = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+
+    assert_eq!(report.terminated, 1);
+    assert_eq!(fake.count("ModuleTerminate"), 0);
+    assert_eq!(fake.state().terminations, [(7731, "cron")]);
+    assert_eq!(row(&app).0, "terminated");
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn end_of_period_runs_until_the_last_invoiced_period_ends_and_holds_whmcs_until_then() {
+    // Paid until `due`; the renewal for the next year is already invoiced
+    // (unpaid): the service runs until a year after `due`.
+    let due = today().checked_add(20.days()).expect("date");
+    let fake = whmcs_with(due, true);
+    fake.state().invoices.push(Invoice {
+        id: 902,
+        client: 1842,
+        status: "Unpaid",
+        due,
+        lines: vec![("Hosting", 7731)],
+    });
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    let end = due.checked_add(1.year()).expect("date");
+
+    let preview = json_of(
+        post(
+            &app,
+            "cancellations/preview",
+            "cli_preview",
+            &cancel_action(1842, json!({"service_id": 7731}), false),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(preview["options"][0]["effective_date"], today().to_string());
+    assert_eq!(preview["options"][1]["effective_date"], end.to_string());
+    let answer = json_of(
+        cancel(&app, "cli_cancel_3", "End of Billing Period").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(answer["effective_date"], end.to_string());
+    assert_eq!(answer["open_invoices"][0]["id"], 902);
+    assert_eq!(
+        answer["open_invoices"][0]["url"],
+        "https://panel.example/viewinvoice.php?id=902"
+    );
+
+    // Before the day: nothing happens, and WHMCS's automation is held
+    // (staff are not).
+    for day in [today(), due, end.checked_sub(1.day()).expect("date")] {
+        let report = app.cancellations.drain_at(noon(day)).await.expect("drain");
+        assert_eq!(report.terminated, 0, "{day}");
+    }
+    assert_eq!(
+        pre_terminate(&app, "evt_pre_cron", "cron").await,
+        json!({"abortcmd": true})
+    );
+    assert_eq!(
+        pre_terminate(&app, "evt_pre_admin", "adminarea").await,
+        json!({})
+    );
+    assert_eq!(row(&app).0, "scheduled");
+
+    // On the day: terminated, once.
+    let report = app.cancellations.drain_at(noon(end)).await.expect("drain");
+    assert_eq!(report.terminated, 1);
+    let (status, _, terminated, _) = row(&app);
+    assert_eq!(
+        (status.as_str(), terminated.as_deref()),
+        ("terminated", Some(end.to_string().as_str()))
+    );
+    assert_eq!(fake.count("ModuleTerminate"), 1);
+    assert_eq!(
+        pre_terminate(&app, "evt_pre_after", "cron").await,
+        json!({}),
+        "nothing to hold once terminated"
+    );
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_domain_only_stops_renewing() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+
+    let data = json!({"domain_id": 912, "reason": "Not needed"});
+    let answer = json_of(
+        post(
+            &app,
+            "cancellations",
+            "cli_domain",
+            &cancel_action(1842, data.clone(), true),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(answer["outcome"], "renewal_disabled");
+    assert_eq!(answer["effective_date"], Value::Null);
+    assert_eq!(fake.changes(), ["UpdateClientDomain"]);
+    let (_, form) = fake
+        .state()
+        .calls
+        .iter()
+        .find(|(action, _)| action == "UpdateClientDomain")
+        .cloned()
+        .expect("the call");
+    assert_eq!(form.get("donotrenew").map(String::as_str), Some("1"));
+    assert!(fake.state().domains[&912].2);
+
+    // Asked again: its renewal is off already.
+    assert_error(
+        post(
+            &app,
+            "cancellations",
+            "cli_domain_again",
+            &cancel_action(1842, data, true),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "already_cancelled",
+    )
+    .await;
+    let report = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!(report, puente::cancellations::CancellationReport::default());
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_reauthenticated_owner_of_an_active_service_can_cancel_it() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    let data = json!({"service_id": 7731, "type": "Immediate", "language": "english"});
+
+    let message = assert_error(
+        post(
+            &app,
+            "cancellations",
+            "cli_not_reauth",
+            &cancel_action(1842, data.clone(), false),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "not_reauthenticated",
+    )
+    .await;
+    assert!(message.contains("password"), "{message}");
+    assert!(fake.actions().is_empty(), "no WHMCS call without it");
+
+    let message = assert_error(
+        post(
+            &app,
+            "cancellations",
+            "cli_not_owner",
+            &cancel_action(9, data.clone(), true),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "not_owner",
+    )
+    .await;
+    assert!(message.contains("owner"), "{message}");
+    assert!(fake.changes().is_empty(), "{:?}", fake.actions());
+
+    let mut admin = cancel_action(1842, data.clone(), true);
+    admin["context"]["actor"] = json!({"kind": "admin", "id": 1});
+    assert_error(
+        post(&app, "cancellations", "cli_admin", &admin).await,
+        StatusCode::FORBIDDEN,
+        "actor_not_client",
+    )
+    .await;
+
+    fake.state()
+        .services
+        .get_mut(&7731)
+        .expect("service")
+        .status = "Pending";
+    assert_error(
+        post(
+            &app,
+            "cancellations",
+            "cli_pending",
+            &cancel_action(1842, data.clone(), true),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "service_not_active",
+    )
+    .await;
+    fake.state()
+        .services
+        .get_mut(&7731)
+        .expect("service")
+        .status = "Active";
+
+    assert_eq!(
+        cancel(&app, "cli_first", "End of Billing Period")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    // The same request again (the same id) gets the same answer; a new
+    // one is refused.
+    assert_eq!(
+        cancel(&app, "cli_first", "End of Billing Period")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    assert_error(
+        cancel(&app, "cli_second", "Immediate").await,
+        StatusCode::CONFLICT,
+        "already_cancelled",
+    )
+    .await;
+    assert_eq!(fake.changes(), ["AddCancelRequest"]);
+    assert_error(
+        post(
+            &app,
+            "cancellations",
+            "cli_missing",
+            &cancel_action(1842, json!({"service_id": 1, "type": "Immediate"}), true),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn while_whmcs_is_down_the_termination_waits_and_is_never_asked_twice() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    assert_eq!(
+        cancel(&app, "cli_cancel_down", "Immediate").await.status(),
+        StatusCode::CREATED
+    );
+
+    // Down for every try of two passes.
+    fake.state().down = 1_000;
+    for _ in 0..2 {
+        let report = app
+            .cancellations
+            .drain_at(noon(today()))
+            .await
+            .expect("drain");
+        assert_eq!(report.waiting, 1, "{report:?}");
+    }
+    let (status, ..) = row(&app);
+    assert_eq!(status, "scheduled");
+    let error: Vec<String> = app.column("SELECT last_error FROM cancellations");
+    assert!(error[0].contains("unavailable"), "{error:?}");
+
+    // Back, but the terminate's answer is lost after WHMCS carried it out.
+    {
+        let mut state = fake.state();
+        state.down = 0;
+        state.lose_next_terminate_answer = true;
+    }
+    let lost = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!(lost.waiting, 1, "{lost:?}");
+    let done = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!(done.terminated, 1, "{done:?}");
+
+    assert_eq!(fake.state().terminations, [(7731, "puente")]);
+    let carried_out = fake
+        .state()
+        .calls
+        .iter()
+        .filter(|(action, _)| action == "ModuleTerminate")
+        .count();
+    assert_eq!(carried_out, 1, "the lost answer was not asked again");
+    assert_eq!(row(&app).0, "terminated");
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_made_in_whmcs_gets_its_dates_alert_and_termination_too() {
+    let due = today().checked_add(10.days()).expect("date");
+    let fake = whmcs_with(due, false);
+    fake.state()
+        .cancel_requests
+        .insert(7731, "End of Billing Period".into());
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+
+    fire(
+        &app,
+        "evt_native",
+        "CancellationRequest",
+        json!({"userid": 1842, "relid": 7731, "reason": "Too expensive", "type": "End of Billing Period"}),
+        system(),
+    )
+    .await;
+    let first = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!(first.scheduled, 1, "{first:?}");
+    let listed = json_of(
+        app.admin_get("/v1/admin/cancellations?service=7731").await,
+        StatusCode::OK,
+    )
+    .await;
+    let recorded = &listed["cancellations"][0];
+    assert_eq!(recorded["origin"], "whmcs");
+    assert_eq!(recorded["reauthenticated"], false);
+    assert_eq!(recorded["status"], "scheduled");
+    assert_eq!(recorded["effective_date"], due.to_string());
+    assert_eq!(recorded["event_id"], "evt_native");
+    assert_eq!(
+        messages_of(&app, "evt_native").len(),
+        1,
+        "the request alert"
+    );
+
+    // On the day: the service has no provisioning module, so puente sets
+    // it Terminated and tells the client itself.
+    let report = app.cancellations.drain_at(noon(due)).await.expect("drain");
+    assert_eq!(report.terminated, 1);
+    let (_, form) = fake
+        .state()
+        .calls
+        .iter()
+        .rfind(|(action, _)| action == "UpdateClientProduct")
+        .cloned()
+        .expect("status change");
+    assert_eq!(form.get("status").map(String::as_str), Some("Terminated"));
+    assert_eq!(
+        form.get("terminationdate").map(String::as_str),
+        Some(due.to_string().as_str())
+    );
+    let kinds = app.column("SELECT kind FROM messages ORDER BY id");
+    assert_eq!(kinds, ["cancellation_requested", "service_terminated"]);
+    let terminated = json_of(
+        app.admin_get("/v1/admin/cancellations?status=terminated")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        terminated["cancellations"][0]["backup_retention_end"],
+        due.checked_add(10.years()).expect("date").to_string()
+    );
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_termination_whmcs_refuses_is_kept_for_the_administrator_and_retried_on_request() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    fake.state().refuse_terminate = Some("Could not connect to the cPanel server");
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    assert_eq!(
+        cancel(&app, "cli_cancel_refused", "Immediate")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+
+    let refused = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!(refused.failed, 1, "{refused:?}");
+    let listed = json_of(
+        app.admin_get("/v1/admin/cancellations?status=failed").await,
+        StatusCode::OK,
+    )
+    .await;
+    let failed = &listed["cancellations"][0];
+    assert!(
+        failed["last_error"]
+            .as_str()
+            .expect("why")
+            .contains("cPanel"),
+        "{failed}"
+    );
+    // Failed stays the service's open cancellation: no second request.
+    assert_error(
+        cancel(&app, "cli_again", "Immediate").await,
+        StatusCode::CONFLICT,
+        "already_cancelled",
+    )
+    .await;
+
+    // The administrator fixes the server and retries.
+    fake.state().refuse_terminate = None;
+    let id = failed["id"].as_i64().expect("id");
+    let retry = |id: i64| format!("/v1/admin/cancellations/{id}/retry");
+    assert_eq!(
+        app.admin_post(&retry(id)).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let report = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!(report.terminated, 1);
+    assert_eq!(row(&app).0, "terminated");
+    assert_error(
+        app.admin_post(&retry(id)).await,
+        StatusCode::CONFLICT,
+        "not_retryable",
+    )
+    .await;
+    assert_error(
+        app.admin_post(&retry(99)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
