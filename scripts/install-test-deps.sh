@@ -5,12 +5,14 @@
 #
 # PHP: the shim runs on php-cli with curl (delivery), sqlite3 (Capsule's
 # driver in the stand-in WHMCS database) and mbstring (Illuminate needs it);
-# phpunit and php-illuminate-database are Debian's, so no Composer.
+# phpunit, php-illuminate-database and smarty3 (the Smarty 3.1 line the
+# addon's templates are rendered with in the tests) are Debian's, so no
+# Composer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(python3-venv php-cli php-curl php-sqlite3 php-mbstring phpunit
-    php-illuminate-database)
+    php-illuminate-database smarty3)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -233,6 +233,34 @@ final class CapsuleTest extends CapsuleTestCase
         $this->assertSame('success', Addon::deactivate()['status'], 'an emptied spool lets the tables go');
     }
 
+    public function test_reauthentication_needs_the_logged_in_user_to_own_the_account(): void
+    {
+        $GLOBALS['whmcs_local_api'] = static fn (string $command, array $values): array =>
+            $values['password2'] === 'right' ? ['result' => 'success', 'userid' => 1907] : ['result' => 'error'];
+        $check = new WHMCS\Module\Addon\Puente\Reauthentication();
+
+        $owner = $check->check('amina@okafordesign.example', 'right', 1907, 1842);
+        $onlyAUser = $check->check('amina@okafordesign.example', 'right', 1907, 3001);
+        $otherUser = $check->check('amina@okafordesign.example', 'right', 55, 4000);
+        $wrong = $check->check('amina@okafordesign.example', 'wrong', 1907, 1842);
+        $GLOBALS['whmcs_local_api'] = null;
+
+        $this->assertSame([true, false, false, false], [$owner, $onlyAUser, $otherUser, $wrong]);
+    }
+
+    public function test_the_admin_page_warns_while_whmcs_cancels_unpaid_invoices_on_cancellation(): void
+    {
+        Addon::activate();
+        $this->saveUnreachable();
+        Capsule::table('tblconfiguration')->insert(['setting' => 'CancelInvoiceOnCancellation', 'value' => 'on']);
+        $on = Addon::output(['modulelink' => 'addonmodules.php?module=puente', '_lang' => $this->spanish()]);
+        Capsule::table('tblconfiguration')->where('setting', 'CancelInvoiceOnCancellation')->update(['value' => '']);
+        $off = Addon::output(['modulelink' => 'addonmodules.php?module=puente', '_lang' => $this->spanish()]);
+
+        $this->assertStringContainsString('Cancel Unpaid Invoices', $on);
+        $this->assertStringNotContainsString('Cancel Unpaid Invoices', $off);
+    }
+
     /** @return array<string, string> */
     private function spanish(): array
     {

@@ -50,9 +50,20 @@ function logActivity($message, $clientId = 0): void
     $GLOBALS['whmcs_activity_log'][] = [$message, $clientId];
 }
 
+/**
+ * WHMCS's local API: tests set $GLOBALS['whmcs_local_api'] to answer a
+ * command; every call is kept in $GLOBALS['whmcs_local_api_calls'].
+ */
+$GLOBALS['whmcs_local_api'] = null;
+$GLOBALS['whmcs_local_api_calls'] = [];
+
 function localAPI($command, $values = [], $adminUser = ''): array
 {
-    return ['result' => 'error', 'message' => "localAPI {$command} is not available in the tests"];
+    $GLOBALS['whmcs_local_api_calls'][] = [$command, $values];
+    $answer = $GLOBALS['whmcs_local_api'];
+    return is_callable($answer)
+        ? $answer($command, $values)
+        : ['result' => 'error', 'message' => "localAPI {$command} is not available in the tests"];
 }
 
 /**

@@ -39,3 +39,20 @@ add_hook('OrderProductUpgradeOverride', 100, static function ($vars) {
 add_hook('PreUpgradeCheckout', 100, static function ($vars) {
     return Shim::priceUpgrade('PreUpgradeCheckout', is_array($vars) ? $vars : []);
 });
+
+// WHMCS's automation terminates at the next due date; a cancellation at the
+// end of a later billed period holds it until then (fail-open).
+add_hook('PreModuleTerminate', 100, static function ($vars) {
+    return Shim::holdTermination(is_array($vars) ? $vars : []);
+});
+
+// With "puente handles cancellations" on, WHMCS's own cancellation page
+// sends the client to puente's, which asks for their email and password.
+add_hook('ClientAreaPageCancellation', 100, static function ($vars) {
+    $target = Shim::cancellationRedirect(is_array($vars) ? $vars : []);
+    if ($target !== null && !headers_sent()) {
+        header('Location: ' . $target, true, 302);
+        exit;
+    }
+    return [];
+});

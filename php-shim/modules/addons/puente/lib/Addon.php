@@ -33,6 +33,8 @@ final class Addon
                 'Description' => 'Longest WHMCS waits for a decision (upgrade prices and checks) before the fallback applies.'],
             'breaker_seconds' => ['FriendlyName' => 'Pause after a failure (s)', 'Type' => 'text', 'Size' => '6', 'Default' => '30',
                 'Description' => 'After a failed send, hooks spool without trying the service for this long.'],
+            'handle_cancellations' => ['FriendlyName' => 'puente handles cancellations', 'Type' => 'yesno', 'Default' => 'on',
+                'Description' => 'WHMCS\'s "Request Cancellation" page sends the client to puente\'s, which asks for their email and password again and shows the real dates.'],
         ];
         foreach (Settings::GROUPS as $group) {
             $fields["forward_{$group}"] = ['FriendlyName' => 'Forward ' . $group . ' hooks', 'Type' => 'yesno', 'Default' => 'on',
@@ -144,6 +146,10 @@ final class Addon
                 : $e(gmdate('Y-m-d H:i:s', (int) $status['last_error']['at']) . ' UTC: ' . $status['last_error']['message']),
         ];
         $html = $notice === '' ? '' : '<div class="alert alert-info">' . $e($notice) . '</div>';
+        // WHMCS would cancel the invoices the panel's rules keep payable.
+        if (in_array(strtolower((string) Whmcs::setting('CancelInvoiceOnCancellation')), ['on', '1', 'yes', 'true'], true)) {
+            $html .= '<div class="alert alert-warning">' . $t('cancel_invoices_setting') . '</div>';
+        }
         $html .= '<table class="table table-condensed" style="max-width:60em">';
         foreach ($rows as $label => $value) {
             $html .= "<tr><th>{$label}</th><td>{$value}</td></tr>";

@@ -17,6 +17,8 @@ final class ClientActions
 {
     public const UPGRADE_QUOTE = 'upgrades/quote';
     public const UPGRADE_MANUAL = 'upgrades/manual';
+    public const CANCEL_PREVIEW = 'cancellations/preview';
+    public const CANCEL = 'cancellations';
     /** A client clicked and waits for a page; the service may call WHMCS. */
     private const TIMEOUT_MS = 8000;
 

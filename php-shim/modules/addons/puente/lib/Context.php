@@ -14,9 +14,20 @@ final class Context
 {
     /**
      * @param array{kind: string, id?: int, user_id?: int} $actor
+     * @param bool $reauthenticated the client re-entered their email and
+     *        password for this action (signed as `context.reauthenticated`)
      */
-    private function __construct(public readonly array $actor, public readonly string $source)
+    private function __construct(
+        public readonly array $actor,
+        public readonly string $source,
+        public readonly bool $reauthenticated = false,
+    ) {
+    }
+
+    /** The same context, for an action the client re-authenticated. */
+    public function reauthenticated(): self
     {
+        return new self($this->actor, $this->source, true);
     }
 
     /** The context of the running PHP request or cron process. */

@@ -27,18 +27,22 @@ final class Event
      */
     public static function envelope(string $type, array $data, Context $context, string $instance, int $now): self
     {
+        $envelopeContext = [
+            'instance' => $instance,
+            'actor' => $context->actor,
+            'source' => $context->source,
+            'whmcs_version' => Whmcs::version(),
+            'shim_version' => Shim::VERSION,
+        ];
+        if ($context->reauthenticated) {
+            $envelopeContext['reauthenticated'] = true;
+        }
         $body = json_encode([
             'type' => $type,
             'timestamp' => gmdate('Y-m-d\TH:i:s\Z', $now),
             // An empty $vars must still be a JSON object.
             'data' => (object) $data,
-            'context' => [
-                'instance' => $instance,
-                'actor' => $context->actor,
-                'source' => $context->source,
-                'whmcs_version' => Whmcs::version(),
-                'shim_version' => Shim::VERSION,
-            ],
+            'context' => $envelopeContext,
         ], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_THROW_ON_ERROR);
         return new self(EventId::generate(), $type, $instance, $body);
     }

@@ -44,6 +44,12 @@ final class Forwarder
         return $this->breaker;
     }
 
+    /** The state every PHP process of the install shares. */
+    public function sharedState(): SharedState
+    {
+        return $this->state;
+    }
+
     /** Scrubs, wraps and dispatches one hook invocation (one webhook-id). */
     public function forward(string $hook, mixed $vars, Context $context): ?Event
     {

@@ -42,6 +42,7 @@ final class Settings
         public readonly int $breakerSeconds,
         public readonly array $groups,
         public readonly ?string $spoolDir,
+        public readonly bool $handlesCancellations = true,
     ) {
     }
 
@@ -64,8 +65,7 @@ final class Settings
         $groups = [];
         foreach (self::GROUPS as $group) {
             // A group is forwarded unless its switch was saved as off.
-            $value = $stored["forward_{$group}"] ?? 'on';
-            $groups[$group] = in_array(strtolower((string) $value), ['on', '1', 'yes', 'true'], true);
+            $groups[$group] = self::switchedOn($stored["forward_{$group}"] ?? 'on');
         }
         $instance = $text('instance') === '' ? 'default' : $text('instance');
         $spoolDir = $text('spool_dir');
@@ -81,6 +81,7 @@ final class Settings
             breakerSeconds: self::milliseconds($stored['breaker_seconds'] ?? null, 30, 3600),
             groups: $groups,
             spoolDir: $spoolDir === '' ? null : $spoolDir,
+            handlesCancellations: self::switchedOn($stored['handle_cancellations'] ?? 'on'),
         );
     }
 
@@ -153,6 +154,12 @@ final class Settings
             $env[$variable] = $value;
         }
         return $env;
+    }
+
+    /** A `yesno` field as WHMCS saves it: `on` when ticked. */
+    private static function switchedOn(mixed $value): bool
+    {
+        return in_array(strtolower((string) $value), ['on', '1', 'yes', 'true'], true);
     }
 
     private static function milliseconds(mixed $value, int $default, int $max): int

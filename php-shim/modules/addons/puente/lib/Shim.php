@@ -163,7 +163,12 @@ final class Shim
             $isPost = ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST';
             // A post's own fields (token, action, note) win over the query string's.
             $request = $isPost ? $_POST + $_GET : $_GET;
-            $actions = new ClientActions(self::forwarder(), static fn (): int => time());
+            $clock = static fn (): int => time();
+            $actions = new ClientActions(self::forwarder(), $clock);
+            if (($_GET['action'] ?? '') === 'cancel') {
+                return CancelPage::page($request, $isPost, $actions, Context::detect(), FormToken::current(),
+                    new Reauthentication(), self::forwarder()->sharedState(), $clock);
+            }
             return ClientArea::page($request, $isPost, $actions, Context::detect(), FormToken::current());
         } catch (\Throwable $e) {
             self::logFailure('client area', $e);
@@ -174,6 +179,58 @@ final class Shim
                 'vars' => ['error' => Messages::text('try_again_later'), 'unavailable' => true, 'token' => '',
                     'serviceid' => 0, 'pid' => 0, 'quote' => null, 'ticket' => null, 'texts' => Messages::all()],
             ];
+        }
+    }
+
+    /**
+     * ClientAreaPageCancellation: where WHMCS's own "Request Cancellation"
+     * page should send the client instead (puente's page), or null to let
+     * WHMCS show its own. Only a page view is redirected: a form WHMCS is
+     * already processing goes on (and its CancellationRequest is recorded).
+     *
+     * @param array<string, mixed> $vars the page's template variables
+     */
+    public static function cancellationRedirect(array $vars): ?string
+    {
+        try {
+            if (!self::forwarder()->settings()->handlesCancellations
+                || ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST') {
+                return null;
+            }
+            $id = $vars['id'] ?? $_GET['id'] ?? null;
+            if (!is_numeric($id) || (int) $id <= 0) {
+                return null;
+            }
+            return 'index.php?m=puente&action=cancel&id=' . (int) $id;
+        } catch (\Throwable $e) {
+            self::logFailure('cancellation page', $e);
+            return null;
+        }
+    }
+
+    /**
+     * PreModuleTerminate: `['abortcmd' => true]` while the service says a
+     * cancellation at the end of a later billed period has not reached its
+     * day; otherwise nothing (fail-open: WHMCS proceeds when the service
+     * cannot answer).
+     *
+     * @param array<string, mixed> $vars `params` of the module call
+     * @return array<string, bool>
+     */
+    public static function holdTermination(array $vars): array
+    {
+        try {
+            $params = is_array($vars['params'] ?? null) ? $vars['params'] : [];
+            $serviceId = (int) ($params['serviceid'] ?? 0);
+            if ($serviceId <= 0) {
+                return [];
+            }
+            $answer = self::decide('PreModuleTerminate',
+                ['serviceid' => $serviceId, 'userid' => (int) ($params['userid'] ?? 0)], Decisions::FAIL_OPEN);
+            return is_array($answer) && ($answer['abortcmd'] ?? false) === true ? ['abortcmd' => true] : [];
+        } catch (\Throwable $e) {
+            self::logFailure('decision PreModuleTerminate', $e);
+            return [];
         }
     }
 

@@ -42,6 +42,23 @@ final class Whmcs
         self::$schema = [];
     }
 
+    /**
+     * A general setting of WHMCS (`tblconfiguration`), or null when it
+     * cannot be read.
+     */
+    public static function setting(string $name): ?string
+    {
+        if (!self::hasDatabase()) {
+            return null;
+        }
+        try {
+            $value = \WHMCS\Database\Capsule::table('tblconfiguration')->where('setting', $name)->value('value');
+            return $value === null ? null : (string) $value;
+        } catch (\Throwable $e) {
+            return null;
+        }
+    }
+
     /** The WHMCS version, or "" outside WHMCS. */
     public static function version(): string
     {
