@@ -90,6 +90,20 @@ final class SmartyTemplatesTest extends ShimTestCase
         $this->assertStringNotContainsString('name="password"', $html, 'no form after the request');
     }
 
+    public function test_a_cancellation_on_record_is_shown_with_its_dates_and_no_form(): void
+    {
+        $vars = ['preview' => ['cancellation' => ['type' => 'Immediate', 'requested_on' => '2025-12-01', 'status' => 'terminated',
+            'effective_date' => '2025-12-01', 'termination_date' => '2025-12-01', 'backup_retention_end' => '2035-12-01',
+            'open_invoices' => []], 'options' => [], 'open_invoices' => []]] + self::preview('spanish');
+
+        $html = $this->render('cancel', $vars);
+
+        $this->assertStringContainsString('La baja de este servicio se solicitó el 2025-12-01.', $html);
+        $this->assertStringContainsString('Se dio de baja el <strong>2025-12-01</strong>', $html);
+        $this->assertStringContainsString('2035-12-01', $html);
+        $this->assertStringNotContainsString('name="password"', $html);
+    }
+
     public function test_a_domain_is_explained_as_stopping_its_renewal(): void
     {
         $vars = ['serviceid' => 0, 'domainid' => 912] + self::preview('spanish');

@@ -184,6 +184,33 @@ pub async fn preview(
     let already = current(&state, &action).await?.is_some();
     match action.target {
         Target::Service(service_id) => {
+            // A cancellation on record is shown with its dates (to its
+            // owner only: the record names the client).
+            let (name, target) = (instance.as_str().to_owned(), action.target);
+            let recorded = state
+                .read(move |c| cancellations::latest(c, &name, target))
+                .await?
+                .filter(|stored| u64::try_from(stored.client_id).ok() == Some(action.client_id));
+            if let Some(stored) = recorded {
+                return Ok(HttpResponse::Ok().json(json!({
+                    "cancellation": {
+                        "type": stored.cancel_type,
+                        "requested_on": stored.requested_on,
+                        "status": stored.status,
+                        "effective_date": stored.effective_date,
+                        "termination_date": stored.termination_date,
+                        "backup_retention_end": stored.backup_retention_end.or_else(|| stored
+                            .effective_date
+                            .as_deref()
+                            .and_then(|date| date.parse().ok())
+                            .map(|date| cancel::backup_retention_end(date).to_string())),
+                        "open_invoices": stored.open_invoices,
+                    },
+                    "options": [],
+                    "open_invoices": stored.open_invoices,
+                    "outcome": "cancellation_requested",
+                })));
+            }
             let facts = service_facts(whmcs, service_id, &public_url)
                 .await
                 .map_err(unavailable)?

@@ -470,6 +470,25 @@ async fn immediate_terminates_the_same_day_exactly_once_whatever_else_reports_it
     assert!(body.contains("inmediata"), "{body}");
     assert!(body.contains(&today().to_string()), "{body}");
     assert_eq!(messages_of(&app, "evt_terminated").len(), 1);
+
+    // The client's page shows the record with its dates from now on.
+    let shown = json_of(
+        post(
+            &app,
+            "cancellations/preview",
+            "cli_preview_after",
+            &cancel_action(1842, json!({"service_id": 7731}), false),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(shown["cancellation"]["status"], "terminated");
+    assert_eq!(
+        shown["cancellation"]["termination_date"],
+        today().to_string()
+    );
+    assert_eq!(shown["cancellation"]["backup_retention_end"], ten_years);
     fake.assert_no_money_moved();
     app.stop().await;
 }

@@ -74,3 +74,5 @@ $_ADDONLANG['cancel_domain_intro'] = 'Domains are not cancelled: their automatic
 $_ADDONLANG['cancel_domain_submit'] = 'Switch off the renewal';
 $_ADDONLANG['cancel_domain_done'] = 'The domain will not be renewed.';
 $_ADDONLANG['cancel_invoices_setting'] = 'WHMCS cancels a service\'s unpaid invoices when its cancellation is requested ("Cancel Unpaid Invoices" under Configuration > System Settings > General Settings > Invoices). puente keeps issued invoices payable, as the panel\'s rules say: switch that setting off.';
+$_ADDONLANG['cancel_recorded'] = 'A cancellation of this service was requested on %s.';
+$_ADDONLANG['cancel_terminated_on'] = 'It was terminated on';

@@ -74,3 +74,5 @@ $_ADDONLANG['cancel_domain_intro'] = 'Los dominios no se dan de baja: se desacti
 $_ADDONLANG['cancel_domain_submit'] = 'Desactivar la renovación';
 $_ADDONLANG['cancel_domain_done'] = 'El dominio no se renovará.';
 $_ADDONLANG['cancel_invoices_setting'] = 'WHMCS cancela las facturas impagas de un servicio cuando se solicita su baja ("Cancel Unpaid Invoices" en Configuration > System Settings > General Settings > Invoices). puente mantiene pendientes las facturas emitidas, como dicen las reglas del panel: desactive esa opción.';
+$_ADDONLANG['cancel_recorded'] = 'La baja de este servicio se solicitó el %s.';
+$_ADDONLANG['cancel_terminated_on'] = 'Se dio de baja el';

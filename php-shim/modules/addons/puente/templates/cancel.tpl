@@ -23,6 +23,17 @@
         {/foreach}
         </ul>
     {/if}
+{elseif $preview && isset($preview.cancellation)}
+    {assign var=recorded value=$preview.cancellation}
+    <div class="alert alert-info">
+        <p>{$recorded.requested_on|string_format:$texts.cancel_recorded|escape}</p>
+        {if $recorded.termination_date}
+            <p>{$texts.cancel_terminated_on|escape} <strong>{$recorded.termination_date|escape}</strong>.</p>
+        {else}
+            <p>{$texts.cancel_effective|escape} <strong>{$recorded.effective_date|escape}</strong>.</p>
+        {/if}
+        {if $recorded.backup_retention_end}<p>{$texts.cancel_backups_until|escape} {$recorded.backup_retention_end|escape}.</p>{/if}
+    </div>
 {elseif $preview}
     {if $domainid}
         <p>{$texts.cancel_domain_intro|escape}</p>
