@@ -12,6 +12,7 @@ pub mod paid;
 pub mod phone;
 pub mod plan;
 pub mod templates;
+pub mod transfer;
 pub mod upgrade;
 pub mod upgrade_apply;
 pub mod upgrade_check;
