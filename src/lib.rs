@@ -13,6 +13,7 @@ pub mod signature;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod transfers;
 pub mod upgrades;
 pub mod whatsapp;
 pub mod whmcs;

@@ -54,6 +54,7 @@ pub struct Metrics {
     sending_paused: Gauge,
     upgrades: Family<OutcomeLabels, Counter>,
     cancellations: Family<OutcomeLabels, Counter>,
+    transfers: Family<OutcomeLabels, Counter>,
 }
 
 impl Metrics {
@@ -111,10 +112,18 @@ impl Metrics {
              held (WHMCS's automation told to wait)",
             cancellations.clone(),
         );
+        let transfers = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "transfers",
+            "Transfer steps by outcome: requested, accepted, declined, withdrawn, approved, \
+             expired, completed, failed",
+            transfers.clone(),
+        );
         Arc::new(Self {
             registry,
             upgrades,
             cancellations,
+            transfers,
             messages,
             sending_paused,
             requests,
@@ -164,6 +173,12 @@ impl Metrics {
 
     pub fn record_cancellation(&self, outcome: &'static str) {
         self.cancellations
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn record_transfer(&self, outcome: &'static str) {
+        self.transfers
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }

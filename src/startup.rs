@@ -13,6 +13,7 @@ use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 use crate::store::{Database, WriterThread};
+use crate::transfers::TransferWorker;
 use crate::upgrades::UpgradeWorker;
 
 /// Seconds a graceful stop waits for requests in flight.
@@ -26,6 +27,7 @@ pub struct Application {
     outbox: Outbox,
     upgrades: UpgradeWorker,
     cancellations: CancellationWorker,
+    transfers: TransferWorker,
     workers: bool,
 }
 
@@ -64,6 +66,12 @@ impl Application {
             Arc::clone(&whmcs),
             Arc::clone(&metrics),
         );
+        let transfers = TransferWorker::new(
+            Arc::clone(&config),
+            database.clone(),
+            writer.writer(),
+            Arc::clone(&metrics),
+        )?;
         let outbox = Outbox::new(
             Arc::clone(&config),
             database.clone(),
@@ -97,12 +105,13 @@ impl Application {
             outbox,
             upgrades,
             cancellations,
+            transfers,
             workers: true,
         })
     }
 
-    /// Leaves the outbox, the upgrade worker and the cancellation worker to
-    /// whoever calls their `drain` (tests do).
+    /// Leaves the outbox and the upgrade, cancellation and transfer workers
+    /// to whoever calls their `drain` (tests do).
     pub fn without_workers(mut self) -> Self {
         self.workers = false;
         self
@@ -118,6 +127,10 @@ impl Application {
 
     pub fn cancellations(&self) -> CancellationWorker {
         self.cancellations.clone()
+    }
+
+    pub fn transfers(&self) -> TransferWorker {
+        self.transfers.clone()
     }
 
     /// The port the listener is bound to.
@@ -138,6 +151,7 @@ impl Application {
                 tokio::spawn(run_outbox(self.outbox.clone())),
                 tokio::spawn(crate::upgrades::run(self.upgrades.clone())),
                 tokio::spawn(crate::cancellations::run(self.cancellations.clone())),
+                tokio::spawn(crate::transfers::run(self.transfers.clone())),
             ]
         });
         let served = self.server.await;

@@ -54,6 +54,8 @@ pub const SETTINGS: &[&str] = &[
     "upgrade_targets",
     "upgrade_tiers",
     "upgrade_manual_department",
+    "transfer_approval",
+    "transfer_expiry_days",
     "log",
     "log_format",
 ];
@@ -92,6 +94,7 @@ pub struct Config {
     pub alert_templates: crate::domain::templates::TemplateCatalog,
     pub upgrade_policy: UpgradePolicy,
     pub upgrades: Upgrades,
+    pub transfers: Transfers,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -211,6 +214,15 @@ pub struct Upgrades {
     pub tiers: BTreeMap<u64, u32>,
     /// WHMCS support department of manual upgrade requests.
     pub manual_department: Option<u64>,
+}
+
+/// Moving services between clients (SPEC §2.4).
+#[derive(Debug, Clone, Copy)]
+pub struct Transfers {
+    /// Whether staff approve each transfer before the move.
+    pub approval: crate::domain::transfer::Approval,
+    /// Days a request waits for the recipient's answer.
+    pub expiry_days: u16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

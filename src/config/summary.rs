@@ -81,7 +81,7 @@ impl fmt::Display for Config {
         )?;
         writeln!(
             f,
-            "alert templates         checked (eleven alerts + upgrade applied)"
+            "alert templates         checked (eleven alerts + upgrades, cancellations, transfers)"
         )?;
         writeln!(f, "upgrade policy          {:?}", self.upgrade_policy)?;
         writeln!(
@@ -110,6 +110,12 @@ impl fmt::Display for Config {
                 .map_or("off (no department)".to_owned(), |id| format!(
                     "department {id}"
                 ))
+        )?;
+        writeln!(
+            f,
+            "transfers               approval {}, requests expire after {} days",
+            self.transfers.approval.as_str(),
+            self.transfers.expiry_days
         )?;
         write!(
             f,

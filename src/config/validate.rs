@@ -176,6 +176,20 @@ impl Checker<'_> {
         let manual_department = self.optional("upgrade_manual_department", |text| {
             positive_id(text).map_err(|_| format!("`{text}` is not a WHMCS support department id"))
         });
+        let transfer_approval = self.with_default(
+            "transfer_approval",
+            crate::domain::transfer::Approval::None,
+            |text| {
+                crate::domain::transfer::Approval::parse(text)
+                    .ok_or_else(|| format!("`{text}` is not one of none, staff"))
+            },
+        );
+        let transfer_expiry_days = self.with_default("transfer_expiry_days", 7u16, |text| {
+            text.parse::<u16>()
+                .ok()
+                .filter(|days| (1..=90).contains(days))
+                .ok_or_else(|| format!("`{text}` is not a number of days from 1 to 90"))
+        });
         let log = self.with_default("log", "info".to_owned(), |text| {
             tracing_subscriber::EnvFilter::try_new(text)
                 .map(|_| text.to_owned())
@@ -206,6 +220,10 @@ impl Checker<'_> {
                 targets: upgrade_targets?,
                 tiers: upgrade_tiers?,
                 manual_department: manual_department?,
+            },
+            transfers: super::Transfers {
+                approval: transfer_approval?,
+                expiry_days: transfer_expiry_days?,
             },
             log: log?,
             log_format: log_format?,

@@ -14,8 +14,8 @@ use super::ids::whmcs_id;
 
 /// The eleven alerts of the seed's "Alertas por whatsapp", the upgrade
 /// applied on payment (SPEC §2.1), which puente plans itself once WHMCS has
-/// the new due date, and the cancellation requested (SPEC §2.3), planned
-/// once its effective date is known.
+/// the new due date, the cancellation requested (SPEC §2.3), planned once
+/// its effective date is known, and the steps of a transfer (SPEC §2.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlertKind {
     Welcome,
@@ -31,10 +31,15 @@ pub enum AlertKind {
     DomainDeleted,
     UpgradeApplied,
     CancellationRequested,
+    TransferRequested,
+    TransferAccepted,
+    TransferDeclined,
+    TransferExpired,
+    TransferCompleted,
 }
 
 impl AlertKind {
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 18] = [
         Self::Welcome,
         Self::PasswordChanged,
         Self::InvoiceCreated,
@@ -48,6 +53,11 @@ impl AlertKind {
         Self::DomainDeleted,
         Self::UpgradeApplied,
         Self::CancellationRequested,
+        Self::TransferRequested,
+        Self::TransferAccepted,
+        Self::TransferDeclined,
+        Self::TransferExpired,
+        Self::TransferCompleted,
     ];
 
     /// The name used in configuration, opt-outs and the message log.
@@ -66,6 +76,11 @@ impl AlertKind {
             Self::DomainDeleted => "domain_deleted",
             Self::UpgradeApplied => "upgrade_applied",
             Self::CancellationRequested => "cancellation_requested",
+            Self::TransferRequested => "transfer_requested",
+            Self::TransferAccepted => "transfer_accepted",
+            Self::TransferDeclined => "transfer_declined",
+            Self::TransferExpired => "transfer_expired",
+            Self::TransferCompleted => "transfer_completed",
         }
     }
 }
@@ -670,7 +685,7 @@ mod tests {
             plan("ClientAdd", &json!({"client_id": 0}), &system(), "e"),
             Err(NoAlert::Missing("client_id"))
         );
-        assert_eq!(AlertKind::ALL.len(), 13);
+        assert_eq!(AlertKind::ALL.len(), 18);
         for hook in ALERT_HOOKS {
             assert!(
                 !matches!(

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::alerts::{self, PlannedAlert};
 use super::cancel::{self, Observed};
 use super::envelope::Actor;
+use super::transfer::NewTransfer;
 use super::upgrade::UpgradePolicy;
 use super::upgrade_apply::{self, Application};
 
@@ -35,6 +36,8 @@ pub struct Plan {
     pub alerts: Vec<PlannedAlert>,
     pub upgrades: Vec<Application>,
     pub cancellations: Vec<Observed>,
+    /// Transfers requested (by the client action that carries them).
+    pub transfers: Vec<NewTransfer>,
     /// Why a rule that read the hook planned nothing, or left a part out.
     pub notes: Vec<Note>,
 }
@@ -42,7 +45,10 @@ pub struct Plan {
 impl Plan {
     /// Nothing to store beside the event.
     pub fn is_empty(&self) -> bool {
-        self.alerts.is_empty() && self.upgrades.is_empty() && self.cancellations.is_empty()
+        self.alerts.is_empty()
+            && self.upgrades.is_empty()
+            && self.cancellations.is_empty()
+            && self.transfers.is_empty()
     }
 }
 

@@ -36,6 +36,7 @@ pub enum Parameter {
     PanelLink,
     CancellationType,
     EffectiveDate,
+    TransferLink,
 }
 
 impl Parameter {
@@ -60,6 +61,7 @@ impl Parameter {
             Self::PanelLink => "panel_link",
             Self::CancellationType => "cancellation_type",
             Self::EffectiveDate => "effective_date",
+            Self::TransferLink => "transfer_link",
         }
     }
 
@@ -81,6 +83,7 @@ impl Parameter {
             Self::PanelLink => "https://panel.example/clientarea.php",
             Self::CancellationType => CancelType::EndOfBillingPeriod.label(language),
             Self::EffectiveDate => "2027-01-01",
+            Self::TransferLink => "https://panel.example/index.php?m=puente&action=transfers",
         }
     }
 }
@@ -408,7 +411,7 @@ mod tests {
     fn the_export_has_one_definition_per_template_and_language_with_examples() {
         let export = TemplateCatalog::defaults().export();
         let definitions = export.as_array().expect("array");
-        assert_eq!(definitions.len(), 26);
+        assert_eq!(definitions.len(), 36);
         let cancellation = definitions
             .iter()
             .find(|d| d["name"] == "puente_cancellation_requested" && d["language"] == "en")

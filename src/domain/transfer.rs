@@ -216,6 +216,26 @@ pub fn expires_at(requested_at: Timestamp, days: u16) -> Timestamp {
         .unwrap_or(Timestamp::MAX)
 }
 
+/// An owner's request, checked, to record with the request's event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTransfer {
+    pub service_id: u64,
+    pub service_name: String,
+    pub service_domain: String,
+    pub domain_id: Option<u64>,
+    pub owner_client_id: u64,
+    pub owner_user_id: Option<u64>,
+    pub recipient_client_id: u64,
+    pub recipient_email: String,
+    pub approval: Approval,
+    pub requested_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// The preconditions checked at request time, all passed.
+    pub checks: Vec<Check>,
+    /// Where the recipient answers (the addon's transfers page).
+    pub answer_link: String,
+}
+
 /// A client as WHMCS describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientFacts {
@@ -458,6 +478,11 @@ mod tests {
         text.parse().expect("time")
     }
 
+    /// (from, step, approval (None: either), lapsed (None: either), to)
+    type Allowed = (Status, Step, Option<Approval>, Option<bool>, Status);
+    /// A precondition's expected code and how to break it.
+    type Case = (&'static str, Box<dyn Fn(&mut Facts)>);
+
     const STEPS: [Step; 8] = [
         Step::Accept,
         Step::Decline,
@@ -475,7 +500,7 @@ mod tests {
         let before = at("2026-12-02T00:00:00Z");
         let after = at("2026-12-09T00:00:00Z");
         // (from, step, approval (None: either), lapsed (None: either), to)
-        let allowed: [(Status, Step, Option<Approval>, Option<bool>, Status); 13] = [
+        let allowed: [Allowed; 13] = [
             (
                 Status::Requested,
                 Step::Accept,
@@ -696,7 +721,7 @@ mod tests {
         assert_eq!(results.len(), 10);
         assert!(results.iter().all(|check| check.passed));
 
-        let cases: Vec<(&str, Box<dyn Fn(&mut Facts)>)> = vec![
+        let cases: Vec<Case> = vec![
             ("not_owner", Box::new(|f| f.service_client_id = 5)),
             ("not_owner", Box::new(|f| f.acting_user_id = Some(1))),
             ("not_owner", Box::new(|f| f.acting_user_id = None)),

@@ -9,6 +9,7 @@ pub mod health;
 pub mod hooks;
 pub mod messages;
 pub mod signed;
+pub mod transfers;
 pub mod upgrades;
 pub mod whatsapp;
 
@@ -122,6 +123,28 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/v1/admin/cancellations/{id}/retry",
             web::post().to(cancellations::retry),
+        )
+        .route("/v1/client/transfers", web::post().to(transfers::request))
+        .route(
+            "/v1/client/transfers/list",
+            web::post().to(transfers::list_for_client),
+        )
+        .route(
+            "/v1/client/transfers/{id}/accept",
+            web::post().to(transfers::accept),
+        )
+        .route(
+            "/v1/client/transfers/{id}/decline",
+            web::post().to(transfers::decline),
+        )
+        .route(
+            "/v1/client/transfers/{id}/withdraw",
+            web::post().to(transfers::withdraw),
+        )
+        .route("/v1/admin/transfers", web::get().to(transfers::list))
+        .route(
+            "/v1/admin/transfers/{id}/approve",
+            web::post().to(transfers::approve),
         )
         .route("/v1/admin/messages", web::get().to(messages::list_messages))
         .route("/v1/admin/upgrades", web::get().to(upgrades::list_upgrades))

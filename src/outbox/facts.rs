@@ -103,7 +103,12 @@ fn category(kind: AlertKind) -> Option<&'static str> {
         | AlertKind::ServiceReactivated
         | AlertKind::ServiceTerminated
         | AlertKind::UpgradeApplied
-        | AlertKind::CancellationRequested => Some("product"),
+        | AlertKind::CancellationRequested
+        | AlertKind::TransferRequested
+        | AlertKind::TransferAccepted
+        | AlertKind::TransferDeclined
+        | AlertKind::TransferExpired
+        | AlertKind::TransferCompleted => Some("product"),
         AlertKind::DomainDeleted => Some("domain"),
         AlertKind::Welcome | AlertKind::QuoteAvailable => Some("general"),
         AlertKind::PasswordChanged | AlertKind::DetailsChanged => None,

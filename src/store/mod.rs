@@ -6,6 +6,7 @@ pub mod events;
 pub mod messages;
 mod model;
 mod plan;
+pub mod transfers;
 pub mod upgrades;
 pub mod whatsapp;
 mod writer;
@@ -38,6 +39,7 @@ fn migrations() -> Migrations<'static> {
         ),
         M::up(include_str!("migrations/0008_upgrade_types.sql")),
         M::up(include_str!("migrations/0009_cancellations.sql")),
+        M::up(include_str!("migrations/0010_transfers.sql")),
     ])
 }
 
@@ -425,7 +427,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 9);
+        assert_eq!(version, 10);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

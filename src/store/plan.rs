@@ -8,6 +8,7 @@ use rusqlite::Transaction;
 
 use super::cancellations::CancellationRows;
 use super::messages::PlanInsert;
+use super::transfers::TransferRows;
 use super::upgrades::ApplicationInsert;
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
@@ -34,6 +35,7 @@ pub(super) struct PlanRows<'t, 'c> {
     alerts: Option<PlanInsert<'t>>,
     upgrades: Option<ApplicationInsert<'t>>,
     cancellations: Option<CancellationRows<'t>>,
+    transfers: Option<TransferRows<'t>>,
 }
 
 impl<'t, 'c> PlanRows<'t, 'c> {
@@ -43,6 +45,7 @@ impl<'t, 'c> PlanRows<'t, 'c> {
             alerts: None,
             upgrades: None,
             cancellations: None,
+            transfers: None,
         }
     }
 
@@ -84,6 +87,18 @@ impl<'t, 'c> PlanRows<'t, 'c> {
             };
             for observed in &plan.cancellations {
                 wake.cancellations |= cancellations.run(event_seq, instance, observed, now)?;
+            }
+        }
+        if !plan.transfers.is_empty() {
+            let transfers = match &mut self.transfers {
+                Some(statements) => statements,
+                None => self
+                    .transfers
+                    .insert(TransferRows::prepare(self.transaction)?),
+            };
+            for transfer in &plan.transfers {
+                // The recipient's alert is planned only with the transfer.
+                wake.alerts |= transfers.run(event_seq, instance, transfer, now)?;
             }
         }
         Ok(wake)

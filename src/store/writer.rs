@@ -76,6 +76,8 @@ pub struct Writer {
     upgrades: Arc<tokio::sync::Notify>,
     /// Woken after a commit that recorded cancellations to carry out.
     cancellations: Arc<tokio::sync::Notify>,
+    /// Woken when a transfer has a move to make.
+    transfers: Arc<tokio::sync::Notify>,
 }
 
 impl Writer {
@@ -159,6 +161,17 @@ impl Writer {
         self.cancellations.notified().await;
     }
 
+    /// Wakes the transfer worker: a transfer has a move to make.
+    pub fn transfer_planned(&self) {
+        self.transfers.notify_one();
+    }
+
+    /// Resolves when a transfer has a move to make (at once if one was
+    /// planned since the last wait).
+    pub async fn planned_transfers(&self) {
+        self.transfers.notified().await;
+    }
+
     async fn send(&self, command: Command) -> Result<(), StoreError> {
         self.queue
             .send(command)
@@ -181,6 +194,7 @@ impl WriterThread {
         let planned = Arc::new(tokio::sync::Notify::new());
         let upgrades = Arc::new(tokio::sync::Notify::new());
         let cancellations = Arc::new(tokio::sync::Notify::new());
+        let transfers = Arc::new(tokio::sync::Notify::new());
         let mut state = State {
             connection,
             metrics,
@@ -200,6 +214,7 @@ impl WriterThread {
                 planned,
                 upgrades,
                 cancellations,
+                transfers,
             },
             thread,
         })

@@ -522,6 +522,66 @@ impl WhmcsClient {
     }
 }
 
+/// A client as `GetClients` lists it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientSummary {
+    #[serde(deserialize_with = "lenient::id")]
+    pub id: u64,
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub email: String,
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub status: String,
+}
+
+impl WhmcsClient {
+    /// The clients whose email is exactly `email` (case aside): `GetClients`
+    /// searches by prefix over names, company and email, so its answer is
+    /// filtered here.
+    pub async fn clients_by_email(&self, email: &str) -> Result<Vec<ClientSummary>, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            clients: Vec<ClientSummary>,
+        }
+        let wanted = email.trim();
+        let params = [
+            ("search", wanted.to_owned()),
+            ("limitnum", "100".to_owned()),
+        ];
+        let answer: Answer = self.read("GetClients", &params).await?;
+        Ok(answer
+            .clients
+            .into_iter()
+            .filter(|client| client.email.trim().eq_ignore_ascii_case(wanted))
+            .collect())
+    }
+
+    /// The ids of a service's addons (`GetClientsAddons`).
+    pub async fn service_addons(&self, service_id: u64) -> Result<Vec<u64>, WhmcsError> {
+        #[derive(Deserialize)]
+        struct Addon {
+            #[serde(deserialize_with = "lenient::id")]
+            id: u64,
+            #[serde(default, deserialize_with = "lenient::optional_id")]
+            serviceid: Option<u64>,
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            addons: Vec<Addon>,
+        }
+        let answer: Answer = self
+            .read("GetClientsAddons", &[("serviceid", service_id.to_string())])
+            .await?;
+        Ok(answer
+            .addons
+            .into_iter()
+            .filter(|addon| addon.serviceid.is_none_or(|id| id == service_id))
+            .map(|addon| addon.id)
+            .collect())
+    }
+}
+
 /// One API client per instance that has WHMCS API settings.
 pub fn clients(
     config: &crate::config::Config,

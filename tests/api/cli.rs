@@ -116,8 +116,8 @@ fn templates_export_prints_every_template_for_meta_and_refuses_a_broken_file() {
     let definitions = definitions.as_array().expect("array");
     assert_eq!(
         definitions.len(),
-        26,
-        "eleven alerts, the upgrade applied and the cancellation requested, in Spanish and English"
+        36,
+        "eleven alerts, the upgrade applied, the cancellation requested and five transfer steps, in Spanish and English"
     );
     for definition in definitions {
         assert_eq!(definition["category"], "UTILITY");

@@ -1,0 +1,541 @@
+//! Transfers through the addon's client pages (SPEC §2.4, §3.3): the owner
+//! asks, the recipient accepts or declines, the owner may withdraw, each
+//! from their own session as the owner user of their account; staff
+//! approve when the installation asks for it. The preconditions are read
+//! from WHMCS's API at request and at acceptance; the move itself is the
+//! transfer worker's. Every step is recorded with who took it.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::admin::{Admin, next_cursor, parse_cursor, parse_limit, parse_record_id, parse_status};
+use super::error::ApiError;
+use super::signed::{self, SignedEvent};
+use crate::domain::alerts::AlertKind;
+use crate::domain::envelope::ActorKind;
+use crate::domain::ids::whmcs_id;
+use crate::domain::plan::Plan;
+use crate::domain::transfer::{self, NewTransfer, Party, Refusal, Status, Step, StepRefusal};
+use crate::store::NewEvent;
+use crate::store::events::EventStatus;
+use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer, TransferQuery};
+use crate::transfers::{Question, facts};
+use crate::whmcs::{WhmcsClient, WhmcsError};
+
+/// A verified action of a logged-in client.
+struct ClientAction {
+    event: SignedEvent,
+    client_id: u64,
+    user_id: Option<u64>,
+    data: Value,
+}
+
+async fn client_action(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<ClientAction, ApiError> {
+    let event = signed::verify(request, payload, state)
+        .await?
+        .into_event()?;
+    let actor = event.envelope.context.actor;
+    let client_id = match (actor.kind, actor.id) {
+        (ActorKind::Client, Some(id)) => id,
+        (kind, _) => {
+            return Err(ApiError::forbidden(
+                "actor_not_client",
+                format!(
+                    "only a logged-in client may take this step (actor: {})",
+                    kind.as_str()
+                ),
+            ));
+        }
+    };
+    let data = event.envelope.data.clone();
+    Ok(ClientAction {
+        user_id: actor.user_id,
+        event,
+        client_id,
+        data,
+    })
+}
+
+fn language(data: &Value) -> String {
+    data.get("language")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn whmcs_of<'s>(state: &'s AppState, action: &ClientAction) -> Result<&'s WhmcsClient, ApiError> {
+    let instance = &action.event.instance;
+    state.whmcs.get(instance).ok_or_else(|| {
+        ApiError::WhmcsUnavailable(format!(
+            "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
+        ))
+    })
+}
+
+fn unavailable(error: WhmcsError) -> ApiError {
+    ApiError::WhmcsUnavailable(error.to_string())
+}
+
+fn refused(refusal: &Refusal, language: &str) -> ApiError {
+    if refusal.is_who_may() {
+        ApiError::forbidden(refusal.code(), refusal.message(language))
+    } else {
+        ApiError::conflict(refusal.code(), refusal.message(language))
+    }
+}
+
+fn step_refused(refusal: StepRefusal) -> ApiError {
+    let message = match refusal {
+        StepRefusal::NotOwner => "only the owner who asked for the transfer can do this",
+        StepRefusal::NotRecipient => "this transfer is not addressed to your account",
+        StepRefusal::NotAllowed => "only staff can do this",
+        StepRefusal::InvalidTransition => "the transfer is not at a step where this can be done",
+        StepRefusal::Expired => "the transfer request expired",
+    };
+    match refusal {
+        StepRefusal::NotOwner | StepRefusal::NotRecipient | StepRefusal::NotAllowed => {
+            ApiError::forbidden(refusal.code(), message)
+        }
+        StepRefusal::InvalidTransition | StepRefusal::Expired => {
+            ApiError::conflict(refusal.code(), message)
+        }
+    }
+}
+
+/// The JSON a client sees of a transfer.
+fn shown(transfer: &StoredTransfer) -> Value {
+    json!({
+        "transfer_id": transfer.id,
+        "status": transfer.status,
+        "service_id": transfer.service_id,
+        "service_name": transfer.service_name,
+        "service_domain": transfer.service_domain,
+        "domain_id": transfer.domain_id,
+        "owner_client_id": transfer.owner_client_id,
+        "recipient_email": transfer.recipient_email,
+        "requested_at": transfer.requested_at,
+        "expires_at": transfer.expires_at,
+        "approval": transfer.approval,
+    })
+}
+
+#[derive(Deserialize)]
+struct RequestData {
+    service_id: Value,
+    recipient_email: String,
+    #[serde(default)]
+    domain_id: Option<Value>,
+}
+
+/// `POST /v1/client/transfers`: the owner asks to move a service to the
+/// client with that email. 201 `{transfer_id, status, expires_at}`.
+pub async fn request(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let action = client_action(&request, payload, &state).await?;
+    let data: RequestData = serde_json::from_value(action.data.clone()).map_err(|error| {
+        ApiError::InvalidEnvelope(format!(
+            "data needs service_id and recipient_email: {error}"
+        ))
+    })?;
+    let service_id = whmcs_id(&data.service_id)
+        .ok_or_else(|| ApiError::InvalidEnvelope("data.service_id is not a service id".into()))?;
+    let domain_id = match &data.domain_id {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(whmcs_id(value).ok_or_else(|| {
+            ApiError::InvalidEnvelope("data.domain_id is not a domain id".into())
+        })?),
+    };
+    let email = data.recipient_email.trim().to_owned();
+    if email.is_empty() || !email.contains('@') || email.chars().count() > 254 {
+        return Err(ApiError::InvalidEnvelope(
+            "data.recipient_email is not an email address".into(),
+        ));
+    }
+    let id = action.event.id.as_str().to_owned();
+    if let Some(stored) = state.read(move |c| transfers::by_event(c, &id)).await? {
+        return Ok(HttpResponse::Created().json(shown(&stored)));
+    }
+    let language = language(&action.data);
+    let whmcs = whmcs_of(&state, &action)?;
+    let instance = action.event.instance.clone();
+    let name = instance.as_str().to_owned();
+    let open = state
+        .read(move |c| transfers::open_for_service(c, &name, service_id))
+        .await?;
+    let question = Question {
+        service_id,
+        owner_client_id: action.client_id,
+        recipient_email: &email,
+        expected_recipient: None,
+        acting_client_id: action.client_id,
+        acting_user_id: action.user_id,
+        domain_id,
+        other_transfer_open: open,
+    };
+    let (facts, names) = facts(whmcs, &question)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| ApiError::NotFound(format!("WHMCS has no service {service_id}")))?;
+    let (passed, checks) = transfer::check(&facts);
+    passed.map_err(|refusal| refused(&refusal, &language))?;
+    let transfer::Recipient::Found(recipient) = &facts.recipient else {
+        return Err(ApiError::Internal);
+    };
+    let config = &state.config;
+    let now = jiff::Timestamp::now();
+    let new = NewTransfer {
+        service_id,
+        service_name: names.name,
+        service_domain: names.domain,
+        domain_id,
+        owner_client_id: action.client_id,
+        owner_user_id: action.user_id,
+        recipient_client_id: recipient.id,
+        recipient_email: email,
+        approval: config.transfers.approval,
+        requested_at: now,
+        expires_at: transfer::expires_at(now, config.transfers.expiry_days),
+        checks,
+        answer_link: format!(
+            "{}index.php?m=puente&action=transfers",
+            config.public_url_of(&instance)
+        ),
+    };
+    let SignedEvent {
+        id,
+        instance,
+        envelope,
+        body,
+    } = action.event;
+    let event_id = id.as_str().to_owned();
+    state
+        .writer
+        .insert(NewEvent {
+            id,
+            instance,
+            hook: envelope.hook,
+            actor: envelope.context.actor,
+            source: envelope.context.source,
+            occurred_at: envelope.timestamp,
+            status: EventStatus::Received,
+            body,
+            plan: Plan {
+                claimed: true,
+                transfers: vec![new],
+                ..Plan::default()
+            },
+        })
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "transfer request not stored");
+            ApiError::StorageUnavailable
+        })?;
+    // Nothing recorded: another request for the service got there first.
+    let stored = state
+        .read(move |c| transfers::by_event(c, &event_id))
+        .await?
+        .ok_or_else(|| refused(&Refusal::TransferOpen, &language))?;
+    state.metrics.record_transfer("requested");
+    tracing::info!(
+        transfer = stored.id,
+        service = service_id,
+        "transfer requested"
+    );
+    Ok(HttpResponse::Created().json(shown(&stored)))
+}
+
+/// The client's steps on a transfer.
+#[derive(Clone, Copy)]
+enum ClientStep {
+    Accept,
+    Decline,
+    Withdraw,
+}
+
+pub async fn accept(
+    request: HttpRequest,
+    payload: web::Payload,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    take(request, payload, &id, &state, ClientStep::Accept).await
+}
+
+pub async fn decline(
+    request: HttpRequest,
+    payload: web::Payload,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    take(request, payload, &id, &state, ClientStep::Decline).await
+}
+
+pub async fn withdraw(
+    request: HttpRequest,
+    payload: web::Payload,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    take(request, payload, &id, &state, ClientStep::Withdraw).await
+}
+
+/// `POST /v1/client/transfers/{id}/accept|decline|withdraw`: 200
+/// `{transfer_id, status}`.
+async fn take(
+    request: HttpRequest,
+    payload: web::Payload,
+    id: &str,
+    state: &AppState,
+    wanted: ClientStep,
+) -> Result<HttpResponse, ApiError> {
+    let action = client_action(&request, payload, state).await?;
+    let language = language(&action.data);
+    let not_found = || ApiError::NotFound(format!("no transfer has the id `{id}`"));
+    let transfer_id = id.parse::<i64>().map_err(|_| not_found())?;
+    let instance = action.event.instance.as_str().to_owned();
+    let transfer = state
+        .read(move |c| transfers::get(c, &instance, transfer_id))
+        .await?
+        .ok_or_else(not_found)?;
+    let party = if u64::try_from(transfer.recipient_client_id).ok() == Some(action.client_id) {
+        Party::Recipient
+    } else if u64::try_from(transfer.owner_client_id).ok() == Some(action.client_id) {
+        Party::Owner
+    } else {
+        // Someone else's transfer is not shown to them.
+        return Err(not_found());
+    };
+    let step = match wanted {
+        ClientStep::Accept => Step::Accept,
+        ClientStep::Decline => Step::Decline,
+        ClientStep::Withdraw => Step::Withdraw,
+    };
+    let from = transfer.status().ok_or(ApiError::Internal)?;
+    let now = jiff::Timestamp::now();
+    let to = transfer::step(
+        from,
+        step,
+        party,
+        transfer.approval(),
+        transfer.expires(),
+        now,
+    )
+    .map_err(step_refused)?;
+    let whmcs = whmcs_of(state, &action)?;
+    let mut checks = Vec::new();
+    if let ClientStep::Accept = wanted {
+        // Every precondition again, with the recipient as the one acting.
+        let service_id = transfer.service_id.unsigned_abs();
+        let question = Question {
+            service_id,
+            owner_client_id: transfer.owner_client_id.unsigned_abs(),
+            recipient_email: &transfer.recipient_email,
+            expected_recipient: Some(transfer.recipient_client_id.unsigned_abs()),
+            acting_client_id: action.client_id,
+            acting_user_id: action.user_id,
+            domain_id: transfer.domain_id.map(i64::unsigned_abs),
+            // This transfer is the service's one open transfer (a unique
+            // index keeps it so).
+            other_transfer_open: false,
+        };
+        let (facts, _) = facts(whmcs, &question)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(|| ApiError::NotFound("WHMCS no longer has the service".into()))?;
+        let (passed, results) = transfer::check(&facts);
+        passed.map_err(|refusal| refused(&refusal, &language))?;
+        checks = results;
+    } else {
+        // The one acting must be the owner user of their account.
+        let details = whmcs
+            .client_details(action.client_id)
+            .await
+            .map_err(unavailable)?;
+        let owns = action.user_id.is_some() && details.owner_user_id == action.user_id;
+        if !owns {
+            let refusal = if party == Party::Owner {
+                Refusal::NotOwner
+            } else {
+                Refusal::NotRecipient
+            };
+            return Err(refused(&refusal, &language));
+        }
+    }
+    let alert = match to {
+        Status::Accepted => Some(AlertKind::TransferAccepted),
+        Status::Declined => Some(AlertKind::TransferDeclined),
+        _ => None,
+    }
+    .map(|kind| StepAlert {
+        kind,
+        to_owner: true,
+        to_recipient: false,
+    });
+    let actor = Actor {
+        party,
+        client_id: Some(action.client_id),
+        user_id: action.user_id,
+    };
+    let stepped = transfer.clone();
+    let taken = state
+        .change(move |c| {
+            transfers::take_step(c, &stepped, from, to, actor, &checks, None, alert, now)
+        })
+        .await?;
+    if !taken {
+        return Err(step_refused(StepRefusal::InvalidTransition));
+    }
+    if alert.is_some() {
+        state.writer.alert_planned();
+    }
+    if to == Status::Accepted {
+        state.writer.transfer_planned();
+    }
+    state.metrics.record_transfer(to.as_str());
+    tracing::info!(
+        transfer = transfer.id,
+        status = to.as_str(),
+        "transfer step taken"
+    );
+    Ok(HttpResponse::Ok().json(json!({"transfer_id": transfer.id, "status": to.as_str()})))
+}
+
+/// `POST /v1/client/transfers/list`: the client's transfers, those asked
+/// for (`outgoing`) and those addressed to them (`incoming`).
+pub async fn list_for_client(
+    request: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let action = client_action(&request, payload, &state).await?;
+    let (instance, client) = (action.event.instance.as_str().to_owned(), action.client_id);
+    let (outgoing, incoming) = state
+        .read(move |c| transfers::of_client(c, &instance, client))
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "outgoing": outgoing.iter().map(shown).collect::<Vec<_>>(),
+        "incoming": incoming.iter().map(shown).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    status: Option<String>,
+    service: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// A transfer with its audit trail.
+#[derive(Serialize)]
+struct Audited {
+    #[serde(flatten)]
+    transfer: StoredTransfer,
+    steps: Vec<transfers::StoredStep>,
+}
+
+#[derive(Serialize)]
+struct TransferPage {
+    transfers: Vec<Audited>,
+    next_cursor: Option<String>,
+}
+
+const STATUSES: [&str; 9] = [
+    "requested",
+    "accepted",
+    "approved",
+    "moving",
+    "completed",
+    "declined",
+    "withdrawn",
+    "expired",
+    "failed",
+];
+
+/// `GET /v1/admin/transfers`: transfers in order, each with every step
+/// (who took it, when, the preconditions checked).
+pub async fn list(
+    _: Admin,
+    params: web::Query<ListParams>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let query = TransferQuery {
+        status: params
+            .status
+            .map(|text| parse_status(text, &STATUSES))
+            .transpose()?,
+        service_id: params
+            .service
+            .map(|text| parse_record_id("service", &text))
+            .transpose()?,
+        after: params.cursor.map(|text| parse_cursor(&text)).transpose()?,
+        limit: parse_limit(params.limit.as_deref())?,
+    };
+    let limit = query.limit as usize;
+    let found = state
+        .read(move |c| {
+            let found = transfers::list(c, &query)?;
+            found
+                .into_iter()
+                .map(|transfer| {
+                    let steps = transfers::steps(c, transfer.id)?;
+                    Ok(Audited { transfer, steps })
+                })
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .await?;
+    let next_cursor = next_cursor(&found, limit, |audited| audited.transfer.id);
+    Ok(HttpResponse::Ok().json(TransferPage {
+        transfers: found,
+        next_cursor,
+    }))
+}
+
+/// `POST /v1/admin/transfers/{id}/approve`: staff's step when
+/// `PUENTE_TRANSFER_APPROVAL=staff`; the move follows.
+pub async fn approve(
+    _: Admin,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no transfer has the id `{id}`"));
+    let transfer_id = id.parse::<i64>().map_err(|_| not_found())?;
+    let transfer = state
+        .read(move |c| transfers::by_id(c, transfer_id))
+        .await?
+        .ok_or_else(not_found)?;
+    let from = transfer.status().ok_or(ApiError::Internal)?;
+    let now = jiff::Timestamp::now();
+    let to = transfer::step(
+        from,
+        Step::Approve,
+        Party::Staff,
+        transfer.approval(),
+        transfer.expires(),
+        now,
+    )
+    .map_err(step_refused)?;
+    let approved = transfer.clone();
+    let taken = state
+        .change(move |c| {
+            transfers::take_step(c, &approved, from, to, Actor::staff(), &[], None, None, now)
+        })
+        .await?;
+    if !taken {
+        return Err(step_refused(StepRefusal::InvalidTransition));
+    }
+    state.writer.transfer_planned();
+    state.metrics.record_transfer("approved");
+    Ok(HttpResponse::Accepted().json(json!({"transfer_id": transfer.id, "status": to.as_str()})))
+}

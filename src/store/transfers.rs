@@ -1,0 +1,539 @@
+//! The `transfers` table and its audit trail `transfer_steps`: the request
+//! recorded with the owner's event, each later step as a change that moves
+//! the status only from where the step starts (a step that lost a race
+//! changes nothing), the worker's reads, and the API's lists.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
+
+use super::Filter;
+use super::messages::details_column;
+use crate::domain::alerts::AlertKind;
+use crate::domain::ids::InstanceName;
+use crate::domain::templates::Parameter;
+use crate::domain::transfer::{Approval, Check, NewTransfer, Party, Status};
+
+/// The statuses of a service's one open transfer.
+const OPEN: &str =
+    "status = 'requested' OR status = 'accepted' OR status = 'approved' OR status = 'moving'";
+
+/// The statements that record an owner's request.
+pub(super) struct TransferRows<'t> {
+    connection: &'t Connection,
+    insert: CachedStatement<'t>,
+}
+
+impl<'t> TransferRows<'t> {
+    pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            connection: transaction,
+            insert: transaction.prepare_cached(&format!(
+                "INSERT INTO transfers
+                        (event_seq, instance, service_id, service_name, service_domain, domain_id,
+                         owner_client_id, recipient_client_id, recipient_email, approval, status,
+                         requested_at_ms, expires_at_ms, updated_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'requested', ?11, ?12, ?13)
+                 ON CONFLICT (instance, service_id) WHERE {OPEN} DO NOTHING"
+            ))?,
+        })
+    }
+
+    /// Records the request, its first step and the recipient's alert; false
+    /// when the service already has an open transfer (nothing is written).
+    pub(super) fn run(
+        &mut self,
+        event_seq: i64,
+        instance: &InstanceName,
+        transfer: &NewTransfer,
+        now: jiff::Timestamp,
+    ) -> rusqlite::Result<bool> {
+        let added = self.insert.execute(params![
+            event_seq,
+            instance.as_str(),
+            sql_integer(transfer.service_id),
+            transfer.service_name,
+            transfer.service_domain,
+            transfer.domain_id.map(sql_integer),
+            sql_integer(transfer.owner_client_id),
+            sql_integer(transfer.recipient_client_id),
+            transfer.recipient_email,
+            transfer.approval.as_str(),
+            transfer.requested_at.as_millisecond(),
+            transfer.expires_at.as_millisecond(),
+            now.as_millisecond(),
+        ])?;
+        if added == 0 {
+            return Ok(false);
+        }
+        let connection = self.connection;
+        let id = connection.last_insert_rowid();
+        record_step(
+            connection,
+            id,
+            None,
+            Status::Requested,
+            Party::Owner,
+            Some(transfer.owner_client_id),
+            transfer.owner_user_id,
+            &transfer.checks,
+            None,
+            now,
+        )?;
+        let mut details = names(&transfer.service_name, &transfer.service_domain);
+        details.insert(
+            Parameter::TransferLink.as_str(),
+            transfer.answer_link.clone(),
+        );
+        plan_alert(
+            connection,
+            event_seq,
+            instance.as_str(),
+            AlertKind::TransferRequested,
+            transfer.recipient_client_id,
+            &format!("transfer_requested:{id}"),
+            &details,
+            now,
+        )?;
+        Ok(true)
+    }
+}
+
+/// The service's name and domain as alerts carry them.
+fn names(name: &str, domain: &str) -> BTreeMap<&'static str, String> {
+    let shown = if name.trim().is_empty() { "#" } else { name };
+    BTreeMap::from([
+        (Parameter::ServiceName.as_str(), shown.to_owned()),
+        (
+            Parameter::ServiceDomain.as_str(),
+            if domain.trim().is_empty() {
+                shown.to_owned()
+            } else {
+                domain.to_owned()
+            },
+        ),
+    ])
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_step(
+    connection: &Connection,
+    transfer_id: i64,
+    from: Option<Status>,
+    to: Status,
+    party: Party,
+    actor_client_id: Option<u64>,
+    actor_user_id: Option<u64>,
+    checks: &[Check],
+    note: Option<&str>,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<()> {
+    let checks = (!checks.is_empty())
+        .then(|| serde_json::to_string(checks))
+        .transpose()
+        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+    connection.execute(
+        "INSERT INTO transfer_steps (transfer_id, from_status, to_status, party, actor_client_id,
+                                     actor_user_id, at_ms, checks, note)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            transfer_id,
+            from.map(Status::as_str),
+            to.as_str(),
+            party.as_str(),
+            actor_client_id.map(sql_integer),
+            actor_user_id.map(sql_integer),
+            now.as_millisecond(),
+            checks,
+            note,
+        ],
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn plan_alert(
+    connection: &Connection,
+    event_seq: i64,
+    instance: &str,
+    kind: AlertKind,
+    client_id: u64,
+    dedupe_key: &str,
+    details: &BTreeMap<&'static str, String>,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<bool> {
+    let planned = connection.execute(
+        "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
+                               dedupe_key, status, planned_at_ms, details)
+         VALUES (?1, ?2, ?3, ?4, 'client', NULL, ?5, 'planned', ?6, ?7)
+         ON CONFLICT (instance, dedupe_key) DO NOTHING",
+        params![
+            event_seq,
+            instance,
+            kind.as_str(),
+            sql_integer(client_id),
+            dedupe_key,
+            now.as_millisecond(),
+            details_column(details),
+        ],
+    )?;
+    Ok(planned == 1)
+}
+
+/// A transfer as puente keeps it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredTransfer {
+    pub id: i64,
+    #[serde(skip)]
+    pub event_seq: i64,
+    pub instance: String,
+    pub service_id: i64,
+    pub service_name: String,
+    pub service_domain: String,
+    pub domain_id: Option<i64>,
+    pub owner_client_id: i64,
+    pub recipient_client_id: i64,
+    pub recipient_email: String,
+    pub approval: String,
+    pub status: String,
+    pub requested_at: String,
+    pub expires_at: String,
+    #[serde(skip)]
+    pub expires_at_ms: i64,
+    pub move_attempts: i64,
+    pub last_error: Option<String>,
+    /// The gateway subscription the move cleared: staff cancel it there.
+    pub subscription_cleared: Option<String>,
+}
+
+impl StoredTransfer {
+    pub fn status(&self) -> Option<Status> {
+        Status::parse(&self.status)
+    }
+
+    pub fn approval(&self) -> Approval {
+        Approval::parse(&self.approval).unwrap_or(Approval::None)
+    }
+
+    pub fn expires(&self) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(self.expires_at_ms).unwrap_or(jiff::Timestamp::MAX)
+    }
+}
+
+const STORED: &str = "SELECT id, event_seq, instance, service_id, service_name, service_domain,
+            domain_id, owner_client_id, recipient_client_id, recipient_email, approval, status,
+            requested_at_ms, expires_at_ms, move_attempts, last_error, subscription_cleared
+       FROM transfers";
+
+fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|at| at.to_string())
+        .unwrap_or_default()
+}
+
+fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<StoredTransfer> {
+    let expires_at_ms: i64 = row.get(13)?;
+    Ok(StoredTransfer {
+        id: row.get(0)?,
+        event_seq: row.get(1)?,
+        instance: row.get(2)?,
+        service_id: row.get(3)?,
+        service_name: row.get(4)?,
+        service_domain: row.get(5)?,
+        domain_id: row.get(6)?,
+        owner_client_id: row.get(7)?,
+        recipient_client_id: row.get(8)?,
+        recipient_email: row.get(9)?,
+        approval: row.get(10)?,
+        status: row.get(11)?,
+        requested_at: time(row.get(12)?),
+        expires_at: time(expires_at_ms),
+        expires_at_ms,
+        move_attempts: row.get(14)?,
+        last_error: row.get(15)?,
+        subscription_cleared: row.get(16)?,
+    })
+}
+
+/// One transfer of an instance.
+pub fn get(
+    connection: &Connection,
+    instance: &str,
+    id: i64,
+) -> rusqlite::Result<Option<StoredTransfer>> {
+    connection
+        .query_row(
+            &format!("{STORED} WHERE instance = ?1 AND id = ?2"),
+            params![instance, id],
+            stored_from_row,
+        )
+        .optional()
+}
+
+/// One transfer, whatever its instance (the admin API).
+pub fn by_id(connection: &Connection, id: i64) -> rusqlite::Result<Option<StoredTransfer>> {
+    connection
+        .query_row(&format!("{STORED} WHERE id = ?1"), [id], stored_from_row)
+        .optional()
+}
+
+/// The transfer the owner's request (its event) recorded.
+pub fn by_event(
+    connection: &Connection,
+    event_id: &str,
+) -> rusqlite::Result<Option<StoredTransfer>> {
+    connection
+        .query_row(
+            &format!("{STORED} WHERE event_seq = (SELECT seq FROM events WHERE id = ?1)"),
+            [event_id],
+            stored_from_row,
+        )
+        .optional()
+}
+
+/// Whether the service has an open transfer.
+pub fn open_for_service(
+    connection: &Connection,
+    instance: &str,
+    service_id: u64,
+) -> rusqlite::Result<bool> {
+    connection.query_row(
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM transfers WHERE instance = ?1 AND service_id = ?2 AND ({OPEN}))"
+        ),
+        params![instance, sql_integer(service_id)],
+        |row| row.get(0),
+    )
+}
+
+/// Every open transfer, oldest first (the worker's pass).
+pub fn open(connection: &Connection) -> rusqlite::Result<Vec<StoredTransfer>> {
+    let mut statement = connection.prepare_cached(&format!("{STORED} WHERE {OPEN} ORDER BY id"))?;
+    let rows = statement.query_map([], stored_from_row)?;
+    rows.collect()
+}
+
+/// A client's transfers: those they asked for, and those addressed to them.
+pub fn of_client(
+    connection: &Connection,
+    instance: &str,
+    client_id: u64,
+) -> rusqlite::Result<(Vec<StoredTransfer>, Vec<StoredTransfer>)> {
+    let list = |column: &str| -> rusqlite::Result<Vec<StoredTransfer>> {
+        let mut statement = connection.prepare_cached(&format!(
+            "{STORED} WHERE instance = ?1 AND {column} = ?2 ORDER BY id DESC LIMIT 50"
+        ))?;
+        let rows =
+            statement.query_map(params![instance, sql_integer(client_id)], stored_from_row)?;
+        rows.collect()
+    };
+    Ok((list("owner_client_id")?, list("recipient_client_id")?))
+}
+
+/// Who took a step, for the audit trail.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor {
+    pub party: Party,
+    pub client_id: Option<u64>,
+    pub user_id: Option<u64>,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Self {
+            party: Party::System,
+            client_id: None,
+            user_id: None,
+        }
+    }
+
+    pub fn staff() -> Self {
+        Self {
+            party: Party::Staff,
+            client_id: None,
+            user_id: None,
+        }
+    }
+}
+
+/// An alert a step plans: its kind and recipients.
+#[derive(Debug, Clone, Copy)]
+pub struct StepAlert {
+    pub kind: AlertKind,
+    pub to_owner: bool,
+    pub to_recipient: bool,
+}
+
+/// Moves a transfer from `from` to `to` and records the step with who
+/// took it, the preconditions checked and a note; with `alert`, plans it.
+/// False when the transfer is no longer at `from` (nothing is written).
+#[allow(clippy::too_many_arguments)]
+pub fn take_step(
+    connection: &Connection,
+    transfer: &StoredTransfer,
+    from: Status,
+    to: Status,
+    actor: Actor,
+    checks: &[Check],
+    note: Option<&str>,
+    alert: Option<StepAlert>,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<bool> {
+    let moves = matches!(to, Status::Moving);
+    let changed = connection.execute(
+        "UPDATE transfers
+            SET status = ?3, updated_at_ms = ?4,
+                move_attempts = move_attempts + ?5,
+                last_error = CASE WHEN ?3 = 'failed' THEN ?6 ELSE last_error END
+          WHERE id = ?1 AND status = ?2",
+        params![
+            transfer.id,
+            from.as_str(),
+            to.as_str(),
+            now.as_millisecond(),
+            i64::from(moves),
+            note,
+        ],
+    )?;
+    if changed == 0 {
+        return Ok(false);
+    }
+    record_step(
+        connection,
+        transfer.id,
+        Some(from),
+        to,
+        actor.party,
+        actor.client_id,
+        actor.user_id,
+        checks,
+        note,
+        now,
+    )?;
+    if let Some(alert) = alert {
+        let details = names(&transfer.service_name, &transfer.service_domain);
+        for (client, wanted) in [
+            (transfer.owner_client_id, alert.to_owner),
+            (transfer.recipient_client_id, alert.to_recipient),
+        ] {
+            if wanted {
+                let client = client.unsigned_abs();
+                plan_alert(
+                    connection,
+                    transfer.event_seq,
+                    &transfer.instance,
+                    alert.kind,
+                    client,
+                    &format!("{}:{}:{client}", alert.kind.as_str(), transfer.id),
+                    &details,
+                    now,
+                )?;
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// A move that could not reach the addon: kept `moving`, with why; the
+/// next pass asks again (the move is idempotent).
+pub fn note_move_failure(
+    connection: &Connection,
+    id: i64,
+    error: &str,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE transfers SET last_error = ?2, move_attempts = move_attempts + 1, updated_at_ms = ?3
+          WHERE id = ?1 AND status = 'moving'",
+        params![id, error, now.as_millisecond()],
+    )?;
+    Ok(())
+}
+
+/// The gateway subscription the move cleared.
+pub fn note_subscription_cleared(
+    connection: &Connection,
+    id: i64,
+    subscription: &str,
+) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE transfers SET subscription_cleared = ?2 WHERE id = ?1",
+        params![id, subscription],
+    )?;
+    Ok(())
+}
+
+/// One step of the audit trail.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StoredStep {
+    pub from: Option<String>,
+    pub to: String,
+    pub party: String,
+    pub actor_client_id: Option<i64>,
+    pub actor_user_id: Option<i64>,
+    pub at: String,
+    pub checks: serde_json::Value,
+    pub note: Option<String>,
+}
+
+/// Every step of a transfer, in order.
+pub fn steps(connection: &Connection, transfer_id: i64) -> rusqlite::Result<Vec<StoredStep>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT from_status, to_status, party, actor_client_id, actor_user_id, at_ms, checks, note
+           FROM transfer_steps WHERE transfer_id = ?1 ORDER BY id",
+    )?;
+    let rows = statement.query_map([transfer_id], |row| {
+        let checks: Option<String> = row.get(6)?;
+        Ok(StoredStep {
+            from: row.get(0)?,
+            to: row.get(1)?,
+            party: row.get(2)?,
+            actor_client_id: row.get(3)?,
+            actor_user_id: row.get(4)?,
+            at: time(row.get(5)?),
+            checks: checks
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_else(|| serde_json::json!([])),
+            note: row.get(7)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Filters and paging for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct TransferQuery {
+    pub status: Option<String>,
+    pub service_id: Option<u64>,
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// Transfers in the order they were requested.
+pub fn list(
+    connection: &Connection,
+    query: &TransferQuery,
+) -> rusqlite::Result<Vec<StoredTransfer>> {
+    let mut filter = Filter::default();
+    if let Some(status) = &query.status {
+        filter.push("status =", status.clone());
+    }
+    if let Some(service) = query.service_id {
+        filter.push("service_id =", sql_integer(service));
+    }
+    if let Some(after) = query.after {
+        filter.push("id >", after);
+    }
+    let (clause, limit, values) = filter.finish(query.limit);
+    let sql = format!("{STORED} {clause} ORDER BY id LIMIT ?{limit}");
+    let mut statement = connection.prepare(&sql)?;
+    let rows = statement.query_map(
+        rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
+        stored_from_row,
+    )?;
+    rows.collect()
+}
+
+fn sql_integer(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
