@@ -89,7 +89,7 @@ pub async fn facts(
         let carries = invoice.items.iter().any(|item| {
             let relid = item.relid.unwrap_or_default();
             match item.kind.as_str() {
-                "Hosting" | "PromoHosting" | "Setup" | "Upgrade" => relid == question.service_id,
+                "Hosting" | "PromoHosting" | "Setup" => relid == question.service_id,
                 "Addon" => addons.contains(&relid),
                 kind if kind.starts_with("Domain") => question.domain_id == Some(relid),
                 _ => false,
@@ -227,11 +227,14 @@ pub async fn ask_move(
             moved: answer.moved,
             subscription_cleared: answer.subscription_cleared.filter(|id| !id.is_empty()),
         }),
-        // The addon checked and said no: a rule, not an outage.
-        Some(answer) if status.is_success() || status.as_u16() == 409 => Err(MoveError::Refused {
-            code: answer.code,
-            message: answer.message,
-        }),
+        // The addon checked and said no: a rule (409) or a request it
+        // cannot take (400), not an outage.
+        Some(answer) if status.is_success() || matches!(status.as_u16(), 400 | 409) => {
+            Err(MoveError::Refused {
+                code: answer.code,
+                message: answer.message,
+            })
+        }
         Some(answer) => Err(MoveError::Unreachable(format!(
             "HTTP {status}: {} {}",
             answer.code, answer.message

@@ -35,8 +35,8 @@ final class ActionEndpointTest extends ShimTestCase
     {
         $this->assertSame(405, $this->call('{}', null, null, 'GET')[0]);
         $this->assertSame([400, 'invalid_request'], [$this->call('[1,2]')[0], $this->call('[1,2]')[1]['code']]);
-        $unknown = $this->call('{"type":"MoveService","data":{"transfer_id":17}}');
+        $unknown = $this->call('{"type":"MergeClients","data":{"transfer_id":17}}');
         $this->assertSame(400, $unknown[0]);
-        $this->assertSame(['result' => 'error', 'code' => 'unknown_action', 'message' => 'this addon version has no action MoveService'], $unknown[1]);
+        $this->assertSame(['result' => 'error', 'code' => 'unknown_action', 'message' => 'this addon version has no action MergeClients'], $unknown[1]);
     }
 }

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub upgrades: puente::upgrades::UpgradeWorker,
     /// The cancellation worker, driven the same way (`drain_at` sets the day).
     pub cancellations: puente::cancellations::CancellationWorker,
+    /// The transfer worker, driven the same way.
+    pub transfers: puente::transfers::TransferWorker,
     handle: ServerHandle,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
@@ -73,6 +75,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
     let outbox = application.outbox();
     let upgrades = application.upgrades();
     let cancellations = application.cancellations();
+    let transfers = application.transfers();
     let handle = application.handle();
     let server = tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -83,6 +86,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         outbox,
         upgrades,
         cancellations,
+        transfers,
         handle,
         server,
         dir,

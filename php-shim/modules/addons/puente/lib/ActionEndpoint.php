@@ -13,7 +13,7 @@ if (!defined('WHMCS')) {
  */
 final class ActionEndpoint
 {
-    /** @var array<string, callable(array<string, mixed>): array<string, mixed>> */
+    /** @var array<string, callable(array<string, mixed>, string): array<string, mixed>> */
     private array $actions;
 
     public function __construct(private Settings $settings)
@@ -21,6 +21,8 @@ final class ActionEndpoint
         $this->actions = [
             // Lets the service check that it reaches the addon with the right secret.
             'Ping' => static fn (array $data): array => ['result' => 'success', 'pong' => true, 'shim_version' => Shim::VERSION],
+            // A transfer both clients consented to (SPEC §2.4).
+            'MoveService' => static fn (array $data, string $webhookId): array => ServiceMove::run($data, $webhookId),
         ];
     }
 
@@ -75,7 +77,16 @@ final class ActionEndpoint
         if ($action === null) {
             return [400, self::error('unknown_action', "this addon version has no action {$request['type']}")];
         }
-        return [200, $action($request['data'] ?? [])];
+        $answer = $action($request['data'] ?? [], (string) ($headers['webhook-id'] ?? ''));
+        if (($answer['result'] ?? '') !== 'error') {
+            return [200, $answer];
+        }
+        // A request the action cannot take, a failure it undid, or a rule it refused.
+        return [match ($answer['code'] ?? '') {
+            'invalid_request' => 400,
+            'internal_error' => 500,
+            default => 409,
+        }, $answer];
     }
 
     /** @return array{result: string, code: string, message: string} */

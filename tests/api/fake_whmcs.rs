@@ -1,0 +1,475 @@
+//! A WHMCS that remembers, for the rules that change it: services, clients,
+//! addons, domains, invoices and cancellation requests, every API call made
+//! to it, and the addon's signed `action.php` (`MoveService`) moving
+//! services between clients on its own state, as the addon would.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use jiff::civil::Date;
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::outbox::fixture;
+
+/// WHMCS API actions that move money; none may ever be called.
+pub(crate) const MONEY: [&str; 8] = [
+    "AddCredit",
+    "ApplyCredit",
+    "AddTransaction",
+    "UpdateInvoice",
+    "AddInvoicePayment",
+    "CreateInvoice",
+    "CancelOrder",
+    "CancelAndRefundOrder",
+];
+
+/// Actions that change WHMCS.
+pub(crate) const CHANGES: [&str; 4] = [
+    "AddCancelRequest",
+    "ModuleTerminate",
+    "UpdateClientProduct",
+    "UpdateClientDomain",
+];
+
+#[derive(Clone)]
+pub(crate) struct Service {
+    pub client: u64,
+    pub status: &'static str,
+    pub cycle: &'static str,
+    pub next_due: Date,
+    /// Has a provisioning module (ModuleTerminate works).
+    pub module: bool,
+}
+
+#[derive(Clone)]
+pub(crate) struct Invoice {
+    pub id: u64,
+    pub client: u64,
+    pub status: &'static str,
+    pub due: Date,
+    /// (type, relid) of each line.
+    pub lines: Vec<(&'static str, u64)>,
+}
+
+/// A client account: its email, status and the WHMCS 8 user who owns it.
+#[derive(Clone)]
+pub(crate) struct Client {
+    pub email: &'static str,
+    pub status: &'static str,
+    pub owner_user: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+    pub services: BTreeMap<u64, Service>,
+    /// id -> (client, status, renewal off)
+    pub domains: BTreeMap<u64, (u64, &'static str, bool)>,
+    pub invoices: Vec<Invoice>,
+    pub cancel_requests: BTreeMap<u64, String>,
+    pub clients: BTreeMap<u64, Client>,
+    /// addon id -> service id
+    pub addons: BTreeMap<u64, u64>,
+    /// Every API call: (action, form).
+    pub calls: Vec<(String, BTreeMap<String, String>)>,
+    /// Transitions of a service to Terminated, by whom.
+    pub terminations: Vec<(u64, &'static str)>,
+    /// The next this many API calls get HTTP 503 without being carried out.
+    pub down: usize,
+    /// The next ModuleTerminate is carried out but its answer is lost.
+    pub lose_next_terminate_answer: bool,
+    /// ModuleTerminate fails with the module's message.
+    pub refuse_terminate: Option<&'static str>,
+    /// Every `action.php` request: (webhook-id, body).
+    pub actions_asked: Vec<(String, Value)>,
+    /// Services moved by `MoveService`: (service, from, to).
+    pub moves: Vec<(u64, u64, u64)>,
+    /// The next this many `action.php` requests get HTTP 503.
+    pub addon_down: usize,
+    /// The next move is carried out but its answer is lost.
+    pub lose_next_move_answer: bool,
+}
+
+/// A WHMCS that remembers: services, domains, invoices and cancellation
+/// requests, and every call made to it.
+#[derive(Clone, Default)]
+pub(crate) struct FakeWhmcs(Arc<Mutex<State>>);
+
+impl FakeWhmcs {
+    pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.0.lock().expect("fake WHMCS state")
+    }
+
+    /// What the daily cron does with requested cancellations: terminates
+    /// those still active (WHMCS's "Immediate" on its next run).
+    pub(crate) fn cron_terminates(&self, service: u64) {
+        let mut state = self.state();
+        if state.cancel_requests.contains_key(&service)
+            && let Some(found) = state.services.get_mut(&service)
+            && found.status == "Active"
+        {
+            found.status = "Terminated";
+            state.terminations.push((service, "cron"));
+        }
+    }
+
+    pub(crate) fn actions(&self) -> Vec<String> {
+        self.state()
+            .calls
+            .iter()
+            .map(|(action, _)| action.clone())
+            .collect()
+    }
+
+    pub(crate) fn count(&self, action: &str) -> usize {
+        self.actions().iter().filter(|a| *a == action).count()
+    }
+
+    pub(crate) fn changes(&self) -> Vec<String> {
+        self.actions()
+            .into_iter()
+            .filter(|action| CHANGES.contains(&action.as_str()))
+            .collect()
+    }
+
+    pub(crate) fn assert_no_money_moved(&self) {
+        for action in self.actions() {
+            assert!(
+                !MONEY.contains(&action.as_str()),
+                "{action} refunds, credits or invoices"
+            );
+        }
+        for (action, form) in &self.state().calls {
+            if action == "UpdateClientProduct" {
+                for field in ["recurringamount", "firstpaymentamount", "nextduedate"] {
+                    assert!(!form.contains_key(field), "{action} changed {field}");
+                }
+            }
+        }
+    }
+}
+
+fn success(fields: Value) -> ResponseTemplate {
+    let mut body = json!({"result": "success"});
+    if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
+        body.extend(fields.clone());
+    }
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn error(message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"result": "error", "message": message}))
+}
+
+impl Respond for FakeWhmcs {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        if request
+            .url
+            .path()
+            .ends_with("/modules/addons/puente/action.php")
+        {
+            return self.addon_action(request);
+        }
+        let form: BTreeMap<String, String> =
+            serde_urlencoded::from_bytes(&request.body).expect("form body");
+        let action = form.get("action").cloned().unwrap_or_default();
+        let mut state = self.state();
+        state.calls.push((action.clone(), form.clone()));
+        if state.down > 0 {
+            state.down -= 1;
+            return ResponseTemplate::new(503);
+        }
+        let number = |key: &str| {
+            form.get(key)
+                .and_then(|value| value.parse::<u64>().ok())
+                .unwrap_or_default()
+        };
+        match action.as_str() {
+            "GetClientsDetails" => {
+                // The fixture's client, as the client asked for.
+                let id = number("clientid");
+                let mut answer = fixture("api-GetClientsDetails");
+                if let Some(client) = state.clients.get(&id) {
+                    let details = &mut answer["client"];
+                    for key in ["id", "client_id", "userid"] {
+                        details[key] = json!(id);
+                    }
+                    details["owner_user_id"] = json!(client.owner_user);
+                    details["status"] = json!(client.status);
+                    details["email"] = json!(client.email);
+                } else if !state.clients.is_empty() {
+                    return error("Client Not Found");
+                }
+                ResponseTemplate::new(200).set_body_json(answer)
+            }
+            "GetClients" => {
+                let search = form
+                    .get("search")
+                    .cloned()
+                    .unwrap_or_default()
+                    .to_lowercase();
+                let clients: Vec<Value> = state
+                    .clients
+                    .iter()
+                    .filter(|(_, client)| client.email.to_lowercase().starts_with(&search))
+                    .map(|(id, client)| {
+                        json!({"id": id.to_string(), "email": client.email, "status": client.status})
+                    })
+                    .collect();
+                success(json!({"clients": {"client": clients}}))
+            }
+            "GetClientsAddons" => {
+                let service = number("serviceid");
+                let addons: Vec<Value> = state
+                    .addons
+                    .iter()
+                    .filter(|(_, of)| **of == service)
+                    .map(|(id, of)| json!({"id": id.to_string(), "serviceid": of.to_string()}))
+                    .collect();
+                success(json!({"addons": {"addon": addons}}))
+            }
+            "GetClientsProducts" => {
+                let id = number("serviceid");
+                let products: Vec<Value> = state
+                    .services
+                    .get(&id)
+                    .filter(|service| {
+                        form.get("clientid")
+                            .is_none_or(|client| *client == service.client.to_string())
+                    })
+                    .map(|service| {
+                        json!({"id": id.to_string(), "clientid": service.client.to_string(),
+                               "pid": "12", "name": "Business Hosting",
+                               "domain": "okafordesign.example", "status": service.status,
+                               "billingcycle": service.cycle,
+                               "nextduedate": service.next_due.to_string(),
+                               "recurringamount": "100.00"})
+                    })
+                    .into_iter()
+                    .collect();
+                success(json!({"products": {"product": products}}))
+            }
+            "GetClientsDomains" => {
+                let id = number("domainid");
+                let domains: Vec<Value> = state
+                    .domains
+                    .get(&id)
+                    .map(|(client, status, off)| {
+                        json!({"id": id, "userid": client, "domainname": "okafor-studio.example",
+                               "status": status, "donotrenew": if *off { "1" } else { "0" }})
+                    })
+                    .into_iter()
+                    .collect();
+                success(json!({"domains": {"domain": domains}}))
+            }
+            "GetInvoices" => {
+                let (client, status) = (number("userid"), form.get("status").cloned());
+                let invoices: Vec<Value> = state
+                    .invoices
+                    .iter()
+                    .filter(|invoice| invoice.client == client)
+                    .filter(|invoice| status.as_deref().is_none_or(|s| s == invoice.status))
+                    .map(|invoice| {
+                        json!({"id": invoice.id.to_string(), "status": invoice.status,
+                               "duedate": invoice.due.to_string()})
+                    })
+                    .collect();
+                success(json!({"invoices": {"invoice": invoices}}))
+            }
+            "GetInvoice" => {
+                let id = number("invoiceid");
+                match state.invoices.iter().find(|invoice| invoice.id == id) {
+                    Some(invoice) => success(json!({
+                        "invoiceid": id.to_string(), "userid": invoice.client.to_string(),
+                        "status": invoice.status, "duedate": invoice.due.to_string(),
+                        "total": "100.00", "balance": "100.00",
+                        "items": {"item": invoice.lines.iter().enumerate().map(|(n, (kind, relid))| {
+                            json!({"id": n + 1, "type": kind, "relid": relid.to_string(),
+                                   "description": "line", "amount": "100.00"})
+                        }).collect::<Vec<_>>()},
+                    })),
+                    None => error("Invoice ID Not Found"),
+                }
+            }
+            "AddCancelRequest" => {
+                let id = number("serviceid");
+                if !state.services.contains_key(&id) {
+                    return error("Service ID Not Found");
+                }
+                if state.cancel_requests.contains_key(&id) {
+                    return error("Existing Cancellation Request Exists");
+                }
+                let kind = form.get("type").cloned().unwrap_or_default();
+                state.cancel_requests.insert(id, kind);
+                success(json!({"serviceid": id, "userid": 1842}))
+            }
+            "ModuleTerminate" => {
+                let id = number("serviceid");
+                let lose = std::mem::take(&mut state.lose_next_terminate_answer);
+                let refuse = state.refuse_terminate;
+                let Some(service) = state.services.get_mut(&id) else {
+                    return error("Service ID not found");
+                };
+                if !service.module {
+                    return error("Service not assigned to a module");
+                }
+                if let Some(message) = refuse {
+                    return error(message);
+                }
+                if service.status == "Terminated" {
+                    return error("Account does not exist on the server");
+                }
+                service.status = "Terminated";
+                state.terminations.push((id, "puente"));
+                if lose {
+                    ResponseTemplate::new(504)
+                } else {
+                    success(json!({}))
+                }
+            }
+            "UpdateClientProduct" => {
+                let id = number("serviceid");
+                let Some(service) = state.services.get_mut(&id) else {
+                    return error("Service ID Not Found");
+                };
+                if form.get("status").map(String::as_str) == Some("Terminated")
+                    && service.status != "Terminated"
+                {
+                    service.status = "Terminated";
+                    state.terminations.push((id, "puente"));
+                }
+                success(json!({"serviceid": id}))
+            }
+            "UpdateClientDomain" => {
+                let id = number("domainid");
+                let Some(domain) = state.domains.get_mut(&id) else {
+                    return error("Domain ID Not Found");
+                };
+                if form.get("donotrenew").map(String::as_str) == Some("1") {
+                    domain.2 = true;
+                }
+                success(json!({"domainid": id}))
+            }
+            other => error(&format!("the fake WHMCS has no {other}")),
+        }
+    }
+}
+
+pub(crate) fn today() -> Date {
+    jiff::tz::TimeZone::UTC
+        .to_datetime(jiff::Timestamp::now())
+        .date()
+}
+
+/// Noon UTC of a day: what the worker is driven with.
+pub(crate) fn noon(day: Date) -> jiff::Timestamp {
+    jiff::tz::TimeZone::UTC
+        .to_timestamp(day.at(12, 0, 0, 0))
+        .expect("a day")
+}
+
+impl FakeWhmcs {
+    /// The addon's `action.php`: checks the signature as the addon does,
+    /// then `MoveService` on this WHMCS's state, with the addon's checks
+    /// and idempotence.
+    fn addon_action(&self, request: &Request) -> ResponseTemplate {
+        let header = |name: &str| {
+            request
+                .headers
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let id = header("webhook-id");
+        let secrets = [crate::helpers::SECRET
+            .parse::<puente::signature::HookSecret>()
+            .expect("secret")];
+        let (timestamp, signature) = (header("webhook-timestamp"), header("webhook-signature"));
+        let signed = puente::signature::verify(
+            &secrets,
+            puente::signature::SignatureHeaders {
+                id: Some(&id),
+                timestamp: Some(&timestamp),
+                signature: Some(&signature),
+            },
+            &request.body,
+            jiff::Timestamp::now().as_second(),
+            300,
+        );
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let mut state = self.state();
+        state.actions_asked.push((id.clone(), body.clone()));
+        if signed.is_err() {
+            return ResponseTemplate::new(401).set_body_json(
+                json!({"result": "error", "code": "invalid_signature", "message": "not signed"}),
+            );
+        }
+        if state.addon_down > 0 {
+            state.addon_down -= 1;
+            return ResponseTemplate::new(503);
+        }
+        let data = &body["data"];
+        let number = |key: &str| data[key].as_u64().unwrap_or_default();
+        let (service, from, to) = (
+            number("service_id"),
+            number("from_client_id"),
+            number("to_client_id"),
+        );
+        if id != format!("move_{}", number("transfer_id")) {
+            return refuse(400, "invalid_request", "not this transfer's id");
+        }
+        let Some(current) = state.services.get(&service).cloned() else {
+            return refuse(409, "not_found", "no such service");
+        };
+        if current.client == to {
+            return success(json!({"moved": false, "subscription_cleared": null}));
+        }
+        if current.client != from {
+            return refuse(409, "not_owner", "another client owns it");
+        }
+        if current.status != "Active" {
+            return refuse(409, "service_not_active", "not active");
+        }
+        let addons: Vec<u64> = state
+            .addons
+            .iter()
+            .filter(|(_, of)| **of == service)
+            .map(|(id, _)| *id)
+            .collect();
+        let unpaid = state.invoices.iter().any(|invoice| {
+            invoice.status == "Unpaid"
+                && invoice.lines.iter().any(|(kind, relid)| {
+                    (*kind == "Hosting" && *relid == service)
+                        || (*kind == "Addon" && addons.contains(relid))
+                })
+        });
+        if unpaid {
+            return refuse(409, "unpaid_invoices", "unpaid invoices carry lines of it");
+        }
+        state.services.get_mut(&service).expect("service").client = to;
+        state.moves.push((service, from, to));
+        if std::mem::take(&mut state.lose_next_move_answer) {
+            return ResponseTemplate::new(504);
+        }
+        success(
+            json!({"moved": true, "addons": addons.len(), "ssl_orders": 0,
+                       "domain_moved": false, "subscription_cleared": "sub_1QwErTy"}),
+        )
+    }
+}
+
+fn refuse(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(json!({"result": "error", "code": code, "message": message}))
+}
+
+/// The fake on a port: every POST, API or `action.php`.
+pub(crate) async fn serve(fake: &FakeWhmcs) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(fake.clone())
+        .mount(&server)
+        .await;
+    server
+}

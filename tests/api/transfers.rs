@@ -1,0 +1,561 @@
+//! Transfers end to end against a stateful fake WHMCS and its addon's
+//! `action.php`: both clients' consent, every precondition at request,
+//! acceptance and move time, the move exactly once, expiry, staff approval,
+//! and the audit trail.
+
+use jiff::ToSpan as _;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::fake_whmcs::{Client, FakeWhmcs, Invoice, Service, serve, today};
+use crate::helpers::*;
+use crate::outbox::app_with;
+
+/// Juan (client 1842, user 1907) owns service 7731 (with addon 501); José
+/// (2210, user 2300) may receive it. Two clients share an email; Kofi
+/// (3001) owns nothing here.
+fn whmcs() -> FakeWhmcs {
+    let fake = FakeWhmcs::default();
+    {
+        let mut state = fake.state();
+        state.services.insert(
+            7731,
+            Service {
+                client: 1842,
+                status: "Active",
+                cycle: "Annually",
+                next_due: today().checked_add(100.days()).expect("date"),
+                module: true,
+            },
+        );
+        state.addons.insert(501, 7731);
+        for (id, email, status, owner_user) in [
+            (1842, "juan@example.com", "Active", 1907),
+            (2210, "jose@example.com", "Inactive", 2300),
+            (3001, "kofi@example.com", "Active", 3100),
+            (4000, "shared@example.com", "Active", 4100),
+            (4001, "shared@example.com", "Active", 4101),
+            (5000, "closed@example.com", "Closed", 5100),
+        ] {
+            state.clients.insert(
+                id,
+                Client {
+                    email,
+                    status,
+                    owner_user,
+                },
+            );
+        }
+    }
+    fake
+}
+
+/// A client action as the addon signs it.
+fn action(client: u64, user: u64, data: Value) -> Value {
+    json!({
+        "type": "client.transfers",
+        "timestamp": jiff::Timestamp::now().to_string(),
+        "data": data,
+        "context": {"instance": "default", "actor": {"kind": "client", "id": client, "user_id": user},
+                    "source": "clientarea", "shim_version": "0.1.0"},
+    })
+}
+
+async fn post(app: &TestApp, route: &str, id: &str, body: &Value) -> reqwest::Response {
+    app.post_signed(
+        &format!("/v1/client/transfers{route}"),
+        HookRequest::signed(SECRET, id, body.to_string()),
+    )
+    .await
+}
+
+/// Juan asks to move 7731 to `email`.
+async fn ask(app: &TestApp, id: &str, email: &str) -> reqwest::Response {
+    let data = json!({"service_id": 7731, "recipient_email": email, "language": "english"});
+    post(app, "", id, &action(1842, 1907, data)).await
+}
+
+/// `client` (as `user`) takes `step` on transfer `transfer`.
+async fn step(
+    app: &TestApp,
+    transfer: i64,
+    step: &str,
+    client: u64,
+    user: u64,
+    id: &str,
+) -> reqwest::Response {
+    let body = action(client, user, json!({"language": "english"}));
+    post(app, &format!("/{transfer}/{step}"), id, &body).await
+}
+
+async fn requested(app: &TestApp, id: &str) -> i64 {
+    let answer = json_of(ask(app, id, "jose@example.com").await, StatusCode::CREATED).await;
+    assert_eq!(answer["status"], "requested");
+    answer["transfer_id"].as_i64().expect("id")
+}
+
+async fn admin_transfers(app: &TestApp) -> Vec<Value> {
+    json_of(app.admin_get("/v1/admin/transfers").await, StatusCode::OK).await["transfers"]
+        .as_array()
+        .expect("transfers")
+        .clone()
+}
+
+fn alerts(app: &TestApp) -> Vec<(String, String)> {
+    app.column("SELECT kind || ' to ' || client_id FROM messages ORDER BY id")
+        .into_iter()
+        .map(|row| {
+            let (kind, client) = row.split_once(" to ").expect("row");
+            (kind.to_owned(), client.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_both_clients_consent_the_service_moves_to_the_recipient_exactly_once() {
+    let fake = whmcs();
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+
+    let answer = json_of(
+        ask(&app, "cli_ask", "jose@example.com").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = answer["transfer_id"].as_i64().expect("id");
+    let expires: jiff::Timestamp = answer["expires_at"]
+        .as_str()
+        .expect("expiry")
+        .parse()
+        .expect("time");
+    let week = expires.as_second() - jiff::Timestamp::now().as_second();
+    assert!((7 * 86_400 - 60..=7 * 86_400).contains(&week), "{week}");
+    // The same request again (same id) is the same transfer.
+    let again = json_of(
+        ask(&app, "cli_ask", "jose@example.com").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(again["transfer_id"], id);
+    let listed = json_of(
+        post(&app, "/list", "cli_list", &action(2210, 2300, json!({}))).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["incoming"][0]["transfer_id"], id);
+    assert_eq!(listed["outgoing"], json!([]));
+
+    let accepted = json_of(
+        step(&app, id, "accept", 2210, 2300, "cli_accept").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(accepted["status"], "accepted");
+    let report = app.transfers.drain().await.expect("drain");
+    let again = app.transfers.drain().await.expect("drain");
+
+    assert_eq!(report.completed, 1, "{report:?}");
+    assert_eq!(again, puente::transfers::TransferReport::default());
+    assert_eq!(fake.state().moves, [(7731, 1842, 2210)]);
+    assert_eq!(fake.state().services[&7731].client, 2210);
+    let (asked_id, asked) = fake.state().actions_asked[0].clone();
+    assert_eq!(asked_id, format!("move_{id}"));
+    assert_eq!(asked["type"], "MoveService");
+    assert_eq!(
+        asked["data"],
+        json!({"transfer_id": id, "service_id": 7731, "from_client_id": 1842,
+               "to_client_id": 2210, "domain_id": null})
+    );
+
+    // The audit trail: every step, who took it and what was checked.
+    let [transfer] = &admin_transfers(&app).await[..] else {
+        panic!("one transfer");
+    };
+    assert_eq!(transfer["status"], "completed");
+    assert_eq!(transfer["subscription_cleared"], "sub_1QwErTy");
+    let steps = transfer["steps"].as_array().expect("steps");
+    let trail: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|s| {
+            (
+                s["to"].as_str().expect("to"),
+                s["party"].as_str().expect("party"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            ("requested", "owner"),
+            ("accepted", "recipient"),
+            ("moving", "system"),
+            ("completed", "system"),
+        ]
+    );
+    assert_eq!(steps[0]["actor_user_id"], 1907);
+    assert_eq!(steps[1]["actor_client_id"], 2210);
+    let checks = steps[1]["checks"].as_array().expect("checks");
+    assert_eq!(checks.len(), 10);
+    assert!(checks.iter().all(|check| check["passed"] == true));
+
+    // Told: the recipient when asked, the owner when accepted, both when done.
+    assert_eq!(
+        alerts(&app),
+        [
+            ("transfer_requested".to_owned(), "2210".to_owned()),
+            ("transfer_accepted".to_owned(), "1842".to_owned()),
+            ("transfer_completed".to_owned(), "1842".to_owned()),
+            ("transfer_completed".to_owned(), "2210".to_owned()),
+        ]
+    );
+    let report = app.outbox.drain().await.expect("outbox");
+    assert_eq!(report.sent, 4, "{report:?}");
+    let body: String = app
+        .column("SELECT request_body FROM messages WHERE kind = 'transfer_requested'")
+        .remove(0);
+    assert!(body.contains("Business Hosting"), "{body}");
+    assert!(
+        body.contains("https://panel.example/index.php?m=puente&action=transfers"),
+        "{body}"
+    );
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_precondition_failing_at_request_time_refuses_and_records_nothing() {
+    let fake = whmcs();
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    let asking = |client: u64, user: u64, email: &str| {
+        action(
+            client,
+            user,
+            json!({"service_id": 7731, "recipient_email": email, "language": "english"}),
+        )
+    };
+    let cases: Vec<(&str, Value, StatusCode, &str)> = vec![
+        (
+            "kofi asks",
+            asking(3001, 3100, "jose@example.com"),
+            StatusCode::FORBIDDEN,
+            "not_owner",
+        ),
+        (
+            "not the owner user",
+            asking(1842, 55, "jose@example.com"),
+            StatusCode::FORBIDDEN,
+            "not_owner",
+        ),
+        (
+            "nobody",
+            asking(1842, 1907, "nobody@example.com"),
+            StatusCode::CONFLICT,
+            "recipient_not_found",
+        ),
+        (
+            "shared",
+            asking(1842, 1907, "shared@example.com"),
+            StatusCode::CONFLICT,
+            "ambiguous_recipient",
+        ),
+        (
+            "himself",
+            asking(1842, 1907, "JUAN@example.com"),
+            StatusCode::CONFLICT,
+            "recipient_is_owner",
+        ),
+        (
+            "closed",
+            asking(1842, 1907, "closed@example.com"),
+            StatusCode::CONFLICT,
+            "client_not_active",
+        ),
+    ];
+    for (n, (name, body, status, code)) in cases.into_iter().enumerate() {
+        let message = assert_error(
+            post(&app, "", &format!("cli_refused_{n}"), &body).await,
+            status,
+            code,
+        )
+        .await;
+        assert!(!message.is_empty(), "{name}");
+    }
+    // An unpaid line of the service, then of its addon.
+    for (n, line) in [("Hosting", 7731), ("Addon", 501)].into_iter().enumerate() {
+        fake.state().invoices = vec![Invoice {
+            id: 950 + n as u64,
+            client: 1842,
+            status: "Unpaid",
+            due: today(),
+            lines: vec![line],
+        }];
+        let message = assert_error(
+            ask(&app, &format!("cli_unpaid_{n}"), "jose@example.com").await,
+            StatusCode::CONFLICT,
+            "unpaid_invoices",
+        )
+        .await;
+        assert!(message.contains(&format!("#{}", 950 + n)), "{message}");
+    }
+    fake.state().invoices.clear();
+    fake.state()
+        .services
+        .get_mut(&7731)
+        .expect("service")
+        .status = "Suspended";
+    assert_error(
+        ask(&app, "cli_suspended", "jose@example.com").await,
+        StatusCode::CONFLICT,
+        "service_not_active",
+    )
+    .await;
+    fake.state()
+        .services
+        .get_mut(&7731)
+        .expect("service")
+        .status = "Active";
+    assert!(admin_transfers(&app).await.is_empty(), "nothing recorded");
+
+    requested(&app, "cli_first").await;
+    assert_error(
+        ask(&app, "cli_second", "jose@example.com").await,
+        StatusCode::CONFLICT,
+        "transfer_open",
+    )
+    .await;
+    assert_eq!(admin_transfers(&app).await.len(), 1);
+    assert!(fake.state().moves.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn only_the_recipients_owner_user_accepts_and_a_failure_at_move_time_moves_nothing() {
+    let fake = whmcs();
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    let id = requested(&app, "cli_ask").await;
+
+    // Not addressed to them: a stranger does not even see it; the owner
+    // cannot accept for the recipient; a user of the recipient's account
+    // who does not own it cannot either.
+    assert_error(
+        step(&app, id, "accept", 3001, 3100, "cli_k").await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        step(&app, id, "accept", 1842, 1907, "cli_o").await,
+        StatusCode::FORBIDDEN,
+        "not_recipient",
+    )
+    .await;
+    assert_error(
+        step(&app, id, "accept", 2210, 9, "cli_u").await,
+        StatusCode::FORBIDDEN,
+        "not_recipient",
+    )
+    .await;
+    assert_eq!(admin_transfers(&app).await[0]["status"], "requested");
+
+    assert_eq!(
+        step(&app, id, "accept", 2210, 2300, "cli_a").await.status(),
+        StatusCode::OK
+    );
+    // An invoice of the service became unpaid after the acceptance: the
+    // addon's own check at move time refuses.
+    fake.state().invoices.push(Invoice {
+        id: 960,
+        client: 1842,
+        status: "Unpaid",
+        due: today(),
+        lines: vec![("Hosting", 7731)],
+    });
+    let report = app.transfers.drain().await.expect("drain");
+
+    assert_eq!(report.failed, 1, "{report:?}");
+    assert!(fake.state().moves.is_empty());
+    assert_eq!(fake.state().services[&7731].client, 1842);
+    let transfer = &admin_transfers(&app).await[0];
+    assert_eq!(transfer["status"], "failed");
+    assert!(
+        transfer["last_error"]
+            .as_str()
+            .expect("why")
+            .contains("unpaid_invoices"),
+        "{transfer}"
+    );
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_lost_answer_or_an_unreachable_addon_never_moves_twice() {
+    let fake = whmcs();
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    let id = requested(&app, "cli_ask").await;
+    assert_eq!(
+        step(&app, id, "accept", 2210, 2300, "cli_a").await.status(),
+        StatusCode::OK
+    );
+
+    fake.state().addon_down = 1;
+    let down = app.transfers.drain().await.expect("drain");
+    fake.state().lose_next_move_answer = true;
+    let lost = app.transfers.drain().await.expect("drain");
+    let done = app.transfers.drain().await.expect("drain");
+
+    assert_eq!((down.waiting, lost.waiting, done.completed), (1, 1, 1));
+    assert_eq!(fake.state().moves, [(7731, 1842, 2210)], "moved once");
+    assert_eq!(fake.state().actions_asked.len(), 3);
+    assert!(
+        fake.state()
+            .actions_asked
+            .iter()
+            .all(|(asked, _)| *asked == format!("move_{id}")),
+        "every try is the same request"
+    );
+    let transfer = &admin_transfers(&app).await[0];
+    let last = transfer["steps"]
+        .as_array()
+        .expect("steps")
+        .last()
+        .cloned()
+        .expect("step");
+    assert_eq!(last["note"], "the addon had moved it already");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unanswered_request_expires_and_the_owner_is_told() {
+    let fake = whmcs();
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[("PUENTE_TRANSFER_EXPIRY_DAYS", "1")]).await;
+    let id = requested(&app, "cli_ask").await;
+
+    let early = app.transfers.drain().await.expect("drain");
+    let later = jiff::Timestamp::now()
+        .checked_add(25.hours())
+        .expect("time");
+    let lapsed = app.transfers.drain_at(later).await.expect("drain");
+
+    assert_eq!((early.expired, lapsed.expired), (0, 1));
+    assert_eq!(admin_transfers(&app).await[0]["status"], "expired");
+    assert_error(
+        step(&app, id, "accept", 2210, 2300, "cli_late").await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    assert_eq!(
+        alerts(&app).last().cloned(),
+        Some(("transfer_expired".to_owned(), "1842".to_owned()))
+    );
+    assert!(fake.state().moves.is_empty());
+    // Expired, the service may be asked for again.
+    requested(&app, "cli_ask_again").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn declined_or_withdrawn_transfers_end_and_staff_approval_comes_before_the_move() {
+    let fake = whmcs();
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[("PUENTE_TRANSFER_APPROVAL", "staff")]).await;
+
+    let declined = requested(&app, "cli_ask_1").await;
+    let answer = json_of(
+        step(&app, declined, "decline", 2210, 2300, "cli_d").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(answer["status"], "declined");
+    assert_eq!(
+        alerts(&app).last().cloned(),
+        Some(("transfer_declined".to_owned(), "1842".to_owned()))
+    );
+
+    let withdrawn = requested(&app, "cli_ask_2").await;
+    assert_error(
+        step(&app, withdrawn, "withdraw", 2210, 2300, "cli_w1").await,
+        StatusCode::FORBIDDEN,
+        "not_owner",
+    )
+    .await;
+    let answer = json_of(
+        step(&app, withdrawn, "withdraw", 1842, 1907, "cli_w2").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(answer["status"], "withdrawn");
+
+    let approved = requested(&app, "cli_ask_3").await;
+    assert_eq!(
+        step(&app, approved, "accept", 2210, 2300, "cli_a")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let waiting = app.transfers.drain().await.expect("drain");
+    assert_eq!(
+        waiting,
+        puente::transfers::TransferReport::default(),
+        "not before staff approve"
+    );
+    assert!(fake.state().moves.is_empty());
+    let approve = |id: i64| format!("/v1/admin/transfers/{id}/approve");
+    assert_eq!(
+        app.admin_post(&approve(approved)).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_error(
+        app.admin_post(&approve(approved)).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    assert_error(
+        app.admin_post(&approve(declined)).await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    assert_error(
+        app.admin_post(&approve(999)).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let moved = app.transfers.drain().await.expect("drain");
+
+    assert_eq!(moved.completed, 1);
+    assert_eq!(fake.state().moves, [(7731, 1842, 2210)]);
+    let statuses: Vec<Value> = admin_transfers(&app)
+        .await
+        .iter()
+        .map(|transfer| transfer["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        [json!("declined"), json!("withdrawn"), json!("completed")]
+    );
+    let trail: Vec<Value> = admin_transfers(&app).await[2]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|step| step["party"].clone())
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            json!("owner"),
+            json!("recipient"),
+            json!("staff"),
+            json!("system"),
+            json!("system")
+        ]
+    );
+    app.stop().await;
+}
