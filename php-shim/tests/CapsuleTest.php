@@ -261,6 +261,25 @@ final class CapsuleTest extends CapsuleTestCase
         $this->assertStringNotContainsString('Cancel Unpaid Invoices', $off);
     }
 
+    public function test_the_transfer_page_offers_the_owners_domain_of_the_services_name(): void
+    {
+        Addon::activate();
+        $this->startService()->answerClientAt('/v1/client/transfers', 201, '{"transfer_id":18,"status":"requested"}');
+        $actions = new WHMCS\Module\Addon\Puente\ClientActions(Shim::forwarder(), fn (): int => $this->now);
+        $client = WHMCS\Module\Addon\Puente\Context::from(['uid' => 1842], false, false, '/index.php', 1907);
+        $page = static fn (array $request, bool $post = false): array =>
+            WHMCS\Module\Addon\Puente\TransferPage::page($request, $post, $actions, $client, 'tok')['vars'];
+
+        $offered = $page(['id' => '7731']);
+        $notTheirs = $page(['id' => '8000']);
+        $page(['id' => '7731', 'token' => 'tok', 'step' => 'request', 'recipient_email' => 'lucia@example.es', 'with_domain' => '1'], true);
+
+        $this->assertSame(['id' => 912, 'name' => 'okafordesign.example'], $offered['domain']);
+        $this->assertNull($notTheirs['domain'], 'service 8000 is client 2210\'s');
+        $requests = array_values(array_filter($this->service->requests(), static fn (array $r): bool => $r['path'] === '/v1/client/transfers'));
+        $this->assertSame(912, json_decode($requests[0]['body'], true)['data']['domain_id']);
+    }
+
     /** @return array<string, string> */
     private function spanish(): array
     {

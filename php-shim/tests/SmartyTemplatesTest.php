@@ -116,6 +116,40 @@ final class SmartyTemplatesTest extends ShimTestCase
         $this->assertStringContainsString('domainid=912', $html);
     }
 
+    /** @return array<string, array{0: string, 1: list<string>}> */
+    public static function transferLanguages(): array
+    {
+        return [
+            'Spanish' => ['spanish', ['Cómo funciona una transferencia', 'Transferir también el dominio okafordesign.example',
+                'Solicitar la transferencia', 'Servicios que le ofrecen', 'esperando al otro cliente', 'Aceptar', 'Rechazar', 'Retirar']],
+            'English' => ['english', ['How a transfer works', 'Move the domain okafordesign.example with it',
+                'Ask for the transfer', 'Services offered to you', 'waiting for the other client', 'Accept', 'Decline', 'Withdraw']],
+        ];
+    }
+
+    /**
+     * @dataProvider transferLanguages
+     * @param list<string> $phrases
+     */
+    public function test_the_transfers_page_renders_the_request_form_and_both_lists(string $language, array $phrases): void
+    {
+        $transfer = ['transfer_id' => 17, 'status' => 'requested', 'service_name' => 'Business Hosting', 'service_domain' => 'okafordesign.example',
+            'recipient_email' => 'jose@example.com', 'expires_at' => '2026-12-08T10:00:00Z', 'approval' => 'none'];
+        $html = $this->render('transfers', [
+            'serviceid' => 7731, 'domain' => ['id' => 912, 'name' => 'okafordesign.example'], 'notice' => null, 'error' => null,
+            'unavailable' => false, 'token' => 't0k', 'email' => '', 'texts' => Messages::all($language),
+            'incoming' => [$transfer], 'outgoing' => [$transfer, ['status' => 'completed', 'transfer_id' => 16] + $transfer],
+        ]);
+
+        foreach ($phrases as $phrase) {
+            $this->assertStringContainsString(htmlspecialchars($phrase, ENT_QUOTES), $html);
+        }
+        $this->assertSame(4, substr_count($html, '<input type="hidden" name="token" value="t0k">'), 'request, accept, decline, one withdraw');
+        $this->assertStringNotContainsString('name="transfer" value="16"', $html, 'a completed transfer has no step left');
+        $this->assertStringContainsString('<input type="hidden" name="transfer" value="17">', $html);
+        $this->assertStringContainsString('name="with_domain" value="1"', $html);
+    }
+
     public function test_the_upgrade_page_renders_the_quote_and_the_manual_request_form(): void
     {
         $html = $this->render('upgrade', [

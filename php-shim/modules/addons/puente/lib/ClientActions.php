@@ -19,6 +19,8 @@ final class ClientActions
     public const UPGRADE_MANUAL = 'upgrades/manual';
     public const CANCEL_PREVIEW = 'cancellations/preview';
     public const CANCEL = 'cancellations';
+    public const TRANSFER = 'transfers';
+    public const TRANSFER_LIST = 'transfers/list';
     /** A client clicked and waits for a page; the service may call WHMCS. */
     private const TIMEOUT_MS = 8000;
 
@@ -39,7 +41,8 @@ final class ClientActions
         if (!$settings->isComplete()) {
             return ['status' => 0, 'body' => []];
         }
-        $type = 'client.' . str_replace('/', '.', $route);
+        // The path names the record (transfers/17/accept); the type does not.
+        $type = 'client.' . str_replace('/', '.', (string) preg_replace('#/\d+#', '', $route));
         // A client's note is free text: a card number typed into it goes no further.
         $event = Event::envelope($type, Scrubber::redact($data), $context, $settings->instance, ($this->clock)());
         $response = $this->forwarder->send($event, '/v1/client/' . $route, self::TIMEOUT_MS);

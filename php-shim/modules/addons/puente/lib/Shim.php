@@ -165,6 +165,9 @@ final class Shim
             $request = $isPost ? $_POST + $_GET : $_GET;
             $clock = static fn (): int => time();
             $actions = new ClientActions(self::forwarder(), $clock);
+            if (($_GET['action'] ?? '') === 'transfers') {
+                return TransferPage::page($request, $isPost, $actions, Context::detect(), FormToken::current());
+            }
             if (($_GET['action'] ?? '') === 'cancel') {
                 return CancelPage::page($request, $isPost, $actions, Context::detect(), FormToken::current(),
                     new Reauthentication(), self::forwarder()->sharedState(), $clock);
