@@ -189,6 +189,7 @@ pub async fn ask_move(
             "from_client_id": transfer.owner_client_id,
             "to_client_id": transfer.recipient_client_id,
             "domain_id": transfer.domain_id,
+            "recipient_email": transfer.recipient_email,
         },
     })
     .to_string();

@@ -13,7 +13,8 @@ use WHMCS\Module\Addon\Puente\Signer;
  */
 final class ServiceMoveTest extends CapsuleTestCase
 {
-    private const MOVE = ['transfer_id' => 17, 'service_id' => 7731, 'from_client_id' => 1842, 'to_client_id' => 2210];
+    private const MOVE = ['transfer_id' => 17, 'service_id' => 7731, 'from_client_id' => 1842, 'to_client_id' => 2210,
+        'recipient_email' => 'Lucia@Example.es'];
 
     protected function setUp(): void
     {
@@ -103,6 +104,10 @@ final class ServiceMoveTest extends CapsuleTestCase
             'a closed recipient' => [static fn () => Capsule::table('tblclients')->where('id', 2210)->update(['status' => 'Closed']), [], 'client_not_active'],
             'someone else\'s service' => [static fn () => null, ['from_client_id' => 3001], 'not_owner'],
             'someone else\'s domain' => [static fn () => null, ['domain_id' => 913], 'service_not_active'],
+            'the email now someone else\'s' => [static fn () => Capsule::table('tblclients')->where('id', 2210)->update(['email' => 'lucia@new.example']),
+                [], 'recipient_not_found'],
+            'the email now shared' => [static fn () => Capsule::table('tblclients')->where('id', 3001)->update(['email' => 'lucia@example.es']),
+                [], 'ambiguous_recipient'],
         ];
     }
 

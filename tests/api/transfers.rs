@@ -164,7 +164,7 @@ async fn with_both_clients_consent_the_service_moves_to_the_recipient_exactly_on
     assert_eq!(
         asked["data"],
         json!({"transfer_id": id, "service_id": 7731, "from_client_id": 1842,
-               "to_client_id": 2210, "domain_id": null})
+               "to_client_id": 2210, "domain_id": null, "recipient_email": "jose@example.com"})
     );
 
     // The audit trail: every step, who took it and what was checked.

@@ -25,7 +25,8 @@ final class ServiceMove
     private const UNPAID = ['Unpaid', 'Payment Pending', 'Collections'];
 
     /**
-     * @param array<string, mixed> $data transfer_id, service_id, from_client_id, to_client_id, domain_id (optional)
+     * @param array<string, mixed> $data transfer_id, service_id, from_client_id, to_client_id;
+     *        domain_id and recipient_email (the recipient must still be the one client with it), optional
      * @param string $webhookId must be `move_<transfer_id>`
      * @return array<string, mixed> the answer
      */
@@ -39,6 +40,7 @@ final class ServiceMove
             }
         }
         $domainId = is_numeric($data['domain_id'] ?? null) && (int) $data['domain_id'] > 0 ? (int) $data['domain_id'] : null;
+        $email = is_string($data['recipient_email'] ?? null) ? trim($data['recipient_email']) : '';
         if ($webhookId !== 'move_' . $ids['transfer_id']) {
             return self::refused('invalid_request', "the request id {$webhookId} is not this transfer's (move_{$ids['transfer_id']})");
         }
@@ -47,7 +49,7 @@ final class ServiceMove
         }
         try {
             $moved = Capsule::connection()->transaction(
-                static fn (): array => self::move($ids['service_id'], $ids['from_client_id'], $ids['to_client_id'], $domainId),
+                static fn (): array => self::move($ids['service_id'], $ids['from_client_id'], $ids['to_client_id'], $domainId, $email),
             );
         } catch (MoveRefused $refusal) {
             return self::refused($refusal->refusal, $refusal->getMessage());
@@ -68,7 +70,7 @@ final class ServiceMove
      *
      * @return array<string, mixed>
      */
-    private static function move(int $serviceId, int $from, int $to, ?int $domainId): array
+    private static function move(int $serviceId, int $from, int $to, ?int $domainId, string $email): array
     {
         $service = Capsule::table('tblhosting')->where('id', $serviceId)->first(['userid', 'domainstatus', 'subscriptionid']);
         if ($service === null) {
@@ -85,6 +87,17 @@ final class ServiceMove
         foreach ([$from, $to] as $client) {
             if (!isset($clients[$client]) || strcasecmp((string) $clients[$client], 'Closed') === 0) {
                 throw new MoveRefused('client_not_active', "client {$client} does not exist or is closed");
+            }
+        }
+        if ($email !== '') {
+            // The recipient is still the one client with that email.
+            $holders = Capsule::table('tblclients')->whereRaw('LOWER(email) = ?', [strtolower($email)])->pluck('id')
+                ->map(static fn ($id): int => (int) $id)->all();
+            if (count($holders) > 1) {
+                throw new MoveRefused('ambiguous_recipient', "several clients have the email {$email}");
+            }
+            if ($holders !== [$to]) {
+                throw new MoveRefused('recipient_not_found', "client {$to} no longer has the email {$email}");
             }
         }
         if ((string) $service->domainstatus !== 'Active') {
