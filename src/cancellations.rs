@@ -325,7 +325,8 @@ impl CancellationWorker {
         if planned {
             self.writer.alert_planned();
         }
-        self.metrics.record_cancellation("scheduled");
+        self.metrics
+            .record_cancellation("scheduled", &cancellation.instance);
         Ok(Step::Scheduled)
     }
 
@@ -355,7 +356,8 @@ impl CancellationWorker {
         if is_gone(&status) {
             self.change(move |c| cancellations::mark_terminated(c, &done, today, false, now))
                 .await?;
-            self.metrics.record_cancellation("terminated_by_whmcs");
+            self.metrics
+                .record_cancellation("terminated_by_whmcs", &cancellation.instance);
             return Ok(Step::Terminated);
         }
         if !self
@@ -393,12 +395,14 @@ impl CancellationWorker {
                     termination_date = %today,
                     "service terminated as its cancellation asked"
                 );
-                self.metrics.record_cancellation("terminated");
+                self.metrics
+                    .record_cancellation("terminated", &cancellation.instance);
                 Ok(Step::Terminated)
             }
             Err(error @ WhmcsError::Rejected { .. }) => {
                 tracing::error!(service = service_id, %error, "WHMCS refused to terminate a cancelled service");
-                self.metrics.record_cancellation("failed");
+                self.metrics
+                    .record_cancellation("failed", &cancellation.instance);
                 let reason = error.to_string();
                 self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
                     .await?;

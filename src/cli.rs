@@ -220,7 +220,7 @@ fn print_dev_help(config: &Config, files: &DevFiles) {
     println!(
         "puente --dev: database {}, WhatsApp in {} mode",
         config.database.display(),
-        config.whatsapp.mode.as_str()
+        config.default_instance().rules.whatsapp.mode.as_str()
     );
     if let Some(secret) = &files.secret {
         let secret = secret.display();

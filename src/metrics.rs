@@ -1,6 +1,8 @@
 //! Prometheus metrics: what operators graph and alert on.
 //!
-//! Labels are bounded: routes are matched patterns, reasons are error codes.
+//! Labels are bounded: routes are matched patterns, reasons are error codes,
+//! instances are configured names (or the names of authenticated events;
+//! empty when a refused request named none that is configured).
 
 use std::sync::Arc;
 
@@ -11,6 +13,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
+
+use crate::domain::ids::InstanceName;
 
 /// `Content-Type` of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -26,11 +30,18 @@ struct RequestLabels {
 struct EventLabels {
     outcome: &'static str,
     reason: &'static str,
+    instance: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
+    instance: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceLabels {
+    instance: String,
 }
 
 /// What happened to one event offered to `/v1/hooks`.
@@ -51,7 +62,8 @@ pub struct Metrics {
     commit_batch_size: Histogram,
     commit_seconds: Histogram,
     messages: Family<OutcomeLabels, Counter>,
-    sending_paused: Gauge,
+    sending_paused: Family<InstanceLabels, Gauge>,
+    unknown_sender_statuses: Counter,
     upgrades: Family<OutcomeLabels, Counter>,
     cancellations: Family<OutcomeLabels, Counter>,
     transfers: Family<OutcomeLabels, Counter>,
@@ -90,11 +102,18 @@ impl Metrics {
             "WhatsApp alerts handled by the outbox, by outcome (sent, skipped, retried, dead, uncertain)",
             messages.clone(),
         );
-        let sending_paused = Gauge::default();
+        let sending_paused = Family::<InstanceLabels, Gauge>::default();
         registry.register(
             "whatsapp_sending_paused",
-            "1 while sending is paused because Meta refused the token, permissions or account (alarm)",
+            "1 while an instance's sending is paused because Meta refused its number's token, \
+             permissions or account (alarm)",
             sending_paused.clone(),
+        );
+        let unknown_sender_statuses = Counter::default();
+        registry.register(
+            "whatsapp_unknown_sender_statuses",
+            "Meta delivery statuses for a number no instance sends from, acknowledged and ignored",
+            unknown_sender_statuses.clone(),
         );
         let upgrades = Family::<OutcomeLabels, Counter>::default();
         registry.register(
@@ -126,6 +145,7 @@ impl Metrics {
             transfers,
             messages,
             sending_paused,
+            unknown_sender_statuses,
             requests,
             events,
             commit_batch_size,
@@ -143,14 +163,20 @@ impl Metrics {
             .inc();
     }
 
-    pub fn record_event(&self, outcome: EventOutcome) {
+    /// `instance`: the event's, or `None` when it was refused before one
+    /// was known.
+    pub fn record_event(&self, outcome: EventOutcome, instance: Option<&InstanceName>) {
         let (outcome, reason) = match outcome {
             EventOutcome::Accepted => ("accepted", ""),
             EventOutcome::Duplicate => ("duplicate", ""),
             EventOutcome::Rejected(reason) => ("rejected", reason),
         };
         self.events
-            .get_or_create(&EventLabels { outcome, reason })
+            .get_or_create(&EventLabels {
+                outcome,
+                reason,
+                instance: instance.map_or_else(String::new, |name| name.as_str().to_owned()),
+            })
             .inc();
     }
 
@@ -159,32 +185,42 @@ impl Metrics {
         self.commit_seconds.observe(seconds);
     }
 
-    pub fn record_message(&self, outcome: &'static str) {
-        self.messages
-            .get_or_create(&OutcomeLabels { outcome })
+    fn outcome(family: &Family<OutcomeLabels, Counter>, outcome: &'static str, instance: &str) {
+        family
+            .get_or_create(&OutcomeLabels {
+                outcome,
+                instance: instance.to_owned(),
+            })
             .inc();
     }
 
-    pub fn record_upgrade(&self, outcome: &'static str) {
-        self.upgrades
-            .get_or_create(&OutcomeLabels { outcome })
-            .inc();
+    pub fn record_message(&self, outcome: &'static str, instance: &InstanceName) {
+        Self::outcome(&self.messages, outcome, instance.as_str());
     }
 
-    pub fn record_cancellation(&self, outcome: &'static str) {
-        self.cancellations
-            .get_or_create(&OutcomeLabels { outcome })
-            .inc();
+    pub fn record_upgrade(&self, outcome: &'static str, instance: &str) {
+        Self::outcome(&self.upgrades, outcome, instance);
     }
 
-    pub fn record_transfer(&self, outcome: &'static str) {
-        self.transfers
-            .get_or_create(&OutcomeLabels { outcome })
-            .inc();
+    pub fn record_cancellation(&self, outcome: &'static str, instance: &str) {
+        Self::outcome(&self.cancellations, outcome, instance);
     }
 
-    pub fn set_sending_paused(&self, paused: bool) {
-        self.sending_paused.set(i64::from(paused));
+    pub fn record_transfer(&self, outcome: &'static str, instance: &str) {
+        Self::outcome(&self.transfers, outcome, instance);
+    }
+
+    pub fn set_sending_paused(&self, instance: &InstanceName, paused: bool) {
+        self.sending_paused
+            .get_or_create(&InstanceLabels {
+                instance: instance.as_str().to_owned(),
+            })
+            .set(i64::from(paused));
+    }
+
+    pub fn record_unknown_sender_statuses(&self, count: usize) {
+        self.unknown_sender_statuses
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
     }
 
     /// The Prometheus text exposition of every metric.

@@ -344,7 +344,7 @@ impl TransferWorker {
                     .await?
                 {
                     self.writer.alert_planned();
-                    self.metrics.record_transfer("expired");
+                    self.metrics.record_transfer("expired", &transfer.instance);
                     report.expired += 1;
                 }
                 continue;
@@ -430,7 +430,8 @@ impl TransferWorker {
                 })
                 .await?;
                 self.writer.alert_planned();
-                self.metrics.record_transfer("completed");
+                self.metrics
+                    .record_transfer("completed", &transfer.instance);
                 tracing::info!(
                     transfer = id,
                     service = transfer.service_id,
@@ -459,7 +460,7 @@ impl TransferWorker {
                     )
                 })
                 .await?;
-                self.metrics.record_transfer("failed");
+                self.metrics.record_transfer("failed", &transfer.instance);
                 tracing::warn!(transfer = id, %code, %message, "the addon refused the move");
                 Ok(Status::Failed)
             }

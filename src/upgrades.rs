@@ -99,7 +99,8 @@ impl UpgradeWorker {
                 Ok(()) => {}
                 Err(error @ WhmcsError::Rejected { .. }) => {
                     tracing::error!(upgrade = upgrade.upgrade_id, service = upgrade.service_id, %error, "WHMCS refused the upgrade's new due date");
-                    self.metrics.record_upgrade("apply_failed");
+                    self.metrics
+                        .record_upgrade("apply_failed", &upgrade.instance);
                     let reason = error.to_string();
                     self.change(move |c| upgrades::mark_failed(c, id, &reason))
                         .await?;
@@ -122,7 +123,7 @@ impl UpgradeWorker {
         if alert {
             self.writer.alert_planned();
         }
-        self.metrics.record_upgrade("applied");
+        self.metrics.record_upgrade("applied", &upgrade.instance);
         tracing::info!(
             upgrade = upgrade.upgrade_id,
             service = upgrade.service_id,

@@ -23,16 +23,68 @@ pub use sources::{CONFIG_FILE_VAR, Origin, Sources, Value, env_var};
 use crate::domain::ids::InstanceName;
 use crate::signature::HookSecret;
 
-/// Flat setting keys; the environment variable is `PUENTE_` + the key in
-/// upper case, the TOML key is the same split at its first `_` or not.
+/// Service-wide settings: one value for the whole service.
+pub const SERVICE_SETTINGS: &[&str] = &[
+    "listen",
+    "database",
+    "database_busy_timeout_ms",
+    "database_wal_preallocate_mib",
+    "timestamp_tolerance_s",
+    "log",
+    "log_format",
+];
+
+/// What identifies and reaches one WHMCS install. At the top level they
+/// configure the `default` instance; `hook_secrets` and `admin_token` there
+/// are also the global ones.
+pub const CONNECTION_SETTINGS: &[&str] = &[
+    "hook_secrets",
+    "admin_token",
+    "whmcs_url",
+    "whmcs_identifier",
+    "whmcs_secret",
+    "whmcs_accesskey",
+    "public_url",
+    "timezone",
+];
+
+/// Rule and channel settings: set at the top level, overridable per
+/// instance. Every rule and worker reads them through
+/// [`Config::for_instance`].
+pub const RULE_SETTINGS: &[&str] = &[
+    "whatsapp_mode",
+    "whatsapp_api_base",
+    "whatsapp_phone_number_id",
+    "whatsapp_token",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "whatsapp_timeout_ms",
+    "whatsapp_send_rate",
+    "alerts_templates",
+    "alerts_brand",
+    "alerts_consent",
+    "alerts_optin_field",
+    "alerts_optout_field",
+    "upgrade_policy",
+    "upgrade_targets",
+    "upgrade_tiers",
+    "upgrade_manual_department",
+    "transfer_approval",
+    "transfer_expiry_days",
+];
+
+/// Every flat setting key; the environment variable is `PUENTE_` + the key
+/// in upper case, the TOML key is the same split at its first `_` or not.
 pub const SETTINGS: &[&str] = &[
     "listen",
     "database",
     "database_busy_timeout_ms",
     "database_wal_preallocate_mib",
+    "timestamp_tolerance_s",
+    "log",
+    "log_format",
     "hook_secrets",
     "admin_token",
-    "timestamp_tolerance_s",
     "whmcs_url",
     "whmcs_identifier",
     "whmcs_secret",
@@ -46,7 +98,9 @@ pub const SETTINGS: &[&str] = &[
     "whatsapp_app_secret",
     "whatsapp_verify_token",
     "whatsapp_timeout_ms",
+    "whatsapp_send_rate",
     "alerts_templates",
+    "alerts_brand",
     "alerts_consent",
     "alerts_optin_field",
     "alerts_optout_field",
@@ -56,19 +110,49 @@ pub const SETTINGS: &[&str] = &[
     "upgrade_manual_department",
     "transfer_approval",
     "transfer_expiry_days",
-    "log",
-    "log_format",
 ];
 
-/// Keys of a TOML `[instances.<name>]` table.
+/// Flat keys an `[instances.<name>]` table may set: its connection and any
+/// rule setting.
 pub const INSTANCE_SETTINGS: &[&str] = &[
-    "secrets",
+    "hook_secrets",
+    "admin_token",
     "whmcs_url",
-    "identifier",
-    "secret",
-    "accesskey",
+    "whmcs_identifier",
+    "whmcs_secret",
+    "whmcs_accesskey",
     "public_url",
     "timezone",
+    "whatsapp_mode",
+    "whatsapp_api_base",
+    "whatsapp_phone_number_id",
+    "whatsapp_token",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "whatsapp_timeout_ms",
+    "whatsapp_send_rate",
+    "alerts_templates",
+    "alerts_brand",
+    "alerts_consent",
+    "alerts_optin_field",
+    "alerts_optout_field",
+    "upgrade_policy",
+    "upgrade_targets",
+    "upgrade_tiers",
+    "upgrade_manual_department",
+    "transfer_approval",
+    "transfer_expiry_days",
+];
+
+/// Settings whose values are never shown.
+pub const SECRET_SETTINGS: &[&str] = &[
+    "hook_secrets",
+    "admin_token",
+    "whmcs_secret",
+    "whmcs_accesskey",
+    "whatsapp_token",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
 ];
 
 const MIN_ADMIN_TOKEN_LEN: usize = 16;
@@ -84,17 +168,11 @@ pub struct Config {
     /// Secrets that verify requests without a `puente-instance` header, and
     /// those of instances that have none of their own.
     pub hook_secrets: Vec<HookSecret>,
+    /// The global admin token: every instance's records.
     pub admin_token: Option<AdminToken>,
     pub timestamp_tolerance_s: u64,
     /// Every WHMCS installation, `default` included.
     pub instances: BTreeMap<InstanceName, Instance>,
-    pub whatsapp: WhatsApp,
-    pub alerts: Alerts,
-    /// The alert templates: the shipped ones, or a file's, checked at start.
-    pub alert_templates: crate::domain::templates::TemplateCatalog,
-    pub upgrade_policy: UpgradePolicy,
-    pub upgrades: Upgrades,
-    pub transfers: Transfers,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -109,6 +187,25 @@ pub struct Instance {
     pub public_url: Option<Url>,
     pub timezone: jiff::tz::TimeZone,
     pub timezone_name: String,
+    /// The admin token of this install's staff: its records only.
+    pub admin_token: Option<AdminToken>,
+    /// Its rules and channels: its own settings over the global ones.
+    pub rules: Rules,
+    /// Where each setting in effect for this instance came from (flat key
+    /// to origin); a key that is absent has its built-in default.
+    pub origins: BTreeMap<&'static str, Origin>,
+}
+
+/// The rule and channel settings in effect for one instance.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub whatsapp: WhatsApp,
+    pub alerts: Alerts,
+    /// The alert templates: the shipped ones, or a file's, checked at start.
+    pub alert_templates: std::sync::Arc<crate::domain::templates::TemplateCatalog>,
+    pub upgrade_policy: UpgradePolicy,
+    pub upgrades: Upgrades,
+    pub transfers: Transfers,
 }
 
 /// Who may get WhatsApp alerts (SPEC §2.5 consent).
@@ -120,6 +217,8 @@ pub struct Alerts {
     /// Client custom field listing alert kinds (or `all`) the client
     /// does not want.
     pub optout_field: Option<u64>,
+    /// The host's (or reseller's) name, for templates that use `brand`.
+    pub brand: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,6 +248,8 @@ pub struct WhatsApp {
     pub verify_token: Option<SecretString>,
     /// Longest wait for the Cloud API's answer to a send.
     pub timeout: std::time::Duration,
+    /// Cloud API sends per second from this phone number.
+    pub send_rate: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -257,6 +358,55 @@ impl AdminToken {
 pub struct ConfigError(pub Vec<String>);
 
 impl Config {
+    /// The rules and channels of `instance`: its own settings over the
+    /// global ones; an instance configured nowhere gets the global ones
+    /// (those of `default`).
+    pub fn for_instance(&self, instance: &InstanceName) -> &Rules {
+        match self.instances.get(instance) {
+            Some(settings) => &settings.rules,
+            None => &self.default_instance().rules,
+        }
+    }
+
+    /// The instances whose alerts go out from the WhatsApp number
+    /// `phone_number_id`, with its settings there.
+    pub fn senders_of<'a>(
+        &'a self,
+        phone_number_id: &'a str,
+    ) -> impl Iterator<Item = (&'a InstanceName, &'a WhatsApp)> + 'a {
+        self.instances
+            .iter()
+            .map(|(name, instance)| (name, &instance.rules.whatsapp))
+            .filter(move |(_, whatsapp)| {
+                whatsapp.phone_number_id.as_deref() == Some(phone_number_id)
+            })
+    }
+
+    /// Every configured Meta app secret, each once.
+    pub fn meta_app_secrets(&self) -> Vec<&SecretString> {
+        distinct(
+            self.instances
+                .values()
+                .filter_map(|instance| instance.rules.whatsapp.app_secret.as_ref()),
+        )
+    }
+
+    /// Every configured Meta webhook verify token, each once.
+    pub fn meta_verify_tokens(&self) -> Vec<&SecretString> {
+        distinct(
+            self.instances
+                .values()
+                .filter_map(|instance| instance.rules.whatsapp.verify_token.as_ref()),
+        )
+    }
+
+    /// The instance the top-level settings configure; always present.
+    pub fn default_instance(&self) -> &Instance {
+        self.instances
+            .get(&InstanceName::default_instance())
+            .expect("the default instance is always configured")
+    }
+
     /// The client-facing WHMCS URL of an instance, ending with `/` (the
     /// WHMCS URL when no public URL is set; empty without either), for links
     /// in messages and answers.
@@ -303,6 +453,19 @@ impl Config {
     pub fn data_dir(&self) -> PathBuf {
         data_dir_of(&self.database)
     }
+}
+
+fn distinct<'a>(secrets: impl Iterator<Item = &'a SecretString>) -> Vec<&'a SecretString> {
+    let mut found: Vec<&SecretString> = Vec::new();
+    for secret in secrets {
+        if !found
+            .iter()
+            .any(|known| known.expose_secret() == secret.expose_secret())
+        {
+            found.push(secret);
+        }
+    }
+    found
 }
 
 /// The folder of a database path (`.` for a bare file name).

@@ -117,33 +117,33 @@ impl Sources {
                             ));
                             continue;
                         };
-                        let entry = sources.instances.entry(instance.clone()).or_default();
+                        let mut entry = BTreeMap::new();
                         for (key, value) in settings {
                             let dotted = format!("instances.{instance}.{key}");
-                            if !instance_keys.contains(&key.as_str()) {
-                                errors.push(format!(
-                                    "{}: unknown instance setting (known: {})",
-                                    origin(&dotted),
-                                    instance_keys.join(", ")
-                                ));
-                                continue;
-                            }
-                            match scalar_text(value) {
-                                Some(text) => {
-                                    entry.insert(
-                                        key.clone(),
-                                        Value {
-                                            text,
-                                            origin: origin(&dotted),
-                                        },
-                                    );
+                            match value {
+                                toml::Value::Table(section) => {
+                                    for (inner, value) in section {
+                                        insert_instance_value(
+                                            &mut entry,
+                                            &format!("{key}_{inner}"),
+                                            value,
+                                            origin(&format!("{dotted}.{inner}")),
+                                            instance_keys,
+                                            &mut errors,
+                                        );
+                                    }
                                 }
-                                None => errors.push(format!(
-                                    "{}: must be a string, number, boolean or list of strings",
-                                    origin(&dotted)
-                                )),
+                                value => insert_instance_value(
+                                    &mut entry,
+                                    key,
+                                    value,
+                                    origin(&dotted),
+                                    instance_keys,
+                                    &mut errors,
+                                ),
                             }
                         }
+                        sources.instances.insert(instance.clone(), entry);
                     }
                 }
                 toml::Value::Table(section) => {
@@ -209,9 +209,59 @@ impl Sources {
             .or_insert(Value { text, origin });
     }
 
-    /// The `[instances.<name>]` tables, by name.
+    /// The value of a flat key for `instance`: its own, else the global one.
+    pub fn get_for(&self, instance: Option<&str>, key: &str) -> Option<&Value> {
+        instance
+            .and_then(|name| self.instances.get(name))
+            .and_then(|table| table.get(key))
+            .or_else(|| self.get(key))
+    }
+
+    /// The `[instances.<name>]` tables (flat keys), by name.
     pub fn instances(&self) -> &BTreeMap<String, BTreeMap<String, Value>> {
         &self.instances
+    }
+}
+
+/// The short names an instance table has always accepted, and the flat
+/// keys they stand for.
+const INSTANCE_ALIASES: &[(&str, &str)] = &[
+    ("secrets", "hook_secrets"),
+    ("identifier", "whmcs_identifier"),
+    ("secret", "whmcs_secret"),
+    ("accesskey", "whmcs_accesskey"),
+];
+
+fn insert_instance_value(
+    entry: &mut BTreeMap<String, Value>,
+    key: &str,
+    value: &toml::Value,
+    origin: Origin,
+    instance_keys: &[&str],
+    errors: &mut Vec<String>,
+) {
+    let flat = INSTANCE_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map_or(key, |(_, flat)| flat);
+    if !instance_keys.contains(&flat) {
+        errors.push(format!(
+            "{origin}: not a setting an instance can have (an instance takes the top-level \
+             keys except the service-wide ones: listen, database, timestamp tolerance, log)"
+        ));
+        return;
+    }
+    if let Some(previous) = entry.get(flat) {
+        errors.push(format!("{origin}: already set by {}", previous.origin));
+        return;
+    }
+    match scalar_text(value) {
+        Some(text) => {
+            entry.insert(flat.to_owned(), Value { text, origin });
+        }
+        None => errors.push(format!(
+            "{origin}: must be a string, number, boolean or list of strings"
+        )),
     }
 }
 
@@ -234,7 +284,13 @@ mod tests {
     use super::*;
 
     const KNOWN: &[&str] = &["listen", "hook_secrets", "whmcs_url"];
-    const INSTANCE: &[&str] = &["secrets", "whmcs_url"];
+    const KNOWN_ALL: &[&str] = &[
+        "listen",
+        "hook_secrets",
+        "whmcs_url",
+        "whatsapp_phone_number_id",
+    ];
+    const INSTANCE: &[&str] = &["hook_secrets", "whmcs_url", "whatsapp_phone_number_id"];
 
     #[test]
     fn sections_and_top_level_keys_flatten_to_the_env_names() {
@@ -261,7 +317,10 @@ mod tests {
             sources.get("whmcs_url").map(|v| v.origin.to_string()),
             Some("`whmcs.url` in p.toml".to_owned())
         );
-        assert_eq!(sources.instances()["reseller"]["secrets"].text, "whsec_c");
+        assert_eq!(
+            sources.instances()["reseller"]["hook_secrets"].text,
+            "whsec_c"
+        );
         assert_eq!(env_var("whmcs_url"), "PUENTE_WHMCS_URL");
     }
 
@@ -284,6 +343,68 @@ mod tests {
         );
         assert!(errors.iter().any(|e| e.contains("already set by `whmcs")));
         assert!(errors.iter().any(|e| e.contains("instances.r.colour")));
+    }
+
+    #[test]
+    fn an_instance_table_takes_both_forms_and_the_short_names() {
+        let text = r#"
+            whatsapp_phone_number_id = "100"
+            [instances.a]
+            whatsapp_phone_number_id = "200"
+            secrets = "whsec_a"
+            [instances.b.whatsapp]
+            phone_number_id = "300"
+            [instances.b.hook]
+            secrets = "whsec_b"
+            [instances.c]
+            whmcs_url = "https://c.example"
+        "#;
+        let sources =
+            Sources::from_toml(Path::new("p.toml"), text, KNOWN_ALL, INSTANCE).expect("valid");
+        let phone = |instance| {
+            sources
+                .get_for(instance, "whatsapp_phone_number_id")
+                .map(|value| (value.text.clone(), value.origin.to_string()))
+        };
+        assert_eq!(
+            phone(Some("a")),
+            Some((
+                "200".into(),
+                "`instances.a.whatsapp_phone_number_id` in p.toml".into()
+            ))
+        );
+        assert_eq!(
+            phone(Some("b")),
+            Some((
+                "300".into(),
+                "`instances.b.whatsapp.phone_number_id` in p.toml".into()
+            ))
+        );
+        assert_eq!(
+            phone(Some("c")),
+            Some(("100".into(), "`whatsapp_phone_number_id` in p.toml".into()))
+        );
+        assert_eq!(sources.instances()["a"]["hook_secrets"].text, "whsec_a");
+        assert_eq!(sources.instances()["b"]["hook_secrets"].text, "whsec_b");
+    }
+
+    #[test]
+    fn an_instance_may_not_set_service_wide_or_doubled_settings() {
+        let text = r#"
+            [instances.a]
+            listen = "0.0.0.0:1"
+            whatsapp_phone_number_id = "200"
+            [instances.a.whatsapp]
+            phone_number_id = "201"
+        "#;
+        let errors =
+            Sources::from_toml(Path::new("p.toml"), text, KNOWN_ALL, INSTANCE).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("`instances.a.listen` in p.toml: not a setting an instance"));
+        assert!(
+            errors[1].contains("already set by `instances.a.whatsapp"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::Config;
+use super::{Config, Consent, Rules};
 
 /// A summary for `puente check-config`: every setting in effect, secrets
 /// shown only as set or unset.
@@ -26,13 +26,19 @@ impl fmt::Display for Config {
             "hook secrets            {} (global)",
             self.hook_secrets.len()
         )?;
+        let scoped = self
+            .instances
+            .values()
+            .filter(|instance| instance.admin_token.is_some())
+            .count();
         writeln!(
             f,
             "admin API               {}",
-            if self.admin_token.is_some() {
-                "on (token set)"
-            } else {
-                "off"
+            match (self.admin_token.is_some(), scoped) {
+                (true, 0) => "on (global token set)".to_owned(),
+                (true, n) => format!("on (global token set; {n} instance tokens)"),
+                (false, 0) => "off".to_owned(),
+                (false, n) => format!("on ({n} instance tokens, no global one)"),
             }
         )?;
         writeln!(
@@ -48,6 +54,12 @@ impl fmt::Display for Config {
                 format!("{} of its own", instance.secrets.len())
             };
             writeln!(f, "  hook secrets          {secrets}")?;
+            if instance.admin_token.is_some() {
+                writeln!(
+                    f,
+                    "  admin token           its own (this instance's records only)"
+                )?;
+            }
             match &instance.whmcs {
                 Some(api) => writeln!(
                     f,
@@ -63,64 +75,113 @@ impl fmt::Display for Config {
                 None => writeln!(f, "  public URL            unset")?,
             }
             writeln!(f, "  time zone             {}", instance.timezone_name)?;
+            writeln!(
+                f,
+                "  rules and channels in effect, and where each comes from:"
+            )?;
+            for (key, value) in rule_values(&instance.rules) {
+                let origin = instance
+                    .origins
+                    .get(key)
+                    .map_or("built-in default".to_owned(), ToString::to_string);
+                writeln!(f, "    {key:<27} {value:<34} {origin}")?;
+            }
         }
-        let whatsapp = &self.whatsapp;
-        writeln!(
-            f,
-            "WhatsApp                {}, API {}",
-            whatsapp.mode.as_str(),
-            whatsapp.api_base
-        )?;
-        writeln!(
-            f,
-            "  phone number id {}, token {}, app secret {}, verify token {}",
-            whatsapp.phone_number_id.as_deref().unwrap_or("unset"),
-            set(whatsapp.token.is_some()),
-            set(whatsapp.app_secret.is_some()),
-            set(whatsapp.verify_token.is_some())
-        )?;
-        writeln!(
-            f,
-            "alert templates         checked (eleven alerts + upgrades, cancellations, transfers)"
-        )?;
-        writeln!(f, "upgrade policy          {:?}", self.upgrade_policy)?;
-        writeln!(
-            f,
-            "upgrade allow-list      {}",
-            if self.upgrades.targets.is_empty() {
-                "WHMCS's upgrade lists only".to_owned()
-            } else {
-                format!("{} products restricted", self.upgrades.targets.len())
-            }
-        )?;
-        writeln!(
-            f,
-            "upgrade tiers           {}",
-            if self.upgrades.tiers.is_empty() {
-                "none (prices decide)".to_owned()
-            } else {
-                format!("{} products ranked", self.upgrades.tiers.len())
-            }
-        )?;
-        writeln!(
-            f,
-            "manual upgrade tickets  {}",
-            self.upgrades
-                .manual_department
-                .map_or("off (no department)".to_owned(), |id| format!(
-                    "department {id}"
-                ))
-        )?;
-        writeln!(
-            f,
-            "transfers               approval {}, requests expire after {} days",
-            self.transfers.approval.as_str(),
-            self.transfers.expiry_days
-        )?;
         write!(
             f,
             "log                     {} ({:?})",
             self.log, self.log_format
         )
     }
+}
+
+/// Each rule setting's effective value as an operator would write it;
+/// secrets only as set or unset.
+pub(super) fn rule_values(rules: &Rules) -> Vec<(&'static str, String)> {
+    let set = |present: bool| if present { "set" } else { "unset" }.to_owned();
+    let whatsapp = &rules.whatsapp;
+    let alerts = &rules.alerts;
+    let upgrades = &rules.upgrades;
+    let or_unset = |value: Option<String>| value.unwrap_or_else(|| "unset".to_owned());
+    vec![
+        ("whatsapp_mode", whatsapp.mode.as_str().to_owned()),
+        ("whatsapp_api_base", whatsapp.api_base.to_string()),
+        (
+            "whatsapp_phone_number_id",
+            or_unset(whatsapp.phone_number_id.clone()),
+        ),
+        ("whatsapp_token", set(whatsapp.token.is_some())),
+        ("whatsapp_app_secret", set(whatsapp.app_secret.is_some())),
+        (
+            "whatsapp_verify_token",
+            set(whatsapp.verify_token.is_some()),
+        ),
+        (
+            "whatsapp_timeout_ms",
+            whatsapp.timeout.as_millis().to_string(),
+        ),
+        ("whatsapp_send_rate", format!("{}/s", whatsapp.send_rate)),
+        ("alerts_templates", "checked (all 18 alerts)".to_owned()),
+        ("alerts_brand", or_unset(alerts.brand.clone())),
+        (
+            "alerts_consent",
+            match alerts.consent {
+                Consent::Terms => "terms",
+                Consent::Explicit => "explicit",
+            }
+            .to_owned(),
+        ),
+        (
+            "alerts_optin_field",
+            or_unset(alerts.optin_field.map(|id| id.to_string())),
+        ),
+        (
+            "alerts_optout_field",
+            or_unset(alerts.optout_field.map(|id| id.to_string())),
+        ),
+        ("upgrade_policy", rules.upgrade_policy.as_str().to_owned()),
+        (
+            "upgrade_targets",
+            if upgrades.targets.is_empty() {
+                "WHMCS's upgrade lists only".to_owned()
+            } else {
+                upgrades
+                    .targets
+                    .iter()
+                    .map(|(product, targets)| {
+                        let targets: Vec<String> = targets.iter().map(u64::to_string).collect();
+                        format!("{product}:{}", targets.join(","))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+        ),
+        (
+            "upgrade_tiers",
+            if upgrades.tiers.is_empty() {
+                "none (prices decide)".to_owned()
+            } else {
+                upgrades
+                    .tiers
+                    .iter()
+                    .map(|(product, rank)| format!("{product}:{rank}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+        ),
+        (
+            "upgrade_manual_department",
+            upgrades
+                .manual_department
+                .map_or("off (no department)".to_owned(), |id| id.to_string()),
+        ),
+        (
+            "transfer_approval",
+            rules.transfers.approval.as_str().to_owned(),
+        ),
+        (
+            "transfer_expiry_days",
+            rules.transfers.expiry_days.to_string(),
+        ),
+    ]
 }

@@ -23,12 +23,15 @@ fn defaults_need_only_a_hook_secret() {
     assert_eq!(config.database, PathBuf::from("./data/puente.db"));
     assert_eq!(config.data_dir(), PathBuf::from("./data"));
     assert_eq!(config.timestamp_tolerance_s, 300);
-    assert_eq!(config.whatsapp.mode, WhatsAppMode::DryRun);
+    let rules = config.for_instance(&InstanceName::default_instance());
+    assert_eq!(rules.whatsapp.mode, WhatsAppMode::DryRun);
     assert_eq!(
-        config.whatsapp.api_base.as_str(),
+        rules.whatsapp.api_base.as_str(),
         "https://graph.facebook.com/v23.0"
     );
-    assert_eq!(config.upgrade_policy, UpgradePolicy::Seed);
+    assert_eq!(rules.whatsapp.send_rate, 20);
+    assert_eq!(rules.upgrade_policy, UpgradePolicy::Seed);
+    assert!(rules.alerts.brand.is_none());
     assert!(config.admin_token.is_none());
     let default = &config.instances[&InstanceName::default_instance()];
     assert!(default.whmcs.is_none());
@@ -178,4 +181,333 @@ fn an_instance_may_not_redefine_the_default_one() {
     .expect("valid TOML");
     let problems = Config::from_sources(&sources).expect_err("refused").0;
     assert!(problems[0].contains("[instances.default]"), "{problems:?}");
+}
+
+fn from_toml(toml: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("puente.toml");
+    std::fs::write(&path, toml).expect("write");
+    let path = path.to_string_lossy().into_owned();
+    let mut all: Vec<(&str, &str)> = vec![("PUENTE_CONFIG", &path)];
+    all.extend_from_slice(vars);
+    load(&all)
+}
+
+fn name(text: &str) -> InstanceName {
+    InstanceName::parse(text).expect("valid name")
+}
+
+#[test]
+fn the_setting_lists_agree() {
+    let mut split: Vec<&str> = SERVICE_SETTINGS
+        .iter()
+        .chain(CONNECTION_SETTINGS)
+        .chain(RULE_SETTINGS)
+        .copied()
+        .collect();
+    let mut all = SETTINGS.to_vec();
+    split.sort_unstable();
+    all.sort_unstable();
+    assert_eq!(split, all);
+    let mut instance: Vec<&str> = CONNECTION_SETTINGS
+        .iter()
+        .chain(RULE_SETTINGS)
+        .copied()
+        .collect();
+    let mut allowed = INSTANCE_SETTINGS.to_vec();
+    instance.sort_unstable();
+    allowed.sort_unstable();
+    assert_eq!(instance, allowed);
+    assert!(SECRET_SETTINGS.iter().all(|key| SETTINGS.contains(key)));
+}
+
+const TWO_INSTANCES: &str = r#"
+    [upgrade]
+    policy = "prorata"
+    targets = "12:13"
+    manual_department = 3
+    [transfer]
+    approval = "staff"
+    [instances.alfa]
+    whmcs_url = "https://alfa.example"
+    identifier = "a"
+    secret = "s"
+    whatsapp_phone_number_id = "1001"
+    upgrade_targets = "12:14,15"
+    alerts_brand = "Alfa Hosting"
+    [instances.beta]
+    whmcs_url = "https://beta.example"
+    identifier = "b"
+    secret = "s"
+    [instances.beta.upgrade]
+    policy = "seed_same_due_date"
+    tiers = "12:1 13:0"
+    [instances.beta.whatsapp]
+    mode = "cloud"
+    phone_number_id = "2002"
+    token = "beta-token"
+    send_rate = 5
+    [instances.beta.transfer]
+    expiry_days = 3
+"#;
+
+#[test]
+fn an_instance_overrides_exactly_what_it_sets_and_inherits_the_rest() {
+    let config = from_toml(
+        TWO_INSTANCES,
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_WHATSAPP_PHONE_NUMBER_ID", "9009"),
+            ("PUENTE_ALERTS_CONSENT", "explicit"),
+            ("PUENTE_ALERTS_OPTIN_FIELD", "7"),
+        ],
+    )
+    .expect("valid");
+    let global = config.for_instance(&InstanceName::default_instance());
+    let alfa = config.for_instance(&name("alfa"));
+    let beta = config.for_instance(&name("beta"));
+
+    assert_eq!(global.upgrade_policy, UpgradePolicy::Prorata);
+    assert_eq!(global.upgrades.targets[&12], vec![13]);
+    assert_eq!(global.whatsapp.phone_number_id.as_deref(), Some("9009"));
+
+    // alfa: its own targets, phone number and brand; the rest global.
+    assert_eq!(alfa.upgrades.targets[&12], vec![14, 15]);
+    assert_eq!(alfa.whatsapp.phone_number_id.as_deref(), Some("1001"));
+    assert_eq!(alfa.alerts.brand.as_deref(), Some("Alfa Hosting"));
+    assert_eq!(alfa.upgrade_policy, UpgradePolicy::Prorata);
+    assert_eq!(alfa.upgrades.manual_department, Some(3));
+    assert_eq!(alfa.alerts.consent, Consent::Explicit);
+    assert_eq!(alfa.alerts.optin_field, Some(7));
+    assert_eq!(alfa.whatsapp.mode, WhatsAppMode::DryRun);
+    assert_eq!(
+        alfa.transfers.approval,
+        crate::domain::transfer::Approval::Staff
+    );
+    assert_eq!(alfa.transfers.expiry_days, 7);
+
+    // beta: the section form.
+    assert_eq!(beta.upgrade_policy, UpgradePolicy::SeedSameDueDate);
+    assert_eq!(beta.upgrades.targets[&12], vec![13]);
+    assert_eq!(beta.upgrades.tiers[&12], 1);
+    assert_eq!(beta.whatsapp.mode, WhatsAppMode::Cloud);
+    assert_eq!(beta.whatsapp.phone_number_id.as_deref(), Some("2002"));
+    assert_eq!(beta.whatsapp.send_rate, 5);
+    assert_eq!(beta.transfers.expiry_days, 3);
+    assert!(beta.alerts.brand.is_none());
+
+    // An instance configured nowhere gets the global rules.
+    assert_eq!(
+        config
+            .for_instance(&name("nowhere"))
+            .whatsapp
+            .phone_number_id
+            .as_deref(),
+        Some("9009")
+    );
+    assert_eq!(
+        config
+            .senders_of("2002")
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        ["beta"]
+    );
+}
+
+#[test]
+fn check_config_shows_each_instances_values_and_where_they_come_from() {
+    let config = from_toml(
+        TWO_INSTANCES,
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_WHATSAPP_PHONE_NUMBER_ID", "9009"),
+        ],
+    )
+    .expect("valid");
+    let shown = config.to_string();
+    let section = |instance: &str| {
+        let start = shown
+            .find(&format!("instance {instance}\n"))
+            .unwrap_or_else(|| panic!("no section for {instance} in {shown}"));
+        let rest = &shown[start + 1..];
+        let end = rest.find("\ninstance ").map_or(rest.len(), |end| end + 1);
+        rest[..end].to_owned()
+    };
+    let line = |section: &str, key: &str| {
+        section
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("no {key} in {section}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let alfa = section("alfa");
+    let beta = section("beta");
+    let default = section("default");
+    assert!(
+        line(&alfa, "upgrade_targets")
+            .starts_with("upgrade_targets 12:14,15 `instances.alfa.upgrade_targets` in"),
+        "{alfa}"
+    );
+    assert!(
+        line(&alfa, "upgrade_policy").starts_with("upgrade_policy prorata `upgrade.policy` in"),
+        "{alfa}"
+    );
+    assert!(
+        line(&beta, "whatsapp_phone_number_id").starts_with(
+            "whatsapp_phone_number_id 2002 `instances.beta.whatsapp.phone_number_id` in"
+        ),
+        "{beta}"
+    );
+    assert!(
+        line(&beta, "whatsapp_token")
+            .starts_with("whatsapp_token set `instances.beta.whatsapp.token` in"),
+        "{beta}"
+    );
+    assert_eq!(
+        line(&default, "whatsapp_phone_number_id"),
+        "whatsapp_phone_number_id 9009 PUENTE_WHATSAPP_PHONE_NUMBER_ID"
+    );
+    assert_eq!(
+        line(&default, "transfer_expiry_days"),
+        "transfer_expiry_days 7 built-in default"
+    );
+    // Every rule setting is shown for every instance; no secret value is.
+    for key in RULE_SETTINGS {
+        for section in [&alfa, &beta, &default] {
+            line(section, key);
+        }
+    }
+    assert!(!shown.contains("beta-token"));
+}
+
+#[test]
+fn a_setting_for_an_instance_that_is_not_declared_stops_start_up_naming_it() {
+    let problems = from_toml(
+        r#"
+        [instances.alfa]
+        whmcs_url = "https://alfa.example"
+        identifier = "a"
+        secret = "s"
+        [instances.alpha.whatsapp]
+        phone_number_id = "1001"
+        "#,
+        &[("PUENTE_HOOK_SECRETS", SECRET)],
+    )
+    .expect_err("refused")
+    .0;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].contains("`instances.alpha.whatsapp.phone_number_id` in"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[0].contains("names the instance `alpha`, which is not declared"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[0].contains("declared instances: default, alfa"),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn an_instances_bad_or_incomplete_settings_are_named_with_the_instance() {
+    let problems = from_toml(
+        r#"
+        [alerts]
+        templates = "/nonexistent/alerts.toml"
+        [instances.alfa]
+        whmcs_url = "https://alfa.example"
+        identifier = "a"
+        secret = "s"
+        whatsapp_mode = "cloud"
+        upgrade_policy = "cheapest"
+        [instances.beta]
+        timezone = "UTC"
+        admin_token = "0123456789abcdef"
+        "#,
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_ADMIN_TOKEN", "0123456789abcdef"),
+        ],
+    )
+    .expect_err("refused")
+    .0;
+    let expected = [
+        "`alerts.templates` in",
+        "`instances.alfa.upgrade_policy` in",
+        "[instances.alfa] whatsapp_phone_number_id is required when [instances.alfa] whatsapp_mode is `cloud`",
+        "[instances.alfa] whatsapp_token is required when [instances.alfa] whatsapp_mode is `cloud`",
+        "`instances.beta.admin_token` in",
+    ];
+    for part in expected {
+        assert!(
+            problems.iter().any(|p| p.contains(part)),
+            "no problem has {part:?} in {problems:#?}"
+        );
+    }
+    // The global templates file is reported once, not once per instance.
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("the same token as PUENTE_ADMIN_TOKEN"))
+    );
+}
+
+#[test]
+fn templates_that_use_the_brand_need_it_for_every_instance_that_uses_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let templates = dir.path().join("branded.toml");
+    let branded = crate::domain::templates::DEFAULT_TOML.replace(
+        "parameters = [\"client_name\", \"panel_link\"]\ntext.es = \"Hola {{1}}, te damos la bienvenida. Tu panel de cliente está en {{2}}\"\ntext.en = \"Hi {{1}}, welcome aboard. Your client panel is at {{2}}\"",
+        "parameters = [\"client_name\", \"brand\", \"panel_link\"]\ntext.es = \"Hola {{1}}, te damos la bienvenida a {{2}}. Tu panel de cliente está en {{3}}\"\ntext.en = \"Hi {{1}}, welcome to {{2}}. Your client panel is at {{3}}\"",
+    );
+    assert_ne!(branded, crate::domain::templates::DEFAULT_TOML);
+    std::fs::write(&templates, branded).expect("write");
+    let toml = format!(
+        r#"
+        [instances.alfa]
+        whmcs_url = "https://alfa.example"
+        identifier = "a"
+        secret = "s"
+        alerts_templates = "{}"
+        [instances.beta]
+        whmcs_url = "https://beta.example"
+        identifier = "b"
+        secret = "s"
+        alerts_templates = "{}"
+        alerts_brand = "Beta Web"
+        "#,
+        templates.display(),
+        templates.display()
+    );
+    let problems = from_toml(&toml, &[("PUENTE_HOOK_SECRETS", SECRET)])
+        .expect_err("refused")
+        .0;
+    assert_eq!(problems.len(), 1, "{problems:#?}");
+    assert!(
+        problems[0].starts_with("[instances.alfa] alerts_brand is required"),
+        "{problems:#?}"
+    );
+    let config = from_toml(
+        &toml,
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_ALERTS_BRAND", "Operador"),
+        ],
+    )
+    .expect("valid with a global brand");
+    assert_eq!(
+        config.for_instance(&name("alfa")).alerts.brand.as_deref(),
+        Some("Operador")
+    );
+    assert!(
+        config
+            .for_instance(&name("beta"))
+            .alert_templates
+            .uses(crate::domain::templates::Parameter::Brand)
+    );
 }

@@ -1,42 +1,59 @@
 //! Turns raw settings into a typed [`Config`], recording every problem with
 //! the variable (or TOML key) it came from.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::Url;
 use secrecy::SecretString;
 
 use super::{
-    AdminToken, Alerts, CONFIG_FILE_VAR, Config, Consent, DEFAULT_DATABASE, Instance, LogFormat,
-    MIN_ADMIN_TOKEN_LEN, Sources, UpgradePolicy, Value, WhatsApp, WhatsAppMode, WhmcsApi, env_var,
+    AdminToken, Alerts, CONFIG_FILE_VAR, CONNECTION_SETTINGS, Config, Consent, DEFAULT_DATABASE,
+    Instance, LogFormat, MIN_ADMIN_TOKEN_LEN, Origin, RULE_SETTINGS, Rules, Sources, UpgradePolicy,
+    Value, WhatsApp, WhatsAppMode, WhmcsApi, env_var,
 };
 use crate::domain::ids::InstanceName;
+use crate::domain::templates::{Parameter, TemplateCatalog};
 use crate::signature::HookSecret;
 
-/// A valid configuration, or every problem found.
+/// A valid configuration, or every problem found (each once: a global
+/// value every instance inherits is checked for each of them).
 pub(super) fn check(sources: &Sources) -> Result<Config, Vec<String>> {
     let mut checker = Checker {
         sources,
         errors: Vec::new(),
+        catalogs: HashMap::new(),
     };
-    match checker.config() {
-        Ok(config) if checker.errors.is_empty() => Ok(config),
-        _ => Err(checker.errors),
+    let config = checker.config();
+    let mut seen = HashSet::new();
+    let mut errors = checker.errors;
+    errors.retain(|error| seen.insert(error.clone()));
+    match config {
+        Ok(config) if errors.is_empty() => Ok(config),
+        _ => Err(errors),
     }
 }
 
 struct Checker<'a> {
     sources: &'a Sources,
     errors: Vec<String>,
+    /// Alert template files read so far, by path: each is read and checked
+    /// once however many instances use it.
+    catalogs: HashMap<String, Checked<Arc<TemplateCatalog>>>,
 }
 
 /// Marks a setting whose problem is already recorded.
+#[derive(Clone, Copy)]
 struct Invalid;
 
 type Checked<T> = Result<T, Invalid>;
+
+/// Which settings a check reads: the top-level ones (`None`, which are also
+/// the `default` instance's), or an instance's own over them.
+type Scope<'a> = Option<&'a str>;
 
 impl Checker<'_> {
     /// Parses a raw value: `Ok(None)` when unset, `Err` once its problem
@@ -53,41 +70,70 @@ impl Checker<'_> {
         })
     }
 
+    /// A rule setting in `scope`: the instance's own value, else the
+    /// global one.
     fn optional<T>(
         &mut self,
+        scope: Scope<'_>,
         key: &str,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Checked<Option<T>> {
         let sources = self.sources;
-        self.value(sources.get(key), parse)
+        self.value(sources.get_for(scope, key), parse)
     }
 
     fn with_default<T>(
         &mut self,
+        scope: Scope<'_>,
         key: &str,
         default: T,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Checked<T> {
-        Ok(self.optional(key, parse)?.unwrap_or(default))
+        Ok(self.optional(scope, key, parse)?.unwrap_or(default))
+    }
+
+    /// How an error names a setting of `scope`.
+    fn label(scope: Scope<'_>, key: &str) -> String {
+        match scope {
+            None => env_var(key),
+            Some(instance) => format!("[instances.{instance}] {key}"),
+        }
+    }
+
+    /// Whether a problem that involves `keys` is this scope's own: always
+    /// at the top level; for an instance, only when it sets one of them
+    /// (otherwise the top-level check reports it already).
+    fn owns(&self, scope: Scope<'_>, keys: &[&str]) -> bool {
+        match scope {
+            None => true,
+            Some(instance) => self.sources.instances()[instance]
+                .keys()
+                .any(|key| keys.contains(&key.as_str())),
+        }
     }
 
     fn config(&mut self) -> Checked<Config> {
-        let listen =
-            self.with_default("listen", SocketAddr::from(([127, 0, 0, 1], 8080)), |text| {
+        let listen = self.with_default(
+            None,
+            "listen",
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            |text| {
                 text.parse::<SocketAddr>()
                     .map_err(|_| format!("`{text}` is not an address:port such as 127.0.0.1:8080"))
+            },
+        );
+        let database =
+            self.with_default(None, "database", PathBuf::from(DEFAULT_DATABASE), |text| {
+                non_empty(text).map(PathBuf::from)
             });
-        let database = self.with_default("database", PathBuf::from(DEFAULT_DATABASE), |text| {
-            non_empty(text).map(PathBuf::from)
-        });
-        let busy_ms = self.with_default("database_busy_timeout_ms", 5000, |text| {
+        let busy_ms = self.with_default(None, "database_busy_timeout_ms", 5000, |text| {
             bounded_integer(text, 1, 600_000)
         });
         // At most the WAL size limit (64 MiB), or SQLite would cut it back.
-        let wal_preallocate = self.with_default("database_wal_preallocate_mib", 48, |text| {
+        let wal_preallocate = self.with_default(None, "database_wal_preallocate_mib", 48, |text| {
             bounded_integer(text, 0, 64)
         });
-        let hook_secrets = match self.optional("hook_secrets", parse_secrets) {
+        let hook_secrets = match self.optional(None, "hook_secrets", parse_secrets) {
             Ok(Some(secrets)) => Ok(secrets),
             Ok(None) => {
                 self.errors.push(format!(
@@ -100,106 +146,24 @@ impl Checker<'_> {
             }
             Err(invalid) => Err(invalid),
         };
-        let admin_token = self.optional("admin_token", |text| {
-            if text.len() < MIN_ADMIN_TOKEN_LEN || text.chars().any(char::is_whitespace) {
-                Err(format!(
-                    "must be at least {MIN_ADMIN_TOKEN_LEN} characters without spaces"
-                ))
-            } else {
-                Ok(AdminToken(SecretString::from(text.to_owned())))
-            }
-        });
-        let tolerance = self.with_default("timestamp_tolerance_s", 300, |text| {
+        let admin_token = self.optional(None, "admin_token", parse_admin_token);
+        let tolerance = self.with_default(None, "timestamp_tolerance_s", 300, |text| {
             bounded_integer(text, 1, 86_400)
         });
         let default_instance = self.default_instance();
         let instances = self.extra_instances();
-        let whatsapp = self.whatsapp();
-        let consent = self.with_default("alerts_consent", Consent::Terms, |text| match text {
-            "terms" => Ok(Consent::Terms),
-            "explicit" => Ok(Consent::Explicit),
-            other => Err(format!("`{other}` is not one of terms, explicit")),
-        });
-        let field_id = |text: &str| {
-            text.parse::<u64>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| format!("`{text}` is not a WHMCS custom field id"))
-        };
-        let optin_field = self.optional("alerts_optin_field", field_id);
-        let optout_field = self.optional("alerts_optout_field", field_id);
-        let alerts = match (consent, optin_field, optout_field) {
-            (Ok(Consent::Explicit), Ok(None), _) => {
-                self.errors.push(format!(
-                    "{} is required when {} is `explicit`: the custom field where clients opt in",
-                    env_var("alerts_optin_field"),
-                    env_var("alerts_consent")
-                ));
-                Err(Invalid)
-            }
-            (Ok(consent), Ok(optin_field), Ok(optout_field)) => Ok(Alerts {
-                consent,
-                optin_field,
-                optout_field,
-            }),
-            _ => Err(Invalid),
-        };
-        let alert_templates = self.with_default(
-            "alerts_templates",
-            crate::domain::templates::TemplateCatalog::defaults(),
-            |path| {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|error| format!("cannot read `{path}`: {error}"))?;
-                crate::domain::templates::TemplateCatalog::from_toml(&text)
-                    .map_err(|error| format!("`{path}`: {error}"))
-            },
-        );
-        let upgrade_policy = self.with_default("upgrade_policy", UpgradePolicy::Seed, |text| {
-            UpgradePolicy::parse(text)
-                .ok_or_else(|| format!("`{text}` is not one of {}", UpgradePolicy::NAMES))
-        });
-        let upgrade_targets = self.with_default("upgrade_targets", BTreeMap::new(), |text| {
-            product_map(text, |targets| {
-                targets
-                    .split(',')
-                    .map(|id| positive_id(id.trim()))
-                    .collect::<Result<Vec<u64>, String>>()
-            })
-        });
-        let upgrade_tiers = self.with_default("upgrade_tiers", BTreeMap::new(), |text| {
-            product_map(text, |rank| {
-                rank.trim()
-                    .parse::<u32>()
-                    .map_err(|_| format!("`{rank}` is not a tier rank (0, 1, 2, …)"))
-            })
-        });
-        let manual_department = self.optional("upgrade_manual_department", |text| {
-            positive_id(text).map_err(|_| format!("`{text}` is not a WHMCS support department id"))
-        });
-        let transfer_approval = self.with_default(
-            "transfer_approval",
-            crate::domain::transfer::Approval::None,
-            |text| {
-                crate::domain::transfer::Approval::parse(text)
-                    .ok_or_else(|| format!("`{text}` is not one of none, staff"))
-            },
-        );
-        let transfer_expiry_days = self.with_default("transfer_expiry_days", 7u16, |text| {
-            text.parse::<u16>()
-                .ok()
-                .filter(|days| (1..=90).contains(days))
-                .ok_or_else(|| format!("`{text}` is not a number of days from 1 to 90"))
-        });
-        let log = self.with_default("log", "info".to_owned(), |text| {
+        let log = self.with_default(None, "log", "info".to_owned(), |text| {
             tracing_subscriber::EnvFilter::try_new(text)
                 .map(|_| text.to_owned())
                 .map_err(|error| format!("`{text}` is not a log filter: {error}"))
         });
-        let log_format = self.with_default("log_format", LogFormat::Text, |text| match text {
-            "text" => Ok(LogFormat::Text),
-            "json" => Ok(LogFormat::Json),
-            other => Err(format!("`{other}` is not one of text, json")),
-        });
+        let log_format =
+            self.with_default(None, "log_format", LogFormat::Text, |text| match text {
+                "text" => Ok(LogFormat::Text),
+                "json" => Ok(LogFormat::Json),
+                other => Err(format!("`{other}` is not one of text, json")),
+            });
+        self.admin_tokens_are_distinct();
 
         let mut instances = instances?;
         instances.insert(InstanceName::default_instance(), default_instance?);
@@ -212,19 +176,6 @@ impl Checker<'_> {
             admin_token: admin_token?,
             timestamp_tolerance_s: tolerance?,
             instances,
-            whatsapp: whatsapp?,
-            alerts: alerts?,
-            alert_templates: alert_templates?,
-            upgrade_policy: upgrade_policy?,
-            upgrades: super::Upgrades {
-                targets: upgrade_targets?,
-                tiers: upgrade_tiers?,
-                manual_department: manual_department?,
-            },
-            transfers: super::Transfers {
-                approval: transfer_approval?,
-                expiry_days: transfer_expiry_days?,
-            },
             log: log?,
             log_format: log_format?,
         })
@@ -236,6 +187,7 @@ impl Checker<'_> {
         let settings = InstanceSettings {
             label: "PUENTE_WHMCS_URL, PUENTE_WHMCS_IDENTIFIER and PUENTE_WHMCS_SECRET".to_owned(),
             secrets: None,
+            admin_token: None,
             whmcs_url: sources.get("whmcs_url"),
             identifier: sources.get("whmcs_identifier"),
             secret: sources.get("whmcs_secret"),
@@ -243,7 +195,7 @@ impl Checker<'_> {
             public_url: sources.get("public_url"),
             timezone: sources.get("timezone"),
         };
-        self.instance(settings)
+        self.instance(None, settings)
     }
 
     /// The `[instances.<name>]` tables of the TOML file.
@@ -260,17 +212,49 @@ impl Checker<'_> {
                 Ok(parsed) => Ok(parsed),
                 Err(problem) => Err(format!("{label}: {problem}")),
             };
+            let declared = table
+                .keys()
+                .any(|key| CONNECTION_SETTINGS.contains(&key.as_str()));
+            if !declared {
+                let named_by = table
+                    .values()
+                    .map(|value| value.origin.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let known = sources
+                    .instances()
+                    .iter()
+                    .filter(|(_, other)| {
+                        other
+                            .keys()
+                            .any(|key| CONNECTION_SETTINGS.contains(&key.as_str()))
+                    })
+                    .map(|(other, _)| other.as_str())
+                    .collect::<Vec<_>>();
+                self.errors.push(format!(
+                    "{named_by}: names the instance `{name}`, which is not declared: an instance \
+                     is declared by its connection settings (its own secrets, whmcs_url, \
+                     public_url or timezone); declared instances: default{}",
+                    known
+                        .iter()
+                        .map(|other| format!(", {other}"))
+                        .collect::<String>()
+                ));
+                all_valid = false;
+                continue;
+            }
             let settings = InstanceSettings {
                 label: format!("{label} whmcs_url, identifier and secret"),
-                secrets: Some(table.get("secrets")),
+                secrets: Some(table.get("hook_secrets")),
+                admin_token: table.get("admin_token"),
                 whmcs_url: table.get("whmcs_url"),
-                identifier: table.get("identifier"),
-                secret: table.get("secret"),
-                accesskey: table.get("accesskey"),
+                identifier: table.get("whmcs_identifier"),
+                secret: table.get("whmcs_secret"),
+                accesskey: table.get("whmcs_accesskey"),
                 public_url: table.get("public_url"),
                 timezone: table.get("timezone"),
             };
-            match (parsed, self.instance(settings)) {
+            match (parsed, self.instance(Some(name), settings)) {
                 (Ok(name), Ok(instance)) => {
                     instances.insert(name, instance);
                 }
@@ -288,19 +272,48 @@ impl Checker<'_> {
         }
     }
 
-    fn instance(&mut self, settings: InstanceSettings<'_>) -> Checked<Instance> {
+    /// Each admin token opens exactly one scope: the global one, or one
+    /// instance's.
+    fn admin_tokens_are_distinct(&mut self) {
+        let sources = self.sources;
+        let tokens = sources
+            .get("admin_token")
+            .into_iter()
+            .chain(
+                sources
+                    .instances()
+                    .values()
+                    .filter_map(|table| table.get("admin_token")),
+            )
+            .collect::<Vec<_>>();
+        for (index, token) in tokens.iter().enumerate() {
+            if let Some(earlier) = tokens[..index]
+                .iter()
+                .find(|earlier| earlier.text.trim() == token.text.trim())
+            {
+                self.errors.push(format!(
+                    "{}: the same token as {}; each admin token must open one scope",
+                    token.origin, earlier.origin
+                ));
+            }
+        }
+    }
+
+    fn instance(&mut self, scope: Scope<'_>, settings: InstanceSettings<'_>) -> Checked<Instance> {
         let secrets = match settings.secrets {
             Some(value) => self
                 .value(value, parse_secrets)
                 .map(Option::unwrap_or_default),
             None => Ok(Vec::new()),
         };
+        let admin_token = self.value(settings.admin_token, parse_admin_token);
         let url = self.value(settings.whmcs_url, parse_url);
         let identifier = self.value(settings.identifier, non_empty);
         let secret = self.value(settings.secret, secret_text);
         let accesskey = self.value(settings.accesskey, secret_text);
         let public_url = self.value(settings.public_url, parse_url);
         let timezone = self.value(settings.timezone, parse_timezone);
+        let rules = self.rules(scope);
 
         let whmcs = match (url?, identifier?, secret?) {
             (Some(url), Some(identifier), Some(secret)) => Some(WhmcsApi {
@@ -323,30 +336,201 @@ impl Checker<'_> {
             whmcs,
             timezone,
             timezone_name,
+            admin_token: admin_token?,
+            rules: rules?,
+            origins: self.origins(scope),
         })
     }
 
-    fn whatsapp(&mut self) -> Checked<WhatsApp> {
-        let mode = self.with_default("whatsapp_mode", WhatsAppMode::DryRun, |text| {
+    /// Where each setting in effect for `scope` came from.
+    fn origins(&self, scope: Scope<'_>) -> BTreeMap<&'static str, Origin> {
+        let own = |key: &str| match scope {
+            None => self.sources.get(key),
+            Some(instance) => self.sources.instances()[instance].get(key),
+        };
+        let connection = CONNECTION_SETTINGS
+            .iter()
+            .filter_map(|key| own(key).map(|value| (*key, value.origin.clone())));
+        let rules = RULE_SETTINGS.iter().filter_map(|key| {
+            self.sources
+                .get_for(scope, key)
+                .map(|value| (*key, value.origin.clone()))
+        });
+        connection.chain(rules).collect()
+    }
+
+    fn rules(&mut self, scope: Scope<'_>) -> Checked<Rules> {
+        let whatsapp = self.whatsapp(scope);
+        let alerts = self.alerts(scope);
+        let alert_templates = self.alert_templates(scope);
+        let upgrade_policy =
+            self.with_default(scope, "upgrade_policy", UpgradePolicy::Seed, |text| {
+                UpgradePolicy::parse(text)
+                    .ok_or_else(|| format!("`{text}` is not one of {}", UpgradePolicy::NAMES))
+            });
+        let upgrade_targets =
+            self.with_default(scope, "upgrade_targets", BTreeMap::new(), |text| {
+                product_map(text, |targets| {
+                    targets
+                        .split(',')
+                        .map(|id| positive_id(id.trim()))
+                        .collect::<Result<Vec<u64>, String>>()
+                })
+            });
+        let upgrade_tiers = self.with_default(scope, "upgrade_tiers", BTreeMap::new(), |text| {
+            product_map(text, |rank| {
+                rank.trim()
+                    .parse::<u32>()
+                    .map_err(|_| format!("`{rank}` is not a tier rank (0, 1, 2, …)"))
+            })
+        });
+        let manual_department = self.optional(scope, "upgrade_manual_department", |text| {
+            positive_id(text).map_err(|_| format!("`{text}` is not a WHMCS support department id"))
+        });
+        let transfer_approval = self.with_default(
+            scope,
+            "transfer_approval",
+            crate::domain::transfer::Approval::None,
+            |text| {
+                crate::domain::transfer::Approval::parse(text)
+                    .ok_or_else(|| format!("`{text}` is not one of none, staff"))
+            },
+        );
+        let transfer_expiry_days = self.with_default(scope, "transfer_expiry_days", 7u16, |text| {
+            text.parse::<u16>()
+                .ok()
+                .filter(|days| (1..=90).contains(days))
+                .ok_or_else(|| format!("`{text}` is not a number of days from 1 to 90"))
+        });
+        let (alerts, alert_templates) = (alerts?, alert_templates?);
+        if alert_templates.uses(Parameter::Brand)
+            && alerts.brand.is_none()
+            && self.owns(scope, &["alerts_templates", "alerts_brand"])
+        {
+            self.errors.push(format!(
+                "{} is required: the alert templates ({}) use the parameter `brand`",
+                Self::label(scope, "alerts_brand"),
+                self.sources
+                    .get_for(scope, "alerts_templates")
+                    .map_or("the shipped ones".to_owned(), |value| value
+                        .origin
+                        .to_string())
+            ));
+            return Err(Invalid);
+        }
+        Ok(Rules {
+            whatsapp: whatsapp?,
+            alerts,
+            alert_templates,
+            upgrade_policy: upgrade_policy?,
+            upgrades: super::Upgrades {
+                targets: upgrade_targets?,
+                tiers: upgrade_tiers?,
+                manual_department: manual_department?,
+            },
+            transfers: super::Transfers {
+                approval: transfer_approval?,
+                expiry_days: transfer_expiry_days?,
+            },
+        })
+    }
+
+    fn alerts(&mut self, scope: Scope<'_>) -> Checked<Alerts> {
+        let consent =
+            self.with_default(scope, "alerts_consent", Consent::Terms, |text| match text {
+                "terms" => Ok(Consent::Terms),
+                "explicit" => Ok(Consent::Explicit),
+                other => Err(format!("`{other}` is not one of terms, explicit")),
+            });
+        let field_id = |text: &str| {
+            text.parse::<u64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| format!("`{text}` is not a WHMCS custom field id"))
+        };
+        let optin_field = self.optional(scope, "alerts_optin_field", field_id);
+        let optout_field = self.optional(scope, "alerts_optout_field", field_id);
+        let brand = self.optional(scope, "alerts_brand", |text| {
+            let shown = crate::domain::templates::sanitise(text);
+            if shown.is_empty() || shown.chars().count() > 60 || shown != text {
+                Err(format!(
+                    "`{text}` is not a brand name: 1 to 60 characters on one line"
+                ))
+            } else {
+                Ok(shown)
+            }
+        });
+        match (consent, optin_field, optout_field, brand) {
+            (Ok(Consent::Explicit), Ok(None), _, _) => {
+                if self.owns(scope, &["alerts_consent", "alerts_optin_field"]) {
+                    self.errors.push(format!(
+                        "{} is required when {} is `explicit`: the custom field where clients opt in",
+                        Self::label(scope, "alerts_optin_field"),
+                        Self::label(scope, "alerts_consent")
+                    ));
+                }
+                Err(Invalid)
+            }
+            (Ok(consent), Ok(optin_field), Ok(optout_field), Ok(brand)) => Ok(Alerts {
+                consent,
+                optin_field,
+                optout_field,
+                brand,
+            }),
+            _ => Err(Invalid),
+        }
+    }
+
+    /// The shipped catalogue, or the file's, read once per path.
+    fn alert_templates(&mut self, scope: Scope<'_>) -> Checked<Arc<TemplateCatalog>> {
+        let sources = self.sources;
+        let Some(value) = sources.get_for(scope, "alerts_templates") else {
+            return self
+                .catalogs
+                .entry(String::new())
+                .or_insert_with(|| Ok(Arc::new(TemplateCatalog::defaults())))
+                .clone();
+        };
+        let path = value.text.trim().to_owned();
+        if let Some(known) = self.catalogs.get(&path) {
+            return known.clone();
+        }
+        let read = self
+            .value(Some(value), |path| {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|error| format!("cannot read `{path}`: {error}"))?;
+                TemplateCatalog::from_toml(&text).map_err(|error| format!("`{path}`: {error}"))
+            })
+            .map(|catalog| Arc::new(catalog.expect("the value is set")));
+        self.catalogs.insert(path, read.clone());
+        read
+    }
+
+    fn whatsapp(&mut self, scope: Scope<'_>) -> Checked<WhatsApp> {
+        let mode = self.with_default(scope, "whatsapp_mode", WhatsAppMode::DryRun, |text| {
             [WhatsAppMode::DryRun, WhatsAppMode::Cloud]
                 .into_iter()
                 .find(|mode| mode.as_str() == text)
                 .ok_or_else(|| format!("`{text}` is not one of dry-run, cloud"))
         });
-        let api_base = self.optional("whatsapp_api_base", parse_url);
-        let phone_number_id = self.optional("whatsapp_phone_number_id", |text| {
+        let api_base = self.optional(scope, "whatsapp_api_base", parse_url);
+        let phone_number_id = self.optional(scope, "whatsapp_phone_number_id", |text| {
             if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
                 Ok(text.to_owned())
             } else {
                 Err(format!("`{text}` is not a numeric phone number id"))
             }
         });
-        let token = self.optional("whatsapp_token", secret_text);
-        let app_secret = self.optional("whatsapp_app_secret", secret_text);
-        let verify_token = self.optional("whatsapp_verify_token", secret_text);
+        let token = self.optional(scope, "whatsapp_token", secret_text);
+        let app_secret = self.optional(scope, "whatsapp_app_secret", secret_text);
+        let verify_token = self.optional(scope, "whatsapp_verify_token", secret_text);
         // Long: a send that times out may have gone out, and is not resent.
-        let timeout_ms = self.with_default("whatsapp_timeout_ms", 20_000, |text| {
+        let timeout_ms = self.with_default(scope, "whatsapp_timeout_ms", 20_000, |text| {
             bounded_integer(text, 100, 120_000)
+        });
+        // Well under the 80 a second a business number is allowed.
+        let send_rate = self.with_default(scope, "whatsapp_send_rate", 20, |text| {
+            bounded_integer(text, 1, 80)
         });
         let (mode, phone_number_id, token) = (mode?, phone_number_id?, token?);
         if mode == WhatsAppMode::Cloud {
@@ -358,13 +542,23 @@ impl Checker<'_> {
             .filter(|(_, missing)| *missing)
             .map(|(key, _)| {
                 format!(
-                    "{} is required when PUENTE_WHATSAPP_MODE is `cloud`",
-                    env_var(key)
+                    "{} is required when {} is `cloud`",
+                    Self::label(scope, key),
+                    Self::label(scope, "whatsapp_mode")
                 )
             })
             .collect();
             if !missing.is_empty() {
-                self.errors.extend(missing);
+                if self.owns(
+                    scope,
+                    &[
+                        "whatsapp_mode",
+                        "whatsapp_phone_number_id",
+                        "whatsapp_token",
+                    ],
+                ) {
+                    self.errors.extend(missing);
+                }
                 return Err(Invalid);
             }
         }
@@ -379,6 +573,7 @@ impl Checker<'_> {
             app_secret: app_secret?,
             verify_token: verify_token?,
             timeout: std::time::Duration::from_millis(timeout_ms?),
+            send_rate: u32::try_from(send_rate?).expect("at most 80"),
         })
     }
 }
@@ -389,6 +584,8 @@ struct InstanceSettings<'a> {
     label: String,
     /// `None` for the default instance, whose secrets are the global ones.
     secrets: Option<Option<&'a Value>>,
+    /// The instance's scoped admin token (none for the default instance).
+    admin_token: Option<&'a Value>,
     whmcs_url: Option<&'a Value>,
     identifier: Option<&'a Value>,
     secret: Option<&'a Value>,
@@ -398,6 +595,16 @@ struct InstanceSettings<'a> {
 }
 
 const DEFAULT_WHATSAPP_API_BASE: &str = "https://graph.facebook.com/v23.0";
+
+fn parse_admin_token(text: &str) -> Result<AdminToken, String> {
+    if text.len() < MIN_ADMIN_TOKEN_LEN || text.chars().any(char::is_whitespace) {
+        Err(format!(
+            "must be at least {MIN_ADMIN_TOKEN_LEN} characters without spaces"
+        ))
+    } else {
+        Ok(AdminToken(SecretString::from(text.to_owned())))
+    }
+}
 
 fn secret_text(text: &str) -> Result<SecretString, String> {
     non_empty(text).map(SecretString::from)

@@ -37,6 +37,8 @@ pub enum Parameter {
     CancellationType,
     EffectiveDate,
     TransferLink,
+    /// The install's brand or company name (`alerts.brand`).
+    Brand,
 }
 
 impl Parameter {
@@ -62,6 +64,7 @@ impl Parameter {
             Self::CancellationType => "cancellation_type",
             Self::EffectiveDate => "effective_date",
             Self::TransferLink => "transfer_link",
+            Self::Brand => "brand",
         }
     }
 
@@ -84,6 +87,7 @@ impl Parameter {
             Self::CancellationType => CancelType::EndOfBillingPeriod.label(language),
             Self::EffectiveDate => "2027-01-01",
             Self::TransferLink => "https://panel.example/index.php?m=puente&action=transfers",
+            Self::Brand => "Okafor Hosting",
         }
     }
 }
@@ -175,6 +179,13 @@ impl TemplateCatalog {
             default_language,
             alerts,
         })
+    }
+
+    /// Whether any template fills a parameter with `parameter`.
+    pub fn uses(&self, parameter: Parameter) -> bool {
+        self.alerts
+            .values()
+            .any(|template| template.parameters.contains(&parameter))
     }
 
     pub fn template(&self, kind: AlertKind) -> &AlertTemplate {

@@ -312,7 +312,9 @@ pub async fn request(
                 .add_cancel_request(service_id, kind.as_str(), &action.reason)
                 .await
                 .map_err(unavailable)?;
-            state.metrics.record_cancellation("requested");
+            state
+                .metrics
+                .record_cancellation("requested", instance.as_str());
             requested_plan(&action, service_id, kind, &accepted, facts.open, today)
         }
         Target::Domain(domain_id) => {
@@ -327,7 +329,9 @@ pub async fn request(
                 .disable_domain_renewal(domain_id)
                 .await
                 .map_err(unavailable)?;
-            state.metrics.record_cancellation("renewal_disabled");
+            state
+                .metrics
+                .record_cancellation("renewal_disabled", instance.as_str());
             Plan {
                 claimed: true,
                 cancellations: vec![Observed::Accepted(Box::new(ClientRequest {

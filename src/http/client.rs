@@ -147,19 +147,19 @@ pub async fn upgrade_quote(
 ) -> Result<HttpResponse, ApiError> {
     let action = owned_upgrade(&request, payload, &state).await?;
     let facts = &action.facts.upgrade;
-    let config = &state.config;
+    let rules = state.config.for_instance(&action.event.instance);
     let priced = upgrade_check::quote(
-        config.upgrade_policy,
+        rules.upgrade_policy,
         action.target_pid,
         facts,
-        &config.upgrades,
+        &rules.upgrades,
         &action.cycle,
         state.local_date(&action.event.instance, jiff::Timestamp::now()),
     )
     .map_err(|refusal| ApiError::conflict(refusal.code(), refusal.message(&facts.language)))?;
-    record_paid_source(&state, &priced);
+    record_paid_source(&state, &action.event.instance, &priced);
     let mut quote = crate::quote::render(
-        config.upgrade_policy,
+        rules.upgrade_policy,
         &priced.quote,
         priced.target_price,
         priced.paid.amount.rounded(),
@@ -190,12 +190,13 @@ pub async fn manual_upgrade(
             "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
         ))
     })?;
-    let department = state.config.upgrades.manual_department.ok_or_else(|| {
-        ApiError::WhmcsUnavailable(
-            "manual upgrade requests need a WHMCS support department \
-             (PUENTE_UPGRADE_MANUAL_DEPARTMENT)"
-                .into(),
-        )
+    let rules = state.config.for_instance(&instance);
+    let department = rules.upgrades.manual_department.ok_or_else(|| {
+        ApiError::WhmcsUnavailable(format!(
+            "manual upgrade requests of instance {instance} need a WHMCS support department \
+             (PUENTE_UPGRADE_MANUAL_DEPARTMENT, or upgrade.manual_department in its \
+             [instances.{instance}] table)"
+        ))
     })?;
     let spanish = !action
         .facts
@@ -270,7 +271,9 @@ pub async fn manual_upgrade(
             state
                 .change(move |c| requests::request_opened(c, request_id, id, &number))
                 .await?;
-            state.metrics.record_upgrade("manual_ticket");
+            state
+                .metrics
+                .record_upgrade("manual_ticket", instance.as_str());
             tracing::info!(
                 service = action.service_id,
                 ticket = opened.id,

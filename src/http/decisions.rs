@@ -9,9 +9,10 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::signed;
+use crate::config::Rules;
 use crate::domain::cancel;
 use crate::domain::envelope::Source;
-use crate::domain::ids::whmcs_id;
+use crate::domain::ids::{InstanceName, whmcs_id};
 use crate::domain::money::Money;
 use crate::domain::paid::PaidSource;
 use crate::domain::upgrade::Kind;
@@ -39,11 +40,17 @@ pub async fn decide(
         .await?
         .into_event()?;
     let today = state.local_date(&event.instance, jiff::Timestamp::now());
+    let rules = state.config.for_instance(&event.instance);
     let answer = match event.envelope.hook.as_str() {
-        "ShoppingCartValidateUpgrade" => validate_upgrade(&event.body, &state, today)?,
-        "OrderProductUpgradeOverride" | "PreUpgradeCheckout" => {
-            price_upgrade(event.envelope.hook.as_str(), &event.body, &state, today)?
-        }
+        "ShoppingCartValidateUpgrade" => validate_upgrade(&event.body, rules, today)?,
+        "OrderProductUpgradeOverride" | "PreUpgradeCheckout" => price_upgrade(
+            event.envelope.hook.as_str(),
+            &event.body,
+            &state,
+            &event.instance,
+            rules,
+            today,
+        )?,
         "PreModuleTerminate" => hold_termination(&event, &state, today).await?,
         // A hook puente has no rule for: WHMCS goes on as without puente.
         _ => Value::Null,
@@ -85,6 +92,8 @@ fn price_upgrade(
     hook: &str,
     body: &[u8],
     state: &AppState,
+    instance: &InstanceName,
+    rules: &Rules,
     today: jiff::civil::Date,
 ) -> Result<Value, ApiError> {
     let request: PriceRequest = serde_json::from_slice(body).map_err(|error| {
@@ -98,18 +107,17 @@ fn price_upgrade(
         .or(request.data.newproductbillingcycle)
         .unwrap_or_default();
     let pid = whmcs_id(&request.data.pid).unwrap_or_default();
-    let config = &state.config;
     let priced = upgrade_check::price(
-        config.upgrade_policy,
+        rules.upgrade_policy,
         pid,
         &facts.upgrade,
-        &config.upgrades,
+        &rules.upgrades,
         &cycle,
         today,
     );
     Ok(match priced {
         Ok(priced) if priced.quote.kind == Kind::Upgrade => {
-            record_paid_source(state, &priced);
+            record_paid_source(state, instance, &priced);
             let charge = priced.quote.charge;
             if hook == "PreUpgradeCheckout" {
                 json!({"amount": charge.to_string(), "discount": Money::zero(charge.currency()).to_string()})
@@ -123,9 +131,15 @@ fn price_upgrade(
 
 /// The paid amount a price rests on is counted by source, and a fallback
 /// to the recurring amount is logged (SPEC §2.1 asks for it on record).
-pub(super) fn record_paid_source(state: &AppState, priced: &upgrade_check::Priced) {
+pub(super) fn record_paid_source(
+    state: &AppState,
+    instance: &InstanceName,
+    priced: &upgrade_check::Priced,
+) {
     let source = priced.paid.source;
-    state.metrics.record_upgrade(source.metric());
+    state
+        .metrics
+        .record_upgrade(source.metric(), instance.as_str());
     if source == PaidSource::RecurringAmountFallback {
         tracing::warn!(
             paid = %priced.paid.amount,
@@ -138,7 +152,7 @@ pub(super) fn record_paid_source(state: &AppState, priced: &upgrade_check::Price
 /// addon) WHMCS's own checks decide.
 fn validate_upgrade(
     body: &[u8],
-    state: &AppState,
+    rules: &Rules,
     today: jiff::civil::Date,
 ) -> Result<Value, ApiError> {
     let request: UpgradeRequest = serde_json::from_slice(body).map_err(|error| {
@@ -149,7 +163,7 @@ fn validate_upgrade(
     let pid = whmcs_id(&request.data.pid)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.pid is not a product id".into()))?;
     Ok(match request.data.facts {
-        Some(facts) => match upgrade_check::check(pid, &facts, &state.config.upgrades, today) {
+        Some(facts) => match upgrade_check::check(pid, &facts, &rules.upgrades, today) {
             Ok(()) => json!([]),
             Err(refusal) => json!([refusal.message(&facts.language)]),
         },
@@ -193,7 +207,9 @@ async fn hold_termination(
         cancel::hold_termination(kind, effective_date, today, by_automation)
     });
     if hold {
-        state.metrics.record_cancellation("held");
+        state
+            .metrics
+            .record_cancellation("held", event.instance.as_str());
         tracing::info!(
             service = service_id,
             "WHMCS's automation asked to wait for the end of the billed period"

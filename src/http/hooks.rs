@@ -9,7 +9,7 @@ use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::domain;
 use crate::domain::envelope::Envelope;
-use crate::domain::ids::EventId;
+use crate::domain::ids::{EventId, InstanceName};
 use crate::domain::plan::Input;
 use crate::metrics::EventOutcome;
 use crate::store::events::EventStatus;
@@ -23,13 +23,16 @@ pub async fn receive(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let result = store(&request, payload, &state).await;
-    let outcome = match &result {
-        Ok((Inserted::Accepted, _)) => EventOutcome::Accepted,
-        Ok((Inserted::Duplicate, _)) => EventOutcome::Duplicate,
-        Err(error) => EventOutcome::Rejected(error.code()),
+    let (outcome, instance) = match &result {
+        Ok((Inserted::Accepted, _, instance)) => (EventOutcome::Accepted, Some(instance)),
+        Ok((Inserted::Duplicate, _, instance)) => (EventOutcome::Duplicate, Some(instance)),
+        Err(error) => (
+            EventOutcome::Rejected(error.code()),
+            signed::configured_instance(&request, &state),
+        ),
     };
-    state.metrics.record_event(outcome);
-    let (inserted, id) = result.inspect_err(|error| {
+    state.metrics.record_event(outcome, instance);
+    let (inserted, id, _) = result.inspect_err(|error| {
         tracing::warn!(code = error.code(), %error, "hook event refused");
     })?;
     let (mut response, status) = match inserted {
@@ -46,11 +49,12 @@ async fn store(
     request: &HttpRequest,
     payload: web::Payload,
     state: &AppState,
-) -> Result<(Inserted, EventId), ApiError> {
+) -> Result<(Inserted, EventId, InstanceName), ApiError> {
     let event = signed::verify(request, payload, state)
         .await?
         .into_event()?;
     let id = event.id.clone();
+    let instance = event.instance.clone();
     // Planned before the await, in a plain function: nothing of the parsed
     // envelope is kept in the waiting future.
     let new_event = plan(event, state);
@@ -59,7 +63,7 @@ async fn store(
         ApiError::StorageUnavailable
     })?;
     tracing::debug!(%id, ?inserted, "hook event");
-    Ok((inserted, id))
+    Ok((inserted, id, instance))
 }
 
 /// The event to store: the verified one, with what the rules plan for it.
@@ -82,7 +86,7 @@ fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
         actor: &context.actor,
         event_id: id.as_str(),
         local_date: state.local_date(&instance, timestamp),
-        upgrade_policy: state.config.upgrade_policy,
+        upgrade_policy: state.config.for_instance(&instance).upgrade_policy,
     });
     for note in &plan.notes {
         if note.warning {

@@ -107,6 +107,24 @@ impl Verified {
     }
 }
 
+/// The instance a refused request named, when it is a configured one (a
+/// metric label must not take any name a caller sends); `default` when it
+/// named none.
+pub fn configured_instance<'s>(
+    request: &HttpRequest,
+    state: &'s AppState,
+) -> Option<&'s InstanceName> {
+    let named = match header(request, HEADER_INSTANCE) {
+        None => InstanceName::default_instance(),
+        Some(text) => InstanceName::parse(text).ok()?,
+    };
+    state
+        .config
+        .instances
+        .get_key_value(&named)
+        .map(|(name, _)| name)
+}
+
 /// A header's value as text; a value that is not visible ASCII reads as
 /// absent.
 fn header<'r>(request: &'r HttpRequest, name: &str) -> Option<&'r str> {

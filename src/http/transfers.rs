@@ -201,9 +201,9 @@ pub async fn request(
         owner_user_id: action.user_id,
         recipient_client_id: recipient.id,
         recipient_email: email,
-        approval: config.transfers.approval,
+        approval: config.for_instance(&instance).transfers.approval,
         requested_at: now,
-        expires_at: transfer::expires_at(now, config.transfers.expiry_days),
+        expires_at: transfer::expires_at(now, config.for_instance(&instance).transfers.expiry_days),
         checks,
         answer_link: format!(
             "{}index.php?m=puente&action=transfers",
@@ -217,6 +217,7 @@ pub async fn request(
         body,
     } = action.event;
     let event_id = id.as_str().to_owned();
+    let instance_name = instance.as_str().to_owned();
     state
         .writer
         .insert(NewEvent {
@@ -244,7 +245,7 @@ pub async fn request(
         .read(move |c| transfers::by_event(c, &event_id))
         .await?
         .ok_or_else(|| refused(&Refusal::TransferOpen, &language))?;
-    state.metrics.record_transfer("requested");
+    state.metrics.record_transfer("requested", &instance_name);
     tracing::info!(
         transfer = stored.id,
         service = service_id,
@@ -400,7 +401,9 @@ async fn take(
     if to == Status::Accepted {
         state.writer.transfer_planned();
     }
-    state.metrics.record_transfer(to.as_str());
+    state
+        .metrics
+        .record_transfer(to.as_str(), &transfer.instance);
     tracing::info!(
         transfer = transfer.id,
         status = to.as_str(),
@@ -536,6 +539,8 @@ pub async fn approve(
         return Err(step_refused(StepRefusal::InvalidTransition));
     }
     state.writer.transfer_planned();
-    state.metrics.record_transfer("approved");
+    state
+        .metrics
+        .record_transfer("approved", &transfer.instance);
     Ok(HttpResponse::Accepted().json(json!({"transfer_id": transfer.id, "status": to.as_str()})))
 }

@@ -1,6 +1,13 @@
 //! `GET`/`POST /v1/whatsapp/webhook`: Meta's verification handshake and its
 //! status notifications, verified with `X-Hub-Signature-256` over the raw
 //! body before anything is parsed (messaging_signing.md §2).
+//!
+//! Instances may send from their own numbers through their own Meta apps.
+//! A notification must verify under one of the configured app secrets, and
+//! each of its senders (`metadata.phone_number_id`) must belong to an
+//! instance whose app secret that is: a body signed with another
+//! instance's secret is refused whole. Statuses of numbers no instance
+//! sends from are acknowledged and ignored (counted).
 
 use std::collections::HashMap;
 
@@ -24,17 +31,21 @@ pub async fn handshake(
     query: web::Query<HashMap<String, String>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(token) = &state.config.whatsapp.verify_token else {
+    let tokens = state.config.meta_verify_tokens();
+    if tokens.is_empty() {
         return Err(ApiError::no_such_route());
-    };
+    }
     let field = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
-    let token_matches = bool::from(
-        field("hub.verify_token")
-            .as_bytes()
-            .ct_eq(token.expose_secret().as_bytes()),
-    );
+    let presented = field("hub.verify_token").as_bytes();
+    let token_matches = tokens.iter().fold(false, |found, token| {
+        found | bool::from(presented.ct_eq(token.expose_secret().as_bytes()))
+    });
     if field("hub.mode") != "subscribe" || !token_matches {
-        return Err(ApiError::Forbidden("hub.mode must be subscribe and hub.verify_token must match PUENTE_WHATSAPP_VERIFY_TOKEN".into()));
+        return Err(ApiError::Forbidden(
+            "hub.mode must be subscribe and hub.verify_token must match a configured verify \
+             token (PUENTE_WHATSAPP_VERIFY_TOKEN or an instance's whatsapp.verify_token)"
+                .into(),
+        ));
     }
     let challenge = field("hub.challenge");
     if challenge.is_empty()
@@ -75,7 +86,16 @@ struct Change {
 #[derive(Default, Deserialize)]
 struct ChangeValue {
     #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
     statuses: Vec<Status>,
+}
+
+/// The business number a change concerns.
+#[derive(Default, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    phone_number_id: String,
 }
 
 #[derive(Deserialize)]
@@ -93,15 +113,18 @@ struct StatusError {
     code: Option<i64>,
 }
 
-/// A notification: verified, recorded once, its statuses applied forward.
+/// A notification: verified, recorded once, its statuses applied forward
+/// to the messages of the instances that send from its number.
 pub async fn notify(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let Some(app_secret) = &state.config.whatsapp.app_secret else {
+    let config = &state.config;
+    let app_secrets = config.meta_app_secrets();
+    if app_secrets.is_empty() {
         return Err(ApiError::no_such_route());
-    };
+    }
     let body = read_limited(&request, payload).await?;
     let header = request
         .headers()
@@ -111,21 +134,54 @@ pub async fn notify(
         })?
         .to_str()
         .map_err(|_| ApiError::InvalidSignature("X-Hub-Signature-256 is not text".into()))?;
-    if !verify_hub_signature(app_secret.expose_secret().as_bytes(), header, &body) {
+    let Some(signed_with) = app_secrets
+        .into_iter()
+        .find(|secret| verify_hub_signature(secret.expose_secret().as_bytes(), header, &body))
+    else {
         return Err(ApiError::InvalidSignature(
-            "X-Hub-Signature-256 does not match the body under PUENTE_WHATSAPP_APP_SECRET".into(),
+            "X-Hub-Signature-256 does not match the body under any configured app secret \
+             (PUENTE_WHATSAPP_APP_SECRET or an instance's whatsapp.app_secret)"
+                .into(),
         ));
-    }
+    };
     let notification: Notification = serde_json::from_slice(&body).map_err(|error| {
         ApiError::MalformedJson(format!("not a Meta webhook notification: {error}"))
     })?;
-    let reports: Vec<StatusReport> = notification
+    let mut reports = Vec::new();
+    let mut ignored = 0usize;
+    for change in notification
         .entry
         .into_iter()
         .flat_map(|entry| entry.changes)
         .filter(|change| change.field == "messages")
-        .flat_map(|change| change.value.statuses)
-        .filter_map(|status| {
+    {
+        let sender = change.value.metadata.phone_number_id;
+        let owners: Vec<_> = config.senders_of(&sender).collect();
+        if owners.is_empty() {
+            ignored += change.value.statuses.len();
+            continue;
+        }
+        let signed_by_owner = owners.iter().any(|(_, whatsapp)| {
+            whatsapp.app_secret.as_ref().is_some_and(|secret| {
+                bool::from(
+                    secret
+                        .expose_secret()
+                        .as_bytes()
+                        .ct_eq(signed_with.expose_secret().as_bytes()),
+                )
+            })
+        });
+        if !signed_by_owner {
+            return Err(ApiError::InvalidSignature(format!(
+                "statuses of the number {sender} must be signed with the app secret of the \
+                 instance that sends from it"
+            )));
+        }
+        let instances: Vec<String> = owners
+            .iter()
+            .map(|(name, _)| name.as_str().to_owned())
+            .collect();
+        reports.extend(change.value.statuses.into_iter().filter_map(|status| {
             let reported = DeliveryStatus::parse(&status.status)?;
             let seconds = status.timestamp.parse::<i64>().unwrap_or_default();
             Some(StatusReport {
@@ -133,9 +189,17 @@ pub async fn notify(
                 status: reported,
                 at: jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
                 error_code: status.errors.first().and_then(|error| error.code),
+                instances: instances.clone(),
             })
-        })
-        .collect();
+        }));
+    }
+    if ignored > 0 {
+        tracing::info!(
+            ignored,
+            "Meta statuses for a number no instance sends from; acknowledged and ignored"
+        );
+        state.metrics.record_unknown_sender_statuses(ignored);
+    }
     let digest = Sha256::digest(&body).to_vec();
     let now = jiff::Timestamp::now();
     let applied = state
@@ -148,6 +212,8 @@ pub async fn notify(
         })?;
     Ok(HttpResponse::Ok().json(match applied {
         Applied::Duplicate => json!({"status": "duplicate"}),
-        Applied::Updated(count) => json!({"status": "applied", "updated": count}),
+        Applied::Updated(count) => {
+            json!({"status": "applied", "updated": count, "ignored": ignored})
+        }
     }))
 }

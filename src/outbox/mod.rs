@@ -6,6 +6,10 @@
 //! out; one still `sending` when a pass starts was interrupted by a crash,
 //! may have reached the client, and becomes `uncertain`: only an operator
 //! sends it again.
+//!
+//! Each instance sends from its own WhatsApp number when it has one (its
+//! rules' `whatsapp` settings); pacing, the pair rate and the pause after
+//! Meta refuses a token are kept per number.
 
 mod facts;
 
@@ -22,7 +26,7 @@ use crate::config::{Config, WhatsAppMode};
 use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::meta_errors::{self, SendFailure};
-use crate::domain::templates::{Parameter, TemplateCatalog};
+use crate::domain::templates::Parameter;
 use crate::metrics::Metrics;
 use crate::store::{Database, Writer};
 use crate::whatsapp::{CloudClient, SendResult};
@@ -34,8 +38,6 @@ const BATCH: u32 = 100;
 const MAX_ATTEMPTS: u32 = 8;
 /// Meta's pair rate: about one message per 6 s to the same user.
 const PAIR_SPACING: Duration = Duration::from_secs(6);
-/// Cloud API sends per second, well under the 80 a number is allowed.
-const SENDS_PER_SECOND: u32 = 20;
 /// How long sending stops after Meta refuses the token, permissions or
 /// account; the alarm metric is up meanwhile.
 const PAUSE: Duration = Duration::from_secs(15 * 60);
@@ -58,11 +60,12 @@ pub struct Outbox {
     config: Arc<Config>,
     database: Database,
     writer: Writer,
-    templates: Arc<TemplateCatalog>,
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
-    cloud: Option<CloudClient>,
+    /// The Cloud API client of each instance in `cloud` mode.
+    cloud: Arc<BTreeMap<InstanceName, CloudClient>>,
     metrics: Arc<Metrics>,
-    paused_until: Arc<Mutex<Option<jiff::Timestamp>>>,
+    /// Phone number id -> when its sending may start again.
+    paused_until: Arc<Mutex<HashMap<String, jiff::Timestamp>>>,
 }
 
 /// A message's fate, to be written.
@@ -126,18 +129,25 @@ impl Outbox {
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let whmcs = crate::whmcs::clients(&config)?;
-        let templates = Arc::new(config.alert_templates.clone());
-        let cloud = CloudClient::new(&config.whatsapp)
-            .context("cannot set up the WhatsApp Cloud API client")?;
+        let mut cloud = BTreeMap::new();
+        for (name, instance) in &config.instances {
+            let whatsapp = &instance.rules.whatsapp;
+            if whatsapp.mode != WhatsAppMode::Cloud {
+                continue;
+            }
+            let client = CloudClient::new(whatsapp).with_context(|| {
+                format!("cannot set up the WhatsApp Cloud API client of instance {name}")
+            })?;
+            cloud.extend(client.map(|client| (name.clone(), client)));
+        }
         Ok(Self {
             config,
             database,
             writer,
-            templates,
             whmcs: Arc::new(whmcs),
-            cloud,
+            cloud: Arc::new(cloud),
             metrics,
-            paused_until: Arc::new(Mutex::new(None)),
+            paused_until: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -165,64 +175,69 @@ impl Outbox {
     /// Handles every message due now, once; returns what happened.
     pub async fn drain(&self) -> anyhow::Result<DrainReport> {
         let now = jiff::Timestamp::now();
-        if self.paused(now) {
-            return Ok(DrainReport::default());
-        }
         let database = self.database.clone();
         let due = tokio::task::spawn_blocking(move || due(&database, now))
             .await
             .context("the outbox query stopped")??;
         let mut report = DrainReport::default();
-        let mut last_to: HashMap<String, jiff::Timestamp> = HashMap::new();
-        let mut last_send: Option<std::time::Instant> = None;
+        // Per sending number: the last send to each recipient, and the
+        // last send of all.
+        let mut last_to: HashMap<(String, String), jiff::Timestamp> = HashMap::new();
+        let mut last_send: HashMap<String, std::time::Instant> = HashMap::new();
         for (instance, message) in due {
             let now = jiff::Timestamp::now();
-            let (outcome, attempt) = match self.prepare(&instance, &message, now).await {
-                Prepared::Done(outcome) => (outcome, None),
-                Prepared::Ready { body, language, to } => {
-                    match (self.config.whatsapp.mode, &self.cloud) {
-                        (WhatsAppMode::DryRun, _) | (WhatsAppMode::Cloud, None) => {
-                            let wamid = format!("dryrun.{}", message.id);
-                            (
-                                Outcome::Sent {
-                                    body,
-                                    language,
-                                    wamid,
-                                },
-                                None,
-                            )
-                        }
-                        (WhatsAppMode::Cloud, Some(cloud)) => {
-                            if self.paused(now) {
-                                (
-                                    Outcome::Deferred {
-                                        reason: "sending is paused".into(),
-                                        at: now + PAUSE,
-                                    },
-                                    None,
-                                )
-                            } else if let Some(at) = last_to
-                                .get(&to)
-                                .map(|last| *last + PAIR_SPACING)
-                                .filter(|at| *at > now)
-                            {
-                                let reason =
-                                    "spacing messages to one recipient (Meta's pair rate)".into();
-                                (Outcome::Deferred { reason, at }, None)
-                            } else {
-                                if let Some(last) = last_send {
-                                    let gap = Duration::from_secs(1) / SENDS_PER_SECOND;
-                                    tokio::time::sleep(gap.saturating_sub(last.elapsed())).await;
-                                }
-                                last_send = Some(std::time::Instant::now());
-                                last_to.insert(to, now);
-                                let (outcome, attempt) =
-                                    self.send(cloud, &message, body, language).await?;
-                                (outcome, Some(attempt))
+            let whatsapp = &self.config.for_instance(&instance).whatsapp;
+            let cloud = match whatsapp.mode {
+                WhatsAppMode::DryRun => None,
+                WhatsAppMode::Cloud => self.cloud.get(&instance),
+            };
+            let sender = whatsapp.phone_number_id.clone().unwrap_or_default();
+            let (outcome, attempt) = match cloud.zip(self.paused(&sender, now)) {
+                // Not even prepared: nothing is asked of WHMCS meanwhile.
+                Some((_, until)) => (
+                    Outcome::Deferred {
+                        reason: "sending from this number is paused".into(),
+                        at: until,
+                    },
+                    None,
+                ),
+                None => match (self.prepare(&instance, &message, now).await, cloud) {
+                    (Prepared::Done(outcome), _) => (outcome, None),
+                    (Prepared::Ready { body, language, .. }, None) => {
+                        let wamid = format!("dryrun.{}", message.id);
+                        (
+                            Outcome::Sent {
+                                body,
+                                language,
+                                wamid,
+                            },
+                            None,
+                        )
+                    }
+                    (Prepared::Ready { body, language, to }, Some(cloud)) => {
+                        let pair = (sender.clone(), to);
+                        if let Some(at) = last_to
+                            .get(&pair)
+                            .map(|last| *last + PAIR_SPACING)
+                            .filter(|at| *at > now)
+                        {
+                            let reason =
+                                "spacing messages to one recipient (Meta's pair rate)".into();
+                            (Outcome::Deferred { reason, at }, None)
+                        } else {
+                            if let Some(last) = last_send.get(&sender) {
+                                let gap = Duration::from_secs(1) / whatsapp.send_rate.max(1);
+                                tokio::time::sleep(gap.saturating_sub(last.elapsed())).await;
                             }
+                            last_send.insert(sender.clone(), std::time::Instant::now());
+                            last_to.insert(pair, now);
+                            let (outcome, attempt) = self
+                                .send(cloud, &instance, &sender, &message, body, language)
+                                .await?;
+                            (outcome, Some(attempt))
                         }
                     }
-                }
+                },
             };
             match &outcome {
                 Outcome::Sent { .. } => report.sent += 1,
@@ -232,7 +247,7 @@ impl Outbox {
                 Outcome::Dead(_) => report.dead += 1,
                 Outcome::Uncertain(_) => report.uncertain += 1,
             }
-            self.metrics.record_message(outcome.name());
+            self.metrics.record_message(outcome.name(), &instance);
             let id = message.id;
             self.writer
                 .change(move |connection| record(connection, id, &outcome, attempt.as_ref(), now))
@@ -242,16 +257,37 @@ impl Outbox {
         Ok(report)
     }
 
-    fn paused(&self, now: jiff::Timestamp) -> bool {
+    /// Until when sending from `sender` is paused, if it is; a pause that
+    /// ran out is lifted (and its alarm cleared).
+    fn paused(&self, sender: &str, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
         let mut paused_until = self
             .paused_until
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let paused = paused_until.is_some_and(|until| until > now);
-        if !paused && paused_until.take().is_some() {
-            self.metrics.set_sending_paused(false);
+        match paused_until.get(sender) {
+            Some(until) if *until > now => Some(*until),
+            Some(_) => {
+                paused_until.remove(sender);
+                self.set_paused_alarm(sender, false);
+                None
+            }
+            None => None,
         }
-        paused
+    }
+
+    fn pause(&self, sender: &str, until: jiff::Timestamp) {
+        self.paused_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(sender.to_owned(), until);
+        self.set_paused_alarm(sender, true);
+    }
+
+    /// The alarm of every instance that sends from `sender`.
+    fn set_paused_alarm(&self, sender: &str, paused: bool) {
+        for (instance, _) in self.config.senders_of(sender) {
+            self.metrics.set_sending_paused(instance, paused);
+        }
     }
 
     /// Marks the message `sending` (durably), sends it, and says what the
@@ -259,6 +295,8 @@ impl Outbox {
     async fn send(
         &self,
         cloud: &CloudClient,
+        instance: &InstanceName,
+        sender: &str,
         message: &Pending,
         body: String,
         language: String,
@@ -304,12 +342,8 @@ impl Outbox {
                     SendFailure::Retry(after) => self.retry(message, reason, now, after),
                     SendFailure::Permanent => Outcome::Dead(reason),
                     SendFailure::Halt => {
-                        tracing::error!(%reason, "WhatsApp sending paused: Meta refused the token, permissions or account");
-                        *self
-                            .paused_until
-                            .lock()
-                            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(now + PAUSE);
-                        self.metrics.set_sending_paused(true);
+                        tracing::error!(%reason, %instance, %sender, "WhatsApp sending from this number paused: Meta refused the token, permissions or account");
+                        self.pause(sender, now + PAUSE);
                         Outcome::Deferred {
                             reason,
                             at: now + PAUSE,
@@ -396,20 +430,24 @@ impl Outbox {
             ));
         };
         let public_url = self.config.public_url_of(instance);
-        let facts = match facts::resolve(whmcs, message, &public_url, &self.config.alerts).await {
+        let rules = self.config.for_instance(instance);
+        let facts = match facts::resolve(whmcs, message, &public_url, &rules.alerts).await {
             Ok(facts) => facts,
             Err(NotReady::Skip(reason)) => return Prepared::Done(Outcome::Skipped(reason)),
             Err(NotReady::Gone(reason)) => return Prepared::Done(Outcome::Dead(reason)),
             Err(NotReady::Retry(reason)) => return retry(reason),
         };
-        let language = self
-            .templates
+        let templates = &rules.alert_templates;
+        let language = templates
             .language_for(message.kind, &facts.client.language)
             .to_owned();
         let mut values = facts.values;
         facts::localise(message.kind, &language, &mut values);
+        if let Some(brand) = &rules.alerts.brand {
+            values.insert(Parameter::Brand.as_str(), brand.clone());
+        }
         let values = &values;
-        match self.templates.message_body(
+        match templates.message_body(
             message.kind,
             &language,
             &facts.to,

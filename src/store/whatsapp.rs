@@ -11,6 +11,9 @@ pub struct StatusReport {
     pub status: DeliveryStatus,
     pub at: jiff::Timestamp,
     pub error_code: Option<i64>,
+    /// The instances that send from the number it is about: only their
+    /// messages may be changed by it.
+    pub instances: Vec<String>,
 }
 
 /// What a delivery changed.
@@ -40,14 +43,18 @@ pub fn apply(
     }
     let mut updated = 0;
     for report in reports {
-        let stored: Option<String> = connection
-            .prepare_cached("SELECT status FROM messages WHERE wamid = ?1")?
-            .query_row([&report.wamid], |row| row.get(0))
+        let stored: Option<(String, String)> = connection
+            .prepare_cached("SELECT status, instance FROM messages WHERE wamid = ?1")?
+            .query_row([&report.wamid], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
-        let Some(stored) = stored else {
+        let Some((stored, instance)) = stored else {
             tracing::debug!(wamid = %report.wamid, "status for a message puente did not send");
             continue;
         };
+        if !report.instances.contains(&instance) {
+            tracing::warn!(wamid = %report.wamid, "status from another instance's number; ignored");
+            continue;
+        }
         if delivery::advances(&stored, report.status) {
             updated += connection.execute(
                 "UPDATE messages SET status = ?2, status_at_ms = ?3, meta_error_code = ?4 WHERE wamid = ?1",
