@@ -1,4 +1,6 @@
-//! `GET /v1/admin/events[/{id}]`: stored events, behind the admin token.
+//! `GET /v1/admin/events[/{id}]`: stored events, behind an admin token; and
+//! the admin token itself, global or scoped to one instance, for every
+//! admin route.
 
 use std::future::{Ready, ready};
 
@@ -12,35 +14,120 @@ use super::error::ApiError;
 use crate::domain::envelope::{Actor, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
 use crate::store::events::{self, EventQuery, StoredEvent};
+use crate::store::{self, InstanceOwned};
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
 
-/// Proof that the request carries the admin token. With no token
-/// configured the admin API does not exist (404).
-pub struct Admin;
+/// Proof that the request carries an admin token, and what it opens: every
+/// instance (`PUENTE_ADMIN_TOKEN`) or one (`[instances.<name>]
+/// admin_token`). With no token configured the admin API does not exist
+/// (404).
+pub struct Admin {
+    /// `None`: the global token.
+    scope: Option<InstanceName>,
+}
 
 impl FromRequest for Admin {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = request
-            .app_data::<web::Data<AppState>>()
-            .and_then(|state| state.config.admin_token.clone());
-        let Some(token) = token else {
-            return ready(Err(ApiError::no_such_route()));
+        let Some(state) = request.app_data::<web::Data<AppState>>() else {
+            return ready(Err(ApiError::Internal));
         };
+        let config = &state.config;
+        let tokens: Vec<(Option<&InstanceName>, &crate::config::AdminToken)> = config
+            .admin_token
+            .iter()
+            .map(|token| (None, token))
+            .chain(config.instances.iter().filter_map(|(name, instance)| {
+                instance
+                    .admin_token
+                    .as_ref()
+                    .map(|token| (Some(name), token))
+            }))
+            .collect();
+        if tokens.is_empty() {
+            return ready(Err(ApiError::no_such_route()));
+        }
         let presented = request
             .headers()
             .get("authorization")
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "));
-        ready(match presented {
-            Some(presented) if token.matches(presented.trim()) => Ok(Admin),
-            _ => Err(ApiError::Unauthorized),
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        let Some(presented) = presented else {
+            return ready(Err(ApiError::Unauthorized));
+        };
+        // Every token is compared (in constant time), whichever matches.
+        let matched = tokens
+            .into_iter()
+            .filter(|(_, token)| token.matches(presented))
+            .map(|(scope, _)| scope.cloned())
+            .collect::<Vec<_>>();
+        ready(match matched.into_iter().next() {
+            Some(scope) => Ok(Admin { scope }),
+            None => Err(ApiError::Unauthorized),
         })
     }
+}
+
+impl Admin {
+    /// The instance a list is filtered by: the one asked for, which a
+    /// scoped token may only ask for its own; a scoped token's own when
+    /// none is asked for.
+    pub(super) fn instance_filter(
+        &self,
+        asked: Option<InstanceName>,
+    ) -> Result<Option<InstanceName>, ApiError> {
+        match (&self.scope, asked) {
+            (None, asked) => Ok(asked),
+            (Some(own), None) => Ok(Some(own.clone())),
+            (Some(own), Some(asked)) if asked == *own => Ok(Some(asked)),
+            (Some(own), Some(asked)) => Err(Self::forbidden(own, asked.as_str())),
+        }
+    }
+
+    /// Refuses a record of another instance than the token's.
+    pub(super) fn may_see(&self, instance: &str) -> Result<(), ApiError> {
+        match &self.scope {
+            Some(own) if own.as_str() != instance => Err(Self::forbidden(own, instance)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses acting on row `id` of `table` when it belongs to another
+    /// instance than a scoped token's (a missing row is left to the route).
+    pub(super) async fn may_act_on(
+        &self,
+        state: &AppState,
+        table: InstanceOwned,
+        id: i64,
+    ) -> Result<(), ApiError> {
+        if self.scope.is_none() {
+            return Ok(());
+        }
+        match state
+            .read(move |c| store::instance_of(c, table, id))
+            .await?
+        {
+            Some(instance) => self.may_see(&instance),
+            None => Ok(()),
+        }
+    }
+
+    fn forbidden(own: &InstanceName, other: &str) -> ApiError {
+        ApiError::ForbiddenInstance(format!(
+            "this admin token is instance {own}'s; it cannot see instance {other}"
+        ))
+    }
+}
+
+/// An `instance` query value.
+pub(super) fn parse_instance(text: &str) -> Result<InstanceName, ApiError> {
+    InstanceName::parse(text)
+        .map_err(|problem| ApiError::InvalidQuery(format!("instance: {problem}")))
 }
 
 /// A `cursor` query value: the last id of the previous page.
@@ -115,7 +202,7 @@ impl ListParams {
                 .transpose()?,
             instance: self
                 .instance
-                .map(|text| InstanceName::parse(&text).map_err(|p| invalid("instance", p)))
+                .map(|text| parse_instance(&text))
                 .transpose()?,
             since: self
                 .since
@@ -183,11 +270,12 @@ struct EventPage {
 
 /// Events in arrival order, filtered by `type`, `instance` and `since`.
 pub async fn list_events(
-    _: Admin,
+    admin: Admin,
     params: web::Query<ListParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = params.into_inner().into_query()?;
+    let mut query = params.into_inner().into_query()?;
+    query.instance = admin.instance_filter(query.instance)?;
     let limit = query.limit as usize;
     let found = state
         .read(move |connection| events::list(connection, &query))
@@ -205,7 +293,7 @@ pub async fn list_events(
 
 /// One event by its `webhook-id`, with the payload exactly as signed.
 pub async fn get_event(
-    _: Admin,
+    admin: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -217,7 +305,10 @@ pub async fn get_event(
         .read(move |connection| events::get(connection, &event_id))
         .await?;
     match found {
-        Some(event) => Ok(HttpResponse::Ok().json(EventView::new(event)?)),
+        Some(event) => {
+            admin.may_see(event.instance.as_str())?;
+            Ok(HttpResponse::Ok().json(EventView::new(event)?))
+        }
         None => Err(not_found()),
     }
 }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::admin::{Admin, next_cursor, parse_cursor, parse_limit, parse_record_id, parse_status};
+use super::admin::{
+    Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
+};
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::cancellations::{domain_facts, service_facts};
@@ -22,6 +24,7 @@ use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
 use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
+use crate::store::InstanceOwned;
 use crate::store::NewEvent;
 use crate::store::cancellations::{self, CancellationQuery, StoredCancellation};
 use crate::store::events::EventStatus;
@@ -478,6 +481,7 @@ const STATUSES: [&str; 6] = [
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    instance: Option<String>,
     status: Option<String>,
     service: Option<String>,
     cursor: Option<String>,
@@ -491,14 +495,20 @@ struct CancellationPage {
 }
 
 /// `GET /v1/admin/cancellations`: every recorded cancellation in order,
-/// with its dates, filtered by `status` and `service`.
+/// with its dates, filtered by `instance`, `status` and `service`.
 pub async fn list(
-    _: Admin,
+    admin: Admin,
     params: web::Query<ListParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let query = CancellationQuery {
+        instance: admin.instance_filter(
+            params
+                .instance
+                .map(|text| parse_instance(&text))
+                .transpose()?,
+        )?,
         status: params
             .status
             .map(|text| parse_status(text, &STATUSES))
@@ -524,7 +534,7 @@ pub async fn list(
 /// `POST /v1/admin/cancellations/{id}/retry`: a failed termination is tried
 /// again once the administrator fixed what WHMCS refused.
 pub async fn retry(
-    _: Admin,
+    admin: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -532,6 +542,9 @@ pub async fn retry(
     let Ok(row) = id.parse::<i64>() else {
         return Err(not_found());
     };
+    admin
+        .may_act_on(&state, InstanceOwned::Cancellations, row)
+        .await?;
     let now = jiff::Timestamp::now();
     match state
         .change(move |connection| cancellations::retry(connection, row, now))

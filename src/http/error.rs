@@ -34,6 +34,9 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
+    /// An instance's admin token used on another instance's records.
+    #[error("{0}")]
+    ForbiddenInstance(String),
     #[error("{0}")]
     NotRetryable(String),
     #[error("{0}")]
@@ -73,6 +76,7 @@ impl ApiError {
             Self::InvalidQuery(_) => "invalid_query",
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::ForbiddenInstance(_) => "forbidden_instance",
             Self::NotRetryable(_) => "not_retryable",
             Self::NotFound(_) => "not_found",
             Self::Refused { code, .. } => code,
@@ -122,7 +126,7 @@ impl ResponseError for ApiError {
             | Self::MalformedJson(_)
             | Self::InvalidEnvelope(_)
             | Self::InvalidQuery(_) => StatusCode::BAD_REQUEST,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::ForbiddenInstance(_) => StatusCode::FORBIDDEN,
             Self::NotRetryable(_) => StatusCode::CONFLICT,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Refused { status, .. } => *status,

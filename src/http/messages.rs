@@ -5,9 +5,12 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::admin::{Admin, next_cursor, parse_cursor, parse_limit, parse_record_id, parse_status};
+use super::admin::{
+    Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
+};
 use super::error::ApiError;
 use crate::domain::ids::EventId;
+use crate::store::InstanceOwned;
 use crate::store::messages::{self, MessageQuery, StoredMessage};
 
 const STATUSES: [&str; 9] = [
@@ -25,6 +28,7 @@ const STATUSES: [&str; 9] = [
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    instance: Option<String>,
     status: Option<String>,
     client: Option<String>,
     event: Option<String>,
@@ -33,10 +37,15 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    fn into_query(self) -> Result<MessageQuery, ApiError> {
+    fn into_query(self, admin: &Admin) -> Result<MessageQuery, ApiError> {
         let invalid =
             |what: &str, problem: String| ApiError::InvalidQuery(format!("{what}: {problem}"));
         Ok(MessageQuery {
+            instance: admin.instance_filter(
+                self.instance
+                    .map(|text| parse_instance(&text))
+                    .transpose()?,
+            )?,
             status: self
                 .status
                 .map(|text| parse_status(text, &STATUSES))
@@ -62,13 +71,14 @@ struct MessagePage {
     next_cursor: Option<String>,
 }
 
-/// Messages in planning order, filtered by `status`, `client` and `event`.
+/// Messages in planning order, filtered by `instance`, `status`, `client`
+/// and `event`.
 pub async fn list_messages(
-    _: Admin,
+    admin: Admin,
     params: web::Query<ListParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = params.into_inner().into_query()?;
+    let query = params.into_inner().into_query(&admin)?;
     let limit = query.limit as usize;
     let found = state
         .read(move |connection| messages::list(connection, &query))
@@ -84,13 +94,16 @@ pub async fn list_messages(
 /// message again, from scratch (an uncertain one may reach the client twice:
 /// the operator decides).
 pub async fn retry_message(
-    _: Admin,
+    admin: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let Ok(id) = id.parse::<i64>() else {
         return Err(ApiError::NotFound(format!("no message has the id `{id}`")));
     };
+    admin
+        .may_act_on(&state, InstanceOwned::Messages, id)
+        .await?;
     let status = state
         .change(move |connection| messages::retry(connection, id))
         .await?;

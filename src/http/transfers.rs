@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::admin::{Admin, next_cursor, parse_cursor, parse_limit, parse_record_id, parse_status};
+use super::admin::{
+    Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
+};
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::domain::alerts::AlertKind;
@@ -433,6 +435,7 @@ pub async fn list_for_client(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    instance: Option<String>,
     status: Option<String>,
     service: Option<String>,
     cursor: Option<String>,
@@ -468,12 +471,18 @@ const STATUSES: [&str; 9] = [
 /// `GET /v1/admin/transfers`: transfers in order, each with every step
 /// (who took it, when, the preconditions checked).
 pub async fn list(
-    _: Admin,
+    admin: Admin,
     params: web::Query<ListParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let params = params.into_inner();
     let query = TransferQuery {
+        instance: admin.instance_filter(
+            params
+                .instance
+                .map(|text| parse_instance(&text))
+                .transpose()?,
+        )?,
         status: params
             .status
             .map(|text| parse_status(text, &STATUSES))
@@ -508,7 +517,7 @@ pub async fn list(
 /// `POST /v1/admin/transfers/{id}/approve`: staff's step when
 /// `PUENTE_TRANSFER_APPROVAL=staff`; the move follows.
 pub async fn approve(
-    _: Admin,
+    admin: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -518,6 +527,7 @@ pub async fn approve(
         .read(move |c| transfers::by_id(c, transfer_id))
         .await?
         .ok_or_else(not_found)?;
+    admin.may_see(&transfer.instance)?;
     let from = transfer.status().ok_or(ApiError::Internal)?;
     let now = jiff::Timestamp::now();
     let to = transfer::step(

@@ -5,8 +5,11 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::admin::{Admin, next_cursor, parse_cursor, parse_limit, parse_record_id, parse_status};
+use super::admin::{
+    Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
+};
 use super::error::ApiError;
+use crate::store::InstanceOwned;
 use crate::store::messages::Retry;
 use crate::store::upgrades::{self, ApplicationQuery, StoredApplication};
 
@@ -17,6 +20,7 @@ const STATUSES: [&str; 6] = [
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    instance: Option<String>,
     status: Option<String>,
     service: Option<String>,
     cursor: Option<String>,
@@ -24,8 +28,13 @@ pub struct ListParams {
 }
 
 impl ListParams {
-    fn into_query(self) -> Result<ApplicationQuery, ApiError> {
+    fn into_query(self, admin: &Admin) -> Result<ApplicationQuery, ApiError> {
         Ok(ApplicationQuery {
+            instance: admin.instance_filter(
+                self.instance
+                    .map(|text| parse_instance(&text))
+                    .transpose()?,
+            )?,
             status: self
                 .status
                 .map(|text| parse_status(text, &STATUSES))
@@ -47,13 +56,14 @@ struct UpgradePage {
     next_cursor: Option<String>,
 }
 
-/// Recorded upgrades in order, filtered by `status` and `service`.
+/// Recorded upgrades in order, filtered by `instance`, `status` and
+/// `service`.
 pub async fn list_upgrades(
-    _: Admin,
+    admin: Admin,
     params: web::Query<ListParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = params.into_inner().into_query()?;
+    let query = params.into_inner().into_query(&admin)?;
     let limit = query.limit as usize;
     let found = state
         .read(move |connection| upgrades::list(connection, &query))
@@ -68,7 +78,7 @@ pub async fn list_upgrades(
 /// Plans a failed upgrade again, once the administrator has fixed what
 /// WHMCS refused; the worker takes it at once.
 pub async fn retry_upgrade(
-    _: Admin,
+    admin: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -76,6 +86,9 @@ pub async fn retry_upgrade(
     let Ok(row) = id.parse::<i64>() else {
         return Err(not_found());
     };
+    admin
+        .may_act_on(&state, InstanceOwned::Upgrades, row)
+        .await?;
     match state
         .change(move |connection| upgrades::retry(connection, row))
         .await?

@@ -598,18 +598,19 @@ pub fn holding(
 /// Filters and paging for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct CancellationQuery {
+    pub instance: Option<InstanceName>,
     pub status: Option<String>,
     pub service_id: Option<u64>,
     pub after: Option<i64>,
     pub limit: u32,
 }
 
-/// Cancellations in the order they were recorded.
-pub fn list(
-    connection: &Connection,
-    query: &CancellationQuery,
-) -> rusqlite::Result<Vec<StoredCancellation>> {
+/// The statement [`list`] runs, and its parameters.
+pub(crate) fn list_statement(query: &CancellationQuery) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
     let mut filter = Filter::default();
+    if let Some(instance) = &query.instance {
+        filter.push("c.instance =", instance.as_str().to_owned());
+    }
     if let Some(status) = &query.status {
         filter.push("c.status =", status.clone());
     }
@@ -624,6 +625,15 @@ pub fn list(
     }
     let (clause, limit, values) = filter.finish(query.limit);
     let sql = format!("{STORED} {clause} ORDER BY c.id LIMIT ?{limit}");
+    (sql, values)
+}
+
+/// Cancellations in the order they were recorded.
+pub fn list(
+    connection: &Connection,
+    query: &CancellationQuery,
+) -> rusqlite::Result<Vec<StoredCancellation>> {
+    let (sql, values) = list_statement(query);
     let mut statement = connection.prepare(&sql)?;
     let rows = statement.query_map(
         rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),

@@ -113,8 +113,12 @@ pub struct EventQuery {
 const COLUMNS: &str = "seq, id, instance, type, actor_kind, actor_id, actor_user_id, source, \
                        occurred_at_ms, received_at_ms, status";
 
-/// Events in arrival order, without their bodies.
-pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
+/// The statement [`list`] runs, and its parameters; `after` is the later
+/// of the cursor and the start of `since`.
+pub(crate) fn list_statement(
+    query: &EventQuery,
+    after: Option<i64>,
+) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
     let mut filter = Filter::default();
     if let Some(hook) = &query.hook {
         filter.push("type =", hook.as_str().to_owned());
@@ -122,6 +126,16 @@ pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec
     if let Some(instance) = &query.instance {
         filter.push("instance =", instance.as_str().to_owned());
     }
+    if let Some(after) = after {
+        filter.push("seq >", after);
+    }
+    let (clause, limit, values) = filter.finish(query.limit);
+    let sql = format!("SELECT {COLUMNS} FROM events {clause} ORDER BY seq LIMIT ?{limit}");
+    (sql, values)
+}
+
+/// Events in arrival order, without their bodies.
+pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec<StoredEvent>> {
     let from_since = match query.since {
         Some(since) => match first_seq_received_since(connection, since)? {
             Some(seq) => Some(seq - 1),
@@ -129,11 +143,7 @@ pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec
         },
         None => None,
     };
-    if let Some(after) = query.after.max(from_since) {
-        filter.push("seq >", after);
-    }
-    let (clause, limit, values) = filter.finish(query.limit);
-    let sql = format!("SELECT {COLUMNS} FROM events {clause} ORDER BY seq LIMIT ?{limit}");
+    let (sql, values) = list_statement(query, query.after.max(from_since));
     let mut statement = connection.prepare(&sql)?;
     let rows = statement.query_map(
         rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),

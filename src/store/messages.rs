@@ -172,6 +172,7 @@ pub struct StoredMessage {
 /// Filters and paging for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct MessageQuery {
+    pub instance: Option<InstanceName>,
     pub status: Option<String>,
     pub client_id: Option<u64>,
     pub event: Option<EventId>,
@@ -180,9 +181,12 @@ pub struct MessageQuery {
     pub limit: u32,
 }
 
-/// Messages in planning order.
-pub fn list(connection: &Connection, query: &MessageQuery) -> rusqlite::Result<Vec<StoredMessage>> {
+/// The statement [`list`] runs, and its parameters.
+pub(crate) fn list_statement(query: &MessageQuery) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
     let mut filter = Filter::default();
+    if let Some(instance) = &query.instance {
+        filter.push("m.instance =", instance.as_str().to_owned());
+    }
     if let Some(status) = &query.status {
         filter.push("m.status =", status.clone());
     }
@@ -203,6 +207,12 @@ pub fn list(connection: &Connection, query: &MessageQuery) -> rusqlite::Result<V
            FROM messages m JOIN events e ON e.seq = m.event_seq
            {clause} ORDER BY m.id LIMIT ?{limit}"
     );
+    (sql, values)
+}
+
+/// Messages in planning order.
+pub fn list(connection: &Connection, query: &MessageQuery) -> rusqlite::Result<Vec<StoredMessage>> {
+    let (sql, values) = list_statement(query);
     let mut statement = connection.prepare(&sql)?;
     let rows = statement.query_map(
         rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),

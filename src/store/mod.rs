@@ -40,6 +40,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0008_upgrade_types.sql")),
         M::up(include_str!("migrations/0009_cancellations.sql")),
         M::up(include_str!("migrations/0010_transfers.sql")),
+        M::up(include_str!("migrations/0011_instance_indexes.sql")),
     ])
 }
 
@@ -129,6 +130,35 @@ impl Filter {
         };
         (clause, self.values.len(), self.values)
     }
+}
+
+/// Tables whose rows each belong to one instance: the admin API checks a
+/// scoped token against a row's instance before acting on it.
+#[derive(Debug, Clone, Copy)]
+pub enum InstanceOwned {
+    Messages,
+    Upgrades,
+    Cancellations,
+    Transfers,
+}
+
+/// The instance a row belongs to; `None` when there is no such row.
+pub fn instance_of(
+    connection: &rusqlite::Connection,
+    table: InstanceOwned,
+    id: i64,
+) -> rusqlite::Result<Option<String>> {
+    let sql = match table {
+        InstanceOwned::Messages => "SELECT instance FROM messages WHERE id = ?1",
+        InstanceOwned::Upgrades => "SELECT instance FROM upgrade_applications WHERE id = ?1",
+        InstanceOwned::Cancellations => "SELECT instance FROM cancellations WHERE id = ?1",
+        InstanceOwned::Transfers => "SELECT instance FROM transfers WHERE id = ?1",
+    };
+    use rusqlite::OptionalExtension as _;
+    connection
+        .prepare_cached(sql)?
+        .query_row([id], |row| row.get(0))
+        .optional()
 }
 
 /// Where the database lives, how long to wait for a lock, and how much of
@@ -260,6 +290,7 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::InstanceName;
 
     /// A constraint written `col IN (a, b, c)` makes SQLite build a
     /// temporary index on every insert; no table may have one.
@@ -417,6 +448,93 @@ mod tests {
     }
 
     #[test]
+    fn every_admin_list_filtered_by_instance_reads_an_index_range() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database =
+            Database::open(&dir.path().join("p.db"), Duration::from_secs(1)).expect("open");
+        let reader = database.reader().expect("reader");
+        let instance = || Some(InstanceName::parse("alfa").expect("name"));
+        let statements = [
+            (
+                "events",
+                events::list_statement(
+                    &events::EventQuery {
+                        hook: None,
+                        instance: instance(),
+                        since: None,
+                        after: Some(10),
+                        limit: 100,
+                    },
+                    Some(10),
+                ),
+            ),
+            (
+                "messages",
+                messages::list_statement(&messages::MessageQuery {
+                    instance: instance(),
+                    status: None,
+                    client_id: None,
+                    event: None,
+                    after: None,
+                    limit: 100,
+                }),
+            ),
+            (
+                "upgrade_applications",
+                upgrades::list_statement(&upgrades::ApplicationQuery {
+                    instance: instance(),
+                    status: None,
+                    service_id: None,
+                    after: Some(3),
+                    limit: 100,
+                }),
+            ),
+            (
+                "cancellations",
+                cancellations::list_statement(&cancellations::CancellationQuery {
+                    instance: instance(),
+                    status: None,
+                    service_id: None,
+                    after: None,
+                    limit: 100,
+                }),
+            ),
+            (
+                "transfers",
+                transfers::list_statement(&transfers::TransferQuery {
+                    instance: instance(),
+                    status: None,
+                    service_id: None,
+                    after: None,
+                    limit: 100,
+                }),
+            ),
+        ];
+        for (table, (sql, values)) in statements {
+            let mut statement = reader
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan");
+            let plan: Vec<String> = statement
+                .query_map(
+                    rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
+                    |row| row.get(3),
+                )
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("plan rows");
+            let alias = plan
+                .iter()
+                .find(|step| step.contains(&format!("{table}_by_instance")))
+                .unwrap_or_else(|| panic!("{table}: no instance index in {plan:#?}"));
+            assert!(alias.starts_with("SEARCH"), "{table}: {plan:#?}");
+            assert!(
+                !plan.iter().any(|step| step.contains("USE TEMP B-TREE")),
+                "{table} sorts its rows: {plan:#?}"
+            );
+        }
+    }
+
+    #[test]
     fn migrations_are_valid_and_reopening_is_harmless() {
         assert!(migrations().validate().is_ok());
         let dir = std::env::temp_dir().join(format!("puente-store-{}", std::process::id()));
@@ -427,7 +545,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 10);
+        assert_eq!(version, 11);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

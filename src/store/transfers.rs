@@ -503,18 +503,19 @@ pub fn steps(connection: &Connection, transfer_id: i64) -> rusqlite::Result<Vec<
 /// Filters and paging for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct TransferQuery {
+    pub instance: Option<InstanceName>,
     pub status: Option<String>,
     pub service_id: Option<u64>,
     pub after: Option<i64>,
     pub limit: u32,
 }
 
-/// Transfers in the order they were requested.
-pub fn list(
-    connection: &Connection,
-    query: &TransferQuery,
-) -> rusqlite::Result<Vec<StoredTransfer>> {
+/// The statement [`list`] runs, and its parameters.
+pub(crate) fn list_statement(query: &TransferQuery) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
     let mut filter = Filter::default();
+    if let Some(instance) = &query.instance {
+        filter.push("instance =", instance.as_str().to_owned());
+    }
     if let Some(status) = &query.status {
         filter.push("status =", status.clone());
     }
@@ -526,6 +527,15 @@ pub fn list(
     }
     let (clause, limit, values) = filter.finish(query.limit);
     let sql = format!("{STORED} {clause} ORDER BY id LIMIT ?{limit}");
+    (sql, values)
+}
+
+/// Transfers in the order they were requested.
+pub fn list(
+    connection: &Connection,
+    query: &TransferQuery,
+) -> rusqlite::Result<Vec<StoredTransfer>> {
+    let (sql, values) = list_statement(query);
     let mut statement = connection.prepare(&sql)?;
     let rows = statement.query_map(
         rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),

@@ -200,6 +200,7 @@ pub struct StoredApplication {
 /// Filters and paging for [`list`].
 #[derive(Debug, Clone, Default)]
 pub struct ApplicationQuery {
+    pub instance: Option<InstanceName>,
     pub status: Option<String>,
     pub service_id: Option<u64>,
     /// Only rows after this id (the previous page's cursor).
@@ -207,12 +208,12 @@ pub struct ApplicationQuery {
     pub limit: u32,
 }
 
-/// Recorded upgrades in the order they were reported.
-pub fn list(
-    connection: &Connection,
-    query: &ApplicationQuery,
-) -> rusqlite::Result<Vec<StoredApplication>> {
+/// The statement [`list`] runs, and its parameters.
+pub(crate) fn list_statement(query: &ApplicationQuery) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
     let mut filter = Filter::default();
+    if let Some(instance) = &query.instance {
+        filter.push("u.instance =", instance.as_str().to_owned());
+    }
     if let Some(status) = &query.status {
         filter.push("u.status =", status.clone());
     }
@@ -231,6 +232,15 @@ pub fn list(
            FROM upgrade_applications u JOIN events e ON e.seq = u.event_seq
            {clause} ORDER BY u.id LIMIT ?{limit}"
     );
+    (sql, values)
+}
+
+/// Recorded upgrades in the order they were reported.
+pub fn list(
+    connection: &Connection,
+    query: &ApplicationQuery,
+) -> rusqlite::Result<Vec<StoredApplication>> {
+    let (sql, values) = list_statement(query);
     let mut statement = connection.prepare(&sql)?;
     let rows = statement.query_map(
         rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),

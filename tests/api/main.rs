@@ -9,6 +9,7 @@ mod fake_whmcs;
 mod health;
 mod helpers;
 mod hooks;
+mod instances;
 mod meta_schema;
 mod outbox;
 mod shim;
