@@ -169,6 +169,36 @@ fn a_broken_alert_templates_file_stops_start_up_naming_the_variable() {
 }
 
 #[test]
+fn a_setting_for_an_undeclared_instance_stops_start_up_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("puente.toml");
+    std::fs::write(
+        &file,
+        "[instances.reseller]\nwhmcs_url = \"https://reseller.example\"\n\
+         identifier = \"i\"\nsecret = \"s\"\n\
+         [instances.resseler.whatsapp]\nphone_number_id = \"1001\"\n",
+    )
+    .expect("write");
+
+    let output = puente(
+        &["check-config"],
+        &[
+            ("PUENTE_HOOK_SECRETS", SECRET),
+            ("PUENTE_CONFIG", file.to_str().expect("path")),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(2));
+    let message = stderr(&output);
+    assert!(
+        message.contains("`instances.resseler.whatsapp.phone_number_id`")
+            && message.contains("names the instance `resseler`, which is not declared")
+            && message.contains("declared instances: default, reseller"),
+        "{message}"
+    );
+}
+
+#[test]
 fn explicit_consent_needs_the_opt_in_field() {
     let output = puente(
         &["check-config"],
