@@ -170,6 +170,20 @@ fn instances_from_toml_get_their_own_secrets_and_fall_back_to_the_global_ones() 
 }
 
 #[test]
+fn the_default_instance_is_overridden_at_the_top_level_not_in_a_table() {
+    let problems = from_toml(
+        "[instances.default.whatsapp]\nphone_number_id = \"1001\"\n",
+        &[("PUENTE_HOOK_SECRETS", SECRET)],
+    )
+    .expect_err("refused")
+    .0;
+    assert_eq!(
+        problems,
+        ["[instances.default]: the default instance is configured by the top-level settings"]
+    );
+}
+
+#[test]
 fn an_instance_may_not_redefine_the_default_one() {
     let toml = format!("[hook]\nsecrets = \"{SECRET}\"\n[instances.default]\ntimezone = \"UTC\"\n");
     let sources = Sources::from_toml(

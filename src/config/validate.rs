@@ -212,6 +212,14 @@ impl Checker<'_> {
                 Ok(parsed) => Ok(parsed),
                 Err(problem) => Err(format!("{label}: {problem}")),
             };
+            let parsed = match parsed {
+                Ok(parsed) => parsed,
+                Err(problem) => {
+                    self.errors.push(problem);
+                    all_valid = false;
+                    continue;
+                }
+            };
             let declared = table
                 .keys()
                 .any(|key| CONNECTION_SETTINGS.contains(&key.as_str()));
@@ -254,15 +262,11 @@ impl Checker<'_> {
                 public_url: table.get("public_url"),
                 timezone: table.get("timezone"),
             };
-            match (parsed, self.instance(Some(name), settings)) {
-                (Ok(name), Ok(instance)) => {
-                    instances.insert(name, instance);
+            match self.instance(Some(name), settings) {
+                Ok(instance) => {
+                    instances.insert(parsed, instance);
                 }
-                (Err(problem), _) => {
-                    self.errors.push(problem);
-                    all_valid = false;
-                }
-                (_, Err(Invalid)) => all_valid = false,
+                Err(Invalid) => all_valid = false,
             }
         }
         if all_valid {

@@ -540,17 +540,70 @@ async fn an_instances_admin_token_sees_and_retries_only_its_own_records() {
         StatusCode::ACCEPTED
     );
 
-    // Every list of a staff token is its install's, even when empty.
+    // beta's failed upgrade and cancellation and a transfer waiting for
+    // staff: alfa's staff can act on none of them, beta's on all.
+    let beta_event =
+        app.column("SELECT CAST(seq AS TEXT) FROM events WHERE id = 'evt_beta_welcome'");
+    app.open_database()
+        .execute_batch(&format!(
+            "INSERT INTO upgrade_applications (id, event_seq, instance, upgrade_id, upgrade_type,
+                 service_id, client_id, product_id, billing_cycle, policy, enable_date, status,
+                 planned_at_ms)
+             VALUES (71, {seq}, 'beta', 233, 'package', 7731, 1842, 13, 'Annually', 'seed',
+                     '2026-12-01', 'failed', 0);
+             INSERT INTO cancellations (id, event_seq, instance, subject_kind, subject_id, client_id,
+                 cancel_type, origin, requested_at_ms, requested_on, status, updated_at_ms)
+             VALUES (72, {seq}, 'beta', 'service', 7731, 1842, 'Immediate', 'client_page', 0,
+                     '2026-12-01', 'failed', 0);
+             INSERT INTO transfers (id, event_seq, instance, service_id, owner_client_id,
+                 recipient_client_id, recipient_email, approval, status, requested_at_ms,
+                 expires_at_ms, updated_at_ms)
+             VALUES (73, {seq}, 'beta', 7731, 1842, 1901, 'b@example.com', 'staff', 'accepted',
+                     0, 9999999999999, 0);",
+            seq = beta_event[0]
+        ))
+        .expect("beta's records");
+    let actions = [
+        "/v1/admin/upgrades/71/retry",
+        "/v1/admin/cancellations/72/retry",
+        "/v1/admin/transfers/73/approve",
+    ];
+    for action in actions {
+        assert_error(
+            post(app, ALFA_ADMIN, action).await,
+            StatusCode::FORBIDDEN,
+            "forbidden_instance",
+        )
+        .await;
+    }
+    assert_eq!(
+        app.column(
+            "SELECT status FROM upgrade_applications UNION ALL SELECT status FROM cancellations
+             UNION ALL SELECT status FROM transfers"
+        ),
+        ["failed", "failed", "accepted"],
+        "refused actions change nothing"
+    );
+    for action in actions {
+        assert_eq!(
+            post(app, BETA_ADMIN, action).await.status(),
+            StatusCode::ACCEPTED,
+            "{action}"
+        );
+    }
+
+    // Every list of a staff token is its install's.
     for (path, key) in [
         ("/v1/admin/upgrades", "upgrades"),
         ("/v1/admin/cancellations", "cancellations"),
         ("/v1/admin/transfers", "transfers"),
     ] {
         assert!(
-            instances_listed(app, BETA_ADMIN, path, key)
+            instances_listed(app, ALFA_ADMIN, path, key)
                 .await
                 .is_empty()
         );
+        assert_eq!(instances_listed(app, BETA_ADMIN, path, key).await, ["beta"]);
     }
     assert_error(
         get(app, "not-a-token-of-anyone", "/v1/admin/events").await,
@@ -558,5 +611,94 @@ async fn an_instances_admin_token_sees_and_retries_only_its_own_records() {
         "unauthorized",
     )
     .await;
+    installs.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_pause_after_meta_refuses_one_numbers_token_leaves_the_other_sending() {
+    let (installs, _files) = installs().await;
+    let app = &installs.app;
+    for (number, answer) in [
+        (
+            ALFA_NUMBER,
+            wiremock::ResponseTemplate::new(401).set_body_json(json!({
+                "error": {"message": "(#190) token expired", "code": 190, "fbtrace_id": "AXa"}
+            })),
+        ),
+        (
+            BETA_NUMBER,
+            wiremock::ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp", "messages": [{"id": "wamid.beta"}]
+            })),
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(format!("/v23.0/{number}/messages")))
+            .respond_with(answer)
+            .mount(&installs.graph)
+            .await;
+    }
+    event(
+        app,
+        "alfa",
+        "evt_a1",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+    )
+    .await;
+    event(
+        app,
+        "alfa",
+        "evt_a2",
+        "ClientAdd",
+        json!({"client_id": 1843}),
+    )
+    .await;
+    event(
+        app,
+        "beta",
+        "evt_b1",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+    )
+    .await;
+
+    let report = app.outbox.drain().await.expect("drain");
+
+    // alfa's first refusal pauses alfa's number: its second message is not
+    // even tried; beta's goes out.
+    assert_eq!((report.sent, report.deferred), (1, 2), "{report:?}");
+    let tried: Vec<String> = graph_requests(&installs.graph)
+        .await
+        .into_iter()
+        .map(|(path, _, _)| path)
+        .collect();
+    assert_eq!(
+        tried
+            .iter()
+            .filter(|path| path.contains(ALFA_NUMBER))
+            .count(),
+        1
+    );
+    assert_eq!(
+        tried
+            .iter()
+            .filter(|path| path.contains(BETA_NUMBER))
+            .count(),
+        1
+    );
+    assert_eq!(
+        app.column("SELECT status FROM messages WHERE instance = 'alfa'"),
+        ["planned", "planned"]
+    );
+    let metrics = app.metrics().await;
+    let paused = |instance: &str| {
+        counter(
+            &metrics,
+            "puente_whatsapp_sending_paused",
+            &format!("instance=\"{instance}\""),
+        )
+    };
+    assert_eq!((paused("alfa"), paused("beta")), (1.0, 0.0), "{metrics}");
     installs.app.stop().await;
 }
