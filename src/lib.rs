@@ -9,6 +9,7 @@ pub mod http;
 pub mod metrics;
 pub mod outbox;
 pub mod quote;
+pub mod retention;
 pub mod signature;
 pub mod startup;
 pub mod store;

@@ -67,6 +67,13 @@ pub struct Metrics {
     upgrades: Family<OutcomeLabels, Counter>,
     cancellations: Family<OutcomeLabels, Counter>,
     transfers: Family<OutcomeLabels, Counter>,
+    retention: Family<TableLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TableLabels {
+    table: &'static str,
+    instance: String,
 }
 
 impl Metrics {
@@ -138,7 +145,14 @@ impl Metrics {
              expired, completed, failed",
             transfers.clone(),
         );
+        let retention = Family::<TableLabels, Counter>::default();
+        registry.register(
+            "retention_deleted",
+            "Rows deleted by retention, by table (events, messages, message_attempts) and instance",
+            retention.clone(),
+        );
         Arc::new(Self {
+            retention,
             registry,
             upgrades,
             cancellations,
@@ -216,6 +230,23 @@ impl Metrics {
                 instance: instance.as_str().to_owned(),
             })
             .set(i64::from(paused));
+    }
+
+    pub fn record_retention(&self, instance: &str, purged: crate::store::retention::Purged) {
+        for (table, count) in [
+            ("events", purged.events),
+            ("messages", purged.messages),
+            ("message_attempts", purged.attempts),
+        ] {
+            if count > 0 {
+                self.retention
+                    .get_or_create(&TableLabels {
+                        table,
+                        instance: instance.to_owned(),
+                    })
+                    .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+            }
+        }
     }
 
     pub fn record_unknown_sender_statuses(&self, count: usize) {

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
+use crate::retention::RetentionWorker;
 use crate::store::{Database, WriterThread};
 use crate::transfers::TransferWorker;
 use crate::upgrades::UpgradeWorker;
@@ -28,6 +29,7 @@ pub struct Application {
     upgrades: UpgradeWorker,
     cancellations: CancellationWorker,
     transfers: TransferWorker,
+    retention: RetentionWorker,
     workers: bool,
 }
 
@@ -72,6 +74,8 @@ impl Application {
             writer.writer(),
             Arc::clone(&metrics),
         )?;
+        let retention =
+            RetentionWorker::new(Arc::clone(&config), writer.writer(), Arc::clone(&metrics));
         let outbox = Outbox::new(
             Arc::clone(&config),
             database.clone(),
@@ -106,12 +110,14 @@ impl Application {
             upgrades,
             cancellations,
             transfers,
+            retention,
             workers: true,
         })
     }
 
-    /// Leaves the outbox and the upgrade, cancellation and transfer workers
-    /// to whoever calls their `drain` (tests do).
+    /// Leaves the outbox and the upgrade, cancellation, transfer and
+    /// retention workers to whoever calls their `drain` / `purge_at` (tests
+    /// do).
     pub fn without_workers(mut self) -> Self {
         self.workers = false;
         self
@@ -133,6 +139,10 @@ impl Application {
         self.transfers.clone()
     }
 
+    pub fn retention(&self) -> RetentionWorker {
+        self.retention.clone()
+    }
+
     /// The port the listener is bound to.
     pub fn port(&self) -> u16 {
         self.port
@@ -152,6 +162,7 @@ impl Application {
                 tokio::spawn(crate::upgrades::run(self.upgrades.clone())),
                 tokio::spawn(crate::cancellations::run(self.cancellations.clone())),
                 tokio::spawn(crate::transfers::run(self.transfers.clone())),
+                tokio::spawn(crate::retention::run(self.retention.clone())),
             ]
         });
         let served = self.server.await;

@@ -71,6 +71,7 @@ pub const RULE_SETTINGS: &[&str] = &[
     "upgrade_manual_department",
     "transfer_approval",
     "transfer_expiry_days",
+    "retention_days",
 ];
 
 /// Every flat setting key; the environment variable is `PUENTE_` + the key
@@ -110,6 +111,7 @@ pub const SETTINGS: &[&str] = &[
     "upgrade_manual_department",
     "transfer_approval",
     "transfer_expiry_days",
+    "retention_days",
 ];
 
 /// Flat keys an `[instances.<name>]` table may set: its connection and any
@@ -142,6 +144,7 @@ pub const INSTANCE_SETTINGS: &[&str] = &[
     "upgrade_manual_department",
     "transfer_approval",
     "transfer_expiry_days",
+    "retention_days",
 ];
 
 /// Settings whose values are never shown.
@@ -206,6 +209,9 @@ pub struct Rules {
     pub upgrade_policy: UpgradePolicy,
     pub upgrades: Upgrades,
     pub transfers: Transfers,
+    /// Days events, messages and their attempts are kept (rows an open rule
+    /// still needs are kept longer).
+    pub retention_days: u16,
 }
 
 /// Who may get WhatsApp alerts (SPEC §2.5 consent).

@@ -183,5 +183,6 @@ pub(super) fn rule_values(rules: &Rules) -> Vec<(&'static str, String)> {
             "transfer_expiry_days",
             rules.transfers.expiry_days.to_string(),
         ),
+        ("retention_days", rules.retention_days.to_string()),
     ]
 }

@@ -406,6 +406,12 @@ impl Checker<'_> {
                 .filter(|days| (1..=90).contains(days))
                 .ok_or_else(|| format!("`{text}` is not a number of days from 1 to 90"))
         });
+        let retention_days = self.with_default(scope, "retention_days", 90u16, |text| {
+            text.parse::<u16>()
+                .ok()
+                .filter(|days| (1..=3650).contains(days))
+                .ok_or_else(|| format!("`{text}` is not a number of days from 1 to 3650"))
+        });
         let (alerts, alert_templates) = (alerts?, alert_templates?);
         if alert_templates.uses(Parameter::Brand)
             && alerts.brand.is_none()
@@ -436,6 +442,7 @@ impl Checker<'_> {
                 approval: transfer_approval?,
                 expiry_days: transfer_expiry_days?,
             },
+            retention_days: retention_days?,
         })
     }
 

@@ -155,7 +155,7 @@ pub fn list(connection: &Connection, query: &EventQuery) -> rusqlite::Result<Vec
 /// The first event received at or after `since`, found by binary search
 /// over `seq`: receive times never decrease as `seq` grows, so no index on
 /// them is needed (and none slows down the writer).
-fn first_seq_received_since(
+pub(crate) fn first_seq_received_since(
     connection: &Connection,
     since: jiff::Timestamp,
 ) -> rusqlite::Result<Option<i64>> {

@@ -6,6 +6,7 @@ pub mod events;
 pub mod messages;
 mod model;
 mod plan;
+pub mod retention;
 pub mod transfers;
 pub mod upgrades;
 pub mod whatsapp;
@@ -41,6 +42,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0009_cancellations.sql")),
         M::up(include_str!("migrations/0010_transfers.sql")),
         M::up(include_str!("migrations/0011_instance_indexes.sql")),
+        M::up(include_str!("migrations/0012_retention.sql")),
     ])
 }
 
@@ -545,7 +547,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 11);
+        assert_eq!(version, 12);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

@@ -29,6 +29,8 @@ pub struct TestApp {
     pub cancellations: puente::cancellations::CancellationWorker,
     /// The transfer worker, driven the same way.
     pub transfers: puente::transfers::TransferWorker,
+    /// The retention worker, driven with `purge_at`.
+    pub retention: puente::retention::RetentionWorker,
     handle: ServerHandle,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
@@ -76,6 +78,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
     let upgrades = application.upgrades();
     let cancellations = application.cancellations();
     let transfers = application.transfers();
+    let retention = application.retention();
     let handle = application.handle();
     let server = tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -87,6 +90,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         upgrades,
         cancellations,
         transfers,
+        retention,
         handle,
         server,
         dir,

@@ -12,6 +12,7 @@ mod hooks;
 mod instances;
 mod meta_schema;
 mod outbox;
+mod retention;
 mod shim;
 mod shutdown;
 mod signature;

@@ -1,0 +1,120 @@
+//! The retention worker: once an hour, each instance's events older than
+//! its `retention_days` go, with their messages and attempts (see
+//! [`crate::store::retention`] for what is kept), and so do Meta
+//! notification hashes older than the longest retention.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::config::Config;
+use crate::domain::ids::InstanceName;
+use crate::metrics::Metrics;
+use crate::store::Writer;
+use crate::store::retention::{self, BATCH, Purged};
+
+/// How often a pass runs.
+const EVERY: Duration = Duration::from_secs(3600);
+
+#[derive(Clone)]
+pub struct RetentionWorker {
+    config: Arc<Config>,
+    writer: Writer,
+    metrics: Arc<Metrics>,
+}
+
+impl RetentionWorker {
+    pub fn new(config: Arc<Config>, writer: Writer, metrics: Arc<Metrics>) -> Self {
+        Self {
+            config,
+            writer,
+            metrics,
+        }
+    }
+
+    /// One pass as of `now`; every batch is its own short transaction.
+    pub async fn purge_at(&self, now: jiff::Timestamp) -> anyhow::Result<Purged> {
+        let mut total = Purged::default();
+        let mut previous = String::new();
+        loop {
+            let after = previous.clone();
+            let Some(instance) = self
+                .change(move |c| retention::next_instance(c, &after))
+                .await?
+            else {
+                break;
+            };
+            // A name this version cannot parse keeps the global retention.
+            let days = match InstanceName::parse(&instance) {
+                Ok(name) => self.config.for_instance(&name).retention_days,
+                Err(_) => self.config.default_instance().rules.retention_days,
+            };
+            let cutoff = days_before(now, days);
+            let before = self
+                .change(move |c| retention::cutoff_seq(c, cutoff))
+                .await?;
+            let mut after_seq = i64::MIN;
+            loop {
+                let name = instance.clone();
+                let (purged, last) = self
+                    .change(move |c| retention::purge_batch(c, &name, after_seq, before))
+                    .await?;
+                self.metrics.record_retention(&instance, purged);
+                total += purged;
+                match last {
+                    Some(last) => after_seq = last,
+                    None => break,
+                }
+            }
+            previous = instance;
+        }
+        let longest = self
+            .config
+            .instances
+            .values()
+            .map(|instance| instance.rules.retention_days)
+            .max()
+            .unwrap_or(90);
+        let cutoff = days_before(now, longest);
+        while self
+            .change(move |c| retention::purge_notifications(c, cutoff))
+            .await?
+            == BATCH
+        {}
+        if total.events > 0 || total.kept > 0 {
+            tracing::info!(
+                events = total.events,
+                messages = total.messages,
+                attempts = total.attempts,
+                kept = total.kept,
+                "retention pass"
+            );
+        }
+        Ok(total)
+    }
+
+    async fn change<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        self.writer
+            .change(change)
+            .await
+            .context("a retention batch was not written")
+    }
+}
+
+fn days_before(now: jiff::Timestamp, days: u16) -> jiff::Timestamp {
+    now - jiff::SignedDuration::from_hours(24 * i64::from(days))
+}
+
+/// Runs a pass now and then every hour until the task is dropped.
+pub async fn run(worker: RetentionWorker) {
+    loop {
+        if let Err(error) = worker.purge_at(jiff::Timestamp::now()).await {
+            tracing::error!(error = %format!("{error:#}"), "retention pass failed");
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+}
