@@ -13,7 +13,9 @@ use anyhow::Context as _;
 use jiff::civil::Date;
 
 use crate::config::Config;
-use crate::domain::cancel::{self, DomainFacts, InvoiceFacts, OpenInvoice, ServiceFacts};
+use crate::domain::cancel::{
+    self, CancelType, DomainFacts, InvoiceFacts, OpenInvoice, ServiceFacts,
+};
 use crate::domain::ids::InstanceName;
 use crate::metrics::Metrics;
 use crate::store::cancellations::{self, OpenCancellation};
@@ -272,11 +274,15 @@ impl CancellationWorker {
                 .await?;
             return Ok(Step::Waiting);
         };
-        let today = self.local_date(&instance, now);
+        let local = self.local_time(&instance, now);
+        let today = local.date();
         match cancellation.status.as_str() {
             "requested" => self.schedule(cancellation, whmcs, &instance, now).await,
             _ => match cancellation.effective_date {
-                Some(day) if day <= today => self.terminate(cancellation, whmcs, today, now).await,
+                Some(day) if day < today => self.terminate(cancellation, whmcs, today, now).await,
+                Some(day) if day == today && self.hour_reached(&instance, cancellation, local) => {
+                    self.terminate(cancellation, whmcs, today, now).await
+                }
                 _ => Ok(Step::NotDue),
             },
         }
@@ -427,6 +433,10 @@ impl CancellationWorker {
     }
 
     fn local_date(&self, instance: &InstanceName, at: jiff::Timestamp) -> Date {
+        self.local_time(instance, at).date()
+    }
+
+    fn local_time(&self, instance: &InstanceName, at: jiff::Timestamp) -> jiff::civil::DateTime {
         self.config
             .instances
             .get(instance)
@@ -434,7 +444,25 @@ impl CancellationWorker {
                 settings.timezone.clone()
             })
             .to_datetime(at)
-            .date()
+    }
+
+    /// On its day, an Immediate cancellation waits for the instance's
+    /// configured hour, if any; an End of Billing Period one is due all day.
+    fn hour_reached(
+        &self,
+        instance: &InstanceName,
+        cancellation: &OpenCancellation,
+        local: jiff::civil::DateTime,
+    ) -> bool {
+        let hour = self
+            .config
+            .for_instance(instance)
+            .cancellations
+            .immediate_hour;
+        match (cancellation.kind, hour) {
+            (CancelType::Immediate, Some(hour)) => local.hour() >= hour,
+            _ => true,
+        }
     }
 
     fn public_url(&self, instance: &InstanceName) -> String {

@@ -69,6 +69,7 @@ pub const RULE_SETTINGS: &[&str] = &[
     "upgrade_targets",
     "upgrade_tiers",
     "upgrade_manual_department",
+    "cancellation_immediate_hour",
     "transfer_approval",
     "transfer_expiry_days",
     "retention_days",
@@ -109,6 +110,7 @@ pub const SETTINGS: &[&str] = &[
     "upgrade_targets",
     "upgrade_tiers",
     "upgrade_manual_department",
+    "cancellation_immediate_hour",
     "transfer_approval",
     "transfer_expiry_days",
     "retention_days",
@@ -142,6 +144,7 @@ pub const INSTANCE_SETTINGS: &[&str] = &[
     "upgrade_targets",
     "upgrade_tiers",
     "upgrade_manual_department",
+    "cancellation_immediate_hour",
     "transfer_approval",
     "transfer_expiry_days",
     "retention_days",
@@ -208,6 +211,7 @@ pub struct Rules {
     pub alert_templates: std::sync::Arc<crate::domain::templates::TemplateCatalog>,
     pub upgrade_policy: UpgradePolicy,
     pub upgrades: Upgrades,
+    pub cancellations: Cancellations,
     pub transfers: Transfers,
     /// Days events, messages and their attempts are kept (rows an open rule
     /// still needs are kept longer).
@@ -321,6 +325,14 @@ pub struct Upgrades {
     pub tiers: BTreeMap<u64, u32>,
     /// WHMCS support department of manual upgrade requests.
     pub manual_department: Option<u64>,
+}
+
+/// Cancelling services (SPEC §2.3).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cancellations {
+    /// The local hour (0-23) from which an Immediate cancellation is
+    /// carried out on its day; `None`: as soon as it is asked for.
+    pub immediate_hour: Option<i8>,
 }
 
 /// Moving services between clients (SPEC §2.4).

@@ -176,6 +176,13 @@ pub(super) fn rule_values(rules: &Rules) -> Vec<(&'static str, String)> {
                 .map_or("off (no department)".to_owned(), |id| id.to_string()),
         ),
         (
+            "cancellation_immediate_hour",
+            rules
+                .cancellations
+                .immediate_hour
+                .map_or("right away".to_owned(), |hour| format!("{hour:02}:00")),
+        ),
+        (
             "transfer_approval",
             rules.transfers.approval.as_str().to_owned(),
         ),

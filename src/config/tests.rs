@@ -249,6 +249,7 @@ const TWO_INSTANCES: &str = r#"
     whatsapp_phone_number_id = "1001"
     upgrade_targets = "12:14,15"
     alerts_brand = "Alfa Hosting"
+    retention_days = 30
     [instances.beta]
     whmcs_url = "https://beta.example"
     identifier = "b"
@@ -263,6 +264,8 @@ const TWO_INSTANCES: &str = r#"
     send_rate = 5
     [instances.beta.transfer]
     expiry_days = 3
+    [instances.beta.cancellation]
+    immediate_hour = 22
 "#;
 
 #[test]
@@ -299,6 +302,8 @@ fn an_instance_overrides_exactly_what_it_sets_and_inherits_the_rest() {
         crate::domain::transfer::Approval::Staff
     );
     assert_eq!(alfa.transfers.expiry_days, 7);
+    assert_eq!(alfa.retention_days, 30);
+    assert_eq!(alfa.cancellations.immediate_hour, None);
 
     // beta: the section form.
     assert_eq!(beta.upgrade_policy, UpgradePolicy::SeedSameDueDate);
@@ -308,6 +313,8 @@ fn an_instance_overrides_exactly_what_it_sets_and_inherits_the_rest() {
     assert_eq!(beta.whatsapp.phone_number_id.as_deref(), Some("2002"));
     assert_eq!(beta.whatsapp.send_rate, 5);
     assert_eq!(beta.transfers.expiry_days, 3);
+    assert_eq!(beta.cancellations.immediate_hour, Some(22));
+    assert_eq!(beta.retention_days, 90);
     assert!(beta.alerts.brand.is_none());
 
     // An instance configured nowhere gets the global rules.

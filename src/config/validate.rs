@@ -406,6 +406,12 @@ impl Checker<'_> {
                 .filter(|days| (1..=90).contains(days))
                 .ok_or_else(|| format!("`{text}` is not a number of days from 1 to 90"))
         });
+        let immediate_hour = self.optional(scope, "cancellation_immediate_hour", |text| {
+            text.parse::<i8>()
+                .ok()
+                .filter(|hour| (0..=23).contains(hour))
+                .ok_or_else(|| format!("`{text}` is not an hour from 0 to 23"))
+        });
         let retention_days = self.with_default(scope, "retention_days", 90u16, |text| {
             text.parse::<u16>()
                 .ok()
@@ -437,6 +443,9 @@ impl Checker<'_> {
                 targets: upgrade_targets?,
                 tiers: upgrade_tiers?,
                 manual_department: manual_department?,
+            },
+            cancellations: super::Cancellations {
+                immediate_hour: immediate_hour?,
             },
             transfers: super::Transfers {
                 approval: transfer_approval?,

@@ -193,6 +193,36 @@ async fn immediate_terminates_the_same_day_exactly_once_whatever_else_reports_it
 }
 
 #[tokio::test]
+async fn an_immediate_cancellation_waits_for_the_configured_hour_of_its_day() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[("PUENTE_CANCELLATION_IMMEDIATE_HOUR", "22")]).await;
+    let at = |hour: i8| {
+        jiff::tz::TimeZone::UTC
+            .to_timestamp(today().at(hour, 30, 0, 0))
+            .expect("time")
+    };
+    assert_eq!(
+        cancel(&app, "cli_cancel_hour", "Immediate").await.status(),
+        StatusCode::CREATED
+    );
+
+    let noon_pass = app.cancellations.drain_at(at(12)).await.expect("drain");
+    let evening_pass = app.cancellations.drain_at(at(21)).await.expect("drain");
+
+    assert_eq!(noon_pass.terminated, 0, "{noon_pass:?}");
+    assert_eq!(evening_pass.terminated, 0, "{evening_pass:?}");
+    assert_eq!(fake.count("ModuleTerminate"), 0, "not before 22:00");
+    assert_eq!(row(&app).0, "scheduled");
+
+    let late = app.cancellations.drain_at(at(22)).await.expect("drain");
+    assert_eq!(late.terminated, 1);
+    assert_eq!(fake.count("ModuleTerminate"), 1);
+    assert_eq!(row(&app).2.as_deref(), Some(today().to_string().as_str()));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn when_whmcs_terminated_first_puente_records_it_without_a_second_termination() {
     let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
     let server = serve(&fake).await;
