@@ -70,6 +70,7 @@ pub const RULE_SETTINGS: &[&str] = &[
     "upgrade_tiers",
     "upgrade_manual_department",
     "cancellation_immediate_hour",
+    "outbox_retry_delays",
     "transfer_approval",
     "transfer_expiry_days",
     "retention_days",
@@ -111,6 +112,7 @@ pub const SETTINGS: &[&str] = &[
     "upgrade_tiers",
     "upgrade_manual_department",
     "cancellation_immediate_hour",
+    "outbox_retry_delays",
     "transfer_approval",
     "transfer_expiry_days",
     "retention_days",
@@ -145,6 +147,7 @@ pub const INSTANCE_SETTINGS: &[&str] = &[
     "upgrade_tiers",
     "upgrade_manual_department",
     "cancellation_immediate_hour",
+    "outbox_retry_delays",
     "transfer_approval",
     "transfer_expiry_days",
     "retention_days",
@@ -212,6 +215,8 @@ pub struct Rules {
     pub upgrade_policy: UpgradePolicy,
     pub upgrades: Upgrades,
     pub cancellations: Cancellations,
+    /// When an alert that could not be sent is tried again.
+    pub outbox_retry: crate::domain::retry::RetrySchedule,
     pub transfers: Transfers,
     /// Days events, messages and their attempts are kept (rows an open rule
     /// still needs are kept longer).

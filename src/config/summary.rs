@@ -183,6 +183,14 @@ pub(super) fn rule_values(rules: &Rules) -> Vec<(&'static str, String)> {
                 .map_or("right away".to_owned(), |hour| format!("{hour:02}:00")),
         ),
         (
+            "outbox_retry_delays",
+            format!(
+                "{} ({} tries)",
+                rules.outbox_retry,
+                rules.outbox_retry.tries()
+            ),
+        ),
+        (
             "transfer_approval",
             rules.transfers.approval.as_str().to_owned(),
         ),

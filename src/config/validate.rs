@@ -412,6 +412,12 @@ impl Checker<'_> {
                 .filter(|hour| (0..=23).contains(hour))
                 .ok_or_else(|| format!("`{text}` is not an hour from 0 to 23"))
         });
+        let outbox_retry = self.with_default(
+            scope,
+            "outbox_retry_delays",
+            crate::domain::retry::RetrySchedule::default(),
+            crate::domain::retry::RetrySchedule::parse,
+        );
         let retention_days = self.with_default(scope, "retention_days", 90u16, |text| {
             text.parse::<u16>()
                 .ok()
@@ -447,6 +453,7 @@ impl Checker<'_> {
             cancellations: super::Cancellations {
                 immediate_hour: immediate_hour?,
             },
+            outbox_retry: outbox_retry?,
             transfers: super::Transfers {
                 approval: transfer_approval?,
                 expiry_days: transfer_expiry_days?,

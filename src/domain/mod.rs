@@ -11,6 +11,7 @@ pub mod money;
 pub mod paid;
 pub mod phone;
 pub mod plan;
+pub mod retry;
 pub mod templates;
 pub mod transfer;
 pub mod upgrade;

@@ -26,6 +26,7 @@ use crate::config::{Config, WhatsAppMode};
 use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::meta_errors::{self, SendFailure};
+use crate::domain::retry::RetrySchedule;
 use crate::domain::templates::Parameter;
 use crate::metrics::Metrics;
 use crate::store::{Database, Writer};
@@ -34,8 +35,9 @@ use crate::whmcs::WhmcsClient;
 
 /// Messages taken per pass.
 const BATCH: u32 = 100;
-/// Tries before a message that keeps failing is dead.
-const MAX_ATTEMPTS: u32 = 8;
+/// Outcomes written in one commit, at most; a send's outcome is written
+/// at once (with those waiting), since the message is `sending` until then.
+const RECORD_BATCH: usize = 256;
 /// Meta's pair rate: about one message per 6 s to the same user.
 const PAIR_SPACING: Duration = Duration::from_secs(6);
 /// How long sending stops after Meta refuses the token, permissions or
@@ -174,7 +176,13 @@ impl Outbox {
 
     /// Handles every message due now, once; returns what happened.
     pub async fn drain(&self) -> anyhow::Result<DrainReport> {
-        let now = jiff::Timestamp::now();
+        self.drain_at(jiff::Timestamp::now()).await
+    }
+
+    /// Handles every message due at `now`, once, as of `now` (tests drive
+    /// retries through their schedule this way). Outcomes that sent nothing
+    /// are written in batches, so a backlog drains at the writer's speed.
+    pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<DrainReport> {
         let database = self.database.clone();
         let due = tokio::task::spawn_blocking(move || due(&database, now))
             .await
@@ -184,8 +192,8 @@ impl Outbox {
         // last send of all.
         let mut last_to: HashMap<(String, String), jiff::Timestamp> = HashMap::new();
         let mut last_send: HashMap<String, std::time::Instant> = HashMap::new();
+        let mut records: Vec<Record> = Vec::new();
         for (instance, message) in due {
-            let now = jiff::Timestamp::now();
             let whatsapp = &self.config.for_instance(&instance).whatsapp;
             let cloud = match whatsapp.mode {
                 WhatsAppMode::DryRun => None,
@@ -231,9 +239,14 @@ impl Outbox {
                             }
                             last_send.insert(sender.clone(), std::time::Instant::now());
                             last_to.insert(pair, now);
-                            let (outcome, attempt) = self
-                                .send(cloud, &instance, &sender, &message, body, language)
-                                .await?;
+                            self.record(&mut records).await?;
+                            let from = SendFrom {
+                                cloud,
+                                instance: &instance,
+                                number: &sender,
+                            };
+                            let (outcome, attempt) =
+                                self.send(from, &message, body, language, now).await?;
                             (outcome, Some(attempt))
                         }
                     }
@@ -248,13 +261,36 @@ impl Outbox {
                 Outcome::Uncertain(_) => report.uncertain += 1,
             }
             self.metrics.record_message(outcome.name(), &instance);
-            let id = message.id;
-            self.writer
-                .change(move |connection| record(connection, id, &outcome, attempt.as_ref(), now))
-                .await
-                .context("cannot record a message's outcome")?;
+            let sent_now = attempt.is_some();
+            records.push(Record {
+                id: message.id,
+                outcome,
+                attempt,
+                now,
+            });
+            if sent_now || records.len() >= RECORD_BATCH {
+                self.record(&mut records).await?;
+            }
         }
+        self.record(&mut records).await?;
         Ok(report)
+    }
+
+    /// Writes the outcomes waiting in `records`, in one commit.
+    async fn record(&self, records: &mut Vec<Record>) -> anyhow::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(records);
+        self.writer
+            .change(move |connection| {
+                for record in &batch {
+                    write_outcome(connection, record)?;
+                }
+                Ok(())
+            })
+            .await
+            .context("cannot record the messages' outcomes")
     }
 
     /// Until when sending from `sender` is paused, if it is; a pause that
@@ -294,13 +330,17 @@ impl Outbox {
     /// answer means.
     async fn send(
         &self,
-        cloud: &CloudClient,
-        instance: &InstanceName,
-        sender: &str,
+        from: SendFrom<'_>,
         message: &Pending,
         body: String,
         language: String,
+        now: jiff::Timestamp,
     ) -> anyhow::Result<(Outcome, Attempt)> {
+        let SendFrom {
+            cloud,
+            instance,
+            number: sender,
+        } = from;
         let (id, recorded) = (message.id, body.clone());
         self.writer
             .change(move |connection| {
@@ -311,7 +351,6 @@ impl Outbox {
             })
             .await
             .context("cannot mark a message as sending")?;
-        let now = jiff::Timestamp::now();
         let answer = cloud.send(&body).await;
         Ok(match answer {
             SendResult::Accepted { wamid } => (
@@ -339,7 +378,7 @@ impl Outbox {
                     code.map_or("none".into(), |c| c.to_string())
                 );
                 let outcome = match meta_errors::classify(code, http_status) {
-                    SendFailure::Retry(after) => self.retry(message, reason, now, after),
+                    SendFailure::Retry(after) => self.retry(instance, message, reason, now, after),
                     SendFailure::Permanent => Outcome::Dead(reason),
                     SendFailure::Halt => {
                         tracing::error!(%reason, %instance, %sender, "WhatsApp sending from this number paused: Meta refused the token, permissions or account");
@@ -363,10 +402,11 @@ impl Outbox {
             }
             SendResult::NotSent(detail) => (
                 self.retry(
+                    instance,
                     message,
                     format!("the Cloud API could not be reached: {detail}"),
                     now,
-                    Duration::from_secs(30),
+                    Duration::ZERO,
                 ),
                 Attempt {
                     outcome: "not_sent",
@@ -391,27 +431,29 @@ impl Outbox {
         })
     }
 
-    /// Another try after `base` doubled per earlier try, ±20 %, or a dead
-    /// letter after [`MAX_ATTEMPTS`].
+    /// Another try at the next delay of the instance's schedule (at least
+    /// `at_least`, what Meta asked for), or a dead letter when none is left.
     fn retry(
         &self,
+        instance: &InstanceName,
         message: &Pending,
         reason: String,
         now: jiff::Timestamp,
-        base: Duration,
+        at_least: Duration,
     ) -> Outcome {
-        if message.attempts + 1 >= MAX_ATTEMPTS {
-            return Outcome::Dead(format!("gave up after {MAX_ATTEMPTS} tries: {reason}"));
-        }
-        let delay = base
-            .saturating_mul(2u32.pow(message.attempts.min(10)))
-            .min(Duration::from_secs(6 * 3600));
+        let schedule = &self.config.for_instance(instance).outbox_retry;
         let mut random = [0u8; 1];
         let _ = getrandom::fill(&mut random);
-        let jitter = 80 + u32::from(random[0]) % 41;
-        Outcome::Retry {
-            reason,
-            at: now + delay * jitter / 100,
+        let jitter = RetrySchedule::jitter_from(random[0]);
+        match schedule.after(message.attempts + 1, at_least, jitter) {
+            Some(delay) => Outcome::Retry {
+                reason,
+                at: now + delay,
+            },
+            None => Outcome::Dead(format!(
+                "gave up after {} tries: {reason}",
+                schedule.tries()
+            )),
         }
     }
 
@@ -422,7 +464,7 @@ impl Outbox {
         now: jiff::Timestamp,
     ) -> Prepared {
         let retry = |reason: String| {
-            Prepared::Done(self.retry(message, reason, now, Duration::from_secs(60)))
+            Prepared::Done(self.retry(instance, message, reason, now, Duration::ZERO))
         };
         let Some(whmcs) = self.whmcs.get(instance) else {
             return retry(format!(
@@ -526,13 +568,30 @@ fn due(database: &Database, now: jiff::Timestamp) -> anyhow::Result<Vec<(Instanc
     Ok(due)
 }
 
-fn record(
-    connection: &rusqlite::Connection,
+/// Who sends a message: an instance's Cloud API client and its number.
+#[derive(Clone, Copy)]
+struct SendFrom<'a> {
+    cloud: &'a CloudClient,
+    instance: &'a InstanceName,
+    number: &'a str,
+}
+
+/// A message's outcome, waiting to be written.
+struct Record {
     id: i64,
-    outcome: &Outcome,
-    attempt: Option<&Attempt>,
+    outcome: Outcome,
+    attempt: Option<Attempt>,
     now: jiff::Timestamp,
-) -> rusqlite::Result<()> {
+}
+
+fn write_outcome(connection: &rusqlite::Connection, record: &Record) -> rusqlite::Result<()> {
+    let Record {
+        id,
+        outcome,
+        attempt,
+        now,
+    } = record;
+    let (id, attempt) = (*id, attempt.as_ref());
     let now_ms = now.as_millisecond();
     // Only a message this pass took: never one an operator or a webhook moved.
     match outcome {

@@ -521,6 +521,124 @@ async fn rate_limits_and_outages_are_retried_later_and_permanent_refusals_are_de
     }
 }
 
+/// When the only message may be tried again.
+fn next_attempt(app: &TestApp) -> jiff::Timestamp {
+    let at: i64 = app
+        .open_database()
+        .query_row("SELECT next_attempt_at_ms FROM messages", [], |row| {
+            row.get(0)
+        })
+        .expect("a retry time");
+    jiff::Timestamp::from_millisecond(at).expect("time")
+}
+
+#[tokio::test]
+async fn a_failing_message_follows_the_configured_schedule_into_the_dead_letters_and_back_out() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let graph = MockServer::start().await;
+    let base = format!("{}/v23.0", graph.uri());
+    let app = app_with(
+        &whmcs,
+        &[
+            ("PUENTE_WHATSAPP_MODE", "cloud"),
+            ("PUENTE_WHATSAPP_API_BASE", base.as_str()),
+            ("PUENTE_WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+            ("PUENTE_WHATSAPP_TOKEN", "graph-token-abc"),
+            ("PUENTE_OUTBOX_RETRY_DELAYS", "1m 5m 1h"),
+        ],
+    )
+    .await;
+    // Meta fails the first four tries (a transient platform error), then
+    // takes the message.
+    Mock::given(method("POST"))
+        .respond_with(graph_error(500, 131000))
+        .up_to_n_times(4)
+        .mount(&graph)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(accepted("wamid.LATE"))
+        .mount(&graph)
+        .await;
+    welcome(&app).await;
+
+    // Each failed try waits the schedule's next delay, ±20 %.
+    let mut now = jiff::Timestamp::now();
+    for (tries, delay_s) in [(1, 60), (2, 300), (3, 3600)] {
+        let report = app.outbox.drain_at(now).await.expect("drain");
+        assert_eq!(report.retried, 1, "try {tries}: {report:?}");
+        let wait = next_attempt(&app).duration_since(now).as_secs();
+        assert!(
+            (delay_s * 8 / 10..=delay_s * 12 / 10).contains(&wait),
+            "try {tries} waits {wait} s, not about {delay_s} s"
+        );
+        let early = app
+            .outbox
+            .drain_at(next_attempt(&app) - jiff::SignedDuration::from_secs(1))
+            .await
+            .expect("drain");
+        assert_eq!(early, Default::default(), "not due before its time");
+        now = next_attempt(&app);
+    }
+    // The fourth try is the last: a dead letter, with every try recorded.
+    assert_eq!(app.outbox.drain_at(now).await.expect("drain").dead, 1);
+    let (status, reason, _) = &messages_of(&app, "evt_welcome")[0];
+    assert_eq!(status, "dead");
+    assert!(
+        reason
+            .as_deref()
+            .expect("reason")
+            .starts_with("gave up after 4 tries"),
+        "{reason:?}"
+    );
+    assert_eq!(attempts(&app).len(), 4);
+
+    // An operator sends it again: it goes out at the next pass.
+    let id = app.column("SELECT CAST(id AS TEXT) FROM messages")[0].clone();
+    assert_eq!(
+        app.admin_post(&format!("/v1/admin/messages/{id}/retry"))
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(app.outbox.drain_at(now).await.expect("drain").sent, 1);
+    assert_eq!(
+        message_state(&app),
+        ("sent".to_owned(), 1, Some("wamid.LATE".to_owned()))
+    );
+    assert_eq!(graph.received_requests().await.expect("requests").len(), 5);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_backlog_is_recorded_in_group_commits() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let app = app_with(&whmcs, &[]).await;
+    for n in 0..40 {
+        fire(
+            &app,
+            &format!("evt_paid_{n}"),
+            "InvoicePaid",
+            json!({"invoiceid": 3000 + n}),
+            system(),
+        )
+        .await;
+    }
+    let before = commits(&app.metrics().await);
+    assert!(before >= 40.0, "each event committed: {before}");
+
+    let report = app.outbox.drain().await.expect("drain");
+
+    assert_eq!(report.sent, 40, "{report:?}");
+    let used = commits(&app.metrics().await) - before;
+    assert!(used <= 2.0, "40 dry-run outcomes took {used} commits");
+    app.stop().await;
+}
+
+/// Group commits so far, from the commit batch histogram's count.
+fn commits(metrics: &str) -> f64 {
+    counter(metrics, "puente_commit_batch_size_count", "")
+}
+
 #[tokio::test]
 async fn a_refused_token_pauses_sending_and_raises_the_alarm() {
     let (_whmcs, graph, app) = cloud_setup().await;
