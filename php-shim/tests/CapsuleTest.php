@@ -206,6 +206,26 @@ final class CapsuleTest extends CapsuleTestCase
         $this->assertStringContainsString('Descartar eventos en espera', $html);
     }
 
+    public function test_a_full_spool_table_keeps_the_oldest_and_the_admin_page_shows_the_dropped_ones(): void
+    {
+        Addon::activate();
+        $this->saveUnreachable();
+        Capsule::table('tbladdonmodules')->insert(['module' => 'puente', 'setting' => 'spool_limit', 'value' => '2']);
+        Settings::forget();
+        Shim::install(null);
+
+        foreach (['ClientAdd', 'InvoicePaid', 'DomainDelete'] as $hook) {
+            $GLOBALS['whmcs_hooks'][$hook][0](self::fixture($hook));
+        }
+
+        $this->assertSame(['ClientAdd', 'InvoicePaid'], Capsule::table(Schema::SPOOL)->orderBy('seq')->pluck('type')->all());
+        $this->assertTrue((new TableSpool())->holdsAtLeast(2));
+        $this->assertFalse((new TableSpool())->holdsAtLeast(3));
+        $html = Addon::output(['modulelink' => 'addonmodules.php?module=puente', '_lang' => $this->spanish()]);
+        $this->assertMatchesRegularExpression('#Eventos descartados \(cola llena\)</th><td><span class="label label-danger">1</span>#', $html);
+        $this->assertStringContainsString('spool full (2 events): DomainDelete', $html);
+    }
+
     public function test_waiting_events_are_discarded_only_with_the_box_ticked(): void
     {
         Addon::activate();

@@ -53,6 +53,59 @@ final class DeliveryTest extends ShimTestCase
         $this->assertStringNotContainsString(self::SECRET, json_encode($GLOBALS['whmcs_module_log']));
     }
 
+    public function test_a_full_spool_keeps_the_oldest_events_counts_the_rest_and_never_drops_what_the_service_takes(): void
+    {
+        $down = $this->settings('http://127.0.0.1:' . FakeService::freePort(), ['spool_limit' => '3']);
+        $outcomes = [];
+        $ids = [];
+        foreach (['ClientAdd', 'InvoiceCreated', 'InvoicePaid', 'DomainDelete', 'QuoteCreated'] as $hook) {
+            $event = Event::envelope($hook, Scrubber::scrub($hook, self::fixture($hook)), Context::from([], false, true, ''), 'paneldecliente', $this->now);
+            $outcomes[] = $this->forwarder($down)->dispatch($event);
+            $ids[] = $event->id;
+        }
+
+        $this->assertSame(['spooled', 'spooled', 'spooled', 'dropped', 'dropped'], $outcomes);
+        $this->assertSame(array_slice($ids, 0, 3), array_map(static fn (Event $e): string => $e->id, array_values($this->spool()->oldest(10))));
+        $status = $this->forwarder($down)->status();
+        $this->assertSame(2, $status['overflowed']);
+        $this->assertStringContainsString('spool full (3 events)', $status['last_error']['message']);
+        $dropped = array_values(array_filter($GLOBALS['whmcs_module_log'], static fn (array $entry): bool => str_contains($entry['response'], 'NOT SPOOLED')));
+        $this->assertCount(2, $dropped, 'each dropped event is kept in the module log');
+        $this->assertStringContainsString($ids[3], json_encode($dropped[0]));
+        $this->assertStringNotContainsString(self::SECRET, json_encode($GLOBALS['whmcs_module_log']));
+
+        // The service is back while the spool is still full: a new event
+        // goes ahead of the queue rather than being dropped.
+        $this->service = FakeService::start();
+        $this->now += 31;
+        $up = $this->settings($this->service->url, ['spool_limit' => '3']);
+        $late = Event::envelope('InvoicePaid', Scrubber::scrub('InvoicePaid', self::fixture('InvoicePaid')), Context::from([], false, true, ''), 'paneldecliente', $this->now);
+
+        $this->assertSame('delivered', $this->forwarder($up)->dispatch($late));
+        $this->assertSame([$late->id], array_map(static fn (array $r): string => $r['headers']['webhook-id'], $this->service->requests()));
+        $this->assertSame(3, $this->spool()->count(), 'the waiting ones are replayed by the cron, in order');
+        $this->assertSame(2, $this->forwarder($up)->status()['overflowed']);
+    }
+
+    public function test_the_spool_limit_is_counted_without_reading_the_whole_journal_each_time(): void
+    {
+        $spool = $this->spool();
+        for ($n = 0; $n < 40; $n++) {
+            $spool->append(new Event("evt_{$n}", 'ClientAdd', 'paneldecliente', str_repeat('x', 100)));
+        }
+        $this->assertFalse($spool->holdsAtLeast(41));
+        $this->assertTrue($spool->holdsAtLeast(40));
+        // Appends after a count are added to it; leaving events are not counted.
+        $spool->append(new Event('evt_40', 'ClientAdd', 'paneldecliente', str_repeat('x', 100)));
+        $this->assertTrue($spool->holdsAtLeast(41));
+        $first = array_key_first($spool->oldest(1));
+        $spool->remove((string) $first);
+        $this->assertFalse($spool->holdsAtLeast(41));
+        $this->assertTrue($spool->holdsAtLeast(40));
+        // Far below the limit, the journal's size alone answers.
+        $this->assertFalse($spool->holdsAtLeast(100000));
+    }
+
     public function test_a_hung_service_costs_one_bounded_timeout_per_window_not_one_per_hook(): void
     {
         $this->hung = new HungService();

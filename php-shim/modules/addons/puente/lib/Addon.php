@@ -33,6 +33,8 @@ final class Addon
                 'Description' => 'Longest WHMCS waits for a decision (upgrade prices and checks) before the fallback applies.'],
             'breaker_seconds' => ['FriendlyName' => 'Pause after a failure (s)', 'Type' => 'text', 'Size' => '6', 'Default' => '30',
                 'Description' => 'After a failed send, hooks spool without trying the service for this long.'],
+            'spool_limit' => ['FriendlyName' => 'Spool limit (events)', 'Type' => 'text', 'Size' => '8', 'Default' => (string) Settings::SPOOL_LIMIT,
+                'Description' => 'Most events kept while the service is unreachable; newer ones are dropped (counted on this page, kept in the module log) so an outage of weeks cannot fill the WHMCS database. PUENTE_SPOOL_LIMIT overrides it.'],
             'handle_cancellations' => ['FriendlyName' => 'puente handles cancellations', 'Type' => 'yesno', 'Default' => 'on',
                 'Description' => 'WHMCS\'s "Request Cancellation" page sends the client to puente\'s, which asks for their email and password again and shows the real dates.'],
         ];
@@ -141,6 +143,9 @@ final class Addon
             $t('instance') => $e($settings->instance),
             $t('spooled') => $e($status['spooled'] ?? '?'),
             $t('rejected') => $e($status['rejected']),
+            $t('overflowed') => $status['overflowed'] > 0
+                ? '<span class="label label-danger">' . $e($status['overflowed']) . '</span> ' . $t('overflowed_help')
+                : '0',
             $t('breaker') => $status['breaker_open'] ? $t('breaker_open') : $t('breaker_closed'),
             $t('last_error') => $status['last_error'] === null ? '-'
                 : $e(gmdate('Y-m-d H:i:s', (int) $status['last_error']['at']) . ' UTC: ' . $status['last_error']['message']),

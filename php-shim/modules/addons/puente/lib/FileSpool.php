@@ -18,6 +18,10 @@ final class FileSpool implements Spool
     private string $journal;
     private string $offsetFile;
     private string $failureFile;
+    private string $countFile;
+
+    /** No journal line is shorter: below this many bytes per event, it is not full. */
+    private const SMALLEST_LINE = 64;
 
     public function __construct(string $dir)
     {
@@ -26,6 +30,7 @@ final class FileSpool implements Spool
         $this->journal = "{$dir}/journal";
         $this->offsetFile = "{$dir}/offset";
         $this->failureFile = "{$dir}/head-failure";
+        $this->countFile = "{$dir}/count";
     }
 
     public function append(Event $event): void
@@ -63,6 +68,29 @@ final class FileSpool implements Spool
         }
         fclose($handle);
         return $count;
+    }
+
+    /**
+     * A size check first; only a journal big enough to be full is counted,
+     * from where the last count stopped (the count is kept beside it with
+     * the offset and size it was made at).
+     */
+    public function holdsAtLeast(int $count): bool
+    {
+        clearstatcache(true, $this->journal);
+        $size = (int) @filesize($this->journal);
+        $offset = $this->offset();
+        if ($size - $offset < $count * self::SMALLEST_LINE) {
+            return false;
+        }
+        $kept = json_decode((string) @file_get_contents($this->countFile), true);
+        [$from, $lines] = is_array($kept) && ($kept['offset'] ?? null) === $offset
+            && ($kept['size'] ?? PHP_INT_MAX) <= $size
+            ? [(int) $kept['size'], (int) $kept['lines']]
+            : [$offset, 0];
+        $lines += $this->linesBetween($from, $size);
+        Files::writeAtomically($this->countFile, json_encode(['offset' => $offset, 'size' => $size, 'lines' => $lines]));
+        return $lines >= $count;
     }
 
     /**
@@ -116,6 +144,23 @@ final class FileSpool implements Spool
         $previous = json_decode((string) @file_get_contents($this->failureFile), true);
         $attempts = is_array($previous) && ($previous['reference'] ?? null) === $reference ? (int) $previous['attempts'] : 0;
         Files::writeAtomically($this->failureFile, json_encode(['reference' => $reference, 'attempts' => $attempts + 1, 'error' => $error]));
+    }
+
+    private function linesBetween(int $from, int $to): int
+    {
+        $handle = @fopen($this->journal, 'r');
+        if ($handle === false || $to <= $from) {
+            return 0;
+        }
+        fseek($handle, $from);
+        $lines = 0;
+        $left = $to - $from;
+        while ($left > 0 && ($chunk = fread($handle, min($left, 1 << 16))) !== false && $chunk !== '') {
+            $lines += substr_count($chunk, "\n");
+            $left -= strlen($chunk);
+        }
+        fclose($handle);
+        return $lines;
     }
 
     private function offset(): int

@@ -71,22 +71,32 @@ final class Forwarder
     public function dispatch(Event $event): string
     {
         if (!$this->settings->isComplete()) {
-            $this->spoolSafely($event);
+            $outcome = $this->spoolSafely($event);
             $this->noteError((string) $this->settings->problem());
-            return 'spooled';
+            return $outcome;
         }
         if (!$this->guard(fn () => $this->spool->isEmpty(), true)) {
+            $full = $this->guard(fn () => $this->spool->holdsAtLeast($this->settings->spoolLimit), false);
+            if ($full && $this->guard(fn () => $this->breaker->allows(($this->clock)()), true)) {
+                // A full spool would drop it: better ahead of the queue than lost.
+                return $this->sendNow($event);
+            }
             // Older events wait: this one goes behind them, in order.
-            $this->spoolSafely($event);
+            $outcome = $this->spoolSafely($event);
             if ($this->guard(fn () => $this->breaker->allows(($this->clock)()), true)) {
                 $this->replay(self::HOOK_REPLAY_LIMIT, $this->settings->totalTimeoutMs / 1000);
             }
-            return 'spooled';
+            return $outcome;
         }
         if (!$this->guard(fn () => $this->breaker->allows(($this->clock)()), true)) {
-            $this->spoolSafely($event);
-            return 'spooled';
+            return $this->spoolSafely($event);
         }
+        return $this->sendNow($event);
+    }
+
+    /** Sends an event at once; spools it (or counts it dropped) if that fails. */
+    private function sendNow(Event $event): string
+    {
         $response = $this->send($event, self::HOOKS_PATH, $this->settings->totalTimeoutMs);
         if ($response->isSuccess()) {
             $this->guard(fn () => $this->breaker->succeeded(), null);
@@ -96,9 +106,9 @@ final class Forwarder
             $this->reject($event, $response);
             return 'rejected';
         }
-        $this->spoolSafely($event);
+        $outcome = $this->spoolSafely($event);
         $this->failed($event, $response);
-        return 'spooled';
+        return $outcome;
     }
 
     /**
@@ -196,7 +206,7 @@ final class Forwarder
     /**
      * What the admin page shows.
      *
-     * @return array{spooled: ?int, rejected: int, breaker_open: bool, last_error: ?array{at: int, message: string}}
+     * @return array{spooled: ?int, rejected: int, overflowed: int, breaker_open: bool, last_error: ?array{at: int, message: string}}
      */
     public function status(): array
     {
@@ -204,6 +214,7 @@ final class Forwarder
         return [
             'spooled' => $this->guard(fn () => $this->spool->count(), null),
             'rejected' => (int) $this->guard(fn () => $this->state->read('rejected'), 0),
+            'overflowed' => (int) $this->guard(fn () => $this->state->read('overflowed'), 0),
             'breaker_open' => (bool) $this->guard(fn () => $this->breaker->isOpen(($this->clock)()), false),
             'last_error' => is_array($lastError) ? $lastError : null,
         ];
@@ -214,9 +225,20 @@ final class Forwarder
         $this->guard(fn () => $this->state->write('last_error', json_encode(['at' => ($this->clock)(), 'message' => $message])), null);
     }
 
-    /** Keeps an event whatever breaks; the module log is the last resort. */
-    private function spoolSafely(Event $event): void
+    /**
+     * Keeps an event whatever breaks, unless the spool is full (the oldest
+     * are kept: they are the ones replayed first); the module log is the
+     * last resort. `spooled`, or `dropped` when the spool was full.
+     */
+    private function spoolSafely(Event $event): string
     {
+        $limit = $this->settings->spoolLimit;
+        if ($this->guard(fn () => $this->spool->holdsAtLeast($limit), false)) {
+            $this->increment('overflowed');
+            $this->noteError("spool full ({$limit} events): {$event->type} {$event->id} dropped");
+            Whmcs::log("spool {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], "NOT SPOOLED: the spool holds its limit of {$limit} events", $this->settings->secrets);
+            return 'dropped';
+        }
         try {
             $this->spool->append($event);
         } catch (\Throwable $first) {
@@ -228,8 +250,10 @@ final class Forwarder
                 $this->spool->append($event);
             } catch (\Throwable $second) {
                 Whmcs::log("spool {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], 'NOT SPOOLED: ' . $second->getMessage(), $this->settings->secrets);
+                return 'dropped';
             }
         }
+        return 'spooled';
     }
 
     private function failed(Event $event, Response $response): void
@@ -242,16 +266,22 @@ final class Forwarder
     /** The service refused the event for good (400/413/415): log and count it. */
     private function reject(Event $event, Response $response): void
     {
-        $this->guard(function (): void {
+        $this->increment('rejected');
+        $this->noteError("{$event->type} {$event->id} refused: " . $response->describe());
+        Whmcs::log("rejected {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], $response->describe(), $this->settings->secrets);
+    }
+
+    /** Adds one to a shared counter, racing other PHP processes fairly. */
+    private function increment(string $counter): void
+    {
+        $this->guard(function () use ($counter): void {
             for ($try = 0; $try < 5; $try++) {
-                $count = $this->state->read('rejected');
-                if ($this->state->compareAndSet('rejected', $count, (string) ((int) $count + 1))) {
+                $count = $this->state->read($counter);
+                if ($this->state->compareAndSet($counter, $count, (string) ((int) $count + 1))) {
                     return;
                 }
             }
         }, null);
-        $this->noteError("{$event->type} {$event->id} refused: " . $response->describe());
-        Whmcs::log("rejected {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], $response->describe(), $this->settings->secrets);
     }
 
     /** Runs a step whose failure must not stop delivery; `$fallback` if it throws. */

@@ -24,7 +24,11 @@ final class Settings
         'PUENTE_SECRET' => 'secret',
         'PUENTE_INSTANCE' => 'instance',
         'PUENTE_SPOOL_DIR' => 'spool_dir',
+        'PUENTE_SPOOL_LIMIT' => 'spool_limit',
     ];
+
+    /** Events the spool keeps by default while the service is unreachable. */
+    public const SPOOL_LIMIT = 100000;
 
     private static ?self $loaded = null;
 
@@ -43,6 +47,7 @@ final class Settings
         public readonly array $groups,
         public readonly ?string $spoolDir,
         public readonly bool $handlesCancellations = true,
+        public readonly int $spoolLimit = self::SPOOL_LIMIT,
     ) {
     }
 
@@ -75,13 +80,14 @@ final class Settings
             secrets: array_values(array_filter(preg_split('/\s+/', $text('secret')) ?: [], [Signer::class, 'isSecret'])),
             instance: preg_match('/^[A-Za-z0-9_.-]{1,64}$/', $instance) === 1 ? $instance : '',
             // Bounded whatever is saved: a typo must not let a hook hang WHMCS.
-            connectTimeoutMs: self::milliseconds($stored['connect_timeout_ms'] ?? null, 200, 2000),
-            totalTimeoutMs: self::milliseconds($stored['total_timeout_ms'] ?? null, 500, 5000),
-            decisionTimeoutMs: self::milliseconds($stored['decision_timeout_ms'] ?? null, 1500, 5000),
-            breakerSeconds: self::milliseconds($stored['breaker_seconds'] ?? null, 30, 3600),
+            connectTimeoutMs: self::bounded($stored['connect_timeout_ms'] ?? null, 200, 2000),
+            totalTimeoutMs: self::bounded($stored['total_timeout_ms'] ?? null, 500, 5000),
+            decisionTimeoutMs: self::bounded($stored['decision_timeout_ms'] ?? null, 1500, 5000),
+            breakerSeconds: self::bounded($stored['breaker_seconds'] ?? null, 30, 3600),
             groups: $groups,
             spoolDir: $spoolDir === '' ? null : $spoolDir,
             handlesCancellations: self::switchedOn($stored['handle_cancellations'] ?? 'on'),
+            spoolLimit: self::bounded($stored['spool_limit'] ?? null, self::SPOOL_LIMIT, 10000000),
         );
     }
 
@@ -162,7 +168,8 @@ final class Settings
         return in_array(strtolower((string) $value), ['on', '1', 'yes', 'true'], true);
     }
 
-    private static function milliseconds(mixed $value, int $default, int $max): int
+    /** A positive whole number saved as text, `$default` when it is not one, at most `$max`. */
+    private static function bounded(mixed $value, int $default, int $max): int
     {
         if (!is_numeric($value) || (int) $value < 1) {
             return $default;

@@ -19,6 +19,13 @@ interface Spool
     public function count(): int;
 
     /**
+     * Whether `$count` or more events wait, cheaply enough to ask on every
+     * hook while the service is down (it may count a few more than wait,
+     * never fewer).
+     */
+    public function holdsAtLeast(int $count): bool;
+
+    /**
      * Up to `$limit` events in the order they were appended, each with the
      * reference that remove() and noteFailure() take.
      *

@@ -35,6 +35,22 @@ final class TableSpool implements Spool
         return Capsule::table(Schema::SPOOL)->count();
     }
 
+    /**
+     * The span of waiting sequence numbers: two primary-key lookups, where
+     * COUNT(*) would read every row. Duplicates ignored by append() can
+     * leave gaps, so the span may exceed the count by that many.
+     */
+    public function holdsAtLeast(int $count): bool
+    {
+        $span = Capsule::table(Schema::SPOOL)
+            ->selectRaw('MIN(seq) AS first_seq, MAX(seq) AS last_seq')
+            ->first();
+        if ($span === null || $span->first_seq === null) {
+            return $count <= 0;
+        }
+        return (int) $span->last_seq - (int) $span->first_seq + 1 >= $count;
+    }
+
     public function oldest(int $limit): array
     {
         $events = [];
