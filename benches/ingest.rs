@@ -249,6 +249,10 @@ fn start_service(
         // The mix's events lack some of the addon's facts, which rules note
         // as warnings; a warning per event would measure the logger.
         "PUENTE_LOG" => Some("error".to_owned()),
+        // No WHMCS here: the outbox writes one outcome per alert (a retry a
+        // week later), as a real one writes one per send, instead of
+        // retrying every few seconds what it cannot prepare.
+        "PUENTE_OUTBOX_RETRY_DELAYS" => Some("7d".to_owned()),
         _ => None,
     };
     let sources = Sources::load(env, SETTINGS, INSTANCE_SETTINGS).expect("sources");

@@ -16,6 +16,10 @@ use crate::store::retention::{self, BATCH, Purged};
 
 /// How often a pass runs.
 const EVERY: Duration = Duration::from_secs(3600);
+/// Rest between two full batches, so retention takes a fraction of the
+/// writer while events keep coming (a large backlog is deleted at a few
+/// thousand events a second; a day's worth in well under a second).
+const BETWEEN_BATCHES: Duration = Duration::from_millis(10);
 
 #[derive(Clone)]
 pub struct RetentionWorker {
@@ -66,6 +70,7 @@ impl RetentionWorker {
                     Some(last) => after_seq = last,
                     None => break,
                 }
+                tokio::time::sleep(BETWEEN_BATCHES).await;
             }
             previous = instance;
         }
@@ -81,7 +86,9 @@ impl RetentionWorker {
             .change(move |c| retention::purge_notifications(c, cutoff))
             .await?
             == BATCH
-        {}
+        {
+            tokio::time::sleep(BETWEEN_BATCHES).await;
+        }
         if total.events > 0 || total.kept > 0 {
             tracing::info!(
                 events = total.events,

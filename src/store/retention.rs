@@ -9,9 +9,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::events::first_seq_received_since;
 
-/// Events examined per transaction, so the writer never holds up ingest
-/// for long.
-pub const BATCH: usize = 500;
+/// Events examined per transaction: a few milliseconds of the writer, so
+/// ingest never waits long behind one.
+pub const BATCH: usize = 100;
 
 const NEXT_INSTANCE: &str =
     "SELECT instance FROM events WHERE instance > ?1 ORDER BY instance LIMIT 1";
