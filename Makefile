@@ -1,7 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench deps php-lint php-test
+.PHONY: run test lint bench fuzz deps php-lint php-test
 
 PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
@@ -36,6 +36,11 @@ bench:
 	$(CARGO) bench --bench ingest
 	$(CARGO) bench --bench alerts
 	./scripts/bench-shim.sh
+
+## Fuzz every parser of outside input for FUZZ_SECONDS each (600 by
+## default; not part of `make test`, which replays the kept corpus).
+fuzz:
+	./scripts/fuzz.sh
 
 deps:
 	./scripts/install-test-deps.sh

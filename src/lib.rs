@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod domain;
+pub mod fuzzing;
 pub mod http;
 pub mod metrics;
 pub mod outbox;

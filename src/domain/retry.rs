@@ -42,7 +42,9 @@ impl RetrySchedule {
         let delays = text
             .split_whitespace()
             .map(|token| {
-                let (number, unit) = token.split_at(token.len().saturating_sub(1));
+                // The unit is the last character, whatever its width.
+                let unit_at = token.char_indices().last().map_or(0, |(at, _)| at);
+                let (number, unit) = token.split_at(unit_at);
                 let seconds_per_unit = match unit {
                     "s" => 1,
                     "m" => 60,
@@ -181,6 +183,9 @@ mod tests {
             ("0s", "`0s` is not a delay from 1s to 7d"),
             ("8d", "`8d` is not a delay from 1s to 7d"),
             ("-5s", "`-5s` is not a delay from"),
+            // Found by fuzzing: a unit of more than one byte.
+            ("3\u{392}", "`3\u{392}` is not a delay such as"),
+            ("\u{e9}", "`\u{e9}` is not a delay such as"),
         ] {
             let refused = RetrySchedule::parse(text).expect_err(text);
             assert!(refused.starts_with(problem), "{text}: {refused}");

@@ -113,6 +113,56 @@ struct StatusError {
     code: Option<i64>,
 }
 
+/// The statuses of a notification's `messages` changes, each with the
+/// number it is about (`metadata.phone_number_id`); statuses puente does not
+/// track are left out. Pure: run on the verified body.
+pub fn notification_statuses(body: &[u8]) -> Result<Vec<SenderStatuses>, serde_json::Error> {
+    let notification: Notification = serde_json::from_slice(body)?;
+    Ok(notification
+        .entry
+        .into_iter()
+        .flat_map(|entry| entry.changes)
+        .filter(|change| change.field == "messages")
+        .map(|change| SenderStatuses {
+            sender: change.value.metadata.phone_number_id,
+            total: change.value.statuses.len(),
+            statuses: change
+                .value
+                .statuses
+                .into_iter()
+                .filter_map(|status| {
+                    let reported = DeliveryStatus::parse(&status.status)?;
+                    let seconds = status.timestamp.parse::<i64>().unwrap_or_default();
+                    Some(ReportedStatus {
+                        wamid: status.id,
+                        status: reported,
+                        at: jiff::Timestamp::from_second(seconds)
+                            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                        error_code: status.errors.first().and_then(|error| error.code),
+                    })
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// The statuses one change reports about one business number.
+#[derive(Debug)]
+pub struct SenderStatuses {
+    pub sender: String,
+    /// Statuses in the change, tracked or not.
+    pub total: usize,
+    pub statuses: Vec<ReportedStatus>,
+}
+
+#[derive(Debug)]
+pub struct ReportedStatus {
+    pub wamid: String,
+    pub status: DeliveryStatus,
+    pub at: jiff::Timestamp,
+    pub error_code: Option<i64>,
+}
+
 /// A notification: verified, recorded once, its statuses applied forward
 /// to the messages of the instances that send from its number.
 pub async fn notify(
@@ -144,21 +194,15 @@ pub async fn notify(
                 .into(),
         ));
     };
-    let notification: Notification = serde_json::from_slice(&body).map_err(|error| {
+    let changes = notification_statuses(&body).map_err(|error| {
         ApiError::MalformedJson(format!("not a Meta webhook notification: {error}"))
     })?;
     let mut reports = Vec::new();
     let mut ignored = 0usize;
-    for change in notification
-        .entry
-        .into_iter()
-        .flat_map(|entry| entry.changes)
-        .filter(|change| change.field == "messages")
-    {
-        let sender = change.value.metadata.phone_number_id;
-        let owners: Vec<_> = config.senders_of(&sender).collect();
+    for change in changes {
+        let owners: Vec<_> = config.senders_of(&change.sender).collect();
         if owners.is_empty() {
-            ignored += change.value.statuses.len();
+            ignored += change.total;
             continue;
         }
         let signed_by_owner = owners.iter().any(|(_, whatsapp)| {
@@ -173,24 +217,21 @@ pub async fn notify(
         });
         if !signed_by_owner {
             return Err(ApiError::InvalidSignature(format!(
-                "statuses of the number {sender} must be signed with the app secret of the \
-                 instance that sends from it"
+                "statuses of the number {} must be signed with the app secret of the \
+                 instance that sends from it",
+                change.sender
             )));
         }
         let instances: Vec<String> = owners
             .iter()
             .map(|(name, _)| name.as_str().to_owned())
             .collect();
-        reports.extend(change.value.statuses.into_iter().filter_map(|status| {
-            let reported = DeliveryStatus::parse(&status.status)?;
-            let seconds = status.timestamp.parse::<i64>().unwrap_or_default();
-            Some(StatusReport {
-                wamid: status.id,
-                status: reported,
-                at: jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH),
-                error_code: status.errors.first().and_then(|error| error.code),
-                instances: instances.clone(),
-            })
+        reports.extend(change.statuses.into_iter().map(|status| StatusReport {
+            wamid: status.wamid,
+            status: status.status,
+            at: status.at,
+            error_code: status.error_code,
+            instances: instances.clone(),
         }));
     }
     if ignored > 0 {

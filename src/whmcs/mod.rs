@@ -187,43 +187,7 @@ impl WhmcsClient {
             Ok(body) => body,
             Err(error) => return Try::Again(error.without_url().to_string()),
         };
-        let answer: Option<Map<String, Value>> = serde_json::from_slice(&body).ok();
-        let result = answer
-            .as_ref()
-            .and_then(|fields| fields.get("result"))
-            .and_then(Value::as_str)
-            .map(str::to_ascii_lowercase);
-        let message = || {
-            answer
-                .as_ref()
-                .and_then(|fields| fields.get("message"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .unwrap_or_else(|| snippet(&body))
-        };
-        if status == reqwest::StatusCode::FORBIDDEN {
-            return Try::Done(Err(WhmcsError::Forbidden {
-                action: action.to_owned(),
-                message: message(),
-            }));
-        }
-        match result.as_deref() {
-            Some("success") => Try::Done(Ok(answer.unwrap_or_default())),
-            Some("error") => Try::Done(Err(WhmcsError::Rejected {
-                action: action.to_owned(),
-                message: message(),
-            })),
-            _ if status.is_server_error()
-                || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                || status == reqwest::StatusCode::REQUEST_TIMEOUT =>
-            {
-                Try::Again(format!("HTTP {status}"))
-            }
-            _ => Try::Done(Err(WhmcsError::InvalidResponse {
-                action: action.to_owned(),
-                detail: format!("HTTP {status}: {}", snippet(&body)),
-            })),
-        }
+        classify(action, status, &body)
     }
 
     /// Runs an action and reads its answer as `T`.
@@ -582,6 +546,49 @@ impl WhmcsClient {
     }
 }
 
+/// What one WHMCS answer means: its fields on success, WHMCS's refusal,
+/// or whether trying again may help. Pure, so any body can be thrown at it.
+fn classify(action: &str, status: reqwest::StatusCode, body: &[u8]) -> Try {
+    let answer: Option<Map<String, Value>> = serde_json::from_slice(body).ok();
+
+    let result = answer
+        .as_ref()
+        .and_then(|fields| fields.get("result"))
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase);
+    let message = || {
+        answer
+            .as_ref()
+            .and_then(|fields| fields.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| snippet(body))
+    };
+    if status == reqwest::StatusCode::FORBIDDEN {
+        return Try::Done(Err(WhmcsError::Forbidden {
+            action: action.to_owned(),
+            message: message(),
+        }));
+    }
+    match result.as_deref() {
+        Some("success") => Try::Done(Ok(answer.unwrap_or_default())),
+        Some("error") => Try::Done(Err(WhmcsError::Rejected {
+            action: action.to_owned(),
+            message: message(),
+        })),
+        _ if status.is_server_error()
+            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            || status == reqwest::StatusCode::REQUEST_TIMEOUT =>
+        {
+            Try::Again(format!("HTTP {status}"))
+        }
+        _ => Try::Done(Err(WhmcsError::InvalidResponse {
+            action: action.to_owned(),
+            detail: format!("HTTP {status}: {}", snippet(body)),
+        })),
+    }
+}
+
 /// One API client per instance that has WHMCS API settings.
 pub fn clients(
     config: &crate::config::Config,
@@ -596,6 +603,21 @@ pub fn clients(
         }
     }
     Ok(clients)
+}
+
+/// Reads any body as WHMCS's answer and as each record puente reads from
+/// one; for the fuzz targets and their corpus replay: it must never panic.
+pub fn read_any_answer(body: &[u8]) {
+    let status = reqwest::StatusCode::OK;
+    if let Try::Done(Ok(answer)) = classify("Fuzz", status, body) {
+        let answer = Value::Object(answer);
+        let _ = serde_json::from_value::<ClientDetails>(answer.clone());
+        let _ = serde_json::from_value::<Invoice>(answer.clone());
+        let _ = serde_json::from_value::<ClientProduct>(answer.clone());
+        let _ = serde_json::from_value::<ClientDomain>(answer.clone());
+        let _ = serde_json::from_value::<Quote>(answer);
+    }
+    let _ = classify("Fuzz", reqwest::StatusCode::INTERNAL_SERVER_ERROR, body);
 }
 
 /// The start of a body for an error message.
