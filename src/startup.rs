@@ -184,12 +184,19 @@ async fn run_outbox(outbox: Outbox) {
         tracing::error!(error = %format!("{error:#}"), "cannot mark interrupted sends");
     }
     loop {
-        if let Err(error) = outbox.drain().await {
-            tracing::error!(error = %format!("{error:#}"), "outbox pass failed");
+        let pause = match outbox.drain().await {
+            Ok(report) => outbox.pause_after(&report).await,
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "outbox pass failed");
+                std::time::Duration::from_secs(60)
+            }
+        };
+        if pause.is_zero() {
+            continue;
         }
         tokio::select! {
             () = outbox.planned_alerts() => {}
-            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            () = tokio::time::sleep(pause) => {}
         }
     }
 }

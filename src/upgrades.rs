@@ -3,8 +3,10 @@
 //! the new next due date and recurring amount with `UpdateClientProduct`;
 //! then it records the upgrade as applied and plans the client's "upgrade
 //! applied" alert in the same transaction. `applying` is committed before
-//! the WHMCS call; the call sets absolute values, so repeating an
-//! interrupted one is harmless, and an applied upgrade is never called again.
+//! the WHMCS call; after an interruption WHMCS's service is read first and
+//! the call is made again only if the values are not there yet (it sets
+//! absolute values, so even then nothing is applied twice), and an applied
+//! upgrade is never called again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -91,6 +93,13 @@ impl UpgradeWorker {
                     .await?;
                 return Ok(Applied::Later);
             };
+            if upgrade.interrupted && already_in_whmcs(whmcs, upgrade).await {
+                tracing::info!(
+                    upgrade = upgrade.upgrade_id,
+                    "an interrupted upgrade had reached WHMCS"
+                );
+                return self.applied(upgrade).await;
+            }
             self.change(move |c| upgrades::mark_applying(c, id)).await?;
             match whmcs
                 .update_client_product(upgrade.service_id, &fields)
@@ -115,6 +124,11 @@ impl UpgradeWorker {
                 }
             }
         }
+        self.applied(upgrade).await
+    }
+
+    /// Records an upgrade as applied, with the client's alert.
+    async fn applied(&self, upgrade: &PendingApplication) -> anyhow::Result<Applied> {
         let now = jiff::Timestamp::now();
         let applied = upgrade.clone();
         let alert = self
@@ -153,6 +167,25 @@ enum Applied {
 
 /// The `UpdateClientProduct` fields of a restarted period; none when the
 /// policy keeps WHMCS's due date.
+/// Whether WHMCS's service already has the values an interrupted call was
+/// setting (read errors count as no: the call is made again).
+async fn already_in_whmcs(whmcs: &WhmcsClient, upgrade: &PendingApplication) -> bool {
+    let Ok(Some(service)) = whmcs.product(upgrade.service_id).await else {
+        return false;
+    };
+    let due = service.nextduedate.map(|date| date.to_string());
+    let amount_matches = upgrade.recurring_amount.as_deref().is_none_or(|amount| {
+        amount
+            .parse::<rust_decimal::Decimal>()
+            .is_ok_and(|amount| amount == service.recurringamount)
+    });
+    due.as_deref() == upgrade.next_due_date.as_deref()
+        && service
+            .billingcycle
+            .eq_ignore_ascii_case(&upgrade.billing_cycle)
+        && amount_matches
+}
+
 fn whmcs_fields(upgrade: &PendingApplication) -> Vec<(&'static str, String)> {
     let Some(next_due_date) = &upgrade.next_due_date else {
         return Vec::new();

@@ -56,6 +56,16 @@ pub struct DrainReport {
     pub deferred: usize,
 }
 
+impl DrainReport {
+    /// Messages the pass took.
+    pub fn handled(&self) -> usize {
+        self.sent + self.skipped + self.retried + self.dead + self.uncertain + self.deferred
+    }
+}
+
+/// Longest wait between two passes when nothing wakes the worker.
+const IDLE_PASS: Duration = Duration::from_secs(60);
+
 /// The outbox worker's shared parts.
 #[derive(Clone)]
 pub struct Outbox {
@@ -293,6 +303,35 @@ impl Outbox {
             .context("cannot record the messages' outcomes")
     }
 
+    /// How long to wait before the next pass, after one that did `report`:
+    /// none when it took a full batch (more may be due now), else until the
+    /// earliest planned retry or deferral, at most a minute. (A new alert
+    /// wakes the worker sooner.)
+    pub async fn pause_after(&self, report: &DrainReport) -> Duration {
+        if report.handled() >= BATCH as usize {
+            return Duration::ZERO;
+        }
+        let database = self.database.clone();
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        let next = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<i64>> {
+            let connection = database.reader()?;
+            Ok(connection.query_row(NEXT_DUE, [now_ms], |row| row.get(0))?)
+        })
+        .await;
+        match next {
+            Ok(Ok(Some(at_ms))) => {
+                let wait_ms = u64::try_from(at_ms - now_ms).unwrap_or(0).max(1);
+                Duration::from_millis(wait_ms).min(IDLE_PASS)
+            }
+            Ok(Ok(None)) => IDLE_PASS,
+            Ok(Err(error)) => {
+                tracing::warn!(error = %format!("{error:#}"), "cannot read when the next alert is due");
+                IDLE_PASS
+            }
+            Err(_) => IDLE_PASS,
+        }
+    }
+
     /// Until when sending from `sender` is paused, if it is; a pause that
     /// ran out is lifted (and its alarm cleared).
     fn paused(&self, sender: &str, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
@@ -521,6 +560,13 @@ const DUE: &str = "SELECT * FROM (
          ORDER BY next_attempt_at_ms, id LIMIT ?2)
     ORDER BY id LIMIT ?2";
 
+/// The earliest retry or deferral after `?1`, in milliseconds; `NULL` when
+/// none is planned. One read of the `messages_due` index. (New messages are
+/// taken by the pass that follows their commit, or by the next one when a
+/// pass was full.)
+const NEXT_DUE: &str = "SELECT min(next_attempt_at_ms) FROM messages
+     WHERE status = 'planned' AND next_attempt_at_ms > ?1";
+
 /// Planned messages due at `now`, oldest first: new ones in id order, and
 /// retries that came due, earliest first. Rows naming an instance or alert
 /// this version does not know are left alone.
@@ -683,6 +729,24 @@ mod tests {
             .map(|(_, message)| message.id)
             .collect();
         assert_eq!(ids, [1, 2, 5]);
+    }
+
+    #[test]
+    fn the_next_due_time_is_one_index_read() {
+        let (_dir, database) = database();
+        let connection = database.reader().expect("reader");
+        let plan: Vec<String> = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {NEXT_DUE}"))
+            .expect("plan")
+            .query_map([0], |row| row.get(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH messages USING COVERING INDEX messages_due")),
+            "{plan:#?}"
+        );
     }
 
     #[test]

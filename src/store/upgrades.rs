@@ -79,14 +79,16 @@ pub struct PendingApplication {
     pub next_due_date: Option<String>,
     pub recurring_amount: Option<String>,
     pub attempts: u32,
+    /// `applying`: a call was interrupted and may have reached WHMCS.
+    pub interrupted: bool,
 }
 
 /// Upgrades still to carry out, oldest first (`applying` ones were
-/// interrupted: the WHMCS change sets absolute values, so it is repeated).
+/// interrupted: WHMCS is read before the change is asked for again).
 pub fn pending(connection: &Connection) -> rusqlite::Result<Vec<PendingApplication>> {
     let mut statement = connection.prepare_cached(
         "SELECT id, event_seq, instance, upgrade_id, service_id, client_id, billing_cycle,
-                next_due_date, recurring_amount, attempts
+                next_due_date, recurring_amount, attempts, status = 'applying'
            FROM upgrade_applications
           WHERE status IN ('planned', 'applying')
           ORDER BY id",
@@ -104,6 +106,7 @@ pub fn pending(connection: &Connection) -> rusqlite::Result<Vec<PendingApplicati
             next_due_date: row.get(7)?,
             recurring_amount: row.get(8)?,
             attempts: row.get(9)?,
+            interrupted: row.get(10)?,
         })
     })?;
     rows.collect()

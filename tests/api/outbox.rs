@@ -776,6 +776,21 @@ async fn messages_to_one_recipient_are_spaced_by_the_pair_rate() {
     assert_eq!((report.sent, report.deferred), (1, 1));
     let (_, reason, _) = &messages_of(&app, "evt_invoice")[0];
     assert!(reason.as_deref().expect("reason").contains("pair rate"));
+    // The worker comes back when the deferred message is due, not a minute
+    // later; after a full batch it comes back at once.
+    let pause = app.outbox.pause_after(&report).await;
+    assert!(
+        pause > std::time::Duration::ZERO && pause <= std::time::Duration::from_secs(6),
+        "{pause:?}"
+    );
+    let full = puente::outbox::DrainReport {
+        sent: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        app.outbox.pause_after(&full).await,
+        std::time::Duration::ZERO
+    );
     app.stop().await;
 }
 
