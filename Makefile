@@ -1,7 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench fuzz deps php-lint php-test
+.PHONY: run test lint bench crash-test fuzz deps php-lint php-test
 
 PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
@@ -36,6 +36,12 @@ bench:
 	$(CARGO) bench --bench ingest
 	$(CARGO) bench --bench alerts
 	./scripts/bench-shim.sh
+
+## Kill -9 the service under load, restart it, and prove nothing
+## acknowledged was lost and nothing was sent or changed twice; not part of
+## `make test`.
+crash-test:
+	$(CARGO) bench --bench crash
 
 ## Fuzz every parser of outside input for FUZZ_SECONDS each (600 by
 ## default; not part of `make test`, which replays the kept corpus).

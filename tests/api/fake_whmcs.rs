@@ -88,6 +88,12 @@ pub(crate) struct State {
     pub addon_down: usize,
     /// The next move is carried out but its answer is lost.
     pub lose_next_move_answer: bool,
+    /// Each known client gets a name and phone number of its own (the crash
+    /// test tells alerts apart by their request bodies).
+    pub distinct_clients: bool,
+    /// Recurring amounts `UpdateClientProduct` set, by service (100.00
+    /// otherwise).
+    pub recurring: BTreeMap<u64, String>,
 }
 
 /// A WHMCS that remembers: services, domains, invoices and cancellation
@@ -197,6 +203,10 @@ impl Respond for FakeWhmcs {
                     details["owner_user_id"] = json!(client.owner_user);
                     details["status"] = json!(client.status);
                     details["email"] = json!(client.email);
+                    if state.distinct_clients {
+                        details["firstname"] = json!(format!("Cliente {id}"));
+                        details["phonenumber"] = json!(format!("803{:07}", id % 10_000_000));
+                    }
                 } else if !state.clients.is_empty() {
                     return error("Client Not Found");
                 }
@@ -238,12 +248,13 @@ impl Respond for FakeWhmcs {
                             .is_none_or(|client| *client == service.client.to_string())
                     })
                     .map(|service| {
+                        let recurring = state.recurring.get(&id).map_or("100.00", String::as_str);
                         json!({"id": id.to_string(), "clientid": service.client.to_string(),
                                "pid": "12", "name": "Business Hosting",
                                "domain": "okafordesign.example", "status": service.status,
                                "billingcycle": service.cycle,
                                "nextduedate": service.next_due.to_string(),
-                               "recurringamount": "100.00"})
+                               "recurringamount": recurring})
                     })
                     .into_iter()
                     .collect();
@@ -332,11 +343,20 @@ impl Respond for FakeWhmcs {
                 let Some(service) = state.services.get_mut(&id) else {
                     return error("Service ID Not Found");
                 };
-                if form.get("status").map(String::as_str) == Some("Terminated")
-                    && service.status != "Terminated"
-                {
+                if let Some(due) = form.get("nextduedate").and_then(|text| text.parse().ok()) {
+                    service.next_due = due;
+                }
+                if let Some(cycle) = form.get("billingcycle") {
+                    service.cycle = Box::leak(cycle.clone().into_boxed_str());
+                }
+                let terminated = form.get("status").map(String::as_str) == Some("Terminated")
+                    && service.status != "Terminated";
+                if terminated {
                     service.status = "Terminated";
                     state.terminations.push((id, "puente"));
+                }
+                if let Some(amount) = form.get("recurringamount") {
+                    state.recurring.insert(id, amount.clone());
                 }
                 success(json!({"serviceid": id}))
             }
