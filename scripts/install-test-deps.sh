@@ -7,12 +7,13 @@
 # driver in the stand-in WHMCS database) and mbstring (Illuminate needs it);
 # phpunit, php-illuminate-database and smarty3 (the Smarty 3.1 line the
 # addon's templates are rendered with in the tests) are Debian's, so no
-# Composer.
+# Composer. chromium and chromium-driver run the dashboard's browser test
+# (headless, driven over WebDriver).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(python3-venv php-cli php-curl php-sqlite3 php-mbstring phpunit
-    php-illuminate-database smarty3)
+    php-illuminate-database smarty3 chromium chromium-driver)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -3,6 +3,7 @@
 pub mod cancellations;
 pub mod cli;
 pub mod config;
+pub mod dashboard;
 pub mod dev;
 pub mod domain;
 pub mod fuzzing;

@@ -4,7 +4,9 @@
 //! instances are configured names (or the names of authenticated events;
 //! empty when a refused request named none that is configured).
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::prometheus_text;
@@ -68,6 +70,101 @@ pub struct Metrics {
     cancellations: Family<OutcomeLabels, Counter>,
     transfers: Family<OutcomeLabels, Counter>,
     retention: Family<TableLabels, Counter>,
+    /// Commit times since the last [`Metrics::sample`], for the dashboard.
+    commit_window: CommitWindow,
+    /// The dashboard's charts: one sample a minute, the last hour.
+    history: Mutex<History>,
+    /// The last outcome of each instance's connections.
+    links: Mutex<BTreeMap<(String, Link), LinkStatus>>,
+}
+
+/// Commit times since the last sample, in microseconds.
+#[derive(Default)]
+struct CommitWindow {
+    count: AtomicU64,
+    sum_us: AtomicU64,
+    max_us: AtomicU64,
+}
+
+#[derive(Default)]
+struct History {
+    samples: VecDeque<Sample>,
+    /// Events accepted by each instance up to the last sample.
+    totals: BTreeMap<String, u64>,
+}
+
+/// Samples the dashboard keeps: one hour at one a minute.
+pub const HISTORY_LEN: usize = 60;
+
+/// One minute of the figures the dashboard charts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    pub at: jiff::Timestamp,
+    /// Events accepted since the previous sample, by instance.
+    pub events: BTreeMap<String, u64>,
+    /// Alerts waiting to be sent at the sample's time, by instance.
+    pub backlog: BTreeMap<String, u64>,
+    /// Mean and slowest group commit since the previous sample (0 when
+    /// there was none).
+    pub commit_mean_us: u64,
+    pub commit_max_us: u64,
+}
+
+/// A connection puente makes for an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Link {
+    Whmcs,
+    Meta,
+}
+
+/// What the last calls over a connection gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkStatus {
+    pub last_ok: Option<jiff::Timestamp>,
+    /// When and why the last call failed.
+    pub last_error: Option<(jiff::Timestamp, String)>,
+    /// Whether the most recent call worked.
+    pub working: bool,
+}
+
+/// A handle that records the outcome of one instance's calls over one
+/// connection.
+#[derive(Clone)]
+pub struct LinkHealth {
+    metrics: Arc<Metrics>,
+    instance: String,
+    link: Link,
+}
+
+impl LinkHealth {
+    pub fn new(metrics: &Arc<Metrics>, instance: &InstanceName, link: Link) -> Self {
+        Self {
+            metrics: Arc::clone(metrics),
+            instance: instance.as_str().to_owned(),
+            link,
+        }
+    }
+
+    /// Records a call's outcome: `Err` with a reason that holds no secret.
+    pub fn record(&self, outcome: Result<(), String>) {
+        let now = jiff::Timestamp::now();
+        let mut links = self
+            .metrics
+            .links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let status = links.entry((self.instance.clone(), self.link)).or_default();
+        match outcome {
+            Ok(()) => {
+                status.last_ok = Some(now);
+                status.working = true;
+            }
+            Err(reason) => {
+                status.last_error = Some((now, reason));
+                status.working = false;
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -164,6 +261,9 @@ impl Metrics {
             events,
             commit_batch_size,
             commit_seconds,
+            commit_window: CommitWindow::default(),
+            history: Mutex::new(History::default()),
+            links: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -197,6 +297,73 @@ impl Metrics {
     pub fn record_commit(&self, batch_size: usize, seconds: f64) {
         self.commit_batch_size.observe(batch_size as f64);
         self.commit_seconds.observe(seconds);
+        // Saturating float-to-int cast: a commit never takes 584,000 years.
+        let micros = (seconds * 1e6) as u64;
+        let window = &self.commit_window;
+        window.count.fetch_add(1, Ordering::Relaxed);
+        window.sum_us.fetch_add(micros, Ordering::Relaxed);
+        window.max_us.fetch_max(micros, Ordering::Relaxed);
+    }
+
+    /// Events accepted so far for `instance`.
+    fn accepted(&self, instance: &str) -> u64 {
+        self.events
+            .get_or_create(&EventLabels {
+                outcome: "accepted",
+                reason: "",
+                instance: instance.to_owned(),
+            })
+            .get()
+    }
+
+    /// Takes the minute's sample at `at`: events accepted since the last
+    /// one, the commits since then, and the `backlog` read by the caller.
+    pub fn sample(
+        &self,
+        at: jiff::Timestamp,
+        backlog: BTreeMap<String, u64>,
+        instances: &[String],
+    ) {
+        let window = &self.commit_window;
+        let count = window.count.swap(0, Ordering::Relaxed);
+        let sum = window.sum_us.swap(0, Ordering::Relaxed);
+        let max = window.max_us.swap(0, Ordering::Relaxed);
+        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut events = BTreeMap::new();
+        for name in instances {
+            let total = self.accepted(name);
+            let before = history.totals.insert(name.clone(), total).unwrap_or(0);
+            events.insert(name.clone(), total.saturating_sub(before));
+        }
+        if history.samples.len() == HISTORY_LEN {
+            history.samples.pop_front();
+        }
+        history.samples.push_back(Sample {
+            at,
+            events,
+            backlog,
+            commit_mean_us: sum.checked_div(count).unwrap_or(0),
+            commit_max_us: max,
+        });
+    }
+
+    /// The samples of the last hour, oldest first.
+    pub fn history(&self) -> Vec<Sample> {
+        self.history
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .samples
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// The last outcome of every connection that was used.
+    pub fn links(&self) -> BTreeMap<(String, Link), LinkStatus> {
+        self.links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn outcome(family: &Family<OutcomeLabels, Counter>, outcome: &'static str, instance: &str) {
@@ -232,6 +399,16 @@ impl Metrics {
             .set(i64::from(paused));
     }
 
+    /// Whether `instance`'s sending is paused (see `set_sending_paused`).
+    pub fn sending_paused(&self, instance: &InstanceName) -> bool {
+        self.sending_paused
+            .get_or_create(&InstanceLabels {
+                instance: instance.as_str().to_owned(),
+            })
+            .get()
+            == 1
+    }
+
     pub fn record_retention(&self, instance: &str, purged: crate::store::retention::Purged) {
         for (table, count) in [
             ("events", purged.events),
@@ -260,5 +437,64 @@ impl Metrics {
         prometheus_text::encode(&mut text, &self.registry)
             .expect("writing to a String cannot fail");
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sample_holds_the_minute_since_the_previous_one() {
+        let metrics = Metrics::new();
+        let alfa = InstanceName::parse("alfa").unwrap();
+        let instances = ["alfa".to_owned(), "beta".to_owned()];
+        for _ in 0..3 {
+            metrics.record_event(EventOutcome::Accepted, Some(&alfa));
+        }
+        metrics.record_event(EventOutcome::Duplicate, Some(&alfa));
+        metrics.record_commit(4, 0.002);
+        metrics.record_commit(4, 0.004);
+        let at = jiff::Timestamp::from_second(60).unwrap();
+        metrics.sample(at, BTreeMap::from([("alfa".into(), 7)]), &instances);
+        metrics.record_event(EventOutcome::Accepted, Some(&alfa));
+        metrics.sample(at, BTreeMap::new(), &instances);
+        let history = metrics.history();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].events["alfa"], 3);
+        assert_eq!(history[0].events["beta"], 0);
+        assert_eq!(history[0].backlog["alfa"], 7);
+        assert_eq!(
+            (history[0].commit_mean_us, history[0].commit_max_us),
+            (3000, 4000)
+        );
+        assert_eq!(history[1].events["alfa"], 1);
+        assert_eq!(
+            (history[1].commit_mean_us, history[1].commit_max_us),
+            (0, 0)
+        );
+        for _ in 0..HISTORY_LEN {
+            metrics.sample(at, BTreeMap::new(), &instances);
+        }
+        assert_eq!(metrics.history().len(), HISTORY_LEN);
+    }
+
+    #[test]
+    fn a_link_is_healthy_when_its_last_call_worked() {
+        let metrics = Metrics::new();
+        let alfa = InstanceName::parse("alfa").unwrap();
+        let whmcs = LinkHealth::new(&metrics, &alfa, Link::Whmcs);
+        assert!(metrics.links().is_empty());
+        whmcs.record(Err("connection refused".into()));
+        let status = &metrics.links()[&("alfa".to_owned(), Link::Whmcs)];
+        assert!(!status.working);
+        assert_eq!(status.last_error.as_ref().unwrap().1, "connection refused");
+        whmcs.record(Ok(()));
+        assert!(metrics.links()[&("alfa".to_owned(), Link::Whmcs)].working);
+        assert!(
+            !metrics
+                .links()
+                .contains_key(&("alfa".to_owned(), Link::Meta))
+        );
     }
 }

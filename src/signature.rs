@@ -84,6 +84,13 @@ impl HookSecret {
         ))
     }
 
+    /// Feeds the key into `digest`, for keys derived from it (the
+    /// dashboard's session key).
+    pub(crate) fn feed(&self, digest: &mut sha2::Sha256) {
+        use sha2::Digest;
+        digest.update(self.key.expose_secret());
+    }
+
     fn mac(&self, id: &str, timestamp: &str, body: &[u8]) -> [u8; MAC_BYTES] {
         let mut mac = HmacSha256::new_from_slice(self.key.expose_secret())
             .expect("HMAC accepts keys of any length");

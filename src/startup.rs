@@ -30,6 +30,9 @@ pub struct Application {
     cancellations: CancellationWorker,
     transfers: TransferWorker,
     retention: RetentionWorker,
+    metrics: Arc<Metrics>,
+    /// Takes the dashboard's samples once a minute while the server runs.
+    sampler: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     workers: bool,
 }
 
@@ -54,7 +57,7 @@ impl Application {
             .with_context(|| format!("cannot listen on {} (PUENTE_LISTEN)", config.listen))?;
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
-        let whmcs = Arc::new(crate::whmcs::clients(&config)?);
+        let whmcs = Arc::new(crate::whmcs::clients(&config, &metrics)?);
         let upgrades = UpgradeWorker::new(
             database.clone(),
             writer.writer(),
@@ -82,7 +85,14 @@ impl Application {
             writer.writer(),
             Arc::clone(&metrics),
         )?;
+        let sampler = Box::pin(crate::dashboard::run_sampler(
+            Arc::clone(&config),
+            database.clone(),
+            Arc::clone(&metrics),
+        ));
+        let shared_metrics = Arc::clone(&metrics);
         let state = web::Data::new(AppState {
+            dashboard: Arc::new(crate::dashboard::Dashboard::new(&config)),
             config,
             database,
             writer: writer.writer(),
@@ -94,6 +104,7 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(middleware::from_fn(http::count_requests))
                 .configure(http::routes)
+                .configure(crate::dashboard::routes)
                 .configure(extra_routes.clone())
                 .default_service(web::to(http::not_found))
         })
@@ -111,6 +122,8 @@ impl Application {
             cancellations,
             transfers,
             retention,
+            metrics: shared_metrics,
+            sampler,
             workers: true,
         })
     }
@@ -143,6 +156,12 @@ impl Application {
         self.retention.clone()
     }
 
+    /// The metrics the service records (tests take the dashboard's samples
+    /// with it).
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
+    }
+
     /// The port the listener is bound to.
     pub fn port(&self) -> u16 {
         self.port
@@ -165,7 +184,9 @@ impl Application {
                 tokio::spawn(crate::retention::run(self.retention.clone())),
             ]
         });
+        let sampler = tokio::spawn(self.sampler);
         let served = self.server.await;
+        sampler.abort();
         for worker in workers.into_iter().flatten() {
             worker.abort();
         }

@@ -33,6 +33,8 @@ pub struct CloudClient {
     http: reqwest::Client,
     endpoint: reqwest::Url,
     token: SecretString,
+    /// Where each send's outcome is recorded for the dashboard.
+    health: Option<crate::metrics::LinkHealth>,
 }
 
 impl std::fmt::Debug for CloudClient {
@@ -97,10 +99,39 @@ impl CloudClient {
             http,
             endpoint,
             token: token.clone(),
+            health: None,
         }))
     }
 
+    /// Records every send's outcome in `health`.
+    pub fn with_health(mut self, health: crate::metrics::LinkHealth) -> Self {
+        self.health = Some(health);
+        self
+    }
+
     pub async fn send(&self, body: &str) -> SendResult {
+        let result = self.send_once(body).await;
+        if let Some(health) = &self.health {
+            // A refusal about one message (a bad number, a template) is
+            // Meta answering; a refused token, a missing permission or an
+            // outage is the connection failing.
+            health.record(match &result {
+                SendResult::Accepted { .. } => Ok(()),
+                SendResult::Refused {
+                    http_status,
+                    detail,
+                    ..
+                } if *http_status == 401 || *http_status == 403 || *http_status >= 500 => {
+                    Err(format!("HTTP {http_status}: {detail}"))
+                }
+                SendResult::Refused { .. } => Ok(()),
+                SendResult::NotSent(detail) | SendResult::Unknown(detail) => Err(detail.clone()),
+            });
+        }
+        result
+    }
+
+    async fn send_once(&self, body: &str) -> SendResult {
         let response = self
             .http
             .post(self.endpoint.clone())

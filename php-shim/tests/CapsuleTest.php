@@ -190,6 +190,21 @@ final class CapsuleTest extends CapsuleTestCase
         $this->assertSame('PuenteTestEvent', json_decode($test['body'], true)['type']);
         $this->assertSame('/healthz', $health['path']);
         $this->assertStringNotContainsString(self::SECRET, $html);
+        // No admin in the session: no sign-in link to the dashboard.
+        $this->assertStringNotContainsString('/admin/link?', $html);
+    }
+
+    public function test_the_admin_page_links_a_logged_in_admin_to_the_dashboard(): void
+    {
+        Addon::activate();
+        $this->startService();
+        $_SESSION['adminid'] = 4;
+
+        $html = Addon::output(['modulelink' => 'addonmodules.php?module=puente', '_lang' => $this->spanish()]);
+
+        $this->assertStringContainsString('Abrir el panel de puente', $html);
+        $this->assertMatchesRegularExpression('#href="http://127\.0\.0\.1:\d+/admin/link\?instance=paneldecliente&amp;admin=4&amp;expires=\d+&amp;nonce=[0-9a-f]{32}&amp;signature=v1%2C#', $html);
+        $this->assertStringNotContainsString(self::SECRET, $html);
     }
 
     public function test_the_admin_page_names_an_unreachable_service_and_what_waits(): void

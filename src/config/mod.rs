@@ -373,6 +373,12 @@ impl AdminToken {
         let given = Sha256::digest(presented.as_bytes());
         expected.ct_eq(&given).into()
     }
+
+    /// Feeds the token into `digest`, for keys derived from it (the
+    /// dashboard's session key).
+    pub(crate) fn feed(&self, digest: &mut Sha256) {
+        digest.update(self.0.expose_secret().as_bytes());
+    }
 }
 
 /// All problems found in the configuration, one per line.

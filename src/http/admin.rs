@@ -36,19 +36,7 @@ impl FromRequest for Admin {
         let Some(state) = request.app_data::<web::Data<AppState>>() else {
             return ready(Err(ApiError::Internal));
         };
-        let config = &state.config;
-        let tokens: Vec<(Option<&InstanceName>, &crate::config::AdminToken)> = config
-            .admin_token
-            .iter()
-            .map(|token| (None, token))
-            .chain(config.instances.iter().filter_map(|(name, instance)| {
-                instance
-                    .admin_token
-                    .as_ref()
-                    .map(|token| (Some(name), token))
-            }))
-            .collect();
-        if tokens.is_empty() {
+        if !Admin::tokens_configured(&state.config) {
             return ready(Err(ApiError::no_such_route()));
         }
         let presented = request
@@ -60,24 +48,56 @@ impl FromRequest for Admin {
         let Some(presented) = presented else {
             return ready(Err(ApiError::Unauthorized));
         };
-        // Every token is compared (in constant time), whichever matches.
-        let matched = tokens
-            .into_iter()
-            .filter(|(_, token)| token.matches(presented))
-            .map(|(scope, _)| scope.cloned())
-            .collect::<Vec<_>>();
-        ready(match matched.into_iter().next() {
-            Some(scope) => Ok(Admin { scope }),
-            None => Err(ApiError::Unauthorized),
-        })
+        ready(Admin::for_token(&state.config, presented).ok_or(ApiError::Unauthorized))
     }
 }
 
 impl Admin {
+    /// Whether any admin token, global or scoped, is configured.
+    pub fn tokens_configured(config: &crate::config::Config) -> bool {
+        config.admin_token.is_some()
+            || config
+                .instances
+                .values()
+                .any(|instance| instance.admin_token.is_some())
+    }
+
+    /// What `presented` opens: every instance (the global token), one (an
+    /// instance's token), or nothing. Every token is compared, in constant
+    /// time, whichever matches.
+    pub fn for_token(config: &crate::config::Config, presented: &str) -> Option<Self> {
+        let tokens = config.admin_token.iter().map(|token| (None, token)).chain(
+            config.instances.iter().filter_map(|(name, instance)| {
+                instance
+                    .admin_token
+                    .as_ref()
+                    .map(|token| (Some(name), token))
+            }),
+        );
+        let matched = tokens
+            .filter(|(_, token)| token.matches(presented))
+            .map(|(scope, _)| Admin {
+                scope: scope.cloned(),
+            })
+            .collect::<Vec<_>>();
+        matched.into_iter().next()
+    }
+
+    /// An admin of `scope` (`None`: every instance), signed in some other
+    /// way than a bearer token (the dashboard's session).
+    pub fn with_scope(scope: Option<InstanceName>) -> Self {
+        Self { scope }
+    }
+
+    /// The instance a scoped admin is limited to.
+    pub fn scope(&self) -> Option<&InstanceName> {
+        self.scope.as_ref()
+    }
+
     /// The instance a list is filtered by: the one asked for, which a
     /// scoped token may only ask for its own; a scoped token's own when
     /// none is asked for.
-    pub(super) fn instance_filter(
+    pub(crate) fn instance_filter(
         &self,
         asked: Option<InstanceName>,
     ) -> Result<Option<InstanceName>, ApiError> {
@@ -90,7 +110,7 @@ impl Admin {
     }
 
     /// Refuses a record of another instance than the token's.
-    pub(super) fn may_see(&self, instance: &str) -> Result<(), ApiError> {
+    pub(crate) fn may_see(&self, instance: &str) -> Result<(), ApiError> {
         match &self.scope {
             Some(own) if own.as_str() != instance => Err(Self::forbidden(own, instance)),
             _ => Ok(()),
@@ -125,13 +145,13 @@ impl Admin {
 }
 
 /// An `instance` query value.
-pub(super) fn parse_instance(text: &str) -> Result<InstanceName, ApiError> {
+pub(crate) fn parse_instance(text: &str) -> Result<InstanceName, ApiError> {
     InstanceName::parse(text)
         .map_err(|problem| ApiError::InvalidQuery(format!("instance: {problem}")))
 }
 
 /// A `cursor` query value: the last id of the previous page.
-pub(super) fn parse_cursor(text: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_cursor(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().map_err(|_| {
         ApiError::InvalidQuery(format!(
             "cursor: `{text}` is not a cursor from a previous page"
@@ -141,7 +161,7 @@ pub(super) fn parse_cursor(text: &str) -> Result<i64, ApiError> {
 
 /// The cursor of the page after `found`: its last key when the page is
 /// full, none on the last page.
-pub(super) fn next_cursor<T>(found: &[T], limit: usize, key: impl Fn(&T) -> i64) -> Option<String> {
+pub(crate) fn next_cursor<T>(found: &[T], limit: usize, key: impl Fn(&T) -> i64) -> Option<String> {
     match found.last() {
         Some(last) if found.len() == limit => Some(key(last).to_string()),
         _ => None,
@@ -149,7 +169,7 @@ pub(super) fn next_cursor<T>(found: &[T], limit: usize, key: impl Fn(&T) -> i64)
 }
 
 /// A `status` query value: one of the table's statuses.
-pub(super) fn parse_status(text: String, statuses: &[&str]) -> Result<String, ApiError> {
+pub(crate) fn parse_status(text: String, statuses: &[&str]) -> Result<String, ApiError> {
     if statuses.contains(&text.as_str()) {
         Ok(text)
     } else {
@@ -161,13 +181,13 @@ pub(super) fn parse_status(text: String, statuses: &[&str]) -> Result<String, Ap
 }
 
 /// A WHMCS record id in a query (`client`, `service`).
-pub(super) fn parse_record_id(what: &str, text: &str) -> Result<u64, ApiError> {
+pub(crate) fn parse_record_id(what: &str, text: &str) -> Result<u64, ApiError> {
     text.parse::<u64>()
         .map_err(|_| ApiError::InvalidQuery(format!("{what}: `{text}` is not a {what} id")))
 }
 
 /// A `limit` query value: 1 to 1000, 100 when absent.
-pub(super) fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
+pub(crate) fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
     match text {
         None => Ok(DEFAULT_PAGE),
         Some(text) => match text.parse::<u32>() {

@@ -469,7 +469,7 @@ fn answer(stored: &StoredCancellation) -> HttpResponse {
     }))
 }
 
-const STATUSES: [&str; 6] = [
+pub(crate) const STATUSES: [&str; 6] = [
     "requested",
     "scheduled",
     "terminating",

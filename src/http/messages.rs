@@ -13,7 +13,7 @@ use crate::domain::ids::EventId;
 use crate::store::InstanceOwned;
 use crate::store::messages::{self, MessageQuery, StoredMessage};
 
-const STATUSES: [&str; 9] = [
+pub(crate) const STATUSES: [&str; 9] = [
     "planned",
     "skipped",
     "sending",

@@ -33,6 +33,8 @@ pub struct AppState {
     pub writer: Writer,
     pub metrics: Arc<Metrics>,
     /// WHMCS API clients by instance, for the client routes.
+    /// The dashboard's session key and used sign-in links.
+    pub dashboard: Arc<crate::dashboard::Dashboard>,
     pub whmcs: Arc<
         std::collections::BTreeMap<crate::domain::ids::InstanceName, crate::whmcs::WhmcsClient>,
     >,

@@ -456,7 +456,7 @@ struct TransferPage {
     next_cursor: Option<String>,
 }
 
-const STATUSES: [&str; 9] = [
+pub(crate) const STATUSES: [&str; 9] = [
     "requested",
     "accepted",
     "approved",

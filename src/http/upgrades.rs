@@ -13,7 +13,7 @@ use crate::store::InstanceOwned;
 use crate::store::messages::Retry;
 use crate::store::upgrades::{self, ApplicationQuery, StoredApplication};
 
-const STATUSES: [&str; 6] = [
+pub(crate) const STATUSES: [&str; 6] = [
     "planned", "applying", "applied", "failed", "recorded", "refused",
 ];
 

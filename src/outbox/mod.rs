@@ -140,7 +140,7 @@ impl Outbox {
         writer: Writer,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        let whmcs = crate::whmcs::clients(&config)?;
+        let whmcs = crate::whmcs::clients(&config, &metrics)?;
         let mut cloud = BTreeMap::new();
         for (name, instance) in &config.instances {
             let whatsapp = &instance.rules.whatsapp;
@@ -150,7 +150,9 @@ impl Outbox {
             let client = CloudClient::new(whatsapp).with_context(|| {
                 format!("cannot set up the WhatsApp Cloud API client of instance {name}")
             })?;
-            cloud.extend(client.map(|client| (name.clone(), client)));
+            let health =
+                crate::metrics::LinkHealth::new(&metrics, name, crate::metrics::Link::Meta);
+            cloud.extend(client.map(|client| (name.clone(), client.with_health(health))));
         }
         Ok(Self {
             config,

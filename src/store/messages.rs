@@ -221,6 +221,74 @@ pub fn list(connection: &Connection, query: &MessageQuery) -> rusqlite::Result<V
     rows.collect()
 }
 
+/// One message by its id.
+pub fn get(connection: &Connection, id: i64) -> rusqlite::Result<Option<StoredMessage>> {
+    let sql = "SELECT m.id, e.id, m.instance, m.kind, m.client_id, m.subject_kind, m.subject_id,
+                      m.previous_phone IS NOT NULL, m.status, m.reason, m.planned_at_ms,
+                      m.attempts, m.wamid, m.language, m.request_body
+                 FROM messages m JOIN events e ON e.seq = m.event_seq
+                WHERE m.id = ?1";
+    connection.query_row(sql, [id], from_row).optional()
+}
+
+/// One try to send a message, as the Cloud API answered it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Attempt {
+    pub at: String,
+    /// `accepted`, `refused`, `not_sent` or `unknown`.
+    pub outcome: String,
+    pub http_status: Option<i64>,
+    pub meta_code: Option<i64>,
+    pub fbtrace_id: Option<String>,
+    pub detail: Option<String>,
+}
+
+/// Every try to send message `id`, in order.
+pub fn attempts(connection: &Connection, id: i64) -> rusqlite::Result<Vec<Attempt>> {
+    let mut statement = connection.prepare(
+        "SELECT at_ms, outcome, http_status, meta_code, fbtrace_id, detail
+           FROM message_attempts WHERE message_id = ?1 ORDER BY id",
+    )?;
+    let rows = statement.query_map([id], |row| {
+        Ok(Attempt {
+            at: jiff::Timestamp::from_millisecond(row.get(0)?)
+                .map(|at| at.to_string())
+                .unwrap_or_default(),
+            outcome: row.get(1)?,
+            http_status: row.get(2)?,
+            meta_code: row.get(3)?,
+            fbtrace_id: row.get(4)?,
+            detail: row.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Alerts waiting to be sent, by instance.
+pub fn backlog(
+    connection: &Connection,
+) -> rusqlite::Result<std::collections::BTreeMap<String, u64>> {
+    let mut statement = connection.prepare(
+        "SELECT instance, count(*) FROM messages WHERE status = 'planned' GROUP BY instance",
+    )?;
+    let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get::<_, i64>(1)?)))?;
+    rows.map(|row| row.map(|(instance, count)| (instance, u64::try_from(count).unwrap_or(0))))
+        .collect()
+}
+
+/// Messages of `status` (`dead`, `failed`…), for `instance` or all.
+pub fn count(
+    connection: &Connection,
+    status: &str,
+    instance: Option<&InstanceName>,
+) -> rusqlite::Result<i64> {
+    connection.query_row(
+        "SELECT count(*) FROM messages WHERE status = ?1 AND (?2 IS NULL OR instance = ?2)",
+        rusqlite::params![status, instance.map(InstanceName::as_str)],
+        |row| row.get(0),
+    )
+}
+
 fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
     let planned_ms: i64 = row.get(10)?;
     Ok(StoredMessage {

@@ -73,6 +73,8 @@ pub struct WhmcsClient {
     secret: SecretString,
     accesskey: Option<SecretString>,
     retry: RetryPolicy,
+    /// Where each try's outcome is recorded for the dashboard.
+    health: Option<crate::metrics::LinkHealth>,
 }
 
 impl std::fmt::Debug for WhmcsClient {
@@ -111,7 +113,14 @@ impl WhmcsClient {
             secret: api.secret.clone(),
             accesskey: api.accesskey.clone(),
             retry,
+            health: None,
         })
+    }
+
+    /// Records every try's outcome in `health`.
+    pub fn with_health(mut self, health: crate::metrics::LinkHealth) -> Self {
+        self.health = Some(health);
+        self
     }
 
     /// Runs an API action; returns the answer's fields on `result: success`.
@@ -154,7 +163,19 @@ impl WhmcsClient {
         let mut delay = self.retry.first_delay;
         let mut last_failure = String::new();
         for attempt in 1..=attempts.max(1) {
-            match self.try_once(action, &form).await {
+            let outcome = self.try_once(action, &form).await;
+            if let Some(health) = &self.health {
+                // An API error (`result: error`) is WHMCS answering.
+                health.record(match &outcome {
+                    Try::Done(Err(WhmcsError::Unavailable { detail, .. }))
+                    | Try::Done(Err(WhmcsError::InvalidResponse { detail, .. })) => {
+                        Err(format!("{action}: {detail}"))
+                    }
+                    Try::Done(_) => Ok(()),
+                    Try::Again(failure) => Err(format!("{action}: {failure}")),
+                });
+            }
+            match outcome {
                 Try::Done(outcome) => return outcome,
                 Try::Again(failure) => last_failure = failure,
             }
@@ -592,6 +613,7 @@ fn classify(action: &str, status: reqwest::StatusCode, body: &[u8]) -> Try {
 /// One API client per instance that has WHMCS API settings.
 pub fn clients(
     config: &crate::config::Config,
+    metrics: &std::sync::Arc<crate::metrics::Metrics>,
 ) -> anyhow::Result<std::collections::BTreeMap<crate::domain::ids::InstanceName, WhmcsClient>> {
     let mut clients = std::collections::BTreeMap::new();
     for (name, instance) in &config.instances {
@@ -599,7 +621,9 @@ pub fn clients(
             let client = WhmcsClient::new(api, RetryPolicy::default()).map_err(|error| {
                 anyhow::anyhow!("cannot set up the WHMCS API client of instance {name}: {error}")
             })?;
-            clients.insert(name.clone(), client);
+            let health =
+                crate::metrics::LinkHealth::new(metrics, name, crate::metrics::Link::Whmcs);
+            clients.insert(name.clone(), client.with_health(health));
         }
     }
     Ok(clients)

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub transfers: puente::transfers::TransferWorker,
     /// The retention worker, driven with `purge_at`.
     pub retention: puente::retention::RetentionWorker,
+    /// The service's metrics; tests take the dashboard's samples.
+    pub metrics: std::sync::Arc<puente::metrics::Metrics>,
     handle: ServerHandle,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
@@ -79,6 +81,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
     let cancellations = application.cancellations();
     let transfers = application.transfers();
     let retention = application.retention();
+    let metrics = application.metrics();
     let handle = application.handle();
     let server = tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -91,6 +94,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         cancellations,
         transfers,
         retention,
+        metrics,
         handle,
         server,
         dir,

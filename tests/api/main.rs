@@ -4,6 +4,7 @@ mod admin;
 mod alerts;
 mod cancellations;
 mod cli;
+mod dashboard;
 mod decisions;
 mod fake_whmcs;
 mod health;

@@ -112,3 +112,5 @@ $_ADDONLANG['transfer_status_declined'] = 'declined';
 $_ADDONLANG['transfer_status_withdrawn'] = 'withdrawn';
 $_ADDONLANG['transfer_status_expired'] = 'expired';
 $_ADDONLANG['transfer_status_failed'] = 'could not be completed';
+$_ADDONLANG['open_dashboard'] = 'Open the puente dashboard';
+$_ADDONLANG['open_dashboard_help'] = 'Signs you in to this install\'s view of the service for 8 hours; the button\'s link works once, for 4 minutes (reload this page for a new one).';

@@ -112,3 +112,5 @@ $_ADDONLANG['transfer_status_declined'] = 'rechazada';
 $_ADDONLANG['transfer_status_withdrawn'] = 'retirada';
 $_ADDONLANG['transfer_status_expired'] = 'vencida';
 $_ADDONLANG['transfer_status_failed'] = 'no se pudo completar';
+$_ADDONLANG['open_dashboard'] = 'Abrir el panel de puente';
+$_ADDONLANG['open_dashboard_help'] = 'Inicia tu sesión en la vista de esta instalación del servicio durante 8 horas; el enlace del botón sirve una vez, durante 4 minutos (recarga esta página para obtener otro).';

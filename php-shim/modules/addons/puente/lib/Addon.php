@@ -35,6 +35,8 @@ final class Addon
                 'Description' => 'After a failed send, hooks spool without trying the service for this long.'],
             'spool_limit' => ['FriendlyName' => 'Spool limit (events)', 'Type' => 'text', 'Size' => '8', 'Default' => (string) Settings::SPOOL_LIMIT,
                 'Description' => 'Most events kept while the service is unreachable; newer ones are dropped (counted on this page, kept in the module log) so an outage of weeks cannot fill the WHMCS database. PUENTE_SPOOL_LIMIT overrides it.'],
+            'dashboard_url' => ['FriendlyName' => 'Dashboard URL', 'Type' => 'text', 'Size' => '60',
+                'Description' => 'Address of the puente service as your staff\'s browsers reach it (e.g. https://puente.example.com), for the "Open the puente dashboard" button; empty: the Service URL. PUENTE_DASHBOARD_URL overrides it.'],
             'handle_cancellations' => ['FriendlyName' => 'puente handles cancellations', 'Type' => 'yesno', 'Default' => 'on',
                 'Description' => 'WHMCS\'s "Request Cancellation" page sends the client to puente\'s, which asks for their email and password again and shows the real dates.'],
         ];
@@ -160,6 +162,11 @@ final class Addon
             $html .= "<tr><th>{$label}</th><td>{$value}</td></tr>";
         }
         $html .= '</table>';
+        $dashboard = DashboardLink::make($settings, Context::loggedInAdmin($_SESSION ?? []), time());
+        if ($dashboard !== null) {
+            $html .= '<p><a class="btn btn-primary" target="_blank" rel="noopener noreferrer" href="' . $e($dashboard) . '">'
+                . $t('open_dashboard') . '</a> <small>' . $t('open_dashboard_help') . '</small></p>';
+        }
         $link = $e($vars['modulelink'] ?? '');
         $forms = ['test' => ['send_test_event', ''], 'replay' => ['replay_now', '']];
         if (($status['spooled'] ?? 0) > 0) {

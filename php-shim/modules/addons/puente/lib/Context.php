@@ -31,6 +31,17 @@ final class Context
     }
 
     /** The context of the running PHP request or cron process. */
+    /**
+     * The WHMCS admin logged in to this session ($_SESSION['adminid']), for
+     * the addon's admin page.
+     *
+     * @param array<string, mixed> $session
+     */
+    public static function loggedInAdmin(array $session): ?int
+    {
+        return self::id($session['adminid'] ?? null);
+    }
+
     public static function detect(): self
     {
         $userId = null;

@@ -25,6 +25,7 @@ final class Settings
         'PUENTE_INSTANCE' => 'instance',
         'PUENTE_SPOOL_DIR' => 'spool_dir',
         'PUENTE_SPOOL_LIMIT' => 'spool_limit',
+        'PUENTE_DASHBOARD_URL' => 'dashboard_url',
     ];
 
     /** Events the spool keeps by default while the service is unreachable. */
@@ -48,6 +49,7 @@ final class Settings
         public readonly ?string $spoolDir,
         public readonly bool $handlesCancellations = true,
         public readonly int $spoolLimit = self::SPOOL_LIMIT,
+        public readonly string $dashboardUrl = '',
     ) {
     }
 
@@ -88,6 +90,8 @@ final class Settings
             spoolDir: $spoolDir === '' ? null : $spoolDir,
             handlesCancellations: self::switchedOn($stored['handle_cancellations'] ?? 'on'),
             spoolLimit: self::bounded($stored['spool_limit'] ?? null, self::SPOOL_LIMIT, 10000000),
+            // Where staff browsers reach the service; the service URL when unset.
+            dashboardUrl: rtrim($text('dashboard_url') === '' ? $text('service_url') : $text('dashboard_url'), '/'),
         );
     }
 

@@ -1,0 +1,766 @@
+//! The operator dashboard at `/admin/`: server-rendered pages over the same
+//! store and actions as the admin API, signed in with an admin token or a
+//! link from an addon's admin page, kept in a session cookie.
+//!
+//! Every page reads through [`Operator`], which only exists for a valid
+//! session; a scoped session sees its own instance only, exactly as its
+//! token would on the admin API (the actions call the API's handlers with
+//! the session's scope). Every post carries the session's CSRF token.
+
+mod chart;
+mod pages;
+pub mod session;
+
+use std::future::{Ready, ready};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use serde::Deserialize;
+
+use crate::domain::ids::{EventId, HookType, InstanceName};
+use crate::http::AppState;
+use crate::http::admin::{Admin, parse_cursor, parse_instance, parse_record_id};
+use crate::http::error::ApiError;
+use session::{COOKIE, Scope, SessionKey, SignInLink, UsedLinks};
+
+/// Rows on one page of a list.
+const PAGE: u32 = 50;
+
+/// What the dashboard keeps while the service runs.
+pub struct Dashboard {
+    key: SessionKey,
+    used_links: UsedLinks,
+}
+
+impl Dashboard {
+    pub fn new(config: &crate::config::Config) -> Self {
+        Self {
+            key: SessionKey::from_config(config),
+            used_links: UsedLinks::default(),
+        }
+    }
+}
+
+/// Mounts the dashboard's pages.
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/admin", web::get().to(to_overview))
+        .route("/admin/", web::get().to(overview))
+        .route("/admin/login", web::get().to(login_form))
+        .route("/admin/login", web::post().to(login))
+        .route("/admin/link", web::get().to(link))
+        .route("/admin/logout", web::post().to(logout))
+        .route("/admin/events", web::get().to(events))
+        .route("/admin/events/{id}", web::get().to(event))
+        .route("/admin/messages", web::get().to(messages))
+        .route("/admin/messages/{id}", web::get().to(message))
+        .route("/admin/messages/{id}/retry", web::post().to(retry_message))
+        .route("/admin/upgrades", web::get().to(upgrades))
+        .route("/admin/upgrades/{id}/retry", web::post().to(retry_upgrade))
+        .route("/admin/cancellations", web::get().to(cancellations))
+        .route(
+            "/admin/cancellations/{id}/retry",
+            web::post().to(retry_cancellation),
+        )
+        .route("/admin/transfers", web::get().to(transfers))
+        .route(
+            "/admin/transfers/{id}/approve",
+            web::post().to(approve_transfer),
+        );
+}
+
+/// Why a page was not shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// No valid session: pages send the browser to the sign-in form, posts
+    /// are refused.
+    #[error("sign in first")]
+    SignIn { post: bool },
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the service could not read or write its database; see its log")]
+    Internal,
+}
+
+impl From<ApiError> for PageError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::NotFound(message) => PageError::NotFound(message),
+            ApiError::InvalidQuery(message) => PageError::BadRequest(message),
+            ApiError::ForbiddenInstance(message) => PageError::Forbidden(message),
+            ApiError::Internal | ApiError::StorageUnavailable => PageError::Internal,
+            other => PageError::Refused(other.to_string()),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        use actix_web::http::StatusCode;
+        match self {
+            PageError::SignIn { post: false } => StatusCode::SEE_OTHER,
+            PageError::SignIn { post: true } => StatusCode::UNAUTHORIZED,
+            PageError::Refused(_) => StatusCode::CONFLICT,
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status_code());
+        if let PageError::SignIn { post: false } = self {
+            return response
+                .insert_header((header::LOCATION, "/admin/login"))
+                .finish();
+        }
+        html(&mut response, pages::problem(&self.to_string()))
+    }
+}
+
+/// Sends `markup` with the headers every page carries: no caching, no
+/// framing, no scripts, no referrer.
+fn html(response: &mut actix_web::HttpResponseBuilder, markup: maud::Markup) -> HttpResponse {
+    response
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .body(markup.into_string())
+}
+
+fn page(markup: maud::Markup) -> HttpResponse {
+    html(&mut HttpResponse::Ok(), markup)
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// A signed-in operator: the session, and the CSRF token of its forms.
+pub struct Operator {
+    pub scope: Scope,
+    csrf: String,
+    cookie: String,
+}
+
+impl FromRequest for Operator {
+    type Error = PageError;
+    type Future = Ready<Result<Self, PageError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let post = request.method() == actix_web::http::Method::POST;
+        let Some(state) = request.app_data::<web::Data<AppState>>() else {
+            return ready(Err(PageError::Internal));
+        };
+        let now = jiff::Timestamp::now().as_second();
+        let operator = request.cookie(COOKIE).and_then(|cookie| {
+            let value = cookie.value().to_owned();
+            let session = state.dashboard.key.verify(&value, now)?;
+            Some(Operator {
+                scope: session.scope,
+                csrf: state.dashboard.key.csrf_token(&value),
+                cookie: value,
+            })
+        });
+        ready(operator.ok_or(PageError::SignIn { post }))
+    }
+}
+
+impl Operator {
+    fn admin(&self) -> Admin {
+        Admin::with_scope(self.scope.instance().cloned())
+    }
+
+    /// Refuses a post whose CSRF token is not this session's.
+    fn check(&self, state: &AppState, form: &ActionForm) -> Result<(), PageError> {
+        if state.dashboard.key.csrf_matches(&self.cookie, &form.csrf) {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden(
+                "this form is stale or came from another site; reload the page and try again"
+                    .into(),
+            ))
+        }
+    }
+
+    /// The instance filter of a list: what was asked, within the scope.
+    fn instance_filter(&self, asked: Option<&str>) -> Result<Option<InstanceName>, PageError> {
+        let asked = asked.map(parse_instance).transpose()?;
+        Ok(self.admin().instance_filter(asked)?)
+    }
+
+    /// The instances this operator sees, in name order.
+    fn instances(&self, config: &crate::config::Config) -> Vec<InstanceName> {
+        config
+            .instances
+            .keys()
+            .filter(|name| self.scope.instance().is_none_or(|own| own == *name))
+            .cloned()
+            .collect()
+    }
+
+    fn layout(&self, title: &str, active: &str, body: maud::Markup) -> maud::Markup {
+        pages::layout(title, active, Some((&self.scope, &self.csrf)), body)
+    }
+}
+
+/// The hidden field every dashboard form posts.
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+}
+
+/// A query value from a form: absent and empty are the same.
+fn given(value: &Option<String>) -> Option<&str> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+}
+
+fn session_cookie(value: String) -> Cookie<'static> {
+    Cookie::build(COOKIE, value)
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            session::LIFETIME_S,
+        ))
+        .finish()
+}
+
+async fn to_overview() -> HttpResponse {
+    see_other("/admin/")
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    failed: Option<String>,
+}
+
+async fn login_form(query: web::Query<LoginQuery>, state: web::Data<AppState>) -> HttpResponse {
+    let tokens = Admin::tokens_configured(&state.config);
+    let failed = query.failed.is_some();
+    let status = if failed {
+        actix_web::http::StatusCode::UNAUTHORIZED
+    } else {
+        actix_web::http::StatusCode::OK
+    };
+    html(
+        &mut HttpResponse::build(status),
+        pages::login(tokens, failed),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+async fn login(form: web::Form<LoginForm>, state: web::Data<AppState>) -> HttpResponse {
+    let Some(admin) = Admin::for_token(&state.config, form.token.trim()) else {
+        tracing::warn!("dashboard sign-in refused: the token matches no admin token");
+        return see_other("/admin/login?failed=1");
+    };
+    let scope = admin
+        .scope()
+        .cloned()
+        .map_or(Scope::Global, Scope::Instance);
+    tracing::info!(scope = ?scope, "dashboard sign-in with an admin token");
+    let now = jiff::Timestamp::now().as_second();
+    let cookie = state.dashboard.key.issue(&scope, now);
+    HttpResponse::SeeOther()
+        .cookie(session_cookie(cookie))
+        .insert_header((header::LOCATION, "/admin/"))
+        .finish()
+}
+
+/// A link from an addon's admin page: a session scoped to its instance.
+///
+/// The answer is a page that goes on to `/admin/` by itself rather than a
+/// redirect: the browser arrives from WHMCS's site, and a `SameSite=Strict`
+/// cookie is not sent on a redirect that started on another site.
+async fn link(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let link = web::Query::<SignInLink>::from_query(request.query_string())
+        .map_err(|_| PageError::BadRequest("this sign-in link is malformed".into()))?
+        .into_inner();
+    let now = jiff::Timestamp::now().as_second();
+    let instance = link.verify(&state.config, now).map_err(|problem| {
+        tracing::warn!(%problem, "dashboard sign-in link refused");
+        PageError::Forbidden(problem.to_string())
+    })?;
+    let expires = link.expires.parse::<i64>().unwrap_or(now);
+    if !state
+        .dashboard
+        .used_links
+        .first_use(&link.nonce, expires, now)
+    {
+        return Err(PageError::Forbidden(
+            "this sign-in link was already used; open the dashboard again from WHMCS".into(),
+        ));
+    }
+    tracing::info!(%instance, whmcs_admin = %link.admin, "dashboard sign-in through the addon");
+    let cookie = state.dashboard.key.issue(&Scope::Instance(instance), now);
+    Ok(html(
+        HttpResponse::Ok().cookie(session_cookie(cookie)),
+        pages::signed_in(),
+    ))
+}
+
+async fn logout(
+    operator: Operator,
+    form: web::Form<ActionForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    operator.check(&state, &form)?;
+    let mut gone = session_cookie(String::new());
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .cookie(gone)
+        .insert_header((header::LOCATION, "/admin/login"))
+        .finish())
+}
+
+async fn overview(
+    operator: Operator,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let instances = operator.instances(&state.config);
+    let scope = operator.scope.instance().cloned();
+    let counts = state
+        .read(move |c| pages::Counts::read(c, scope.as_ref()))
+        .await?;
+    let links = state.metrics.links();
+    let health = instances
+        .iter()
+        .map(|name| pages::InstanceHealth::of(&state.config, &state.metrics, &links, name))
+        .collect::<Vec<_>>();
+    let names = instances
+        .iter()
+        .map(|name| name.as_str().to_owned())
+        .collect::<Vec<_>>();
+    let history = state.metrics.history();
+    let body = pages::overview(&health, &counts, &history, &names);
+    Ok(page(operator.layout("Overview", "overview", body)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EventFilter {
+    #[serde(rename = "type")]
+    hook: Option<String>,
+    instance: Option<String>,
+    since: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn events(
+    operator: Operator,
+    filter: web::Query<EventFilter>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let filter = filter.into_inner();
+    let bad = |what: &str, problem: String| PageError::BadRequest(format!("{what}: {problem}"));
+    let query = crate::store::events::EventQuery {
+        hook: given(&filter.hook)
+            .map(|text| HookType::parse(text).map_err(|p| bad("type", p)))
+            .transpose()?,
+        instance: operator.instance_filter(given(&filter.instance))?,
+        since: given(&filter.since)
+            .map(|text| {
+                text.parse::<jiff::Timestamp>().map_err(|_| {
+                    bad(
+                        "since",
+                        format!("`{text}` is not a time such as 2026-11-28T00:00:00Z"),
+                    )
+                })
+            })
+            .transpose()?,
+        after: given(&filter.cursor).map(parse_cursor).transpose()?,
+        limit: PAGE,
+    };
+    let found = state
+        .read(move |c| crate::store::events::list(c, &query))
+        .await?;
+    let next = (found.len() == PAGE as usize)
+        .then(|| found.last().map(|event| event.seq))
+        .flatten();
+    let body = pages::events(&found, &filter_values(&filter), next);
+    Ok(page(operator.layout("Events", "events", body)))
+}
+
+/// The filter as typed, to refill the form and build the next page's link.
+fn filter_values(filter: &EventFilter) -> Vec<(&'static str, String)> {
+    [
+        ("type", &filter.hook),
+        ("instance", &filter.instance),
+        ("since", &filter.since),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| given(value).map(|text| (name, text.to_owned())))
+    .collect()
+}
+
+async fn event(
+    operator: Operator,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let not_found = || PageError::NotFound(format!("no event has the id `{id}`"));
+    let event_id = EventId::parse(&id).map_err(|_| not_found())?;
+    let lookup = event_id.clone();
+    let found = state
+        .read(move |c| crate::store::events::get(c, &lookup))
+        .await?
+        .ok_or_else(not_found)?;
+    operator.admin().may_see(found.instance.as_str())?;
+    let query = crate::store::messages::MessageQuery {
+        event: Some(event_id),
+        limit: 100,
+        ..Default::default()
+    };
+    let messages = state
+        .read(move |c| crate::store::messages::list(c, &query))
+        .await?;
+    let body = pages::event(&found, &messages);
+    Ok(page(operator.layout("Event", "events", body)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MessageFilter {
+    status: Option<String>,
+    instance: Option<String>,
+    client: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn messages(
+    operator: Operator,
+    filter: web::Query<MessageFilter>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let filter = filter.into_inner();
+    let status = given(&filter.status)
+        .map(|text| {
+            crate::http::admin::parse_status(text.to_owned(), &crate::http::messages::STATUSES)
+        })
+        .transpose()?;
+    let query = crate::store::messages::MessageQuery {
+        instance: operator.instance_filter(given(&filter.instance))?,
+        status: status.clone(),
+        client_id: given(&filter.client)
+            .map(|text| parse_record_id("client", text))
+            .transpose()?,
+        event: None,
+        after: given(&filter.cursor).map(parse_cursor).transpose()?,
+        limit: PAGE,
+    };
+    let found = state
+        .read(move |c| crate::store::messages::list(c, &query))
+        .await?;
+    let next = (found.len() == PAGE as usize)
+        .then(|| found.last().map(|message| message.id))
+        .flatten();
+    let values = [
+        ("status", &filter.status),
+        ("instance", &filter.instance),
+        ("client", &filter.client),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| given(value).map(|text| (name, text.to_owned())))
+    .collect::<Vec<_>>();
+    let active = if status.as_deref() == Some("dead") {
+        "dead"
+    } else {
+        "messages"
+    };
+    let body = pages::messages(&found, &values, next, status.as_deref() == Some("dead"));
+    Ok(page(operator.layout("Messages", active, body)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+async fn message(
+    operator: Operator,
+    id: web::Path<String>,
+    done: web::Query<Done>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let not_found = || PageError::NotFound(format!("no message has the id `{id}`"));
+    let row = id.parse::<i64>().map_err(|_| not_found())?;
+    let (found, attempts) = state
+        .read(move |c| {
+            Ok((
+                crate::store::messages::get(c, row)?,
+                crate::store::messages::attempts(c, row)?,
+            ))
+        })
+        .await?;
+    let found = found.ok_or_else(not_found)?;
+    operator.admin().may_see(&found.instance)?;
+    let body = pages::message(&found, &attempts, &operator.csrf, given(&done.done));
+    Ok(page(operator.layout(
+        &format!("Message {row}"),
+        "messages",
+        body,
+    )))
+}
+
+/// Runs an admin API action as the operator, then goes back to `back`.
+async fn act(
+    operator: &Operator,
+    state: &web::Data<AppState>,
+    form: &ActionForm,
+    back: String,
+    action: impl std::future::Future<Output = Result<HttpResponse, ApiError>>,
+) -> Result<HttpResponse, PageError> {
+    operator.check(state, form)?;
+    action.await?;
+    Ok(see_other(&back))
+}
+
+async fn retry_message(
+    operator: Operator,
+    id: web::Path<String>,
+    form: web::Form<ActionForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let back = format!("/admin/messages/{}?done=retried", id.as_str());
+    let action = crate::http::messages::retry_message(
+        operator.admin(),
+        web::Path::from(id.clone()),
+        state.clone(),
+    );
+    act(&operator, &state, &form, back, action).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WorkFilter {
+    status: Option<String>,
+    instance: Option<String>,
+    done: Option<String>,
+}
+
+impl WorkFilter {
+    /// The statuses to list: the one asked for, else those in flight.
+    fn statuses(
+        &self,
+        all: &[&'static str],
+        in_flight: &[&'static str],
+    ) -> Result<Vec<String>, PageError> {
+        match given(&self.status) {
+            Some(status) => Ok(vec![crate::http::admin::parse_status(
+                status.to_owned(),
+                all,
+            )?]),
+            None => Ok(in_flight
+                .iter()
+                .map(|status| (*status).to_owned())
+                .collect()),
+        }
+    }
+}
+
+async fn upgrades(
+    operator: Operator,
+    filter: web::Query<WorkFilter>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let statuses = filter.statuses(&crate::http::upgrades::STATUSES, &pages::UPGRADES_IN_FLIGHT)?;
+    let instance = operator.instance_filter(given(&filter.instance))?;
+    let found = state
+        .read(move |c| {
+            let mut found = Vec::new();
+            for status in statuses {
+                let query = crate::store::upgrades::ApplicationQuery {
+                    instance: instance.clone(),
+                    status: Some(status),
+                    limit: PAGE,
+                    ..Default::default()
+                };
+                found.extend(crate::store::upgrades::list(c, &query)?);
+            }
+            found.sort_by_key(|upgrade| upgrade.id);
+            Ok(found)
+        })
+        .await?;
+    let body = pages::upgrades(
+        &found,
+        given(&filter.status),
+        &operator.csrf,
+        given(&filter.done),
+    );
+    Ok(page(operator.layout("Upgrades", "upgrades", body)))
+}
+
+async fn retry_upgrade(
+    operator: Operator,
+    id: web::Path<String>,
+    form: web::Form<ActionForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let action = crate::http::upgrades::retry_upgrade(
+        operator.admin(),
+        web::Path::from(id.clone()),
+        state.clone(),
+    );
+    let back = "/admin/upgrades?done=retried".to_owned();
+    act(&operator, &state, &form, back, action).await
+}
+
+async fn cancellations(
+    operator: Operator,
+    filter: web::Query<WorkFilter>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let statuses = filter.statuses(
+        &crate::http::cancellations::STATUSES,
+        &pages::CANCELLATIONS_IN_FLIGHT,
+    )?;
+    let instance = operator.instance_filter(given(&filter.instance))?;
+    let found = state
+        .read(move |c| {
+            let mut found = Vec::new();
+            for status in statuses {
+                let query = crate::store::cancellations::CancellationQuery {
+                    instance: instance.clone(),
+                    status: Some(status),
+                    limit: PAGE,
+                    ..Default::default()
+                };
+                found.extend(crate::store::cancellations::list(c, &query)?);
+            }
+            found.sort_by_key(|cancellation| cancellation.id);
+            Ok(found)
+        })
+        .await?;
+    let body = pages::cancellations(
+        &found,
+        given(&filter.status),
+        &operator.csrf,
+        given(&filter.done),
+    );
+    Ok(page(operator.layout(
+        "Cancellations",
+        "cancellations",
+        body,
+    )))
+}
+
+async fn retry_cancellation(
+    operator: Operator,
+    id: web::Path<String>,
+    form: web::Form<ActionForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let action = crate::http::cancellations::retry(
+        operator.admin(),
+        web::Path::from(id.clone()),
+        state.clone(),
+    );
+    let back = "/admin/cancellations?done=retried".to_owned();
+    act(&operator, &state, &form, back, action).await
+}
+
+async fn transfers(
+    operator: Operator,
+    filter: web::Query<WorkFilter>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let statuses = filter.statuses(
+        &crate::http::transfers::STATUSES,
+        &pages::TRANSFERS_IN_FLIGHT,
+    )?;
+    let instance = operator.instance_filter(given(&filter.instance))?;
+    let found = state
+        .read(move |c| {
+            let mut found = Vec::new();
+            for status in statuses {
+                let query = crate::store::transfers::TransferQuery {
+                    instance: instance.clone(),
+                    status: Some(status),
+                    limit: PAGE,
+                    ..Default::default()
+                };
+                found.extend(crate::store::transfers::list(c, &query)?);
+            }
+            found.sort_by_key(|transfer| transfer.id);
+            Ok(found)
+        })
+        .await?;
+    let body = pages::transfers(
+        &found,
+        given(&filter.status),
+        &operator.csrf,
+        given(&filter.done),
+    );
+    Ok(page(operator.layout("Transfers", "transfers", body)))
+}
+
+async fn approve_transfer(
+    operator: Operator,
+    id: web::Path<String>,
+    form: web::Form<ActionForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let action = crate::http::transfers::approve(
+        operator.admin(),
+        web::Path::from(id.clone()),
+        state.clone(),
+    );
+    let back = "/admin/transfers?done=approved".to_owned();
+    act(&operator, &state, &form, back, action).await
+}
+
+/// Takes the minute's sample of the dashboard's charts, every minute.
+pub async fn run_sampler(
+    config: std::sync::Arc<crate::config::Config>,
+    database: crate::store::Database,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) {
+    let names = config
+        .instances
+        .keys()
+        .map(|name| name.as_str().to_owned())
+        .collect::<Vec<_>>();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let reader = database.clone();
+        let backlog = tokio::task::spawn_blocking(move || {
+            let connection = reader.reader()?;
+            Ok::<_, anyhow::Error>(crate::store::messages::backlog(&connection)?)
+        })
+        .await;
+        let backlog = match backlog {
+            Ok(Ok(backlog)) => backlog,
+            Ok(Err(error)) => {
+                tracing::warn!(error = %format!("{error:#}"), "cannot read the outbox backlog");
+                Default::default()
+            }
+            Err(_) => Default::default(),
+        };
+        metrics.sample(jiff::Timestamp::now(), backlog, &names);
+    }
+}
