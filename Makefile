@@ -1,7 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench crash-test fuzz deps php-lint php-test
+.PHONY: run test lint bench crash-test fuzz mutants deps php-lint php-test
 
 PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
@@ -47,6 +47,13 @@ crash-test:
 ## default; not part of `make test`, which replays the kept corpus).
 fuzz:
 	./scripts/fuzz.sh
+
+## Mutation testing of the rules: every mutant of src/domain/, judged by
+## the unit tests alone (.cargo/mutants.toml); not part of `make test`.
+## The report is in target/mutants/mutants.out/ (missed.txt, caught.txt).
+mutants:
+	@command -v cargo-mutants >/dev/null || $(CARGO) install --locked cargo-mutants
+	$(CARGO) mutants --output target/mutants
 
 deps:
 	./scripts/install-test-deps.sh

@@ -236,6 +236,7 @@ fn print_dev_help(config: &Config, files: &DevFiles) {
         let token = token.display();
         println!("  admin token kept in {token}; list stored events:");
         println!("    curl -s -H \"Authorization: Bearer $(cat {token})\" {url}/v1/admin/events");
+        println!("  or open the dashboard at {url}/admin/ and sign in with that token");
     }
 }
 

@@ -188,9 +188,10 @@ impl Counts {
         let count = |sql: &str| -> rusqlite::Result<i64> {
             connection.query_row(sql, [name], |row| row.get(0))
         };
+        let (backlog, dead) = crate::store::messages::waiting_and_dead(connection, instance)?;
         Ok(Self {
-            backlog: crate::store::messages::count(connection, "planned", instance)?,
-            dead: crate::store::messages::count(connection, "dead", instance)?,
+            backlog,
+            dead,
             failed_upgrades: count(
                 "SELECT count(*) FROM upgrade_applications
                   WHERE status = 'failed' AND (?1 IS NULL OR instance = ?1)",

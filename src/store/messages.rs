@@ -276,17 +276,22 @@ pub fn backlog(
         .collect()
 }
 
-/// Messages of `status` (`dead`, `failed`…), for `instance` or all.
-pub fn count(
+/// Messages waiting to be sent (the outbox's due index holds them).
+pub(crate) const COUNT_PLANNED: &str =
+    "SELECT count(*) FROM messages WHERE status = 'planned' AND (?1 IS NULL OR instance = ?1)";
+
+/// Dead letters (a partial index holds only those).
+pub(crate) const COUNT_DEAD: &str =
+    "SELECT count(*) FROM messages WHERE status = 'dead' AND (?1 IS NULL OR instance = ?1)";
+
+/// Messages waiting to be sent and dead letters, of `instance` or all.
+pub fn waiting_and_dead(
     connection: &Connection,
-    status: &str,
     instance: Option<&InstanceName>,
-) -> rusqlite::Result<i64> {
-    connection.query_row(
-        "SELECT count(*) FROM messages WHERE status = ?1 AND (?2 IS NULL OR instance = ?2)",
-        rusqlite::params![status, instance.map(InstanceName::as_str)],
-        |row| row.get(0),
-    )
+) -> rusqlite::Result<(i64, i64)> {
+    let name = instance.map(InstanceName::as_str);
+    let count = |sql| connection.query_row(sql, [name], |row| row.get(0));
+    Ok((count(COUNT_PLANNED)?, count(COUNT_DEAD)?))
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {

@@ -43,6 +43,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0010_transfers.sql")),
         M::up(include_str!("migrations/0011_instance_indexes.sql")),
         M::up(include_str!("migrations/0012_retention.sql")),
+        M::up(include_str!("migrations/0013_dead_letters.sql")),
     ])
 }
 
@@ -537,6 +538,34 @@ mod tests {
     }
 
     #[test]
+    fn the_dashboard_counts_waiting_and_dead_messages_from_indexes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database =
+            Database::open(&dir.path().join("p.db"), Duration::from_secs(1)).expect("open");
+        let reader = database.reader().expect("reader");
+        for (sql, index) in [
+            (messages::COUNT_DEAD, "messages_dead"),
+            (messages::COUNT_PLANNED, "messages_due"),
+        ] {
+            let plan: Vec<String> = reader
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .expect("plan")
+                .query_map([Some("alfa")], |row| row.get(3))
+                .expect("rows")
+                .collect::<Result<_, _>>()
+                .expect("plan rows");
+            assert!(
+                plan.iter().any(|step| step.contains(index)),
+                "{sql}: {plan:#?}"
+            );
+        }
+        assert_eq!(
+            messages::waiting_and_dead(&reader, None).expect("counts"),
+            (0, 0)
+        );
+    }
+
+    #[test]
     fn migrations_are_valid_and_reopening_is_harmless() {
         assert!(migrations().validate().is_ok());
         let dir = std::env::temp_dir().join(format!("puente-store-{}", std::process::id()));
@@ -547,7 +576,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 12);
+        assert_eq!(version, 13);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 
