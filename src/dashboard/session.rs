@@ -135,14 +135,11 @@ impl SessionKey {
 
     /// The session a cookie value holds, if it is ours and not expired.
     pub fn verify(&self, cookie: &str, now: i64) -> Option<Session> {
-        let mut parts = cookie.split('.');
-        let (Some(scope_text), Some(expires_text), Some(nonce), Some(mac_text), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        // From the right: an instance name may itself contain dots.
+        let mut parts = cookie.rsplitn(4, '.');
+        let (Some(mac_text), Some(nonce), Some(expires_text), Some(scope_text)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return None;
         };
         let presented = BASE64URL.decode(mac_text).ok()?;
@@ -315,6 +312,7 @@ mod tests {
         assert_eq!(key.verify(&forged, 1_000), None);
         assert_eq!(key.verify("alfa.99999999", 1_000), None);
         assert_eq!(key.verify("alfa.99999999.x.y.z", 1_000), None);
+        assert_eq!(key.verify("a.b.c", 1_000), None);
         // Two sign-ins in the same second are two sessions.
         assert_ne!(key.issue(&scope, 1_000), key.issue(&scope, 1_000));
         assert_eq!(key.verify("", 1_000), None);
@@ -325,6 +323,11 @@ mod tests {
         ]));
         assert_eq!(rotated.verify(&cookie, 1_000), None);
         assert!(key.verify(&key.issue(&Scope::Global, 5), 6).is_some());
+        let dotted = Scope::Instance(InstanceName::parse("eu.alfa").unwrap());
+        let session = key
+            .verify(&key.issue(&dotted, 5), 6)
+            .expect("dotted instance");
+        assert_eq!(session.scope, dotted);
     }
 
     #[test]

@@ -696,4 +696,19 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn only_the_alert_hooks_are_alert_hooks() {
+        for hook in [
+            "ClientAdd",
+            "InvoicePaid",
+            "AfterModuleSuspend",
+            "DomainDelete",
+        ] {
+            assert!(is_alert_hook(hook), "{hook}");
+        }
+        for hook in ["ClientLogin", "OrderPaid", "ServiceEdit", "", "invoicepaid"] {
+            assert!(!is_alert_hook(hook), "{hook}");
+        }
+    }
 }

@@ -215,9 +215,9 @@ pub fn schedule(
 ) -> Accepted {
     let effective_date = match kind {
         CancelType::Immediate => requested_on,
+        // Never before the request's day.
         CancelType::EndOfBillingPeriod => end_of_billed_period(service, invoices)
-            .filter(|end| *end > requested_on)
-            .unwrap_or(requested_on),
+            .map_or(requested_on, |end| end.max(requested_on)),
     };
     Accepted {
         kind,
@@ -712,5 +712,18 @@ mod tests {
             CancelType::EndOfBillingPeriod.label("en"),
             "at the end of the billed period"
         );
+    }
+
+    #[test]
+    fn types_and_targets_are_stored_as_whmcs_and_puente_write_them() {
+        for (kind, text) in [
+            (CancelType::Immediate, "Immediate"),
+            (CancelType::EndOfBillingPeriod, "End of Billing Period"),
+        ] {
+            assert_eq!(kind.as_str(), text);
+            assert_eq!(CancelType::parse(text), Some(kind));
+        }
+        assert_eq!(Target::Service(7731).columns(), ("service", 7731));
+        assert_eq!(Target::Domain(55).columns(), ("domain", 55));
     }
 }

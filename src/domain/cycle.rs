@@ -126,4 +126,21 @@ mod tests {
         assert_eq!(Cycle::OneTime.after(date(2025, 1, 1)), None);
         assert_eq!(days_between(date(2025, 1, 1), date(2025, 3, 1)), 59);
     }
+
+    #[test]
+    fn every_cycle_is_written_as_whmcs_stores_it_and_read_back() {
+        for (cycle, stored) in [
+            (Cycle::FreeAccount, "Free Account"),
+            (Cycle::OneTime, "One Time"),
+            (Cycle::Monthly, "Monthly"),
+            (Cycle::Quarterly, "Quarterly"),
+            (Cycle::SemiAnnually, "Semi-Annually"),
+            (Cycle::Annually, "Annually"),
+            (Cycle::Biennially, "Biennially"),
+            (Cycle::Triennially, "Triennially"),
+        ] {
+            assert_eq!(cycle.as_str(), stored);
+            assert_eq!(Cycle::parse(stored), Some(cycle));
+        }
+    }
 }

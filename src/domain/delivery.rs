@@ -78,4 +78,21 @@ mod tests {
         assert!(advances("planned", Failed));
         assert_eq!(DeliveryStatus::parse("played"), None);
     }
+
+    #[test]
+    fn every_meta_status_is_read_and_ranked() {
+        use DeliveryStatus::*;
+        for status in [Sent, Delivered, Read, Failed] {
+            assert_eq!(DeliveryStatus::parse(status.as_str()), Some(status));
+        }
+        // The order a report can move a stored status along.
+        let ranks: Vec<u8> = ["uncertain", "sent", "failed", "delivered", "read"]
+            .into_iter()
+            .map(rank)
+            .collect();
+        assert_eq!(ranks, [0, 1, 2, 3, 4]);
+        // A lone "sent" moves an outbox status on, and is not news twice.
+        assert!(advances("sending", Sent));
+        assert!(!advances("sent", Sent));
+    }
 }

@@ -224,4 +224,26 @@ mod tests {
         assert_eq!(envelope.context.actor.kind, ActorKind::System);
         assert_eq!(envelope.context.actor.id, None);
     }
+
+    #[test]
+    fn every_actor_kind_and_source_is_read_by_its_name_only() {
+        for kind in [
+            ActorKind::Client,
+            ActorKind::Admin,
+            ActorKind::System,
+            ActorKind::Api,
+        ] {
+            assert_eq!(ActorKind::parse(kind.as_str()), Some(kind));
+        }
+        for source in [
+            Source::Clientarea,
+            Source::Adminarea,
+            Source::Api,
+            Source::Cron,
+        ] {
+            assert_eq!(Source::parse(source.as_str()), Some(source));
+        }
+        assert_eq!(ActorKind::parse("staff"), None);
+        assert_eq!(Source::parse("webhook"), None);
+    }
 }

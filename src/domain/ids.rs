@@ -162,4 +162,14 @@ mod tests {
         assert!(EventId::parse(a.as_str()).is_ok());
         assert!(a.as_str().starts_with("evt_"));
     }
+
+    #[test]
+    fn hook_types_take_letters_digits_underscores_and_dots() {
+        for ok in ["InvoicePaid", "client.cancellations", "Puente_Test", "a1"] {
+            assert!(HookType::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["a-b", "a b", "a/b", ""] {
+            assert!(HookType::parse(bad).is_err(), "{bad}");
+        }
+    }
 }
