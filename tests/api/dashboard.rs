@@ -624,6 +624,18 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
     assert_eq!(status_of(&app, &dead), "planned");
     screenshot(&browser, "7-planned-again").await;
 
+    // The work lists, with nothing in flight here.
+    for (name, path) in [
+        ("upgrades", "/admin/upgrades"),
+        ("cancellations", "/admin/cancellations"),
+        ("transfers", "/admin/transfers"),
+    ] {
+        let label = format!("{}{}", name[..1].to_uppercase(), &name[1..]);
+        follow(&browser, &app, Locator::LinkText(&label), path).await;
+        assert_eq!(text_of(&browser, "h1").await, label);
+        screenshot(&browser, &format!("7-{name}")).await;
+    }
+
     // Narrow screen: the pages still fit.
     browser.set_window_size(390, 844).await.expect("resize");
     browser.goto(&app.url("/admin/")).await.expect("goto");
@@ -692,5 +704,55 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
 
     browser.close().await.expect("close");
     drop(driver);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_upgrade_is_listed_with_its_next_step_and_retried_from_the_list() {
+    use crate::outbox::{app_with, fake_whmcs};
+    use crate::upgrades::{mount_update, upgrade_row};
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    mount_update(
+        &whmcs,
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"result": "error", "message": "Service ID Not Found"})),
+    )
+    .await;
+    let app = app_with(&whmcs, &[]).await;
+    let after = json!({"upgradeid": 77, "_puente": {"upgrade": upgrade_row("Completed")}});
+    fire(&app, "evt_upgraded", "AfterProductUpgrade", after, system()).await;
+    assert_eq!(app.upgrades.drain().await.expect("drain").failed, 1);
+    let cookie = sign_in(&app, ADMIN_TOKEN).await;
+
+    let (status, page) = get_page(&app, &cookie, "/admin/upgrades").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("(WHMCS package #77)"), "{page}");
+    assert!(page.contains("Service ID Not Found"));
+    assert!(page.contains("fix what WHMCS refused (see the error), then retry"));
+    let (_, overview) = get_page(&app, &cookie, "/admin/").await;
+    assert!(
+        overview.contains("Failed upgrades: <strong>1</strong>"),
+        "{overview}"
+    );
+
+    let id = app
+        .column("SELECT CAST(id AS TEXT) FROM upgrade_applications")
+        .pop()
+        .expect("row");
+    let retried = post_form(
+        &app,
+        Some(&cookie),
+        &format!("/admin/upgrades/{id}/retry"),
+        &csrf_of(&page),
+    )
+    .await;
+    assert_eq!(retried.status(), StatusCode::SEE_OTHER);
+    assert_eq!(retried.headers()[LOCATION], "/admin/upgrades?done=retried");
+    let (_, page) = get_page(&app, &cookie, "/admin/upgrades?done=retried").await;
+    assert!(page.contains("Planned again"));
+    assert!(
+        page.contains("the worker sets the new product and price in WHMCS"),
+        "{page}"
+    );
     app.stop().await;
 }
