@@ -78,4 +78,23 @@ mod tests {
             "pair limit: about 6 s"
         );
     }
+
+    #[test]
+    fn each_retry_waits_as_long_as_meta_asks() {
+        for (code, status, seconds) in [
+            (Some(131056), 400, 6),
+            (Some(130429), 429, 30),
+            (Some(131057), 400, 60),
+            (Some(80007), 400, 300),
+            (Some(131048), 400, 4 * 3600),
+            (Some(131049), 400, 4 * 3600),
+            (None, 503, 30),
+        ] {
+            assert_eq!(
+                classify(code, status),
+                SendFailure::Retry(Duration::from_secs(seconds)),
+                "{code:?} / {status}"
+            );
+        }
+    }
 }

@@ -285,4 +285,13 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_currency_knows_its_code_and_decimals() {
+        for (text, code, minor_unit) in [("usd", "USD", 2), ("JPY", "JPY", 0), (" kwd ", "KWD", 3)]
+        {
+            let currency = Currency::parse(text).expect("known");
+            assert_eq!((currency.code(), currency.minor_unit()), (code, minor_unit));
+        }
+    }
 }

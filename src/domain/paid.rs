@@ -234,4 +234,45 @@ mod tests {
         let paid = amount_paid(Some(&lines), usd("10.00"), START, DUE);
         assert_eq!(paid.amount.rounded().to_string(), "0.00");
     }
+
+    #[test]
+    fn sources_have_their_names_and_metric_outcomes() {
+        for (source, name, metric) in [
+            (PaidSource::Invoices, "invoices", "paid_invoices"),
+            (
+                PaidSource::UpgradeRestart,
+                "upgrade_restart",
+                "paid_upgrade_restart",
+            ),
+            (
+                PaidSource::RecurringAmountFallback,
+                "recurring_amount_fallback",
+                "paid_recurring_amount_fallback",
+            ),
+            (PaidSource::FreeAccount, "free_account", "paid_free_account"),
+        ] {
+            assert_eq!((source.as_str(), source.metric()), (name, metric));
+        }
+    }
+
+    #[test]
+    fn the_period_ends_the_day_before_the_next_due_date() {
+        // A renewal due on the next due date is the next period's.
+        let lines = [
+            line("Hosting", "100.00", "2025-01-01", "2024-12-28"),
+            line("Hosting", "100.00", "2026-01-01", "2025-12-28"),
+        ];
+        let paid = amount_paid(Some(&lines), usd("100.00"), START, DUE);
+        assert_eq!(paid.amount.rounded().to_string(), "100.00");
+        let first_day = [line("Upgrade", "9.00", "2025-01-01", "2025-01-01")];
+        let next_day = [line("Upgrade", "9.00", "2026-01-01", "2026-01-01")];
+        assert_eq!(
+            amount_paid(Some(&first_day), usd("100.00"), START, DUE).source,
+            PaidSource::UpgradeRestart
+        );
+        assert_eq!(
+            amount_paid(Some(&next_day), usd("100.00"), START, DUE).source,
+            PaidSource::RecurringAmountFallback
+        );
+    }
 }

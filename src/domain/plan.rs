@@ -251,4 +251,37 @@ mod tests {
         assert_eq!(planned.notes[0].rule, "cancellations");
         assert!(planned.notes[0].warning);
     }
+
+    #[test]
+    fn a_paid_upgrade_is_planned_and_any_part_makes_a_plan_non_empty() {
+        let actor = system();
+        let data = json!({"upgradeid": 77, "_puente": {"upgrade": {
+            "id": "77", "type": "package", "relid": 501, "userid": "42",
+            "originalvalue": "12", "newvalue": "13,annually", "new_cycle": "",
+            "status": "Completed", "service": {"id": 501, "userid": 42, "pid": 13},
+            "currency": "USD", "new_price": "150.00"}}});
+        let upgraded = plan(&input("AfterProductUpgrade", &data, &actor));
+        assert_eq!(upgraded.upgrades.len(), 1, "{upgraded:?}");
+        assert!(!upgraded.is_empty());
+
+        assert!(Plan::default().is_empty());
+        let terminated = plan(&input(
+            "AfterModuleTerminate",
+            &json!({"params": {"serviceid": 7731, "userid": 1842}}),
+            &actor,
+        ));
+        let only = |part: &str| {
+            let mut only = Plan::default();
+            match part {
+                "alerts" => only.alerts = terminated.alerts.clone(),
+                "upgrades" => only.upgrades = upgraded.upgrades.clone(),
+                "cancellations" => only.cancellations = terminated.cancellations.clone(),
+                _ => unreachable!(),
+            }
+            only
+        };
+        for part in ["alerts", "upgrades", "cancellations"] {
+            assert!(!only(part).is_empty(), "{part}");
+        }
+    }
 }

@@ -195,4 +195,20 @@ mod tests {
             Err("has more than 20 delays".to_owned())
         );
     }
+
+    #[test]
+    fn a_delay_may_be_up_to_seven_days() {
+        for ok in ["7d", "168h", "10080m", "604800s", "2d"] {
+            assert!(RetrySchedule::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["8d", "169h", "604801s", "0s"] {
+            assert!(RetrySchedule::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_is_written_in_its_largest_whole_unit() {
+        let schedule = RetrySchedule::parse("1d 25h 90m 61s 120s 7200s").expect("schedule");
+        assert_eq!(schedule.to_string(), "1d 25h 90m 61s 2m 2h");
+    }
 }

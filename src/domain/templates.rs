@@ -470,4 +470,52 @@ mod tests {
             Err(TemplateError::Toml(_))
         ));
     }
+
+    #[test]
+    fn a_mapped_language_without_text_for_the_alert_falls_back_to_the_default() {
+        let toml = DEFAULT_TOML.replace(
+            "english = \"en\"",
+            "english = \"en\"\nportuguese = \"pt_BR\"",
+        );
+        let catalogue = TemplateCatalog::from_toml(&toml).expect("catalogue");
+        assert_eq!(
+            catalogue.language_for(AlertKind::Welcome, "portuguese"),
+            "es"
+        );
+        assert_eq!(catalogue.language_for(AlertKind::Welcome, "english"), "en");
+    }
+
+    #[test]
+    fn parameters_are_read_by_the_names_the_file_uses() {
+        for (name, parameter) in [
+            ("client_name", Parameter::ClientName),
+            ("invoice_total", Parameter::InvoiceTotal),
+            ("brand", Parameter::Brand),
+        ] {
+            assert_eq!(Parameter::parse(name), Some(parameter));
+            assert_eq!(parameter.as_str(), name);
+        }
+        assert_eq!(Parameter::parse("Client Name"), None);
+    }
+
+    #[test]
+    fn each_placeholder_once_and_no_other_is_required() {
+        let text = "text.en = \"Hi {{1}}, invoice {{2}} has been cancelled.\"";
+        for wrong in [
+            // Every placeholder once, and one too many.
+            "text.en = \"Hi {{1}}, invoice {{2}} has been cancelled {{3}}.\"",
+            // As many as parameters, one of them twice.
+            "text.en = \"Hi {{1}}, invoice {{1}} has been cancelled.\"",
+        ] {
+            let broken = DEFAULT_TOML.replace(text, wrong);
+            assert_ne!(broken, DEFAULT_TOML);
+            assert!(
+                matches!(
+                    TemplateCatalog::from_toml(&broken),
+                    Err(TemplateError::Placeholders { .. })
+                ),
+                "{wrong}"
+            );
+        }
+    }
 }

@@ -806,4 +806,33 @@ mod tests {
         assert_eq!(Approval::parse("admins"), None);
         assert_eq!(Status::parse("moving"), Some(Status::Moving));
     }
+
+    #[test]
+    fn names_as_stored_and_which_statuses_are_open() {
+        let open: Vec<&str> = Status::ALL
+            .into_iter()
+            .filter(|status| status.is_open())
+            .map(Status::as_str)
+            .collect();
+        assert_eq!(open, ["requested", "accepted", "approved", "moving"]);
+        for approval in [Approval::None, Approval::Staff] {
+            assert_eq!(Approval::parse(approval.as_str()), Some(approval));
+        }
+        assert_eq!(Approval::parse(" staff "), Some(Approval::Staff));
+        assert_eq!(Approval::parse("admin"), None);
+        let parties =
+            [Party::Owner, Party::Recipient, Party::Staff, Party::System].map(Party::as_str);
+        assert_eq!(parties, ["owner", "recipient", "staff", "system"]);
+    }
+
+    #[test]
+    fn unpaid_invoices_are_listed_only_when_known() {
+        let with = Refusal::UnpaidInvoices(vec![12, 15]).message("english");
+        assert!(with.ends_with(" (#12, #15)"), "{with}");
+        let without = Refusal::UnpaidInvoices(Vec::new()).message("english");
+        assert!(
+            without.ends_with("unpaid invoices carry lines of it."),
+            "{without}"
+        );
+    }
 }

@@ -458,6 +458,136 @@ mod tests {
             Err(UpgradeError::OutsidePeriod { .. })
         ));
     }
+    fn monthly(price: &str, paid: &str, start: Date, due: Date) -> Current {
+        Current {
+            price: usd(price),
+            cycle: Cycle::Monthly,
+            paid: usd(paid),
+            period_start: start,
+            next_due_date: due,
+        }
+    }
+
+    #[test]
+    fn across_cycles_without_a_comparable_price_per_day_prices_decide() {
+        // Monthly 10 (31 days from Jan 1) = 0.3226/day.
+        let current = monthly("10.00", "10.00", date(2025, 1, 1), date(2025, 2, 1));
+        let on = date(2025, 1, 16); // 16 of 31 days left
+        for (price, kind) in [
+            // 100/365 = 0.274 a day: cheaper, though the seed charge is 90.
+            ("100.00", Kind::Downgrade),
+            // 240/365 = 0.658 a day.
+            ("240.00", Kind::Upgrade),
+        ] {
+            let to = target(price, Cycle::Annually);
+            let quote = quote(UpgradePolicy::Seed, &current, &to, on).expect("quote");
+            assert_eq!(quote.kind, kind, "{price}");
+        }
+        // Equal per day is not cheaper: 31.00 a month from Jul 1 (31 days)
+        // against 365.00 a year from Jan 1 (365 days), 20.00 paid so far.
+        let yearly = Current {
+            paid: usd("20.00"),
+            ..annual("365.00", "20.00")
+        };
+        let same = quote(
+            UpgradePolicy::Seed,
+            &yearly,
+            &target("31.00", Cycle::Monthly),
+            date(2025, 7, 1),
+        )
+        .expect("quote");
+        assert_eq!(same.kind, Kind::Upgrade);
+
+        // Prorata: the new plan's price per day over the days left, less
+        // the unused part of the old one: 240/365 × 16 − 10 × 16/31.
+        let prorata = quote(
+            UpgradePolicy::Prorata,
+            &current,
+            &target("240.00", Cycle::Annually),
+            on,
+        )
+        .expect("quote");
+        assert_eq!(prorata.charge.to_string(), "5.36");
+        assert_eq!(prorata.next_due_date, date(2025, 2, 1));
+    }
+
+    #[test]
+    fn a_comparable_price_is_the_target_s_own_on_the_same_cycle_or_the_one_given() {
+        // Period Jan 15 → Feb 15 (31 days); on Feb 1, 14 days left; the
+        // target's month from Feb 1 has 28 days, so per-day pricing would
+        // give 20/28 × 14 = 10.00 instead of 20 × 14/31.
+        let current = monthly("10.00", "10.00", date(2025, 1, 15), date(2025, 2, 15));
+        let on = date(2025, 2, 1);
+        let same_cycle = quote(
+            UpgradePolicy::Prorata,
+            &current,
+            &target("20.00", Cycle::Monthly),
+            on,
+        )
+        .expect("quote");
+        assert_eq!(same_cycle.charge.to_string(), "4.52"); // (20 − 10) × 14/31
+        let annual_with_monthly_price = Target {
+            price_in_current_cycle: Some(usd("20.00")),
+            ..target("200.00", Cycle::Annually)
+        };
+        let given = quote(
+            UpgradePolicy::Prorata,
+            &current,
+            &annual_with_monthly_price,
+            on,
+        )
+        .expect("quote");
+        assert_eq!(given.charge.to_string(), "4.52");
+        // A cheaper comparable price is a downgrade even when per day the
+        // annual price is higher.
+        let cheaper_monthly = Target {
+            price_in_current_cycle: Some(usd("5.00")),
+            ..target("400.00", Cycle::Annually)
+        };
+        assert_eq!(
+            quote(UpgradePolicy::Seed, &current, &cheaper_monthly, on)
+                .expect("quote")
+                .kind,
+            Kind::Downgrade
+        );
+    }
+
+    #[test]
+    fn the_same_price_on_the_same_cycle_is_not_cheaper() {
+        // Paid 60 of a 100 plan (a first-period discount): moving to another
+        // 100 plan charges the 40 not yet paid, as an upgrade.
+        let quote = quote_of(
+            UpgradePolicy::Seed,
+            &annual("100.00", "60.00"),
+            &target("100.00", Cycle::Annually),
+        );
+        assert_eq!(
+            (quote.kind, quote.charge.to_string()),
+            (Kind::Upgrade, "40.00".to_owned())
+        );
+    }
+
+    #[test]
+    fn free_to_free_is_no_upgrade() {
+        let free = Current {
+            price: usd("0.00"),
+            cycle: Cycle::FreeAccount,
+            paid: usd("0.00"),
+            period_start: date(2025, 1, 1),
+            next_due_date: date(2025, 1, 1),
+        };
+        let quote = quote(
+            UpgradePolicy::Seed,
+            &free,
+            &target("0.00", Cycle::Monthly),
+            date(2025, 1, 31),
+        )
+        .expect("quote");
+        assert_eq!(
+            (quote.kind, quote.charge.to_string()),
+            (Kind::Downgrade, "0.00".to_owned())
+        );
+    }
 }
 
 #[cfg(test)]

@@ -466,4 +466,36 @@ mod tests {
             Some(date(2024, 2, 29))
         );
     }
+
+    #[test]
+    fn upgrade_types_are_written_as_whmcs_stores_them() {
+        for kind in [
+            UpgradeType::Package,
+            UpgradeType::Service,
+            UpgradeType::ConfigOptions,
+            UpgradeType::Addon,
+        ] {
+            assert_eq!(UpgradeType::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(UpgradeType::ConfigOptions.as_str(), "configoptions");
+    }
+
+    #[test]
+    fn a_target_product_must_be_a_positive_id() {
+        let row =
+            |newvalue: &str, new_cycle: &str| json!({"newvalue": newvalue, "new_cycle": new_cycle});
+        assert_eq!(
+            target(&row("13,annually", "")),
+            (Some(13), Some(Cycle::Annually))
+        );
+        assert_eq!(
+            target(&row("13,annually", "monthly")),
+            (Some(13), Some(Cycle::Monthly))
+        );
+        assert_eq!(
+            target(&row("0,annually", "")),
+            (None, Some(Cycle::Annually))
+        );
+        assert_eq!(target(&row("x", "")), (None, None));
+    }
 }

@@ -440,5 +440,11 @@ mod tests {
         assert_eq!(priced.quote.charge.to_string(), "15.00");
         assert_eq!(priced.quote.next_due_date, date(2025, 8, 2));
         assert_eq!(priced.paid.source, paid::PaidSource::FreeAccount);
+        // A free account's due date is often long past: its period starts
+        // today all the same.
+        free.service.nextduedate = date(2024, 3, 1);
+        let priced =
+            quote(UpgradePolicy::Seed, 13, &free, &none(), "monthly", TODAY).expect("quote");
+        assert_eq!(priced.quote.next_due_date, date(2025, 8, 2));
     }
 }
