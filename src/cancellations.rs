@@ -170,6 +170,10 @@ pub struct CancellationWorker {
     writer: Writer,
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
     metrics: Arc<Metrics>,
+    /// Cancellations WHMCS could not take yet, left alone a while.
+    backoff: crate::backoff::Backoff,
+    /// Ingest as of the last pass, to give way to a flood.
+    ingest: Arc<std::sync::Mutex<crate::store::IngestWatch>>,
 }
 
 /// Where one cancellation got to in a pass.
@@ -195,7 +199,18 @@ impl CancellationWorker {
             writer,
             whmcs,
             metrics,
+            backoff: crate::backoff::Backoff::default(),
+            ingest: Arc::default(),
         }
+    }
+
+    /// Whether ingest was flooded since the last look: the worker then
+    /// rests between passes instead of waking on every commit.
+    fn ingest_flooded(&self) -> bool {
+        self.ingest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .flooded(&self.writer)
     }
 
     /// Resolves after a commit that recorded a cancellation.
@@ -220,6 +235,10 @@ impl CancellationWorker {
         .context("the cancellation query stopped")??;
         let mut report = CancellationReport::default();
         for cancellation in open {
+            if !self.backoff.due(cancellation.id, now) {
+                report.waiting += 1;
+                continue;
+            }
             let mut steps = vec![self.advance(&cancellation, now).await?];
             if matches!(steps[0], Step::Scheduled) {
                 // An Immediate request is due the day it is scheduled.
@@ -227,6 +246,11 @@ impl CancellationWorker {
                 scheduled.status = "scheduled".to_owned();
                 scheduled.effective_date = self.effective_date(scheduled.id).await?;
                 steps.push(self.advance(&scheduled, now).await?);
+            }
+            if matches!(steps.last(), Some(Step::Waiting)) {
+                self.backoff.wait(cancellation.id, now);
+            } else {
+                self.backoff.done(cancellation.id);
             }
             for step in steps {
                 match step {
@@ -490,6 +514,12 @@ fn is_gone(status: &str) -> bool {
 /// minute for those whose day comes or whose WHMCS call must be tried again.
 pub async fn run(worker: CancellationWorker) {
     loop {
+        // While hooks flood in, the work waits: nothing here is urgent to
+        // the second, and WHMCS is waiting on every hook.
+        if worker.ingest_flooded() {
+            tokio::time::sleep(crate::store::GIVE_WAY).await;
+            continue;
+        }
         if let Err(error) = worker.drain().await {
             tracing::error!(error = %format!("{error:#}"), "cancellation pass failed");
         }

@@ -1,5 +1,6 @@
 //! puente: verifies, stores and applies the rules to WHMCS hook events.
 
+pub mod backoff;
 pub mod cancellations;
 pub mod cli;
 pub mod config;

@@ -199,12 +199,18 @@ impl Application {
 }
 
 /// Drains the outbox whenever a commit planned alerts, and every minute for
-/// messages whose retry came due.
+/// messages whose retry came due; rests while ingest is flooded.
 async fn run_outbox(outbox: Outbox) {
     if let Err(error) = outbox.recover_interrupted().await {
         tracing::error!(error = %format!("{error:#}"), "cannot mark interrupted sends");
     }
     loop {
+        // While hooks flood in, alerts wait for the flood to end: WHMCS is
+        // waiting on every hook, and nobody on a single alert.
+        if outbox.ingest_flooded() {
+            tokio::time::sleep(crate::store::GIVE_WAY).await;
+            continue;
+        }
         let pause = match outbox.drain().await {
             Ok(report) => outbox.pause_after(&report).await,
             Err(error) => {

@@ -35,6 +35,10 @@ pub struct UpgradeWorker {
     writer: Writer,
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
     metrics: Arc<Metrics>,
+    /// Upgrades WHMCS could not take yet, left alone a while.
+    backoff: crate::backoff::Backoff,
+    /// Ingest as of the last pass, to give way to a flood.
+    ingest: Arc<std::sync::Mutex<crate::store::IngestWatch>>,
 }
 
 impl UpgradeWorker {
@@ -49,7 +53,18 @@ impl UpgradeWorker {
             writer,
             whmcs,
             metrics,
+            backoff: crate::backoff::Backoff::default(),
+            ingest: Arc::default(),
         }
+    }
+
+    /// Whether ingest was flooded since the last look: the worker then
+    /// rests between passes instead of waking on every commit.
+    fn ingest_flooded(&self) -> bool {
+        self.ingest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .flooded(&self.writer)
     }
 
     /// Resolves after a commit that recorded upgrades to apply.
@@ -57,8 +72,14 @@ impl UpgradeWorker {
         self.writer.planned_upgrades().await;
     }
 
-    /// Carries out every recorded upgrade not yet applied, once.
+    /// Carries out every recorded upgrade not yet applied, once (those
+    /// that had to wait for WHMCS when their wait is over).
     pub async fn drain(&self) -> anyhow::Result<ApplyReport> {
+        self.drain_at(jiff::Timestamp::now()).await
+    }
+
+    /// As [`UpgradeWorker::drain`], as of `now`.
+    pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<ApplyReport> {
         let database = self.database.clone();
         let pending = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let connection = database.reader()?;
@@ -68,11 +89,20 @@ impl UpgradeWorker {
         .context("the upgrade query stopped")??;
         let mut report = ApplyReport::default();
         for upgrade in pending {
+            if !self.backoff.due(upgrade.id, now) {
+                report.waiting += 1;
+                continue;
+            }
             match self.apply(&upgrade).await? {
                 Applied::Done => report.applied += 1,
                 Applied::Refused => report.failed += 1,
-                Applied::Later => report.waiting += 1,
+                Applied::Later => {
+                    self.backoff.wait(upgrade.id, now);
+                    report.waiting += 1;
+                    continue;
+                }
             }
+            self.backoff.done(upgrade.id);
         }
         Ok(report)
     }
@@ -204,6 +234,12 @@ fn whmcs_fields(upgrade: &PendingApplication) -> Vec<(&'static str, String)> {
 /// minute for those WHMCS could not take yet.
 pub async fn run(worker: UpgradeWorker) {
     loop {
+        // While hooks flood in, the work waits: nothing here is urgent to
+        // the second, and WHMCS is waiting on every hook.
+        if worker.ingest_flooded() {
+            tokio::time::sleep(crate::store::GIVE_WAY).await;
+            continue;
+        }
         if let Err(error) = worker.drain().await {
             tracing::error!(error = %format!("{error:#}"), "upgrade pass failed");
         }

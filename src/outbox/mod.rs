@@ -78,6 +78,7 @@ pub struct Outbox {
     metrics: Arc<Metrics>,
     /// Phone number id -> when its sending may start again.
     paused_until: Arc<Mutex<HashMap<String, jiff::Timestamp>>>,
+    ingest: Arc<Mutex<crate::store::IngestWatch>>,
 }
 
 /// A message's fate, to be written.
@@ -162,6 +163,7 @@ impl Outbox {
             cloud: Arc::new(cloud),
             metrics,
             paused_until: Arc::new(Mutex::new(HashMap::new())),
+            ingest: Arc::new(Mutex::new(crate::store::IngestWatch::new())),
         })
     }
 
@@ -303,6 +305,16 @@ impl Outbox {
             })
             .await
             .context("cannot record the messages' outcomes")
+    }
+
+    /// Whether ingest has been flooded since the last look: the worker
+    /// then rests [`GIVE_WAY`](crate::store::GIVE_WAY) before it looks
+    /// again, whatever wakes it.
+    pub fn ingest_flooded(&self) -> bool {
+        self.ingest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .flooded(&self.writer)
     }
 
     /// How long to wait before the next pass, after one that did `report`:

@@ -3,6 +3,7 @@
 //! request only after its transaction is on disk.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -78,9 +79,17 @@ pub struct Writer {
     cancellations: Arc<tokio::sync::Notify>,
     /// Woken when a transfer has a move to make.
     transfers: Arc<tokio::sync::Notify>,
+    /// Events committed since start (new and duplicate), for workers that
+    /// give way to a busy ingest.
+    committed: Arc<AtomicU64>,
 }
 
 impl Writer {
+    /// Events committed since the writer started.
+    pub fn events_committed(&self) -> u64 {
+        self.committed.load(Ordering::Relaxed)
+    }
+
     /// Stores `event` unless its id is already stored; returns once the
     /// transaction holding it is durable.
     ///
@@ -180,6 +189,56 @@ impl Writer {
     }
 }
 
+/// Ingest, in events per second, from which workers give way: far above
+/// what a WHMCS install sends (a busy one sends a few per second), reached
+/// by a flood of hooks, a replay of a long outage or a benchmark.
+pub const BUSY_INGEST_PER_S: u64 = 2_000;
+
+/// How long a worker (the outbox, the upgrade and cancellation workers)
+/// rests before it looks again while ingest is that busy, so the hooks WHMCS
+/// waits on keep the CPU; the backlog is worked off once the flood ends.
+pub const GIVE_WAY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Events committed when a worker last looked, and when.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestWatch {
+    at: std::time::Instant,
+    committed: u64,
+}
+
+impl IngestWatch {
+    pub fn new() -> Self {
+        Self {
+            at: std::time::Instant::now(),
+            committed: 0,
+        }
+    }
+
+    /// Whether ingest through `writer` was flooded since the last look.
+    pub fn flooded(&mut self, writer: &Writer) -> bool {
+        self.busy(writer.events_committed(), std::time::Instant::now())
+    }
+
+    /// Whether ingest since the last look ran at [`BUSY_INGEST_PER_S`] or
+    /// more; remembers this look.
+    fn busy(&mut self, committed: u64, now: std::time::Instant) -> bool {
+        let events = committed.saturating_sub(self.committed);
+        // Over at least 100 ms, so that two hooks of one WHMCS action
+        // arriving together are not a flood.
+        let elapsed_ms = u64::try_from(now.saturating_duration_since(self.at).as_millis())
+            .unwrap_or(u64::MAX)
+            .max(100);
+        *self = Self { at: now, committed };
+        events.saturating_mul(1000) >= BUSY_INGEST_PER_S.saturating_mul(elapsed_ms)
+    }
+}
+
+impl Default for IngestWatch {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// The running writer thread.
 pub struct WriterThread {
     writer: Writer,
@@ -195,7 +254,9 @@ impl WriterThread {
         let upgrades = Arc::new(tokio::sync::Notify::new());
         let cancellations = Arc::new(tokio::sync::Notify::new());
         let transfers = Arc::new(tokio::sync::Notify::new());
+        let committed = Arc::new(AtomicU64::new(0));
         let mut state = State {
+            committed: Arc::clone(&committed),
             connection,
             metrics,
             last_received,
@@ -215,6 +276,7 @@ impl WriterThread {
                 upgrades,
                 cancellations,
                 transfers,
+                committed,
             },
             thread,
         })
@@ -243,6 +305,7 @@ struct State {
     planned: Arc<tokio::sync::Notify>,
     upgrades: Arc<tokio::sync::Notify>,
     cancellations: Arc<tokio::sync::Notify>,
+    committed: Arc<AtomicU64>,
 }
 
 impl State {
@@ -294,6 +357,10 @@ impl State {
                 }
                 self.metrics
                     .record_commit(inserted.len(), started.elapsed().as_secs_f64());
+                self.committed.fetch_add(
+                    u64::try_from(inserted.len()).unwrap_or(u64::MAX),
+                    Ordering::Relaxed,
+                );
                 let mut inserted = inserted.into_iter();
                 let mut answers = Vec::with_capacity(batch.len());
                 for command in batch.drain(..) {
@@ -547,5 +614,23 @@ mod tests {
             .optional()
             .expect("query");
         assert_eq!(probe, None, "the failed change's first write was undone");
+    }
+    #[test]
+    fn the_outbox_gives_way_from_two_thousand_events_a_second() {
+        let start = std::time::Instant::now();
+        let mut watch = IngestWatch {
+            at: start,
+            committed: 0,
+        };
+        let later = |ms| start + std::time::Duration::from_millis(ms);
+        // 199 events in 100 ms: 1990/s.
+        assert!(!watch.busy(199, later(100)));
+        // 200 more in the next 100 ms: 2000/s.
+        assert!(watch.busy(399, later(200)));
+        // Quiet again: nothing for a second.
+        assert!(!watch.busy(399, later(1200)));
+        // A few events at once are no flood; 200 within 10 ms are.
+        assert!(!watch.busy(405, later(1201)));
+        assert!(watch.busy(605, later(1211)));
     }
 }

@@ -493,16 +493,23 @@ async fn while_whmcs_is_down_the_termination_waits_and_is_never_asked_twice() {
         StatusCode::CREATED
     );
 
-    // Down for every try of two passes.
+    // Down for every try of two passes, a quarter of an hour apart (the
+    // longest a waiting cancellation is left alone).
+    let pass = |n: i64| noon(today()) + jiff::SignedDuration::from_mins(16 * n);
     fake.state().down = 1_000;
-    for _ in 0..2 {
-        let report = app
-            .cancellations
-            .drain_at(noon(today()))
-            .await
-            .expect("drain");
+    for n in 0..2 {
+        let report = app.cancellations.drain_at(pass(n)).await.expect("drain");
         assert_eq!(report.waiting, 1, "{report:?}");
     }
+    // Within its wait, a pass leaves it alone: WHMCS is not asked.
+    let calls = fake.state().calls.len();
+    let report = app
+        .cancellations
+        .drain_at(pass(1) + jiff::SignedDuration::from_secs(10))
+        .await
+        .expect("drain");
+    assert_eq!(report.waiting, 1, "{report:?}");
+    assert_eq!(fake.state().calls.len(), calls, "no call while it waits");
     let (status, ..) = row(&app);
     assert_eq!(status, "scheduled");
     let error: Vec<String> = app.column("SELECT last_error FROM cancellations");
@@ -514,17 +521,9 @@ async fn while_whmcs_is_down_the_termination_waits_and_is_never_asked_twice() {
         state.down = 0;
         state.lose_next_terminate_answer = true;
     }
-    let lost = app
-        .cancellations
-        .drain_at(noon(today()))
-        .await
-        .expect("drain");
+    let lost = app.cancellations.drain_at(pass(2)).await.expect("drain");
     assert_eq!(lost.waiting, 1, "{lost:?}");
-    let done = app
-        .cancellations
-        .drain_at(noon(today()))
-        .await
-        .expect("drain");
+    let done = app.cancellations.drain_at(pass(3)).await.expect("drain");
     assert_eq!(done.terminated, 1, "{done:?}");
 
     assert_eq!(fake.state().terminations, [(7731, "puente")]);

@@ -215,6 +215,19 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
     let (status, _, error) = application(&app);
     assert_eq!(status, "planned");
     assert!(error.expect("reason").contains("unavailable"));
+    // It is left alone a while: the next pass does not ask WHMCS again.
+    let asked = down.received_requests().await.expect("recorded").len();
+    assert_eq!(app.upgrades.drain().await.expect("drain").waiting, 1);
+    assert_eq!(
+        down.received_requests().await.expect("recorded").len(),
+        asked
+    );
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(31);
+    assert_eq!(
+        app.upgrades.drain_at(later).await.expect("drain").waiting,
+        1
+    );
+    assert!(down.received_requests().await.expect("recorded").len() > asked);
     app.stop().await;
 }
 
