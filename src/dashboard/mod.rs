@@ -235,10 +235,14 @@ fn given(value: &Option<String>) -> Option<&str> {
         .filter(|text| !text.is_empty())
 }
 
-fn session_cookie(value: String) -> Cookie<'static> {
+/// The session cookie; `Secure` when the browser came over HTTPS (directly
+/// or through a proxy that says so with `Forwarded` / `X-Forwarded-Proto`).
+fn session_cookie(request: &HttpRequest, value: String) -> Cookie<'static> {
+    let https = request.connection_info().scheme() == "https";
     Cookie::build(COOKIE, value)
         .path("/admin")
         .http_only(true)
+        .secure(https)
         .same_site(SameSite::Strict)
         .max_age(actix_web::cookie::time::Duration::seconds(
             session::LIFETIME_S,
@@ -274,7 +278,11 @@ pub struct LoginForm {
     token: String,
 }
 
-async fn login(form: web::Form<LoginForm>, state: web::Data<AppState>) -> HttpResponse {
+async fn login(
+    request: HttpRequest,
+    form: web::Form<LoginForm>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let Some(admin) = Admin::for_token(&state.config, form.token.trim()) else {
         tracing::warn!("dashboard sign-in refused: the token matches no admin token");
         return see_other("/admin/login?failed=1");
@@ -287,7 +295,7 @@ async fn login(form: web::Form<LoginForm>, state: web::Data<AppState>) -> HttpRe
     let now = jiff::Timestamp::now().as_second();
     let cookie = state.dashboard.key.issue(&scope, now);
     HttpResponse::SeeOther()
-        .cookie(session_cookie(cookie))
+        .cookie(session_cookie(&request, cookie))
         .insert_header((header::LOCATION, "/admin/"))
         .finish()
 }
@@ -319,18 +327,19 @@ async fn link(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     tracing::info!(%instance, whmcs_admin = %link.admin, "dashboard sign-in through the addon");
     let cookie = state.dashboard.key.issue(&Scope::Instance(instance), now);
     Ok(html(
-        HttpResponse::Ok().cookie(session_cookie(cookie)),
+        HttpResponse::Ok().cookie(session_cookie(&request, cookie)),
         pages::signed_in(),
     ))
 }
 
 async fn logout(
+    request: HttpRequest,
     operator: Operator,
     form: web::Form<ActionForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     operator.check(&state, &form)?;
-    let mut gone = session_cookie(String::new());
+    let mut gone = session_cookie(&request, String::new());
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
         .cookie(gone)

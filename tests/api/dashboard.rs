@@ -211,6 +211,16 @@ async fn the_admin_token_opens_a_strict_http_only_session_and_a_wrong_one_does_n
     ] {
         assert!(cookie.contains(attribute), "{attribute} in {cookie}");
     }
+    assert!(!cookie.contains("Secure"), "plain HTTP here: {cookie}");
+    // Behind a proxy that terminates HTTPS, the cookie is Secure.
+    let proxied = browser_like()
+        .post(app.url("/admin/login"))
+        .header("x-forwarded-proto", "https")
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .expect("post");
+    assert!(set_cookie(&proxied).expect("cookie").contains("; Secure"));
     let cookie = cookie_pair(&cookie);
     let (status, overview) = get_page(&app, &cookie, "/admin/").await;
     assert_eq!(status, StatusCode::OK);
