@@ -161,7 +161,14 @@ pub struct CancellationReport {
     pub failed: usize,
     /// WHMCS unreachable or not configured: tried again on the next pass.
     pub waiting: usize,
+    /// The pass stopped at [`PASS_LIMIT`] advanced cancellations: more may
+    /// be due now.
+    pub more: bool,
 }
+
+/// Most cancellations one pass advances, so that the worker looks up (at a
+/// flood of hooks, see `run`) between batches.
+pub const PASS_LIMIT: usize = 100;
 
 #[derive(Clone)]
 pub struct CancellationWorker {
@@ -234,12 +241,20 @@ impl CancellationWorker {
         .await
         .context("the cancellation query stopped")??;
         let mut report = CancellationReport::default();
+        let mut advanced = 0;
         for cancellation in open {
             if !self.backoff.due(cancellation.id, now) {
                 report.waiting += 1;
                 continue;
             }
+            if advanced == PASS_LIMIT {
+                report.more = true;
+                break;
+            }
             let mut steps = vec![self.advance(&cancellation, now).await?];
+            if !matches!(steps[0], Step::NotDue) {
+                advanced += 1;
+            }
             if matches!(steps[0], Step::Scheduled) {
                 // An Immediate request is due the day it is scheduled.
                 let mut scheduled = cancellation.clone();
@@ -520,8 +535,12 @@ pub async fn run(worker: CancellationWorker) {
             tokio::time::sleep(crate::store::GIVE_WAY).await;
             continue;
         }
-        if let Err(error) = worker.drain().await {
-            tracing::error!(error = %format!("{error:#}"), "cancellation pass failed");
+        match worker.drain().await {
+            Ok(report) if report.more => continue,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "cancellation pass failed");
+            }
         }
         tokio::select! {
             () = worker.planned_cancellations() => {}

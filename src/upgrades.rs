@@ -27,7 +27,13 @@ pub struct ApplyReport {
     pub failed: usize,
     /// WHMCS unreachable or not configured: tried again on the next pass.
     pub waiting: usize,
+    /// The pass stopped at [`PASS_LIMIT`] tries: more are due now.
+    pub more: bool,
 }
+
+/// Most upgrades one pass takes to WHMCS, so that the worker looks up (at
+/// a flood of hooks, see `run`) between batches.
+pub const PASS_LIMIT: usize = 100;
 
 #[derive(Clone)]
 pub struct UpgradeWorker {
@@ -88,11 +94,17 @@ impl UpgradeWorker {
         .await
         .context("the upgrade query stopped")??;
         let mut report = ApplyReport::default();
+        let mut tried = 0;
         for upgrade in pending {
             if !self.backoff.due(upgrade.id, now) {
                 report.waiting += 1;
                 continue;
             }
+            if tried == PASS_LIMIT {
+                report.more = true;
+                break;
+            }
+            tried += 1;
             match self.apply(&upgrade).await? {
                 Applied::Done => report.applied += 1,
                 Applied::Refused => report.failed += 1,
@@ -240,8 +252,10 @@ pub async fn run(worker: UpgradeWorker) {
             tokio::time::sleep(crate::store::GIVE_WAY).await;
             continue;
         }
-        if let Err(error) = worker.drain().await {
-            tracing::error!(error = %format!("{error:#}"), "upgrade pass failed");
+        match worker.drain().await {
+            Ok(report) if report.more => continue,
+            Ok(_) => {}
+            Err(error) => tracing::error!(error = %format!("{error:#}"), "upgrade pass failed"),
         }
         tokio::select! {
             () = worker.planned_upgrades() => {}

@@ -551,3 +551,22 @@ async fn a_manual_request_without_a_department_or_whmcs_is_refused_and_records_n
     assert_eq!(rows, 0);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_pass_takes_at_most_a_hundred_upgrades_and_says_more_are_due() {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    mount_update(&whmcs, success()).await;
+    let app = app_with(&whmcs, &[]).await;
+    let count = puente::upgrades::PASS_LIMIT + 1;
+    for n in 0..count {
+        let mut row = upgrade_row("Completed");
+        row["id"] = json!(1000 + n);
+        let after = json!({"upgradeid": 1000 + n, "_puente": {"upgrade": row}});
+        fire(&app, &format!("evt_up_{n}"), "AfterProductUpgrade", after, system()).await;
+    }
+    let first = app.upgrades.drain().await.expect("drain");
+    assert_eq!((first.applied, first.more), (puente::upgrades::PASS_LIMIT, true));
+    let second = app.upgrades.drain().await.expect("drain");
+    assert_eq!((second.applied, second.more), (1, false));
+    app.stop().await;
+}
