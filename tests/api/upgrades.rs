@@ -562,10 +562,20 @@ async fn a_pass_takes_at_most_a_hundred_upgrades_and_says_more_are_due() {
         let mut row = upgrade_row("Completed");
         row["id"] = json!(1000 + n);
         let after = json!({"upgradeid": 1000 + n, "_puente": {"upgrade": row}});
-        fire(&app, &format!("evt_up_{n}"), "AfterProductUpgrade", after, system()).await;
+        fire(
+            &app,
+            &format!("evt_up_{n}"),
+            "AfterProductUpgrade",
+            after,
+            system(),
+        )
+        .await;
     }
     let first = app.upgrades.drain().await.expect("drain");
-    assert_eq!((first.applied, first.more), (puente::upgrades::PASS_LIMIT, true));
+    assert_eq!(
+        (first.applied, first.more),
+        (puente::upgrades::PASS_LIMIT, true)
+    );
     let second = app.upgrades.drain().await.expect("drain");
     assert_eq!((second.applied, second.more), (1, false));
     app.stop().await;
