@@ -682,3 +682,31 @@ async fn a_termination_whmcs_refuses_is_kept_for_the_administrator_and_retried_o
     fake.assert_no_money_moved();
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_pass_advances_at_most_a_hundred_cancellations_and_says_more_are_due() {
+    // No WHMCS API settings: every request WHMCS recorded waits.
+    let app = spawn_app().await;
+    let count = puente::cancellations::PASS_LIMIT + 1;
+    for n in 0..count {
+        let service = 20_000 + n;
+        fire(
+            &app,
+            &format!("evt_cancel_{n}"),
+            "CancellationRequest",
+            json!({"userid": 1842, "relid": service, "reason": "r", "type": "Immediate"}),
+            system(),
+        )
+        .await;
+    }
+    let now = noon(today());
+    let first = app.cancellations.drain_at(now).await.expect("drain");
+    assert_eq!(
+        (first.waiting, first.more),
+        (puente::cancellations::PASS_LIMIT, true)
+    );
+    // The hundred wait their turn; the last one is taken now.
+    let second = app.cancellations.drain_at(now).await.expect("drain");
+    assert_eq!((second.waiting, second.more), (count, false));
+    app.stop().await;
+}
