@@ -43,8 +43,8 @@ pub struct UpgradeWorker {
     metrics: Arc<Metrics>,
     /// Upgrades WHMCS could not take yet, left alone a while.
     backoff: crate::backoff::Backoff,
-    /// Ingest as of the last pass, to give way to a flood.
-    ingest: Arc<std::sync::Mutex<crate::store::IngestWatch>>,
+    /// To give way to a flood of hooks.
+    flood: crate::store::FloodWatch,
 }
 
 impl UpgradeWorker {
@@ -56,21 +56,12 @@ impl UpgradeWorker {
     ) -> Self {
         Self {
             database,
+            flood: writer.flood_watch(),
             writer,
             whmcs,
             metrics,
             backoff: crate::backoff::Backoff::default(),
-            ingest: Arc::default(),
         }
-    }
-
-    /// Whether ingest was flooded since the last look: the worker then
-    /// rests between passes instead of waking on every commit.
-    fn ingest_flooded(&self) -> bool {
-        self.ingest
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .flooded(&self.writer)
     }
 
     /// Resolves after a commit that recorded upgrades to apply.
@@ -248,7 +239,7 @@ pub async fn run(worker: UpgradeWorker) {
     loop {
         // While hooks flood in, the work waits: nothing here is urgent to
         // the second, and WHMCS is waiting on every hook.
-        if worker.ingest_flooded() {
+        if worker.flood.flooded() {
             tokio::time::sleep(crate::store::GIVE_WAY).await;
             continue;
         }

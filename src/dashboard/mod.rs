@@ -589,6 +589,26 @@ impl WorkFilter {
     }
 }
 
+/// The rows of each of `statuses` (one indexed query each), in id order.
+async fn by_status<T: Send + 'static>(
+    state: &AppState,
+    statuses: Vec<String>,
+    list: impl Fn(&rusqlite::Connection, String) -> rusqlite::Result<Vec<T>> + Send + 'static,
+    id: fn(&T) -> i64,
+) -> Result<Vec<T>, PageError> {
+    let mut found = state
+        .read(move |c| {
+            let mut found = Vec::new();
+            for status in statuses {
+                found.extend(list(c, status)?);
+            }
+            Ok(found)
+        })
+        .await?;
+    found.sort_by_key(id);
+    Ok(found)
+}
+
 async fn upgrades(
     operator: Operator,
     filter: web::Query<WorkFilter>,
@@ -596,22 +616,21 @@ async fn upgrades(
 ) -> Result<HttpResponse, PageError> {
     let statuses = filter.statuses(&crate::http::upgrades::STATUSES, &pages::UPGRADES_IN_FLIGHT)?;
     let instance = operator.instance_filter(given(&filter.instance))?;
-    let found = state
-        .read(move |c| {
-            let mut found = Vec::new();
-            for status in statuses {
-                let query = crate::store::upgrades::ApplicationQuery {
-                    instance: instance.clone(),
-                    status: Some(status),
-                    limit: PAGE,
-                    ..Default::default()
-                };
-                found.extend(crate::store::upgrades::list(c, &query)?);
-            }
-            found.sort_by_key(|upgrade| upgrade.id);
-            Ok(found)
-        })
-        .await?;
+    let found = by_status(
+        &state,
+        statuses,
+        move |c, status| {
+            let query = crate::store::upgrades::ApplicationQuery {
+                instance: instance.clone(),
+                status: Some(status),
+                limit: PAGE,
+                ..Default::default()
+            };
+            crate::store::upgrades::list(c, &query)
+        },
+        |row| row.id,
+    )
+    .await?;
     let body = pages::upgrades(
         &found,
         given(&filter.status),
@@ -646,22 +665,21 @@ async fn cancellations(
         &pages::CANCELLATIONS_IN_FLIGHT,
     )?;
     let instance = operator.instance_filter(given(&filter.instance))?;
-    let found = state
-        .read(move |c| {
-            let mut found = Vec::new();
-            for status in statuses {
-                let query = crate::store::cancellations::CancellationQuery {
-                    instance: instance.clone(),
-                    status: Some(status),
-                    limit: PAGE,
-                    ..Default::default()
-                };
-                found.extend(crate::store::cancellations::list(c, &query)?);
-            }
-            found.sort_by_key(|cancellation| cancellation.id);
-            Ok(found)
-        })
-        .await?;
+    let found = by_status(
+        &state,
+        statuses,
+        move |c, status| {
+            let query = crate::store::cancellations::CancellationQuery {
+                instance: instance.clone(),
+                status: Some(status),
+                limit: PAGE,
+                ..Default::default()
+            };
+            crate::store::cancellations::list(c, &query)
+        },
+        |row| row.id,
+    )
+    .await?;
     let body = pages::cancellations(
         &found,
         given(&filter.status),
@@ -700,22 +718,21 @@ async fn transfers(
         &pages::TRANSFERS_IN_FLIGHT,
     )?;
     let instance = operator.instance_filter(given(&filter.instance))?;
-    let found = state
-        .read(move |c| {
-            let mut found = Vec::new();
-            for status in statuses {
-                let query = crate::store::transfers::TransferQuery {
-                    instance: instance.clone(),
-                    status: Some(status),
-                    limit: PAGE,
-                    ..Default::default()
-                };
-                found.extend(crate::store::transfers::list(c, &query)?);
-            }
-            found.sort_by_key(|transfer| transfer.id);
-            Ok(found)
-        })
-        .await?;
+    let found = by_status(
+        &state,
+        statuses,
+        move |c, status| {
+            let query = crate::store::transfers::TransferQuery {
+                instance: instance.clone(),
+                status: Some(status),
+                limit: PAGE,
+                ..Default::default()
+            };
+            crate::store::transfers::list(c, &query)
+        },
+        |row| row.id,
+    )
+    .await?;
     let body = pages::transfers(
         &found,
         given(&filter.status),

@@ -78,7 +78,8 @@ pub struct Outbox {
     metrics: Arc<Metrics>,
     /// Phone number id -> when its sending may start again.
     paused_until: Arc<Mutex<HashMap<String, jiff::Timestamp>>>,
-    ingest: Arc<Mutex<crate::store::IngestWatch>>,
+    /// To give way to a flood of hooks.
+    flood: crate::store::FloodWatch,
 }
 
 /// A message's fate, to be written.
@@ -158,12 +159,12 @@ impl Outbox {
         Ok(Self {
             config,
             database,
+            flood: writer.flood_watch(),
             writer,
             whmcs: Arc::new(whmcs),
             cloud: Arc::new(cloud),
             metrics,
             paused_until: Arc::new(Mutex::new(HashMap::new())),
-            ingest: Arc::new(Mutex::new(crate::store::IngestWatch::new())),
         })
     }
 
@@ -311,10 +312,7 @@ impl Outbox {
     /// then rests [`GIVE_WAY`](crate::store::GIVE_WAY) before it looks
     /// again, whatever wakes it.
     pub fn ingest_flooded(&self) -> bool {
-        self.ingest
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .flooded(&self.writer)
+        self.flood.flooded()
     }
 
     /// How long to wait before the next pass, after one that did `report`:

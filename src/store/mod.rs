@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use model::{Inserted, NewEvent, StoreError};
-pub use writer::{GIVE_WAY, IngestWatch, Writer, WriterThread};
+pub use writer::{FloodWatch, GIVE_WAY, Writer, WriterThread};
 
 /// Numbered migrations, applied in order at start-up; `user_version` records
 /// how far a database has come.

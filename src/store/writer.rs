@@ -90,6 +90,17 @@ impl Writer {
         self.committed.load(Ordering::Relaxed)
     }
 
+    /// A watch of ingest for a worker that gives way to floods of hooks.
+    pub fn flood_watch(&self) -> FloodWatch {
+        FloodWatch {
+            writer: self.clone(),
+            last: Arc::new(std::sync::Mutex::new(IngestWatch {
+                at: std::time::Instant::now(),
+                committed: self.events_committed(),
+            })),
+        }
+    }
+
     /// Stores `event` unless its id is already stored; returns once the
     /// transaction holding it is durable.
     ///
@@ -199,26 +210,34 @@ pub const BUSY_INGEST_PER_S: u64 = 2_000;
 /// waits on keep the CPU; the backlog is worked off once the flood ends.
 pub const GIVE_WAY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// A worker's view of ingest: whether hooks flooded in since it last
+/// looked (see [`BUSY_INGEST_PER_S`]). Made by [`Writer::flood_watch`].
+#[derive(Clone)]
+pub struct FloodWatch {
+    writer: Writer,
+    last: Arc<std::sync::Mutex<IngestWatch>>,
+}
+
+impl FloodWatch {
+    /// Whether ingest ran at [`BUSY_INGEST_PER_S`] or more since the last
+    /// look; remembers this look.
+    pub fn flooded(&self) -> bool {
+        let committed = self.writer.events_committed();
+        self.last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .busy(committed, std::time::Instant::now())
+    }
+}
+
 /// Events committed when a worker last looked, and when.
 #[derive(Debug, Clone, Copy)]
-pub struct IngestWatch {
+struct IngestWatch {
     at: std::time::Instant,
     committed: u64,
 }
 
 impl IngestWatch {
-    pub fn new() -> Self {
-        Self {
-            at: std::time::Instant::now(),
-            committed: 0,
-        }
-    }
-
-    /// Whether ingest through `writer` was flooded since the last look.
-    pub fn flooded(&mut self, writer: &Writer) -> bool {
-        self.busy(writer.events_committed(), std::time::Instant::now())
-    }
-
     /// Whether ingest since the last look ran at [`BUSY_INGEST_PER_S`] or
     /// more; remembers this look.
     fn busy(&mut self, committed: u64, now: std::time::Instant) -> bool {
@@ -230,12 +249,6 @@ impl IngestWatch {
             .max(100);
         *self = Self { at: now, committed };
         events.saturating_mul(1000) >= BUSY_INGEST_PER_S.saturating_mul(elapsed_ms)
-    }
-}
-
-impl Default for IngestWatch {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
