@@ -3,8 +3,8 @@
 //! JSON. WHMCS reports business errors as `result: error`, usually with HTTP
 //! 200, so the outcome is read from the body; a 403 means the credentials
 //! or the IP allow-list are wrong, which no retry fixes. Network failures,
-//! timeouts, 408, 429 and 5xx without a WHMCS answer are retried with
-//! exponential backoff.
+//! timeouts, 408, 429 and every 5xx (whatever its body says) are outages,
+//! retried with exponential backoff and never taken as WHMCS's refusal.
 
 mod lenient;
 mod types;
@@ -585,6 +585,20 @@ fn classify(action: &str, status: reqwest::StatusCode, body: &[u8]) -> Try {
             .map(str::to_owned)
             .unwrap_or_else(|| snippet(body))
     };
+    // A 5xx, 429 or 408 is an outage, whatever its body says: a proxy's or
+    // PHP's error page, or WHMCS failing half-way with `result: error`
+    // (a database that went away). Taking it as WHMCS's answer would turn
+    // "try again later" into a refusal for good.
+    if status.is_server_error()
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+    {
+        let detail = match result.as_deref() {
+            Some(_) => format!("HTTP {status}: {}", message()),
+            None => format!("HTTP {status}"),
+        };
+        return Try::Again(detail);
+    }
     if status == reqwest::StatusCode::FORBIDDEN {
         return Try::Done(Err(WhmcsError::Forbidden {
             action: action.to_owned(),
@@ -597,12 +611,6 @@ fn classify(action: &str, status: reqwest::StatusCode, body: &[u8]) -> Try {
             action: action.to_owned(),
             message: message(),
         })),
-        _ if status.is_server_error()
-            || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-            || status == reqwest::StatusCode::REQUEST_TIMEOUT =>
-        {
-            Try::Again(format!("HTTP {status}"))
-        }
         _ => Try::Done(Err(WhmcsError::InvalidResponse {
             action: action.to_owned(),
             detail: format!("HTTP {status}: {}", snippet(body)),

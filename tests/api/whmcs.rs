@@ -192,8 +192,8 @@ async fn empty_lists_in_any_shape_are_empty() {
 }
 
 #[tokio::test]
-async fn result_error_is_an_error_whatever_the_http_status() {
-    for status in [200, 500] {
+async fn result_error_is_a_refusal_when_whmcs_answers_with_a_2xx_or_4xx() {
+    for status in [200, 400] {
         let server = MockServer::start().await;
         api_call("GetClientsDetails")
             .respond_with(ResponseTemplate::new(status).set_body_json(fixture("api-error")))
@@ -212,6 +212,32 @@ async fn result_error_is_an_error_whatever_the_http_status() {
                 action: "GetClientsDetails".into(),
                 message: "Client Not Found".into()
             }
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_5xx_or_429_is_an_outage_even_when_its_body_says_result_error() {
+    for status in [500, 502, 503, 429] {
+        let server = MockServer::start().await;
+        api_call("ModuleTerminate")
+            .respond_with(ResponseTemplate::new(status).set_body_json(
+                serde_json::json!({"result": "error", "message": "SQLSTATE[HY000] [2002] Connection refused"}),
+            ))
+            .expect(2)
+            .mount(&server)
+            .await;
+
+        let error = client(&server, quick_retries(2, Duration::from_secs(5)))
+            .call("ModuleTerminate", &[("serviceid", "7731".to_owned())])
+            .await
+            .expect_err("unavailable");
+
+        assert!(
+            matches!(&error, WhmcsError::Unavailable { action, detail }
+                if action == "ModuleTerminate" && detail.contains(&status.to_string())
+                    && detail.contains("Connection refused")),
+            "HTTP {status}: {error:?}"
         );
     }
 }
