@@ -118,6 +118,12 @@ fn whmcs_state(fake: &FakeWhmcs) {
                 module: true,
             },
         );
+        // The Immediate cancellations of the workload, as WHMCS holds them.
+        if n % 3 == 0 {
+            state
+                .cancel_requests
+                .insert(10_000 + n, "Immediate".to_owned());
+        }
     }
 }
 
@@ -525,7 +531,12 @@ async fn run() -> ExitCode {
     let repeated_changes: usize = per_action.values().map(|(_, repeated)| repeated).sum();
     let terminations = fake.state().terminations.len();
     let moves = fake.state().moves.clone();
-    let move_asks = fake.state().actions_asked.len();
+    let move_asks = fake
+        .state()
+        .actions_asked
+        .iter()
+        .filter(|(_, body)| body["type"] == "MoveService")
+        .count();
     let mut moved: BTreeMap<u64, usize> = BTreeMap::new();
     for (service, _, _) in &moves {
         *moved.entry(*service).or_default() += 1;

@@ -1,13 +1,18 @@
 //! Cancellations carried out: WHMCS's facts about a service read through its
-//! API (owner, status, cycle, due date, the invoices with its lines), and the
-//! worker that keeps the promise of each recorded cancellation. A request
-//! WHMCS recorded gets its dates (and the client's alert); on the effective
-//! day the service is terminated, once: `terminating` is committed before
-//! the call, WHMCS's own status is read before every call, and a completed
-//! termination is never asked for again. Nothing here refunds or credits.
+//! API (owner, status, cycle, due date, the open invoices with its lines)
+//! and the addon (its upgrade rows, whether WHMCS still holds the request),
+//! and the worker that keeps the promise of each recorded cancellation. A
+//! request WHMCS recorded gets its dates (and the client's alert); on the
+//! effective day the service is terminated, once: WHMCS's own status and
+//! its cancellation request are read before every call, `terminating` is
+//! committed before the call, and a completed termination is never asked
+//! for again. A request WHMCS no longer holds (staff deleted it) is
+//! `withdrawn`; one made on WHMCS's own form waits for the client's
+//! confirmation and is never carried out before it. Nothing here refunds or
+//! credits.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
 use jiff::civil::Date;
@@ -17,15 +22,18 @@ use crate::domain::cancel::{
     self, CancelType, DomainFacts, InvoiceFacts, OpenInvoice, ServiceFacts,
 };
 use crate::domain::ids::InstanceName;
+use crate::domain::invoices::{ServiceLines, UpgradeRow};
 use crate::metrics::Metrics;
-use crate::store::cancellations::{self, OpenCancellation};
+use crate::store::cancellations::{self, OpenCancellation, Status};
 use crate::store::{Database, Writer};
-use crate::whmcs::{Termination, WhmcsClient, WhmcsError};
+use crate::whmcs::{AddonClient, Termination, WhmcsClient, WhmcsError};
 
-/// Unpaid invoices read per client: more than any client has open.
-const UNPAID_INVOICES: u32 = 100;
+/// How often a cancellation that waits (for the client's confirmation, or
+/// for its day) is checked against WHMCS's requests: staff withdraw one by
+/// deleting it in WHMCS, which tells nobody.
+const RECHECK_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_hours(6);
 
-/// A service and the invoices that carry its lines.
+/// A service and the open invoices that carry its lines.
 #[derive(Debug, Clone)]
 pub struct ServiceInvoices {
     pub service: ServiceFacts,
@@ -34,14 +42,16 @@ pub struct ServiceInvoices {
     pub open: Vec<OpenInvoice>,
 }
 
-/// The service as WHMCS's API has it, with the client's unpaid invoices
-/// that carry a line of it; `None` when WHMCS has no such service.
+/// The service as WHMCS's API has it, with the client's open invoices that
+/// carry a line of it, its addons' or its upgrades' (`upgrades`: the rows
+/// the addon read); `None` when WHMCS has no such service.
 ///
 /// Paid invoices are not read: a paid renewal moved the next due date
-/// already, so only an unpaid one can cover a later period.
+/// already, so only an open one can cover a later period.
 pub async fn service_facts(
     whmcs: &WhmcsClient,
     service_id: u64,
+    upgrades: &[UpgradeRow],
     public_url: &str,
 ) -> Result<Option<ServiceInvoices>, WhmcsError> {
     let Some(product) = whmcs.product(service_id).await? else {
@@ -54,22 +64,43 @@ pub async fn service_facts(
         billing_cycle: product.billingcycle.clone(),
         next_due_date: product.nextduedate,
     };
-    let (invoices, open) = unpaid_with(whmcs, service.client_id, |item| {
-        (item.kind == "Hosting" || item.kind == "PromoHosting") && item.relid == Some(service_id)
-    })
-    .await?;
+    let addons = whmcs.service_addons(service_id).await?;
+    let lines = ServiceLines::new(service_id, addons, None, upgrades);
+    let found = whmcs.open_invoices_of(service.client_id, &lines).await?;
+    if !found.complete {
+        tracing::warn!(
+            client = service.client_id,
+            "the client has more open invoices than puente reads; the list may be short"
+        );
+    }
+    let invoices = found
+        .invoices
+        .iter()
+        .map(|invoice| InvoiceFacts {
+            id: invoice.id,
+            status: invoice.status.clone(),
+            due_date: invoice.duedate,
+            total: invoice.total,
+            balance: invoice.balance,
+            renews: invoice
+                .items
+                .iter()
+                .any(|item| lines.renews(&item.kind, item.relid)),
+        })
+        .collect();
     Ok(Some(ServiceInvoices {
         service,
         invoices,
-        open: open
-            .into_iter()
-            .map(|invoice| with_url(invoice, public_url))
+        open: found
+            .invoices
+            .iter()
+            .map(|invoice| told(invoice, public_url))
             .collect(),
     }))
 }
 
 /// The domain as WHMCS's API has it, whether its renewal is off already,
-/// and the client's unpaid invoices with a line of it.
+/// and the client's open invoices with a line of it.
 pub async fn domain_facts(
     whmcs: &WhmcsClient,
     client_id: u64,
@@ -88,67 +119,29 @@ pub async fn domain_facts(
         // Its invoices are someone else's business.
         return Ok(Some((facts, domain.donotrenew, Vec::new())));
     }
-    let (_, open) = unpaid_with(whmcs, client_id, |item| {
-        item.kind.starts_with("Domain") && item.relid == Some(domain_id)
-    })
-    .await?;
+    let found = whmcs
+        .open_invoices_of(client_id, &ServiceLines::of_domain(domain_id))
+        .await?;
     Ok(Some((
         facts,
         domain.donotrenew,
-        open.into_iter()
-            .map(|invoice| with_url(invoice, public_url))
+        found
+            .invoices
+            .iter()
+            .map(|invoice| told(invoice, public_url))
             .collect(),
     )))
 }
 
-/// The client's unpaid invoices with a line `of` the subject (whether each
-/// renews a service period: a `Hosting` line), and the payable ones as told
-/// to the client.
-async fn unpaid_with(
-    whmcs: &WhmcsClient,
-    client_id: u64,
-    of: impl Fn(&crate::whmcs::InvoiceItem) -> bool,
-) -> Result<(Vec<InvoiceFacts>, Vec<OpenInvoice>), WhmcsError> {
-    let mut found = Vec::new();
-    let mut open = Vec::new();
-    for summary in whmcs
-        .client_invoices(client_id, "Unpaid", UNPAID_INVOICES)
-        .await?
-    {
-        let invoice = whmcs.invoice(summary.id).await?;
-        if !invoice.items.iter().any(&of) {
-            continue;
-        }
-        let renews = invoice
-            .items
-            .iter()
-            .any(|item| item.kind == "Hosting" && of(item));
-        let facts = InvoiceFacts {
-            id: invoice.id,
-            status: invoice.status.clone(),
-            due_date: invoice.duedate,
-            total: invoice.total,
-            balance: invoice.balance,
-            renews,
-        };
-        if facts.is_payable() {
-            open.push(OpenInvoice {
-                id: invoice.id,
-                total: invoice.total.to_string(),
-                balance: invoice.balance.to_string(),
-                duedate: invoice.duedate.map(|date| date.to_string()),
-                url: String::new(),
-            });
-        }
-        found.push(facts);
+/// An open invoice as the client is told about it, with where to pay it.
+fn told(invoice: &crate::whmcs::Invoice, public_url: &str) -> OpenInvoice {
+    OpenInvoice {
+        id: invoice.id,
+        total: invoice.total.to_string(),
+        balance: invoice.balance.to_string(),
+        duedate: invoice.duedate.map(|date| date.to_string()),
+        url: format!("{public_url}viewinvoice.php?id={}", invoice.id),
     }
-    open.sort_by_key(|invoice| invoice.id);
-    Ok((found, open))
-}
-
-fn with_url(mut invoice: OpenInvoice, public_url: &str) -> OpenInvoice {
-    invoice.url = format!("{public_url}viewinvoice.php?id={}", invoice.id);
-    invoice
 }
 
 /// What one pass did.
@@ -159,7 +152,9 @@ pub struct CancellationReport {
     pub terminated: usize,
     /// WHMCS refused: kept as `failed` with its answer.
     pub failed: usize,
-    /// WHMCS unreachable or not configured: tried again on the next pass.
+    /// WHMCS no longer holds the request: never carried out.
+    pub withdrawn: usize,
+    /// WHMCS unreachable or not configured: tried again on a later pass.
     pub waiting: usize,
     /// The pass stopped at [`PASS_LIMIT`] advanced cancellations: more may
     /// be due now.
@@ -170,26 +165,46 @@ pub struct CancellationReport {
 /// flood of hooks, see `run`) between batches.
 pub const PASS_LIMIT: usize = 100;
 
+/// A request WHMCS recorded this recently may not be visible to the addon
+/// yet (the hook fires while WHMCS creates it): not finding it is not yet a
+/// withdrawal.
+const NEWLY_RECORDED: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
 #[derive(Clone)]
 pub struct CancellationWorker {
     config: Arc<Config>,
     database: Database,
     writer: Writer,
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
+    addons: Arc<BTreeMap<InstanceName, AddonClient>>,
     metrics: Arc<Metrics>,
     /// Cancellations WHMCS could not take yet, left alone a while.
     backoff: crate::backoff::Backoff,
     /// To give way to a flood of hooks.
     flood: crate::store::FloodWatch,
+    /// When each waiting cancellation was last found among WHMCS's requests
+    /// (in memory: after a restart each is checked once more).
+    checked: Arc<Mutex<HashMap<i64, jiff::Timestamp>>>,
 }
 
 /// Where one cancellation got to in a pass.
 enum Step {
     Scheduled,
     Terminated,
+    /// Nothing to do yet; WHMCS was not asked.
     NotDue,
+    /// WHMCS still holds the request; nothing else to do yet.
+    StillHeld,
+    Withdrawn,
     Failed,
     Waiting,
+}
+
+/// One instance's WHMCS: its API and its addon.
+struct Whmcs<'a> {
+    instance: InstanceName,
+    api: &'a WhmcsClient,
+    addon: &'a AddonClient,
 }
 
 impl CancellationWorker {
@@ -198,6 +213,7 @@ impl CancellationWorker {
         database: Database,
         writer: Writer,
         whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
+        addons: Arc<BTreeMap<InstanceName, AddonClient>>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
@@ -206,8 +222,10 @@ impl CancellationWorker {
             flood: writer.flood_watch(),
             writer,
             whmcs,
+            addons,
             metrics,
             backoff: crate::backoff::Backoff::default(),
+            checked: Arc::default(),
         }
     }
 
@@ -249,7 +267,7 @@ impl CancellationWorker {
             if matches!(steps[0], Step::Scheduled) {
                 // An Immediate request is due the day it is scheduled.
                 let mut scheduled = cancellation.clone();
-                scheduled.status = "scheduled".to_owned();
+                scheduled.status = Status::Scheduled;
                 scheduled.effective_date = self.effective_date(scheduled.id).await?;
                 steps.push(self.advance(&scheduled, now).await?);
             }
@@ -263,8 +281,9 @@ impl CancellationWorker {
                     Step::Scheduled => report.scheduled += 1,
                     Step::Terminated => report.terminated += 1,
                     Step::Failed => report.failed += 1,
+                    Step::Withdrawn => report.withdrawn += 1,
                     Step::Waiting => report.waiting += 1,
-                    Step::NotDue => {}
+                    Step::NotDue | Step::StillHeld => {}
                 }
             }
         }
@@ -292,10 +311,18 @@ impl CancellationWorker {
         now: jiff::Timestamp,
     ) -> anyhow::Result<Step> {
         let id = cancellation.id;
-        let Some((instance, whmcs)) = InstanceName::parse(&cancellation.instance)
+        let whmcs = InstanceName::parse(&cancellation.instance)
             .ok()
-            .and_then(|name| self.whmcs.get(&name).map(|client| (name, client)))
-        else {
+            .and_then(|instance| {
+                let api = self.whmcs.get(&instance)?;
+                let addon = self.addons.get(&instance)?;
+                Some(Whmcs {
+                    instance,
+                    api,
+                    addon,
+                })
+            });
+        let Some(whmcs) = whmcs else {
             let reason = format!(
                 "instance {} has no WHMCS API settings (PUENTE_WHMCS_URL, …)",
                 cancellation.instance
@@ -304,42 +331,131 @@ impl CancellationWorker {
                 .await?;
             return Ok(Step::Waiting);
         };
-        let local = self.local_time(&instance, now);
+        let local = self.local_time(&whmcs.instance, now);
         let today = local.date();
-        match cancellation.status.as_str() {
-            "requested" => self.schedule(cancellation, whmcs, &instance, now).await,
+        match cancellation.status {
+            // Never carried out; only watched for its withdrawal.
+            Status::Unconfirmed => self.recheck(cancellation, &whmcs, now).await,
+            Status::Requested => self.schedule(cancellation, &whmcs, now).await,
             _ => match cancellation.effective_date {
-                Some(day) if day < today => self.terminate(cancellation, whmcs, today, now).await,
-                Some(day) if day == today && self.hour_reached(&instance, cancellation, local) => {
-                    self.terminate(cancellation, whmcs, today, now).await
+                Some(day) if day < today => self.terminate(cancellation, &whmcs, today, now).await,
+                Some(day)
+                    if day == today && self.hour_reached(&whmcs.instance, cancellation, local) =>
+                {
+                    self.terminate(cancellation, &whmcs, today, now).await
                 }
-                _ => Ok(Step::NotDue),
+                _ => self.recheck(cancellation, &whmcs, now).await,
             },
         }
+    }
+
+    /// Whether WHMCS still holds the request of a cancellation that waits,
+    /// every [`RECHECK_EVERY`]; `withdrawn` when it does not.
+    async fn recheck(
+        &self,
+        cancellation: &OpenCancellation,
+        whmcs: &Whmcs<'_>,
+        now: jiff::Timestamp,
+    ) -> anyhow::Result<Step> {
+        let last = self.lock_checked().get(&cancellation.id).copied();
+        if last.is_some_and(|at| now.duration_since(at) < RECHECK_EVERY) {
+            return Ok(Step::NotDue);
+        }
+        match self.request_held(cancellation, whmcs, now).await? {
+            Held::Yes(_) => Ok(Step::StillHeld),
+            Held::No => self.withdraw(cancellation, now).await,
+            // Checked again on a later pass; nothing changes meanwhile.
+            Held::Unknown => Ok(Step::NotDue),
+        }
+    }
+
+    /// Asks the addon whether WHMCS holds the request, with the service's
+    /// upgrade rows. A request recorded moments ago and not found yet is
+    /// taken as held (WHMCS may still be creating it).
+    async fn request_held(
+        &self,
+        cancellation: &OpenCancellation,
+        whmcs: &Whmcs<'_>,
+        now: jiff::Timestamp,
+    ) -> anyhow::Result<Held> {
+        let id = cancellation.id;
+        match whmcs.addon.service_facts(cancellation.service_id).await {
+            Ok(facts) if facts.cancellation_request.is_some() => {
+                self.lock_checked().insert(id, now);
+                Ok(Held::Yes(facts.upgrades))
+            }
+            Ok(facts) => {
+                let age = now.duration_since(cancellation.recorded_at());
+                if age < NEWLY_RECORDED {
+                    Ok(Held::Yes(facts.upgrades))
+                } else {
+                    Ok(Held::No)
+                }
+            }
+            Err(error) => {
+                let reason =
+                    format!("cannot ask the addon whether WHMCS holds the request: {error}");
+                tracing::warn!(cancellation = id, %error, "the addon could not be asked about a cancellation request");
+                let stored = reason.clone();
+                self.change(move |c| cancellations::mark_retry(c, id, &stored, now))
+                    .await?;
+                self.lock_checked().insert(id, now);
+                Ok(Held::Unknown)
+            }
+        }
+    }
+
+    async fn withdraw(
+        &self,
+        cancellation: &OpenCancellation,
+        now: jiff::Timestamp,
+    ) -> anyhow::Result<Step> {
+        let id = cancellation.id;
+        let why = "WHMCS no longer holds the cancellation request (deleted in WHMCS): \
+                   it was withdrawn and nothing was terminated";
+        if self
+            .change(move |c| cancellations::mark_withdrawn(c, id, why, now))
+            .await?
+        {
+            self.metrics
+                .record_cancellation("withdrawn", &cancellation.instance);
+            tracing::info!(
+                cancellation = id,
+                service = cancellation.service_id,
+                "cancellation withdrawn in WHMCS; the service is not terminated"
+            );
+        }
+        self.lock_checked().remove(&id);
+        Ok(Step::Withdrawn)
     }
 
     /// Reads the dates of a request WHMCS recorded, and tells the client.
     async fn schedule(
         &self,
         cancellation: &OpenCancellation,
-        whmcs: &WhmcsClient,
-        instance: &InstanceName,
+        whmcs: &Whmcs<'_>,
         now: jiff::Timestamp,
     ) -> anyhow::Result<Step> {
         let id = cancellation.id;
-        let public_url = self.public_url(instance);
-        let facts = match service_facts(whmcs, cancellation.service_id, &public_url).await {
-            Ok(Some(facts)) => facts,
-            Ok(None) => {
-                let reason = format!("WHMCS has no service {}", cancellation.service_id);
-                self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
-                    .await?;
-                return Ok(Step::Failed);
-            }
-            Err(error) => return self.not_now(id, &error, now).await,
+        let upgrades = match self.request_held(cancellation, whmcs, now).await? {
+            Held::Yes(upgrades) => upgrades,
+            Held::No => return self.withdraw(cancellation, now).await,
+            Held::Unknown => return Ok(Step::Waiting),
         };
+        let public_url = self.config.public_url_of(&whmcs.instance);
+        let facts =
+            match service_facts(whmcs.api, cancellation.service_id, &upgrades, &public_url).await {
+                Ok(Some(facts)) => facts,
+                Ok(None) => {
+                    let reason = format!("WHMCS has no service {}", cancellation.service_id);
+                    self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
+                        .await?;
+                    return Ok(Step::Failed);
+                }
+                Err(error) => return self.not_now(id, &error, now).await,
+            };
         if is_gone(&facts.service.status) {
-            let today = self.local_date(instance, now);
+            let today = self.local_date(&whmcs.instance, now);
             let gone = cancellation.clone();
             self.change(move |c| cancellations::mark_terminated(c, &gone, today, false, now))
                 .await?;
@@ -366,11 +482,12 @@ impl CancellationWorker {
         Ok(Step::Scheduled)
     }
 
-    /// Terminates a service whose day has come, unless WHMCS did.
+    /// Terminates a service whose day has come, unless WHMCS did, or WHMCS
+    /// no longer holds the request.
     async fn terminate(
         &self,
         cancellation: &OpenCancellation,
-        whmcs: &WhmcsClient,
+        whmcs: &Whmcs<'_>,
         today: Date,
         now: jiff::Timestamp,
     ) -> anyhow::Result<Step> {
@@ -378,7 +495,7 @@ impl CancellationWorker {
         let service_id = cancellation.service_id;
         // WHMCS's cron, staff or an earlier interrupted pass may have
         // terminated it: read before asking.
-        let status = match whmcs.product(service_id).await {
+        let status = match whmcs.api.product(service_id).await {
             Ok(Some(product)) => product.status,
             Ok(None) => {
                 let reason = format!("WHMCS has no service {service_id}");
@@ -396,17 +513,25 @@ impl CancellationWorker {
                 .record_cancellation("terminated_by_whmcs", &cancellation.instance);
             return Ok(Step::Terminated);
         }
+        // Staff withdraw a request by deleting it in WHMCS: never terminate
+        // one that is gone.
+        match self.request_held(cancellation, whmcs, now).await? {
+            Held::Yes(_) => {}
+            Held::No => return self.withdraw(cancellation, now).await,
+            Held::Unknown => return Ok(Step::Waiting),
+        }
         if !self
             .change(move |c| cancellations::mark_terminating(c, id, now))
             .await?
         {
             return Ok(Step::NotDue);
         }
-        let outcome = match whmcs.module_terminate(service_id).await {
+        let outcome = match whmcs.api.module_terminate(service_id).await {
             Ok(Termination::Terminated) => Ok(false),
             // No provisioning module: WHMCS fires no AfterModuleTerminate,
             // so puente sets the status and tells the client itself.
             Ok(Termination::NoModule) => whmcs
+                .api
                 .update_client_product(
                     service_id,
                     &[
@@ -426,6 +551,7 @@ impl CancellationWorker {
                 if planned {
                     self.writer.alert_planned();
                 }
+                self.lock_checked().remove(&id);
                 tracing::info!(
                     service = service_id,
                     termination_date = %today,
@@ -462,6 +588,10 @@ impl CancellationWorker {
         Ok(Step::Waiting)
     }
 
+    fn lock_checked(&self) -> std::sync::MutexGuard<'_, HashMap<i64, jiff::Timestamp>> {
+        self.checked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn local_date(&self, instance: &InstanceName, at: jiff::Timestamp) -> Date {
         self.local_time(instance, at).date()
     }
@@ -495,10 +625,6 @@ impl CancellationWorker {
         }
     }
 
-    fn public_url(&self, instance: &InstanceName) -> String {
-        self.config.public_url_of(instance)
-    }
-
     async fn change<T, F>(&self, change: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
@@ -509,6 +635,15 @@ impl CancellationWorker {
             .await
             .context("cannot record the cancellation's state")
     }
+}
+
+/// Whether WHMCS holds a cancellation's request.
+enum Held {
+    /// It does (or it was recorded moments ago); the service's upgrade rows.
+    Yes(Vec<UpgradeRow>),
+    No,
+    /// The addon could not be asked (the reason is recorded on the row).
+    Unknown,
 }
 
 /// WHMCS no longer runs the service.

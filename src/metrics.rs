@@ -114,6 +114,8 @@ pub struct Sample {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Link {
     Whmcs,
+    /// The addon's signed `action.php` inside WHMCS.
+    Addon,
     Meta,
 }
 

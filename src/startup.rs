@@ -58,6 +58,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
         let whmcs = Arc::new(crate::whmcs::clients(&config, &metrics)?);
+        let addons = Arc::new(crate::whmcs::addon::clients(&config, &metrics)?);
         let upgrades = UpgradeWorker::new(
             database.clone(),
             writer.writer(),
@@ -69,14 +70,15 @@ impl Application {
             database.clone(),
             writer.writer(),
             Arc::clone(&whmcs),
+            Arc::clone(&addons),
             Arc::clone(&metrics),
         );
         let transfers = TransferWorker::new(
-            Arc::clone(&config),
             database.clone(),
             writer.writer(),
+            Arc::clone(&addons),
             Arc::clone(&metrics),
-        )?;
+        );
         let retention =
             RetentionWorker::new(Arc::clone(&config), writer.writer(), Arc::clone(&metrics));
         let outbox = Outbox::new(
@@ -98,6 +100,7 @@ impl Application {
             writer: writer.writer(),
             metrics,
             whmcs,
+            addons,
         });
         let server = HttpServer::new(move || {
             App::new()

@@ -1,32 +1,27 @@
-//! Transfers carried out: the preconditions' facts read through WHMCS's API,
-//! the signed call to the addon's `action.php` that moves the service inside
-//! WHMCS (its API has no such command), and the worker that expires
-//! unanswered requests and makes each accepted move once. `moving` is
-//! committed before the call, and the move is idempotent on the addon's
-//! side (`moved: false` when it already happened), so a lost answer is
-//! simply asked again.
+//! Transfers carried out: the preconditions' facts read through WHMCS's API
+//! (and the service's upgrade rows through the addon), the addon's signed
+//! `MoveService` that moves the service inside WHMCS (its API has no such
+//! command), and the worker that expires unanswered requests and makes each
+//! accepted move once. `moving` is committed before the call, and the move
+//! is idempotent on the addon's side (`moved: false` when it already
+//! happened), so a lost answer is simply asked again.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use serde::Deserialize;
-use serde_json::json;
 
-use crate::config::Config;
 use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
-use crate::domain::transfer::{self, ClientFacts, Facts, Recipient, Status, Step};
+use crate::domain::invoices::{ServiceLines, UpgradeRow};
+use crate::domain::transfer::{
+    self, ClearedSubscription, ClientFacts, Facts, Recipient, Status, Step,
+};
 use crate::metrics::Metrics;
-use crate::signature;
 use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer};
 use crate::store::{Database, Writer};
-use crate::whmcs::{WhmcsClient, WhmcsError};
-
-/// Unpaid invoices read per client: more than any client has open.
-const UNPAID_INVOICES: u32 = 100;
-/// Longest wait for the addon's move.
-const MOVE_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::whmcs::addon::{MoveRequest, Moved};
+use crate::whmcs::{AddonClient, AddonError, WhmcsClient, WhmcsError};
 
 /// What the service is called and where it points, for the clients' pages
 /// and alerts.
@@ -49,6 +44,8 @@ pub struct Question<'a> {
     pub acting_user_id: Option<u64>,
     pub domain_id: Option<u64>,
     pub other_transfer_open: bool,
+    /// The service's upgrade rows, as the addon read them.
+    pub upgrades: &'a [UpgradeRow],
 }
 
 /// The facts every precondition reads; `None` when WHMCS has no such
@@ -80,26 +77,13 @@ pub async fn facts(
             .or(Some((id, 0, String::new()))),
         None => None,
     };
-    let mut unpaid = Vec::new();
-    for summary in whmcs
-        .client_invoices(product.clientid, "Unpaid", UNPAID_INVOICES)
-        .await?
-    {
-        let invoice = whmcs.invoice(summary.id).await?;
-        let carries = invoice.items.iter().any(|item| {
-            let relid = item.relid.unwrap_or_default();
-            match item.kind.as_str() {
-                "Hosting" | "PromoHosting" | "Setup" => relid == question.service_id,
-                "Addon" => addons.contains(&relid),
-                kind if kind.starts_with("Domain") => question.domain_id == Some(relid),
-                _ => false,
-            }
-        });
-        if carries {
-            unpaid.push(invoice.id);
-        }
-    }
-    unpaid.sort_unstable();
+    let lines = ServiceLines::new(
+        question.service_id,
+        addons,
+        question.domain_id,
+        question.upgrades,
+    );
+    let open = whmcs.open_invoices_of(product.clientid, &lines).await?;
     let facts = Facts {
         service_id: question.service_id,
         service_client_id: product.clientid,
@@ -108,7 +92,8 @@ pub async fn facts(
         recipient,
         acting_user_id: question.acting_user_id,
         acting_client_id: question.acting_client_id,
-        unpaid_invoices: unpaid,
+        unpaid_invoices: open.ids(),
+        open_invoices_complete: open.complete,
         other_transfer_open: question.other_transfer_open,
         domain,
     };
@@ -131,121 +116,6 @@ async fn client(whmcs: &WhmcsClient, id: u64) -> Result<ClientFacts, WhmcsError>
     })
 }
 
-/// What the addon's move answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Moved {
-    /// False: it had happened already (a repeated call).
-    pub moved: bool,
-    /// The gateway subscription the move cleared.
-    pub subscription_cleared: Option<String>,
-}
-
-/// Why a move did not happen.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MoveError {
-    /// The addon checked and refused (a precondition failed at move time).
-    #[error("{code}: {message}")]
-    Refused { code: String, message: String },
-    /// No answer worth acting on: asked again on the next pass.
-    #[error("{0}")]
-    Unreachable(String),
-}
-
-/// Asks the addon of `instance` to move the transfer's service
-/// (`MoveService`, SPEC §3.4), signed with the instance's first secret.
-pub async fn ask_move(
-    config: &Config,
-    http: &reqwest::Client,
-    transfer: &StoredTransfer,
-) -> Result<Moved, MoveError> {
-    let instance = InstanceName::parse(&transfer.instance)
-        .map_err(|error| MoveError::Unreachable(error.to_string()))?;
-    let api = config
-        .instances
-        .get(&instance)
-        .and_then(|settings| settings.whmcs.as_ref())
-        .ok_or_else(|| {
-            MoveError::Unreachable(format!(
-                "instance {instance} has no WHMCS URL (PUENTE_WHMCS_URL, …)"
-            ))
-        })?;
-    let secret = config
-        .secrets_for(Some(&instance))
-        .first()
-        .ok_or_else(|| MoveError::Unreachable("no signing secret".into()))?;
-    let mut url = api.url.clone();
-    if !url.path().ends_with('/') {
-        url.set_path(&format!("{}/", url.path()));
-    }
-    let url = url
-        .join("modules/addons/puente/action.php")
-        .map_err(|error| MoveError::Unreachable(error.to_string()))?;
-    let id = format!("move_{}", transfer.id);
-    let body = json!({
-        "type": "MoveService",
-        "data": {
-            "transfer_id": transfer.id,
-            "service_id": transfer.service_id,
-            "from_client_id": transfer.owner_client_id,
-            "to_client_id": transfer.recipient_client_id,
-            "domain_id": transfer.domain_id,
-            "recipient_email": transfer.recipient_email,
-        },
-    })
-    .to_string();
-    let timestamp = jiff::Timestamp::now().as_second();
-    let response = http
-        .post(url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header(
-            "webhook-signature",
-            signature::sign(secret, &id, timestamp, body.as_bytes()),
-        )
-        .header("puente-instance", instance.as_str())
-        .timeout(MOVE_TIMEOUT)
-        .body(body)
-        .send()
-        .await
-        .map_err(|error| MoveError::Unreachable(error.without_url().to_string()))?;
-    let status = response.status();
-    #[derive(Deserialize)]
-    struct Answer {
-        result: String,
-        #[serde(default)]
-        moved: bool,
-        #[serde(default)]
-        subscription_cleared: Option<String>,
-        #[serde(default)]
-        code: String,
-        #[serde(default)]
-        message: String,
-    }
-    let answer: Option<Answer> = response.json().await.ok();
-    match answer {
-        Some(answer) if answer.result == "success" => Ok(Moved {
-            moved: answer.moved,
-            subscription_cleared: answer.subscription_cleared.filter(|id| !id.is_empty()),
-        }),
-        // The addon checked and said no: a rule (409) or a request it
-        // cannot take (400), not an outage.
-        Some(answer) if status.is_success() || matches!(status.as_u16(), 400 | 409) => {
-            Err(MoveError::Refused {
-                code: answer.code,
-                message: answer.message,
-            })
-        }
-        Some(answer) => Err(MoveError::Unreachable(format!(
-            "HTTP {status}: {} {}",
-            answer.code, answer.message
-        ))),
-        None => Err(MoveError::Unreachable(format!(
-            "HTTP {status} without the addon's answer"
-        ))),
-    }
-}
-
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TransferReport {
@@ -258,31 +128,25 @@ pub struct TransferReport {
 
 #[derive(Clone)]
 pub struct TransferWorker {
-    config: Arc<Config>,
     database: Database,
     writer: Writer,
-    http: reqwest::Client,
+    addons: Arc<BTreeMap<InstanceName, AddonClient>>,
     metrics: Arc<Metrics>,
 }
 
 impl TransferWorker {
     pub fn new(
-        config: Arc<Config>,
         database: Database,
         writer: Writer,
+        addons: Arc<BTreeMap<InstanceName, AddonClient>>,
         metrics: Arc<Metrics>,
-    ) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("puente/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Self {
-            config,
+    ) -> Self {
+        Self {
             database,
             writer,
-            http,
+            addons,
             metrics,
-        })
+        }
     }
 
     /// Resolves when a transfer has a move to make.
@@ -398,52 +262,30 @@ impl TransferWorker {
         now: jiff::Timestamp,
     ) -> anyhow::Result<Status> {
         let id = transfer.id;
-        match ask_move(&self.config, &self.http, transfer).await {
-            Ok(moved) => {
-                let note = if moved.moved {
-                    "moved by the addon"
-                } else {
-                    "the addon had moved it already"
-                };
-                let done = transfer.clone();
-                let subscription = moved.subscription_cleared.clone();
-                let alert = StepAlert {
-                    kind: AlertKind::TransferCompleted,
-                    to_owner: true,
-                    to_recipient: true,
-                };
-                self.change(move |c| {
-                    if let Some(subscription) = &subscription {
-                        transfers::note_subscription_cleared(c, id, subscription)?;
-                    }
-                    transfers::take_step(
-                        c,
-                        &done,
-                        Status::Moving,
-                        Status::Completed,
-                        Actor::system(),
-                        &[],
-                        Some(note),
-                        Some(alert),
-                        now,
-                    )
-                })
-                .await?;
-                self.writer.alert_planned();
-                self.metrics
-                    .record_transfer("completed", &transfer.instance);
-                tracing::info!(
-                    transfer = id,
-                    service = transfer.service_id,
-                    to = transfer.recipient_client_id,
-                    "service moved to its new owner"
-                );
-                if let Some(subscription) = moved.subscription_cleared {
-                    tracing::warn!(transfer = id, %subscription, "the move cleared a gateway subscription; cancel it at the gateway");
-                }
-                Ok(Status::Completed)
+        let addon = InstanceName::parse(&transfer.instance)
+            .ok()
+            .and_then(|instance| self.addons.get(&instance));
+        let asked = match addon {
+            Some(addon) => {
+                addon
+                    .move_service(&MoveRequest {
+                        transfer_id: transfer.id,
+                        service_id: transfer.service_id,
+                        from_client_id: transfer.owner_client_id,
+                        to_client_id: transfer.recipient_client_id,
+                        domain_id: transfer.domain_id,
+                        recipient_email: &transfer.recipient_email,
+                    })
+                    .await
             }
-            Err(MoveError::Refused { code, message }) => {
+            None => Err(AddonError::Unreachable(format!(
+                "instance {} has no WHMCS URL (PUENTE_WHMCS_URL, …)",
+                transfer.instance
+            ))),
+        };
+        match asked {
+            Ok(moved) => self.completed(transfer, moved, now).await,
+            Err(AddonError::Refused { code, message }) => {
                 let failed = transfer.clone();
                 let note = format!("{code}: {message}");
                 self.change(move |c| {
@@ -464,13 +306,76 @@ impl TransferWorker {
                 tracing::warn!(transfer = id, %code, %message, "the addon refused the move");
                 Ok(Status::Failed)
             }
-            Err(MoveError::Unreachable(reason)) => {
+            Err(AddonError::Unreachable(reason)) => {
                 tracing::warn!(transfer = id, %reason, "move not made yet; will retry");
                 self.change(move |c| transfers::note_move_failure(c, id, &reason, now))
                     .await?;
                 Ok(Status::Moving)
             }
         }
+    }
+
+    /// The move happened: the transfer is completed, with every gateway
+    /// subscription it cleared in its audit trail for staff.
+    async fn completed(
+        &self,
+        transfer: &StoredTransfer,
+        moved: Moved,
+        now: jiff::Timestamp,
+    ) -> anyhow::Result<Status> {
+        let id = transfer.id;
+        let mut note = if moved.moved {
+            "moved by the addon".to_owned()
+        } else {
+            "the addon had moved it already".to_owned()
+        };
+        if !moved.subscriptions_cleared.is_empty() {
+            note.push_str(&format!(
+                "; gateway subscriptions cleared, to cancel at the gateway: {}",
+                ClearedSubscription::describe(&moved.subscriptions_cleared)
+            ));
+        }
+        let done = transfer.clone();
+        let cleared = moved.subscriptions_cleared.clone();
+        let alert = StepAlert {
+            kind: AlertKind::TransferCompleted,
+            to_owner: true,
+            to_recipient: true,
+        };
+        self.change(move |c| {
+            if !cleared.is_empty() {
+                transfers::note_subscriptions_cleared(c, id, &cleared)?;
+            }
+            transfers::take_step(
+                c,
+                &done,
+                Status::Moving,
+                Status::Completed,
+                Actor::system(),
+                &[],
+                Some(&note),
+                Some(alert),
+                now,
+            )
+        })
+        .await?;
+        self.writer.alert_planned();
+        self.metrics
+            .record_transfer("completed", &transfer.instance);
+        tracing::info!(
+            transfer = id,
+            service = transfer.service_id,
+            to = transfer.recipient_client_id,
+            "service moved to its new owner"
+        );
+        if !moved.subscriptions_cleared.is_empty() {
+            tracing::warn!(
+                transfer = id,
+                subscriptions = %ClearedSubscription::describe(&moved.subscriptions_cleared),
+                "the move cleared gateway subscriptions; cancel them at the gateway"
+            );
+        }
+        Ok(Status::Completed)
     }
 
     async fn change<T, F>(&self, change: F) -> anyhow::Result<T>

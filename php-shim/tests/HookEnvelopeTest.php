@@ -66,7 +66,12 @@ final class HookEnvelopeTest extends ShimTestCase
         $envelope = json_decode($request['body'], true);
         $this->assertSame($hook, $envelope['type']);
         $this->assertSame(gmdate('Y-m-d\TH:i:s\Z', $this->now), $envelope['timestamp']);
-        $this->assertSame(Scrubber::scrub($hook, $vars), $envelope['data']);
+        $expected = Scrubber::scrub($hook, $vars);
+        if ($hook === 'CancellationRequest') {
+            // Whether the client's own requests wait for their confirmation.
+            $expected['_puente'] = ['handles_cancellations' => true];
+        }
+        $this->assertSame($expected, $envelope['data']);
         // php-cli is the cron: a system actor.
         $this->assertSame(['instance' => 'paneldecliente', 'actor' => ['kind' => 'system'], 'source' => 'cron',
             'whmcs_version' => '', 'shim_version' => '0.1.0'], $envelope['context']);

@@ -33,7 +33,7 @@ final class SmartyTemplatesTest extends ShimTestCase
         return [
             'serviceid' => 7731, 'domainid' => 0, 'result' => null, 'error' => null, 'unavailable' => false,
             'token' => 'tok<en>', 'types' => ['Immediate', 'End of Billing Period'], 'chosen_type' => 'End of Billing Period',
-            'email' => 'amina@okafordesign.example',
+            'email' => 'amina@okafordesign.example', 'awaiting' => null,
             'preview' => [
                 'options' => [
                     ['type' => 'Immediate', 'effective_date' => '2025-12-01'],
@@ -102,6 +102,16 @@ final class SmartyTemplatesTest extends ShimTestCase
         $this->assertStringContainsString('Se dio de baja el <strong>2025-12-01</strong>', $html);
         $this->assertStringContainsString('2035-12-01', $html);
         $this->assertStringNotContainsString('name="password"', $html);
+    }
+
+    public function test_a_request_made_on_whmcs_form_is_shown_waiting_for_the_clients_confirmation(): void
+    {
+        $vars = ['awaiting' => 'Request <made> & waiting'] + self::preview('english');
+
+        $html = $this->render('cancel', $vars);
+
+        $this->assertStringContainsString('<div class="alert alert-warning puente-awaiting">Request &lt;made&gt; &amp; waiting</div>', $html);
+        $this->assertStringContainsString('name="password"', $html, 'the form to confirm it');
     }
 
     public function test_a_domain_is_explained_as_stopping_its_renewal(): void

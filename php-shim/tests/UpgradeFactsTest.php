@@ -107,6 +107,44 @@ final class UpgradeFactsTest extends CapsuleTestCase
             $atCurrentCheckout['data']['_puente']['cycle']]);
     }
 
+    public function test_whmcs_8_route_based_upgrade_pages_name_the_service_serviceid(): void
+    {
+        $this->startService()->answerDecision('{"return":{"price":"50.00"}}');
+        // upgrade-configure.tpl posts serviceid and productid; a stale `id`
+        // of another product's service must not be priced instead.
+        Capsule::table('tblhosting')->where('id', 8000)->update(['packageid' => 11]);
+        $_REQUEST = ['id' => '8000', 'serviceid' => '7731', 'productid' => '13'];
+
+        $price = $GLOBALS['whmcs_hooks']['OrderProductUpgradeOverride'][0](
+            ['oldproductid' => 12, 'newproductid' => 13, 'newproductbillingcycle' => 'annually', 'price' => 37.5]);
+
+        $this->assertSame(['price' => '50.00'], $price);
+        [$override] = self::envelopes($this->service);
+        $this->assertSame(7731, $override['data']['serviceid']);
+        $_REQUEST = [];
+    }
+
+    public function test_a_price_whose_service_the_addon_cannot_tell_is_left_to_whmcs_and_staff_are_told(): void
+    {
+        $this->startService()->answerDecision('{"return":{"price":"0.01"}}');
+        $GLOBALS['whmcs_activity_log'] = [];
+        // No service named, or one that is not on the upgrade's product.
+        Capsule::table('tblhosting')->where('id', 8000)->update(['packageid' => 11]);
+        foreach ([[], ['id' => '8000']] as $request) {
+            $_REQUEST = $request;
+            $price = $GLOBALS['whmcs_hooks']['OrderProductUpgradeOverride'][0](
+                ['oldproductid' => 12, 'newproductid' => 13, 'newproductbillingcycle' => 'annually', 'price' => 37.5]);
+            $this->assertNull($price, json_encode($request));
+        }
+        $_REQUEST = [];
+
+        $this->assertSame([], $this->service->requests(), 'nothing was priced');
+        $this->assertCount(1, $GLOBALS['whmcs_activity_log'], 'the Activity Log says so, once an hour');
+        $this->assertStringContainsString('product #12 to #13', $GLOBALS['whmcs_activity_log'][0][0]);
+        $problems = \WHMCS\Module\Addon\Puente\Shim::forwarder()->problems()->recent();
+        $this->assertSame(2, $problems['upgrade_service_unknown']['count'], 'the admin page counts both');
+    }
+
     public function test_puente_never_prices_a_configurable_options_upgrade_or_a_row_of_another_service_or_client(): void
     {
         $this->startService()->answerDecision('{"return":{"amount":"0.01","discount":"0.00"}}');

@@ -661,7 +661,7 @@ async fn cancellations(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let statuses = filter.statuses(
-        &crate::http::cancellations::STATUSES,
+        &crate::store::cancellations::Status::NAMES,
         &pages::CANCELLATIONS_IN_FLIGHT,
     )?;
     let instance = operator.instance_filter(given(&filter.instance))?;

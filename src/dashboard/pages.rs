@@ -18,7 +18,13 @@ use crate::store::upgrades::StoredApplication;
 
 /// Statuses the upgrade list shows unless asked for another.
 pub const UPGRADES_IN_FLIGHT: [&str; 3] = ["planned", "applying", "failed"];
-pub const CANCELLATIONS_IN_FLIGHT: [&str; 4] = ["requested", "scheduled", "terminating", "failed"];
+pub const CANCELLATIONS_IN_FLIGHT: [&str; 5] = [
+    "unconfirmed",
+    "requested",
+    "scheduled",
+    "terminating",
+    "failed",
+];
 pub const TRANSFERS_IN_FLIGHT: [&str; 5] =
     ["requested", "accepted", "approved", "moving", "failed"];
 
@@ -213,6 +219,9 @@ impl Counts {
 pub struct InstanceHealth {
     pub name: String,
     pub whmcs: LinkView,
+    /// The addon's `action.php`, which puente calls for what the API
+    /// cannot do (moves, cancellation requests, upgrade rows).
+    pub addon: LinkView,
     pub meta: LinkView,
 }
 
@@ -268,6 +277,14 @@ impl InstanceHealth {
             },
             Some(_) => LinkView::from_status(links.get(&key(Link::Whmcs)), "no call yet"),
         };
+        let addon = match instance.and_then(|instance| instance.whmcs.as_ref()) {
+            None => LinkView {
+                summary: "not configured (no WHMCS URL)".into(),
+                good: None,
+                detail: None,
+            },
+            Some(_) => LinkView::from_status(links.get(&key(Link::Addon)), "no call yet"),
+        };
         let whatsapp = &config.for_instance(name).whatsapp;
         let meta = match whatsapp.mode {
             WhatsAppMode::DryRun => LinkView {
@@ -290,6 +307,7 @@ impl InstanceHealth {
         Self {
             name: name.as_str().to_owned(),
             whmcs,
+            addon,
             meta,
         }
     }
@@ -354,6 +372,7 @@ pub fn overview(
                         h3 { "Instance " (instance.name) }
                         dl {
                             (connection("WHMCS API", &instance.whmcs))
+                            (connection("WHMCS addon (action.php)", &instance.addon))
                             (connection("WhatsApp (Meta)", &instance.meta))
                         }
                     }
@@ -591,11 +610,17 @@ pub fn upgrade_next_step(status: &str) -> &'static str {
 /// What happens next to a cancellation in `status`.
 pub fn cancellation_next_step(status: &str) -> &'static str {
     match status {
-        "requested" => "the worker records it in WHMCS and reads its dates",
-        "scheduled" => "terminated on its effective date",
+        "unconfirmed" => {
+            "the client confirms it with their email and password on puente's page; until \
+             then nothing is terminated and WHMCS's cron is held (delete the request in WHMCS \
+             to withdraw it)"
+        }
+        "requested" => "the worker reads its dates from WHMCS",
+        "scheduled" => "terminated on its effective date, if WHMCS still holds the request",
         "terminating" => "waiting for WHMCS's ModuleTerminate",
         "failed" => "fix what WHMCS refused (see the error), then retry",
         "terminated" | "renewal_disabled" => "none: done",
+        "withdrawn" => "none: WHMCS no longer holds the request, so nothing was terminated",
         _ => "–",
     }
 }
@@ -685,7 +710,7 @@ pub fn cancellations(
 ) -> Markup {
     html! {
         (done_notice(done))
-        (work_filter("/admin/cancellations", &crate::http::cancellations::STATUSES, &CANCELLATIONS_IN_FLIGHT, chosen))
+        (work_filter("/admin/cancellations", &crate::store::cancellations::Status::NAMES, &CANCELLATIONS_IN_FLIGHT, chosen))
         @if found.is_empty() { p { "No cancellations." } } @else {
             div.scroll { table {
                 thead { tr { th scope="col" { "Cancellation" } th scope="col" { "Instance" } th scope="col" { "Subject" } th scope="col" { "Client" } th scope="col" { "Type" } th scope="col" { "Effective" } th scope="col" { "Status" } th scope="col" { "Next step" } th scope="col" { "Error" } th scope="col" { "" } } }
@@ -752,7 +777,7 @@ mod tests {
         for status in crate::http::upgrades::STATUSES {
             assert_ne!(upgrade_next_step(status), "–", "{status}");
         }
-        for status in crate::http::cancellations::STATUSES {
+        for status in crate::store::cancellations::Status::NAMES {
             assert_ne!(cancellation_next_step(status), "–", "{status}");
         }
         assert_eq!(

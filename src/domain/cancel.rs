@@ -16,7 +16,9 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::cycle::Cycle;
+use super::envelope::{Actor, ActorKind, Source};
 use super::ids::whmcs_id;
+use super::invoices;
 
 /// How long the backups of a terminated service are kept.
 pub const BACKUP_RETENTION_YEARS: i16 = 10;
@@ -100,9 +102,7 @@ pub struct InvoiceFacts {
 impl InvoiceFacts {
     /// Still to be paid: the client owes it whether or not they cancel.
     pub fn is_payable(&self) -> bool {
-        ["unpaid", "payment pending", "collections"]
-            .iter()
-            .any(|status| self.status.eq_ignore_ascii_case(status))
+        invoices::is_open(&self.status)
     }
 
     /// Issued to the client: a draft is not, and a cancelled or refunded
@@ -319,6 +319,36 @@ pub struct ClientRequest {
     pub open_invoices: Vec<OpenInvoice>,
 }
 
+/// Who made a request WHMCS recorded, and so whether puente may carry it
+/// out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestOrigin {
+    /// The client on WHMCS's own cancellation form, which asks for no email
+    /// and password: never carried out until the client confirms on
+    /// puente's page, and WHMCS's cron is held meanwhile.
+    ClientForm,
+    /// Staff, the API, or puente's own call after the client re-entered
+    /// their email and password: WHMCS's business, carried out on its date.
+    Whmcs,
+}
+
+impl RequestOrigin {
+    /// The origin of a `CancellationRequest` by `actor` through `source`.
+    /// `handled_by_puente` is the addon's "puente handles cancellations"
+    /// setting (`data._puente.handles_cancellations`; an addon that does
+    /// not say is taken to handle them): with it off, the administrator
+    /// chose WHMCS's own form, and its requests are WHMCS's business.
+    pub fn of(actor: &Actor, source: Source, handled_by_puente: Option<bool>) -> Self {
+        let the_client_in_the_client_area =
+            actor.kind == ActorKind::Client && source == Source::Clientarea;
+        if the_client_in_the_client_area && handled_by_puente.unwrap_or(true) {
+            Self::ClientForm
+        } else {
+            Self::Whmcs
+        }
+    }
+}
+
 /// What an event tells the cancellation rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observed {
@@ -331,6 +361,7 @@ pub enum Observed {
         reason: String,
         /// The request's day in the installation's timezone.
         requested_on: Date,
+        origin: RequestOrigin,
     },
     /// The client asked on puente's page (the client action's event).
     Accepted(Box<ClientRequest>),
@@ -348,8 +379,15 @@ pub enum NotObserved {
     Missing(&'static str),
 }
 
-/// What the hook `hook` of day `on` tells the rule.
-pub fn observe(hook: &str, data: &Value, on: Date) -> Result<Option<Observed>, NotObserved> {
+/// What the hook `hook` of day `on`, caused by `actor` through `source`,
+/// tells the rule.
+pub fn observe(
+    hook: &str,
+    data: &Value,
+    actor: &Actor,
+    source: Source,
+    on: Date,
+) -> Result<Option<Observed>, NotObserved> {
     let id = |pointer: &str| data.pointer(pointer).and_then(whmcs_id);
     match hook {
         "CancellationRequest" => {
@@ -368,12 +406,16 @@ pub fn observe(hook: &str, data: &Value, on: Date) -> Result<Option<Observed>, N
                 .unwrap_or_default()
                 .trim()
                 .to_owned();
+            let handled = data
+                .pointer("/_puente/handles_cancellations")
+                .and_then(Value::as_bool);
             Ok(Some(Observed::Requested {
                 service_id,
                 client_id,
                 kind,
                 reason,
                 requested_on: on,
+                origin: RequestOrigin::of(actor, source, handled),
             }))
         }
         "AfterModuleTerminate" => {
@@ -385,16 +427,42 @@ pub fn observe(hook: &str, data: &Value, on: Date) -> Result<Option<Observed>, N
     }
 }
 
-/// Whether WHMCS's automation may terminate the service now: not while a
-/// cancellation at the end of the billed period has not reached its day
-/// (WHMCS terminates at the next due date, which can be earlier).
+/// The open cancellation of a service as far as a termination by WHMCS is
+/// concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// Made on WHMCS's own form, not confirmed by the client.
+    Unconfirmed,
+    /// Scheduled for `effective_date`.
+    Scheduled {
+        kind: CancelType,
+        effective_date: Date,
+    },
+}
+
+/// Whether WHMCS's automation must be stopped from terminating the service
+/// now (`PreModuleTerminate`'s `abortcmd`). Only the automation is held
+/// (staff may still terminate by hand), and only while WHMCS still holds
+/// the request (`request_held`; staff withdraw one by deleting it):
+/// - a request nobody confirmed is never carried out by WHMCS either;
+/// - a cancellation at the end of a later billed period waits for its day
+///   (WHMCS terminates at the next due date, which can be earlier).
 pub fn hold_termination(
-    kind: CancelType,
-    effective_date: Date,
+    pending: Pending,
+    request_held: bool,
     today: Date,
     by_automation: bool,
 ) -> bool {
-    by_automation && kind == CancelType::EndOfBillingPeriod && today < effective_date
+    if !by_automation || !request_held {
+        return false;
+    }
+    match pending {
+        Pending::Unconfirmed => true,
+        Pending::Scheduled {
+            kind,
+            effective_date,
+        } => kind == CancelType::EndOfBillingPeriod && today < effective_date,
+    }
 }
 
 #[cfg(test)]
@@ -641,11 +709,22 @@ mod tests {
         assert_eq!(accepted.termination_date(), date(2025, 12, 1));
     }
 
+    fn actor(kind: ActorKind, id: Option<u64>) -> Actor {
+        Actor {
+            kind,
+            id,
+            user_id: None,
+        }
+    }
+
     #[test]
     fn hooks_tell_the_rule_what_whmcs_recorded() {
+        let api = actor(ActorKind::Api, None);
         let requested = observe(
             "CancellationRequest",
             &json!({"userid": "1842", "relid": 7731, "reason": " Too expensive ", "type": "End of Billing Period"}),
+            &api,
+            Source::Api,
             date(2025, 12, 1),
         );
         assert_eq!(
@@ -656,11 +735,14 @@ mod tests {
                 kind: CancelType::EndOfBillingPeriod,
                 reason: "Too expensive".into(),
                 requested_on: date(2025, 12, 1),
+                origin: RequestOrigin::Whmcs,
             }))
         );
         let terminated = observe(
             "AfterModuleTerminate",
             &json!({"params": {"serviceid": 7731, "userid": 1842}}),
+            &actor(ActorKind::System, None),
+            Source::Cron,
             date(2025, 12, 2),
         );
         assert_eq!(
@@ -674,29 +756,98 @@ mod tests {
             observe(
                 "CancellationRequest",
                 &json!({"relid": 1, "userid": 2, "type": "Whenever"}),
+                &api,
+                Source::Api,
                 date(2025, 12, 1)
             )
             .is_err()
         );
         assert_eq!(
-            observe("InvoicePaid", &json!({}), date(2025, 12, 1)),
+            observe(
+                "InvoicePaid",
+                &json!({}),
+                &api,
+                Source::Api,
+                date(2025, 12, 1)
+            ),
             Ok(None)
         );
     }
 
     #[test]
-    fn only_the_automation_is_held_and_only_before_the_day() {
+    fn only_the_clients_own_request_on_whmcs_form_needs_confirming() {
+        use RequestOrigin::{ClientForm, Whmcs};
+        let client = actor(ActorKind::Client, Some(1842));
+        let admin = actor(ActorKind::Admin, Some(1));
+        let api = actor(ActorKind::Api, None);
+        let system = actor(ActorKind::System, None);
+        for (who, source, handled, origin) in [
+            (&client, Source::Clientarea, Some(true), ClientForm),
+            // An addon that does not say handles cancellations.
+            (&client, Source::Clientarea, None, ClientForm),
+            // The administrator chose WHMCS's own form.
+            (&client, Source::Clientarea, Some(false), Whmcs),
+            // Staff logged in as the client, in the admin area, the API
+            // (puente's own AddCancelRequest included), the cron.
+            (&admin, Source::Clientarea, Some(true), Whmcs),
+            (&admin, Source::Adminarea, Some(true), Whmcs),
+            (&api, Source::Api, Some(true), Whmcs),
+            (&system, Source::Cron, Some(true), Whmcs),
+            (&system, Source::Clientarea, Some(true), Whmcs),
+        ] {
+            assert_eq!(
+                RequestOrigin::of(who, source, handled),
+                origin,
+                "{who:?} {source:?} {handled:?}"
+            );
+        }
+        let observed = observe(
+            "CancellationRequest",
+            &json!({"userid": 1842, "relid": 7731, "type": "Immediate",
+                    "_puente": {"handles_cancellations": true}}),
+            &client,
+            Source::Clientarea,
+            date(2025, 12, 1),
+        );
+        assert!(
+            matches!(
+                observed,
+                Ok(Some(Observed::Requested {
+                    origin: ClientForm,
+                    ..
+                }))
+            ),
+            "{observed:?}"
+        );
+    }
+
+    #[test]
+    fn only_the_automation_is_held_and_only_while_whmcs_holds_the_request() {
         let day = date(2026, 1, 1);
-        let eobp = CancelType::EndOfBillingPeriod;
-        assert!(hold_termination(eobp, day, date(2025, 12, 31), true));
-        assert!(!hold_termination(eobp, day, day, true));
-        assert!(!hold_termination(eobp, day, date(2025, 12, 31), false));
-        assert!(!hold_termination(
-            CancelType::Immediate,
-            day,
-            date(2025, 12, 31),
+        let before = date(2025, 12, 31);
+        let eobp = Pending::Scheduled {
+            kind: CancelType::EndOfBillingPeriod,
+            effective_date: day,
+        };
+        let immediate = Pending::Scheduled {
+            kind: CancelType::Immediate,
+            effective_date: day,
+        };
+        assert!(hold_termination(eobp, true, before, true));
+        assert!(!hold_termination(eobp, true, day, true));
+        assert!(!hold_termination(eobp, true, before, false));
+        assert!(!hold_termination(eobp, false, before, true));
+        assert!(!hold_termination(immediate, true, before, true));
+        // Unconfirmed: held whatever the day, while WHMCS holds it.
+        assert!(hold_termination(Pending::Unconfirmed, true, day, true));
+        assert!(hold_termination(
+            Pending::Unconfirmed,
+            true,
+            date(2030, 1, 1),
             true
         ));
+        assert!(!hold_termination(Pending::Unconfirmed, true, day, false));
+        assert!(!hold_termination(Pending::Unconfirmed, false, day, true));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod cycle;
 pub mod delivery;
 pub mod envelope;
 pub mod ids;
+pub mod invoices;
 pub mod meta_errors;
 pub mod money;
 pub mod paid;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::alerts::{self, PlannedAlert};
 use super::cancel::{self, Observed};
-use super::envelope::Actor;
+use super::envelope::{Actor, Source};
 use super::transfer::NewTransfer;
 use super::upgrade::UpgradePolicy;
 use super::upgrade_apply::{self, Application};
@@ -21,6 +21,8 @@ pub struct Input<'a> {
     pub hook: &'a str,
     pub data: &'a Value,
     pub actor: &'a Actor,
+    /// Through which door WHMCS was used.
+    pub source: Source,
     /// The event's `webhook-id`.
     pub event_id: &'a str,
     /// The event's day in the installation's timezone.
@@ -152,7 +154,13 @@ fn plan_upgrades(input: &Input<'_>, plan: &mut Plan) {
 }
 
 fn plan_cancellations(input: &Input<'_>, plan: &mut Plan) {
-    match cancel::observe(input.hook, input.data, input.local_date) {
+    match cancel::observe(
+        input.hook,
+        input.data,
+        input.actor,
+        input.source,
+        input.local_date,
+    ) {
         Ok(observed) => plan.cancellations.extend(observed),
         Err(reason) => note(plan, "cancellations", reason, true),
     }
@@ -171,6 +179,7 @@ mod tests {
             hook,
             data,
             actor,
+            source: Source::Cron,
             event_id: "evt_1",
             local_date: date(2025, 12, 1),
             upgrade_policy: UpgradePolicy::Seed,

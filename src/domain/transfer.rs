@@ -69,6 +69,27 @@ impl Status {
     }
 }
 
+/// A gateway subscription a move cleared: it would keep charging the old
+/// owner, and puente cannot cancel it at the gateway, so staff are told.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct ClearedSubscription {
+    /// `service`, `addon` or `domain`.
+    pub kind: String,
+    /// The service's, addon's or domain's id.
+    pub id: u64,
+    pub subscription: String,
+}
+
+impl ClearedSubscription {
+    /// As staff read it: `addon #31: sub_1QwErTy`.
+    pub fn describe(list: &[Self]) -> String {
+        list.iter()
+            .map(|cleared| format!("{} #{}: {}", cleared.kind, cleared.id, cleared.subscription))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Whether staff approve a transfer before the move
 /// (`PUENTE_TRANSFER_APPROVAL`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,9 +292,12 @@ pub struct Facts {
     /// they must be.
     pub acting_user_id: Option<u64>,
     pub acting_client_id: u64,
-    /// Unpaid or overdue invoices with a line of the service, its addons or
-    /// the domain that moves with it.
+    /// Open invoices (`domain::invoices`) with a line of the service, its
+    /// addons, its upgrades or the domain that moves with it.
     pub unpaid_invoices: Vec<u64>,
+    /// Every open invoice of the client was read: with more than puente
+    /// reads, the service cannot be said to be up to date.
+    pub open_invoices_complete: bool,
     /// Another transfer of the service is open.
     pub other_transfer_open: bool,
     /// The domain that moves with it, if asked: its owner and status.
@@ -443,7 +467,7 @@ pub fn check(facts: &Facts) -> (Result<(), Refusal>, Vec<Check>) {
         ),
         (
             "no_unpaid_invoices",
-            facts.unpaid_invoices.is_empty(),
+            facts.unpaid_invoices.is_empty() && facts.open_invoices_complete,
             Refusal::UnpaidInvoices(facts.unpaid_invoices.clone()),
         ),
         (
@@ -705,6 +729,7 @@ mod tests {
             acting_user_id: Some(1907),
             acting_client_id: 1842,
             unpaid_invoices: Vec::new(),
+            open_invoices_complete: true,
             other_transfer_open: false,
             domain: None,
         }
@@ -756,6 +781,10 @@ mod tests {
             (
                 "unpaid_invoices",
                 Box::new(|f| f.unpaid_invoices = vec![902]),
+            ),
+            (
+                "unpaid_invoices",
+                Box::new(|f| f.open_invoices_complete = false),
             ),
             ("transfer_open", Box::new(|f| f.other_transfer_open = true)),
             (

@@ -26,10 +26,10 @@ use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
 use crate::store::InstanceOwned;
 use crate::store::NewEvent;
-use crate::store::cancellations::{self, CancellationQuery, StoredCancellation};
+use crate::store::cancellations::{self, CancellationQuery, Status, StoredCancellation};
 use crate::store::events::EventStatus;
 use crate::store::messages::Retry;
-use crate::whmcs::{WhmcsClient, WhmcsError};
+use crate::whmcs::{AddonClient, AddonError, WhmcsClient, WhmcsError};
 
 /// Longest reason copied into WHMCS.
 const MAX_REASON_CHARS: usize = 2000;
@@ -137,17 +137,35 @@ async fn action(
     })
 }
 
-fn whmcs_of<'s>(state: &'s AppState, action: &Action) -> Result<&'s WhmcsClient, ApiError> {
+/// The instance's WHMCS API and addon.
+fn whmcs_of<'s>(
+    state: &'s AppState,
+    action: &Action,
+) -> Result<(&'s WhmcsClient, &'s AddonClient), ApiError> {
     let instance = &action.event.instance;
-    state.whmcs.get(instance).ok_or_else(|| {
-        ApiError::WhmcsUnavailable(format!(
-            "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
-        ))
-    })
+    state
+        .whmcs
+        .get(instance)
+        .zip(state.addons.get(instance))
+        .ok_or_else(|| {
+            ApiError::WhmcsUnavailable(format!(
+                "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
+            ))
+        })
 }
 
 fn unavailable(error: WhmcsError) -> ApiError {
     ApiError::WhmcsUnavailable(error.to_string())
+}
+
+fn addon_unavailable(error: AddonError) -> ApiError {
+    ApiError::WhmcsUnavailable(format!("the WHMCS addon could not be asked: {error}"))
+}
+
+/// Whether an open cancellation stands in the way of a new request: one
+/// made on WHMCS's own form does not, it is what the client confirms now.
+fn stands(stored: &StoredCancellation) -> bool {
+    stored.status != Status::Unconfirmed.as_str()
 }
 
 fn refused(refusal: Refusal, language: &str) -> ApiError {
@@ -180,20 +198,26 @@ pub async fn preview(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let action = action(&request, payload, &state).await?;
-    let whmcs = whmcs_of(&state, &action)?;
+    let (whmcs, addon) = whmcs_of(&state, &action)?;
     let instance = action.event.instance.clone();
     let public_url = state.config.public_url_of(&instance);
     let today = state.local_date(&instance, jiff::Timestamp::now());
-    let already = current(&state, &action).await?.is_some();
+    let open = current(&state, &action).await?;
+    let already = open.as_ref().is_some_and(stands);
     match action.target {
         Target::Service(service_id) => {
             // A cancellation on record is shown with its dates (to its
-            // owner only: the record names the client).
+            // owner only: the record names the client); one made on
+            // WHMCS's own form, or withdrawn since, is asked for again.
             let (name, target) = (instance.as_str().to_owned(), action.target);
             let recorded = state
                 .read(move |c| cancellations::latest(c, &name, target))
                 .await?
-                .filter(|stored| u64::try_from(stored.client_id).ok() == Some(action.client_id));
+                .filter(|stored| u64::try_from(stored.client_id).ok() == Some(action.client_id))
+                .filter(|stored| {
+                    stored.status != Status::Unconfirmed.as_str()
+                        && stored.status != Status::Withdrawn.as_str()
+                });
             if let Some(stored) = recorded {
                 return Ok(HttpResponse::Ok().json(json!({
                     "cancellation": {
@@ -214,7 +238,11 @@ pub async fn preview(
                     "outcome": "cancellation_requested",
                 })));
             }
-            let facts = service_facts(whmcs, service_id, &public_url)
+            let table = addon
+                .service_facts(service_id)
+                .await
+                .map_err(addon_unavailable)?;
+            let facts = service_facts(whmcs, service_id, &table.upgrades, &public_url)
                 .await
                 .map_err(unavailable)?
                 .ok_or_else(|| not_found(action.target))?;
@@ -236,6 +264,16 @@ pub async fn preview(
                         .to_string(),
                 });
             }
+            // A request made on WHMCS's own form waits for this confirmation.
+            let awaiting = open
+                .filter(|stored| !stands(stored))
+                .filter(|stored| u64::try_from(stored.client_id).ok() == Some(action.client_id))
+                .map(|stored| {
+                    json!({
+                        "type": stored.cancel_type,
+                        "requested_on": stored.requested_on,
+                    })
+                });
             Ok(HttpResponse::Ok().json(json!({
                 "service": {
                     "id": facts.service.id,
@@ -245,6 +283,7 @@ pub async fn preview(
                 },
                 "options": options,
                 "open_invoices": facts.open,
+                "awaiting_confirmation": awaiting,
                 "outcome": "cancellation_requested",
             })))
         }
@@ -285,11 +324,11 @@ pub async fn request(
     if let Some(stored) = state.read(move |c| cancellations::by_event(c, &id)).await? {
         return Ok(answer(&stored));
     }
-    let whmcs = whmcs_of(&state, &action)?;
+    let (whmcs, addon) = whmcs_of(&state, &action)?;
     let instance = action.event.instance.clone();
     let public_url = state.config.public_url_of(&instance);
     let today = state.local_date(&instance, jiff::Timestamp::now());
-    let already = current(&state, &action).await?.is_some();
+    let already = current(&state, &action).await?.as_ref().is_some_and(stands);
     let plan = match action.target {
         Target::Service(service_id) => {
             let kind = action.kind.ok_or_else(|| {
@@ -298,7 +337,11 @@ pub async fn request(
                         .into(),
                 )
             })?;
-            let facts = service_facts(whmcs, service_id, &public_url)
+            let table = addon
+                .service_facts(service_id)
+                .await
+                .map_err(addon_unavailable)?;
+            let facts = service_facts(whmcs, service_id, &table.upgrades, &public_url)
                 .await
                 .map_err(unavailable)?
                 .ok_or_else(|| not_found(action.target))?;
@@ -469,15 +512,6 @@ fn answer(stored: &StoredCancellation) -> HttpResponse {
     }))
 }
 
-pub(crate) const STATUSES: [&str; 6] = [
-    "requested",
-    "scheduled",
-    "terminating",
-    "terminated",
-    "failed",
-    "renewal_disabled",
-];
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
@@ -511,7 +545,7 @@ pub async fn list(
         )?,
         status: params
             .status
-            .map(|text| parse_status(text, &STATUSES))
+            .map(|text| parse_status(text, &Status::NAMES))
             .transpose()?,
         service_id: params
             .service

@@ -182,12 +182,25 @@ struct TerminateRequest {
 #[derive(Deserialize)]
 struct TerminateData {
     serviceid: Value,
+    /// What the addon read of WHMCS's tables; an older addon sends none.
+    #[serde(default, rename = "_puente")]
+    facts: Option<TerminateFacts>,
+}
+
+#[derive(Deserialize)]
+struct TerminateFacts {
+    /// The cancellation request WHMCS holds for the service (`null` or
+    /// absent: none).
+    #[serde(default)]
+    cancellation_request: Option<Value>,
 }
 
 /// `PreModuleTerminate`: `{"abortcmd": true}` while WHMCS's automation
-/// would terminate a service whose cancellation runs to the end of a later
-/// billed period (WHMCS terminates at the next due date); `{}` otherwise,
-/// and always for staff and puente's own call on the day.
+/// would terminate a service whose cancellation the client has not
+/// confirmed (made on WHMCS's own form), or whose cancellation runs to the
+/// end of a later billed period (WHMCS terminates at the next due date);
+/// `{}` otherwise: always for staff and puente's own call on the day, and
+/// when WHMCS no longer holds the request (staff withdrew it).
 async fn hold_termination(
     event: &signed::SignedEvent,
     state: &AppState,
@@ -199,12 +212,17 @@ async fn hold_termination(
     let service_id = whmcs_id(&request.data.serviceid)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.serviceid is not a service id".into()))?;
     let by_automation = event.envelope.context.source == Source::Cron;
+    // An addon that reads no facts is taken to hold the request.
+    let request_held = request
+        .data
+        .facts
+        .is_none_or(|facts| facts.cancellation_request.is_some());
     let instance = event.instance.as_str().to_owned();
     let holding = state
         .read(move |c| cancellations::holding(c, &instance, service_id))
         .await?;
-    let hold = holding.is_some_and(|(kind, effective_date)| {
-        cancel::hold_termination(kind, effective_date, today, by_automation)
+    let hold = holding.is_some_and(|pending| {
+        cancel::hold_termination(pending, request_held, today, by_automation)
     });
     if hold {
         state
@@ -212,7 +230,7 @@ async fn hold_termination(
             .record_cancellation("held", event.instance.as_str());
         tracing::info!(
             service = service_id,
-            "WHMCS's automation asked to wait for the end of the billed period"
+            "WHMCS's automation was held: the cancellation is unconfirmed or not due yet"
         );
         return Ok(json!({"abortcmd": true}));
     }

@@ -84,6 +84,7 @@ fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
         hook: hook.as_str(),
         data: &data,
         actor: &context.actor,
+        source: context.source,
         event_id: id.as_str(),
         local_date: state.local_date(&instance, timestamp),
         upgrade_policy: state.config.for_instance(&instance).upgrade_policy,

@@ -38,6 +38,10 @@ pub struct AppState {
     pub whmcs: Arc<
         std::collections::BTreeMap<crate::domain::ids::InstanceName, crate::whmcs::WhmcsClient>,
     >,
+    /// The addons' signed `action.php` by instance: what the API cannot say.
+    pub addons: Arc<
+        std::collections::BTreeMap<crate::domain::ids::InstanceName, crate::whmcs::AddonClient>,
+    >,
 }
 
 impl AppState {

@@ -18,13 +18,14 @@ use super::signed::{self, SignedEvent};
 use crate::domain::alerts::AlertKind;
 use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
+use crate::domain::invoices::UpgradeRow;
 use crate::domain::plan::Plan;
 use crate::domain::transfer::{self, NewTransfer, Party, Refusal, Status, Step, StepRefusal};
 use crate::store::NewEvent;
 use crate::store::events::EventStatus;
 use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer, TransferQuery};
 use crate::transfers::{Question, facts};
-use crate::whmcs::{WhmcsClient, WhmcsError};
+use crate::whmcs::{AddonClient, WhmcsClient, WhmcsError};
 
 /// A verified action of a logged-in client.
 struct ClientAction {
@@ -71,13 +72,32 @@ fn language(data: &Value) -> String {
         .to_owned()
 }
 
-fn whmcs_of<'s>(state: &'s AppState, action: &ClientAction) -> Result<&'s WhmcsClient, ApiError> {
+/// The instance's WHMCS API and addon.
+fn whmcs_of<'s>(
+    state: &'s AppState,
+    action: &ClientAction,
+) -> Result<(&'s WhmcsClient, &'s AddonClient), ApiError> {
     let instance = &action.event.instance;
-    state.whmcs.get(instance).ok_or_else(|| {
-        ApiError::WhmcsUnavailable(format!(
-            "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
-        ))
-    })
+    state
+        .whmcs
+        .get(instance)
+        .zip(state.addons.get(instance))
+        .ok_or_else(|| {
+            ApiError::WhmcsUnavailable(format!(
+                "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
+            ))
+        })
+}
+
+/// The service's upgrade rows, which only the addon can read.
+async fn upgrades_of(addon: &AddonClient, service_id: u64) -> Result<Vec<UpgradeRow>, ApiError> {
+    addon
+        .service_facts(service_id)
+        .await
+        .map(|facts| facts.upgrades)
+        .map_err(|error| {
+            ApiError::WhmcsUnavailable(format!("the WHMCS addon could not be asked: {error}"))
+        })
 }
 
 fn unavailable(error: WhmcsError) -> ApiError {
@@ -167,7 +187,8 @@ pub async fn request(
         return Ok(HttpResponse::Created().json(shown(&stored)));
     }
     let language = language(&action.data);
-    let whmcs = whmcs_of(&state, &action)?;
+    let (whmcs, addon) = whmcs_of(&state, &action)?;
+    let upgrades = upgrades_of(addon, service_id).await?;
     let instance = action.event.instance.clone();
     let name = instance.as_str().to_owned();
     let open = state
@@ -182,6 +203,7 @@ pub async fn request(
         acting_user_id: action.user_id,
         domain_id,
         other_transfer_open: open,
+        upgrades: &upgrades,
     };
     let (facts, names) = facts(whmcs, &question)
         .await
@@ -333,11 +355,12 @@ async fn take(
         now,
     )
     .map_err(step_refused)?;
-    let whmcs = whmcs_of(state, &action)?;
+    let (whmcs, addon) = whmcs_of(state, &action)?;
     let mut checks = Vec::new();
     if let ClientStep::Accept = wanted {
         // Every precondition again, with the recipient as the one acting.
         let service_id = transfer.service_id.unsigned_abs();
+        let upgrades = upgrades_of(addon, service_id).await?;
         let question = Question {
             service_id,
             owner_client_id: transfer.owner_client_id.unsigned_abs(),
@@ -349,6 +372,7 @@ async fn take(
             // This transfer is the service's one open transfer (a unique
             // index keeps it so).
             other_transfer_open: false,
+            upgrades: &upgrades,
         };
         let (facts, _) = facts(whmcs, &question)
             .await

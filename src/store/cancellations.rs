@@ -11,13 +11,88 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction,
 use super::Filter;
 use super::messages::{Retry, details_column};
 use crate::domain::alerts::AlertKind;
-use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, Target};
+use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, RequestOrigin, Target};
 use crate::domain::ids::InstanceName;
 use crate::domain::templates::Parameter;
 
-/// The statuses of a service's one open cancellation.
-const OPEN: &str =
-    "status = 'requested' OR status = 'scheduled' OR status = 'terminating' OR status = 'failed'";
+/// Where a cancellation stands (the table's `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Made on WHMCS's own form; waits for the client to confirm it with
+    /// their email and password on puente's page. Never carried out.
+    Unconfirmed,
+    /// WHMCS took it; its dates are not read yet.
+    Requested,
+    /// The effective date is known; the service runs until then.
+    Scheduled,
+    /// Committed before puente asks WHMCS to terminate the service.
+    Terminating,
+    Terminated,
+    /// WHMCS refused the termination; `last_error` says why.
+    Failed,
+    /// WHMCS no longer holds the request (staff deleted it): never carried
+    /// out.
+    Withdrawn,
+    /// A domain: its renewal was switched off, nothing else.
+    RenewalDisabled,
+}
+
+impl Status {
+    pub const ALL: [Self; 8] = [
+        Self::Unconfirmed,
+        Self::Requested,
+        Self::Scheduled,
+        Self::Terminating,
+        Self::Terminated,
+        Self::Failed,
+        Self::Withdrawn,
+        Self::RenewalDisabled,
+    ];
+
+    /// Every status's name, in [`Status::ALL`]'s order.
+    pub const NAMES: [&'static str; 8] = {
+        let mut names = [""; 8];
+        let mut at = 0;
+        while at < Self::ALL.len() {
+            names[at] = Self::ALL[at].as_str();
+            at += 1;
+        }
+        names
+    };
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unconfirmed => "unconfirmed",
+            Self::Requested => "requested",
+            Self::Scheduled => "scheduled",
+            Self::Terminating => "terminating",
+            Self::Terminated => "terminated",
+            Self::Failed => "failed",
+            Self::Withdrawn => "withdrawn",
+            Self::RenewalDisabled => "renewal_disabled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    }
+
+    /// A service has at most one open cancellation ([`OPEN`]).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            Self::Unconfirmed
+                | Self::Requested
+                | Self::Scheduled
+                | Self::Terminating
+                | Self::Failed
+        )
+    }
+}
+
+/// The statuses of a service's one open cancellation, as SQL.
+const OPEN: &str = "status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled' \
+                    OR status = 'terminating' OR status = 'failed'";
 
 /// The statements that record what an event tells the rule.
 pub(super) struct CancellationRows<'t> {
@@ -30,15 +105,18 @@ pub(super) struct CancellationRows<'t> {
 impl<'t> CancellationRows<'t> {
     pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
+            // A request made on WHMCS's own form waits for the client to
+            // confirm it; any other is carried out on its date.
             requested: transaction.prepare_cached(&format!(
                 "INSERT INTO cancellations
                         (event_seq, instance, subject_kind, subject_id, client_id, cancel_type,
                          reason, origin, requested_at_ms, requested_on, status, updated_at_ms)
-                 VALUES (?1, ?2, 'service', ?3, ?4, ?5, ?6, 'whmcs', ?7, ?8, 'requested', ?7)
+                 VALUES (?1, ?2, 'service', ?3, ?4, ?5, ?6, ?9, ?7, ?8, ?10, ?7)
                  ON CONFLICT (instance, subject_kind, subject_id) WHERE {OPEN} DO NOTHING"
             ))?,
             // WHMCS's hook for puente's own AddCancelRequest may be stored
-            // first: the client's request then completes that row.
+            // first, or the client may be confirming a request made on
+            // WHMCS's own form: the client's request then completes that row.
             accepted: transaction.prepare_cached(&format!(
                 "INSERT INTO cancellations
                         (event_seq, instance, subject_kind, subject_id, client_id, cancel_type,
@@ -53,7 +131,7 @@ impl<'t> CancellationRows<'t> {
                                effective_date = excluded.effective_date,
                                open_invoices = excluded.open_invoices, status = 'scheduled',
                                updated_at_ms = excluded.updated_at_ms
-                 WHERE cancellations.status = 'requested'"
+                 WHERE cancellations.status = 'requested' OR cancellations.status = 'unconfirmed'"
             ))?,
             renewal_disabled: transaction.prepare_cached(
                 "INSERT INTO cancellations
@@ -89,7 +167,12 @@ impl<'t> CancellationRows<'t> {
                 kind,
                 reason,
                 requested_on,
+                origin,
             } => {
+                let (origin, status) = match origin {
+                    RequestOrigin::ClientForm => ("whmcs_client_form", Status::Unconfirmed),
+                    RequestOrigin::Whmcs => ("whmcs", Status::Requested),
+                };
                 let added = self.requested.execute(params![
                     event_seq,
                     instance.as_str(),
@@ -99,6 +182,8 @@ impl<'t> CancellationRows<'t> {
                     reason,
                     now_ms,
                     requested_on.to_string(),
+                    origin,
+                    status.as_str(),
                 ])?;
                 Ok(added == 1)
             }
@@ -167,29 +252,42 @@ pub struct OpenCancellation {
     pub service_id: u64,
     pub client_id: u64,
     pub kind: CancelType,
-    /// `requested`, `scheduled` or `terminating`.
-    pub status: String,
+    /// `unconfirmed`, `requested`, `scheduled` or `terminating`.
+    pub status: Status,
     pub requested_on: Date,
     pub effective_date: Option<Date>,
     pub attempts: u32,
+    /// When puente recorded it (ms since the epoch).
+    pub requested_at_ms: i64,
+}
+
+impl OpenCancellation {
+    /// When puente recorded the request.
+    pub fn recorded_at(&self) -> jiff::Timestamp {
+        jiff::Timestamp::from_millisecond(self.requested_at_ms)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+    }
 }
 
 /// Every open cancellation of a service, oldest first.
 pub fn open(connection: &Connection) -> rusqlite::Result<Vec<OpenCancellation>> {
     let mut statement = connection.prepare_cached(
         "SELECT id, event_seq, instance, subject_id, client_id, cancel_type, status, requested_on,
-                effective_date, attempts
+                effective_date, attempts, requested_at_ms
            FROM cancellations
-          WHERE (status = 'requested' OR status = 'scheduled' OR status = 'terminating')
+          WHERE (status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled'
+                 OR status = 'terminating')
             AND subject_kind = 'service'
           ORDER BY id",
     )?;
     let rows = statement.query_map([], |row| {
         let kind: Option<String> = row.get(5)?;
+        let status: String = row.get(6)?;
         let requested_on: String = row.get(7)?;
         let effective_date: Option<String> = row.get(8)?;
         Ok((
             kind.as_deref().and_then(CancelType::parse),
+            Status::parse(&status),
             requested_on.parse::<Date>().ok(),
             OpenCancellation {
                 id: row.get(0)?,
@@ -198,19 +296,21 @@ pub fn open(connection: &Connection) -> rusqlite::Result<Vec<OpenCancellation>> 
                 service_id: row.get::<_, i64>(3)?.unsigned_abs(),
                 client_id: row.get::<_, i64>(4)?.unsigned_abs(),
                 kind: CancelType::Immediate,
-                status: row.get(6)?,
+                status: Status::Requested,
                 requested_on: Date::default(),
                 effective_date: effective_date.and_then(|date| date.parse().ok()),
                 attempts: row.get(9)?,
+                requested_at_ms: row.get(10)?,
             },
         ))
     })?;
     let mut open = Vec::new();
     for row in rows {
         // A row this version cannot read is left for the administrator.
-        if let (Some(kind), Some(requested_on), cancellation) = row? {
+        if let (Some(kind), Some(status), Some(requested_on), cancellation) = row? {
             open.push(OpenCancellation {
                 kind,
+                status,
                 requested_on,
                 ..cancellation
             });
@@ -400,7 +500,8 @@ pub fn mark_retry(
         "UPDATE cancellations
             SET status = CASE status WHEN 'terminating' THEN 'scheduled' ELSE status END,
                 last_error = ?2, updated_at_ms = ?3
-          WHERE id = ?1 AND (status = 'requested' OR status = 'scheduled' OR status = 'terminating')",
+          WHERE id = ?1 AND (status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled'
+                             OR status = 'terminating')",
         params![id, error, now.as_millisecond()],
     )?;
     Ok(())
@@ -419,6 +520,23 @@ pub fn mark_failed(
         params![id, error, now.as_millisecond()],
     )?;
     Ok(())
+}
+
+/// WHMCS no longer holds the request (staff deleted it): it is never
+/// carried out. True when the row was still open.
+pub fn mark_withdrawn(
+    connection: &Connection,
+    id: i64,
+    why: &str,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<bool> {
+    let changed = connection.execute(
+        "UPDATE cancellations SET status = 'withdrawn', last_error = ?2, updated_at_ms = ?3
+          WHERE id = ?1 AND (status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled'
+                             OR status = 'terminating')",
+        params![id, why, now.as_millisecond()],
+    )?;
+    Ok(changed == 1)
 }
 
 /// Plans a failed cancellation again once the administrator fixed what
@@ -468,7 +586,8 @@ pub struct StoredCancellation {
     /// `Immediate` or `End of Billing Period`; `null` for a domain.
     pub cancel_type: Option<String>,
     pub reason: String,
-    /// `client_page` (re-authenticated on puente's page) or `whmcs`.
+    /// `client_page` (re-authenticated on puente's page), `whmcs` (staff,
+    /// the API) or `whmcs_client_form` (WHMCS's own form, unconfirmed).
     pub origin: String,
     pub reauthenticated: bool,
     pub requested_at: String,
@@ -576,23 +695,33 @@ pub fn by_event(
         .optional()
 }
 
-/// The scheduled cancellation that may hold a service's termination:
-/// its type and effective date.
+/// The open cancellation that may hold a service's termination by WHMCS:
+/// one the client has not confirmed, or a scheduled one with its type and
+/// effective date.
 pub fn holding(
     connection: &Connection,
     instance: &str,
     service_id: u64,
-) -> rusqlite::Result<Option<(CancelType, Date)>> {
-    let found: Option<(String, String)> = connection
+) -> rusqlite::Result<Option<cancel::Pending>> {
+    let found: Option<(String, String, Option<String>)> = connection
         .query_row(
-            "SELECT cancel_type, effective_date FROM cancellations
+            "SELECT status, cancel_type, effective_date FROM cancellations
               WHERE instance = ?1 AND subject_kind = 'service' AND subject_id = ?2
-                AND status = 'scheduled' AND effective_date IS NOT NULL",
+                AND (status = 'unconfirmed'
+                     OR (status = 'scheduled' AND effective_date IS NOT NULL))",
             params![instance, sql_integer(service_id)],
-            |row| Ok((row.get(0)?, row.get(1)?)),
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )
         .optional()?;
-    Ok(found.and_then(|(kind, date)| Some((CancelType::parse(&kind)?, date.parse().ok()?))))
+    Ok(
+        found.and_then(|(status, kind, date)| match Status::parse(&status)? {
+            Status::Unconfirmed => Some(cancel::Pending::Unconfirmed),
+            _ => Some(cancel::Pending::Scheduled {
+                kind: CancelType::parse(&kind)?,
+                effective_date: date?.parse().ok()?,
+            }),
+        }),
+    )
 }
 
 /// Filters and paging for [`list`].

@@ -44,6 +44,10 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0011_instance_indexes.sql")),
         M::up(include_str!("migrations/0012_retention.sql")),
         M::up(include_str!("migrations/0013_dead_letters.sql")),
+        M::up(include_str!(
+            "migrations/0014_cancellation_confirmation.sql"
+        )),
+        M::up(include_str!("migrations/0015_move_subscriptions.sql")),
     ])
 }
 
@@ -565,6 +569,48 @@ mod tests {
         );
     }
 
+    /// The values a table's `CHECK (column = 'a' OR column = 'b' …)` allows.
+    fn checked_values(reader: &Connection, table: &str, column: &str) -> Vec<String> {
+        let sql: String = reader
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [table],
+                |row| row.get(0),
+            )
+            .expect("table");
+        let start = sql
+            .find(&format!("CHECK ({column} = '"))
+            .expect("a CHECK of the column");
+        let check = &sql[start..];
+        let check = &check[..check.find("),").or_else(|| check.find(')')).expect("end")];
+        check
+            .split(&format!("{column} = '"))
+            .skip(1)
+            .map(|part| part[..part.find('\'').expect("quote")].to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn every_status_the_tables_allow_is_one_of_their_enums() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database =
+            Database::open(&dir.path().join("p.db"), Duration::from_secs(1)).expect("open");
+        let reader = database.reader().expect("reader");
+        let cancellations: Vec<&str> = cancellations::Status::ALL
+            .iter()
+            .map(|status| status.as_str())
+            .collect();
+        assert_eq!(
+            checked_values(&reader, "cancellations", "status"),
+            cancellations
+        );
+        let transfers: Vec<&str> = crate::domain::transfer::Status::ALL
+            .iter()
+            .map(|status| status.as_str())
+            .collect();
+        assert_eq!(checked_values(&reader, "transfers", "status"), transfers);
+    }
+
     #[test]
     fn migrations_are_valid_and_reopening_is_harmless() {
         assert!(migrations().validate().is_ok());
@@ -576,7 +622,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 13);
+        assert_eq!(version, 15);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

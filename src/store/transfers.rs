@@ -12,7 +12,7 @@ use super::messages::details_column;
 use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::templates::Parameter;
-use crate::domain::transfer::{Approval, Check, NewTransfer, Party, Status};
+use crate::domain::transfer::{Approval, Check, ClearedSubscription, NewTransfer, Party, Status};
 
 /// The statuses of a service's one open transfer.
 const OPEN: &str =
@@ -202,8 +202,9 @@ pub struct StoredTransfer {
     pub expires_at_ms: i64,
     pub move_attempts: i64,
     pub last_error: Option<String>,
-    /// The gateway subscription the move cleared: staff cancel it there.
-    pub subscription_cleared: Option<String>,
+    /// Every gateway subscription the move cleared: staff cancel each at
+    /// the gateway.
+    pub subscriptions_cleared: Vec<ClearedSubscription>,
 }
 
 impl StoredTransfer {
@@ -222,7 +223,7 @@ impl StoredTransfer {
 
 const STORED: &str = "SELECT id, event_seq, instance, service_id, service_name, service_domain,
             domain_id, owner_client_id, recipient_client_id, recipient_email, approval, status,
-            requested_at_ms, expires_at_ms, move_attempts, last_error, subscription_cleared
+            requested_at_ms, expires_at_ms, move_attempts, last_error, subscriptions_cleared
        FROM transfers";
 
 fn time(ms: i64) -> String {
@@ -251,7 +252,10 @@ fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<StoredTransfer> {
         expires_at_ms,
         move_attempts: row.get(14)?,
         last_error: row.get(15)?,
-        subscription_cleared: row.get(16)?,
+        subscriptions_cleared: row
+            .get::<_, Option<String>>(16)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -450,15 +454,17 @@ pub fn note_move_failure(
     Ok(())
 }
 
-/// The gateway subscription the move cleared.
-pub fn note_subscription_cleared(
+/// The gateway subscriptions the move cleared.
+pub fn note_subscriptions_cleared(
     connection: &Connection,
     id: i64,
-    subscription: &str,
+    cleared: &[ClearedSubscription],
 ) -> rusqlite::Result<()> {
+    let list = serde_json::to_string(cleared)
+        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
     connection.execute(
-        "UPDATE transfers SET subscription_cleared = ?2 WHERE id = ?1",
-        params![id, subscription],
+        "UPDATE transfers SET subscriptions_cleared = ?2 WHERE id = ?1",
+        params![id, list],
     )?;
     Ok(())
 }

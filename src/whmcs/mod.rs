@@ -6,7 +6,9 @@
 //! timeouts, 408, 429 and every 5xx (whatever its body says) are outages,
 //! retried with exponential backoff and never taken as WHMCS's refusal.
 
+pub mod addon;
 mod lenient;
+mod open_invoices;
 mod types;
 
 use std::time::Duration;
@@ -16,6 +18,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+pub use addon::{AddonClient, AddonError};
+pub use open_invoices::OpenInvoices;
 pub use types::{
     ClientDetails, ClientDomain, ClientProduct, CustomFieldValue, EmailPreferences, Invoice,
     InvoiceItem, InvoiceSummary, Quote,
@@ -428,17 +432,20 @@ pub enum Termination {
 
 impl WhmcsClient {
     /// `GetInvoices` of a client with one status, newest due date first, at
-    /// most `limit` (WHMCS's default page is 25).
+    /// most `limit` (WHMCS's default page is 25); and whether WHMCS has
+    /// more than it listed (its `totalresults`).
     pub async fn client_invoices(
         &self,
         client_id: u64,
         status: &str,
         limit: u32,
-    ) -> Result<Vec<InvoiceSummary>, WhmcsError> {
+    ) -> Result<(Vec<InvoiceSummary>, bool), WhmcsError> {
         #[derive(Deserialize)]
         struct Answer {
             #[serde(default, deserialize_with = "lenient::list")]
             invoices: Vec<InvoiceSummary>,
+            #[serde(default, deserialize_with = "lenient::optional_id")]
+            totalresults: Option<u64>,
         }
         let params = [
             ("userid", client_id.to_string()),
@@ -448,7 +455,9 @@ impl WhmcsClient {
             ("order", "desc".to_owned()),
         ];
         let answer: Answer = self.read("GetInvoices", &params).await?;
-        Ok(answer.invoices)
+        let listed = u64::try_from(answer.invoices.len()).unwrap_or(u64::MAX);
+        let more = answer.totalresults.is_some_and(|total| total > listed);
+        Ok((answer.invoices, more))
     }
 
     /// `AddCancelRequest` for a service, with its type (`Immediate` or `End

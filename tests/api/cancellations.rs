@@ -710,3 +710,363 @@ async fn a_pass_advances_at_most_a_hundred_cancellations_and_says_more_are_due()
     assert_eq!((second.waiting, second.more), (count, false));
     app.stop().await;
 }
+
+/// Tomorrow noon: a pass long after any request of the test was recorded.
+fn tomorrow() -> jiff::Timestamp {
+    noon(today().checked_add(1.day()).expect("date"))
+}
+
+#[tokio::test]
+async fn a_request_staff_deleted_in_whmcs_is_withdrawn_and_never_terminated() {
+    // The reproduction: WHMCS answered the first ModuleTerminate with a 503
+    // whose body says `result: error`; staff deleted the request meanwhile.
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    assert_eq!(
+        cancel(&app, "cli_cancel_withdrawn", "Immediate")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    fake.state().fail_next = Some((
+        "ModuleTerminate",
+        json!({"result": "error", "message": "SQLSTATE[HY000] [2002] Connection refused"}),
+    ));
+    let first = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!(
+        (first.waiting, first.failed),
+        (1, 0),
+        "a 503 is an outage, not a refusal: {first:?}"
+    );
+    assert_eq!(row(&app).0, "scheduled");
+
+    // Staff delete the request in WHMCS's admin area (no API, no hook).
+    fake.state().cancel_requests.remove(&7731);
+    let second = app.cancellations.drain_at(tomorrow()).await.expect("drain");
+
+    assert_eq!(second.withdrawn, 1, "{second:?}");
+    assert_eq!(row(&app).0, "withdrawn");
+    assert!(fake.state().terminations.is_empty(), "never terminated");
+    assert_eq!(
+        fake.count("ModuleTerminate"),
+        1,
+        "only the call that failed"
+    );
+    assert_eq!(fake.state().services[&7731].status, "Active");
+    let listed = json_of(
+        app.admin_get("/v1/admin/cancellations?status=withdrawn")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let why = listed["cancellations"][0]["last_error"]
+        .as_str()
+        .expect("why")
+        .to_owned();
+    assert!(why.contains("no longer holds"), "{why}");
+    let metrics = app.metrics().await;
+    assert_eq!(
+        counter(
+            &metrics,
+            "puente_cancellations_total",
+            "outcome=\"withdrawn\""
+        ),
+        1.0
+    );
+    // The client may ask again: the withdrawn request stands in no way.
+    let preview = json_of(
+        post(
+            &app,
+            "cancellations/preview",
+            "cli_preview_after",
+            &cancel_action(
+                1842,
+                json!({"service_id": 7731, "language": "english"}),
+                false,
+            ),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(preview["options"].as_array().map(Vec::len), Some(2));
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_scheduled_cancellation_is_withdrawn_when_whmcs_no_longer_holds_it_before_its_day() {
+    let due = today().checked_add(30.days()).expect("date");
+    let fake = whmcs_with(due, true);
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    assert_eq!(
+        cancel(&app, "cli_cancel_eobp", "End of Billing Period")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    // WHMCS still holds it: the check changes nothing.
+    let held = app.cancellations.drain_at(tomorrow()).await.expect("drain");
+    assert_eq!(held, puente::cancellations::CancellationReport::default());
+    assert_eq!(row(&app).0, "scheduled");
+
+    fake.state().cancel_requests.remove(&7731);
+    // Within the six hours between checks, nothing is asked.
+    let asked = fake.state().actions_asked.len();
+    let soon = tomorrow() + jiff::SignedDuration::from_hours(1);
+    app.cancellations.drain_at(soon).await.expect("drain");
+    assert_eq!(fake.state().actions_asked.len(), asked);
+    assert_eq!(row(&app).0, "scheduled");
+    let later = tomorrow() + jiff::SignedDuration::from_hours(7);
+    let report = app.cancellations.drain_at(later).await.expect("drain");
+    assert_eq!(report.withdrawn, 1, "{report:?}");
+    assert_eq!(row(&app).0, "withdrawn");
+    // On its day nothing happens: it is no longer open.
+    let day = app.cancellations.drain_at(noon(due)).await.expect("drain");
+    assert_eq!(day, puente::cancellations::CancellationReport::default());
+    assert_eq!(fake.count("ModuleTerminate"), 0);
+    app.stop().await;
+}
+
+/// `CancellationRequest` as the addon forwards it when the client submits
+/// WHMCS's own cancellation form (`clientarea.php?action=cancel`, POST
+/// `sub=submit`): the client in the client area, no re-authentication.
+async fn whmcs_form_request(app: &TestApp, id: &str, handled_by_puente: bool) {
+    let mut envelope = envelope("CancellationRequest");
+    envelope["data"] = json!({"userid": 1842, "relid": 7731, "reason": "from WHMCS's form",
+                              "type": "Immediate",
+                              "_puente": {"handles_cancellations": handled_by_puente}});
+    envelope["context"]["actor"] = json!({"kind": "client", "id": 1842, "user_id": 1907});
+    envelope["context"]["source"] = json!("clientarea");
+    assert_eq!(
+        app.send_event(id, &envelope).await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+/// `PreModuleTerminate` from WHMCS's cron, with what the addon read of
+/// `tblcancelrequests`.
+async fn cron_terminates(app: &TestApp, id: &str, request_held: bool) -> Value {
+    let mut envelope = envelope("PreModuleTerminate");
+    let request = request_held.then(|| json!({"id": 1, "type": "Immediate"}));
+    envelope["data"] = json!({"serviceid": 7731, "userid": 1842,
+                              "_puente": {"cancellation_request": request}});
+    envelope["context"]["source"] = json!("cron");
+    envelope["context"]["actor"] = json!({"kind": "system"});
+    let answer = app
+        .post_signed(
+            "/v1/decisions",
+            HookRequest::signed(SECRET, id, envelope.to_string()),
+        )
+        .await;
+    json_of(answer, StatusCode::OK).await["return"].clone()
+}
+
+#[tokio::test]
+async fn a_request_from_whmcs_own_form_is_never_carried_out_until_the_client_confirms_it() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    // WHMCS took the form's request: its row is in tblcancelrequests.
+    fake.state()
+        .cancel_requests
+        .insert(7731, "Immediate".into());
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    whmcs_form_request(&app, "evt_form_post", true).await;
+
+    let (status, ..) = row(&app);
+    assert_eq!(status, "unconfirmed");
+    let origin: Vec<String> = app.column("SELECT origin FROM cancellations");
+    assert_eq!(origin, ["whmcs_client_form"]);
+    // Days pass: puente never terminates it, nor tells the client it was
+    // requested, and WHMCS's cron is held.
+    for day in 0..3 {
+        let at = noon(today().checked_add(day.days()).expect("date"));
+        app.cancellations.drain_at(at).await.expect("drain");
+    }
+    assert_eq!(fake.count("ModuleTerminate"), 0);
+    assert!(fake.state().terminations.is_empty());
+    assert!(messages_of(&app, "evt_form_post").is_empty(), "no alert");
+    assert_eq!(
+        cron_terminates(&app, "dec_cron_1", true).await,
+        json!({"abortcmd": true})
+    );
+    // Staff may still terminate by hand.
+    assert_eq!(
+        pre_terminate(&app, "dec_admin_1", "adminarea").await,
+        json!({})
+    );
+
+    // The client's page asks them to confirm it.
+    let preview = json_of(
+        post(
+            &app,
+            "cancellations/preview",
+            "cli_preview_form",
+            &cancel_action(
+                1842,
+                json!({"service_id": 7731, "language": "english"}),
+                false,
+            ),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(preview["awaiting_confirmation"]["type"], "Immediate");
+    assert_eq!(preview["options"].as_array().map(Vec::len), Some(2));
+
+    // The client confirms with their email and password: it is carried out.
+    let confirmed = json_of(
+        cancel(&app, "cli_confirm", "Immediate").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(confirmed["status"], "scheduled");
+    let stored: Vec<(String, String, i64)> = {
+        let connection = app.open_database();
+        let mut statement = connection
+            .prepare("SELECT status, origin, reauthenticated FROM cancellations")
+            .expect("query");
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(stored, [("scheduled".into(), "client_page".into(), 1)]);
+    let report = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!(report.terminated, 1, "{report:?}");
+    assert_eq!(fake.state().terminations, [(7731, "puente")]);
+    fake.assert_no_money_moved();
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unconfirmed_request_staff_deleted_is_withdrawn_and_no_longer_holds_the_cron() {
+    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
+    fake.state()
+        .cancel_requests
+        .insert(7731, "Immediate".into());
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    whmcs_form_request(&app, "evt_form_deleted", true).await;
+    app.cancellations.drain_at(tomorrow()).await.expect("drain");
+    assert_eq!(row(&app).0, "unconfirmed");
+
+    fake.state().cancel_requests.remove(&7731);
+    // WHMCS's cron, e.g. terminating the service for non-payment, is no
+    // longer held once the request is gone.
+    assert_eq!(
+        cron_terminates(&app, "dec_cron_gone", false).await,
+        json!({})
+    );
+    let later = tomorrow() + jiff::SignedDuration::from_hours(7);
+    let report = app.cancellations.drain_at(later).await.expect("drain");
+    assert_eq!(report.withdrawn, 1, "{report:?}");
+    assert_eq!(row(&app).0, "withdrawn");
+    assert_eq!(fake.count("ModuleTerminate"), 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn with_puente_not_handling_cancellations_whmcs_form_requests_are_whmcs_business() {
+    let due = today().checked_add(10.days()).expect("date");
+    let fake = whmcs_with(due, true);
+    fake.state()
+        .cancel_requests
+        .insert(7731, "Immediate".into());
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    whmcs_form_request(&app, "evt_form_not_handled", false).await;
+    assert_eq!(row(&app).0, "requested");
+    let report = app
+        .cancellations
+        .drain_at(noon(today()))
+        .await
+        .expect("drain");
+    assert_eq!((report.scheduled, report.terminated), (1, 1), "{report:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_open_invoice_of_the_service_stays_payable_and_a_payment_pending_renewal_extends_the_period()
+ {
+    let due = today().checked_add(10.days()).expect("date");
+    let fake = whmcs_with(due, true);
+    {
+        let mut state = fake.state();
+        state.addons.insert(31, 7731);
+        state.upgrades.push((601, "configoptions", 7731));
+        for (id, status, invoice_due, line) in [
+            // Next year's renewal, paid by a gateway that has not confirmed.
+            (960, "Payment Pending", due, ("Hosting", 7731)),
+            (961, "Collections", today(), ("Addon", 31)),
+            (962, "Unpaid", today(), ("Upgrade", 601)),
+            // Not issued, and another service's.
+            (963, "Draft", due, ("Hosting", 7731)),
+            (964, "Unpaid", today(), ("Hosting", 7732)),
+        ] {
+            state.invoices.push(Invoice {
+                id,
+                client: 1842,
+                status,
+                due: invoice_due,
+                lines: vec![line],
+            });
+        }
+    }
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+
+    let preview = json_of(
+        post(
+            &app,
+            "cancellations/preview",
+            "cli_preview_open",
+            &cancel_action(
+                1842,
+                json!({"service_id": 7731, "language": "english"}),
+                false,
+            ),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let listed: Vec<u64> = preview["open_invoices"]
+        .as_array()
+        .expect("invoices")
+        .iter()
+        .map(|invoice| invoice["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(listed, [960, 961, 962]);
+    let next_year = due.checked_add(1.year()).expect("date").to_string();
+    let end_of_period = preview["options"]
+        .as_array()
+        .expect("options")
+        .iter()
+        .find(|option| option["type"] == "End of Billing Period")
+        .expect("option")["effective_date"]
+        .clone();
+    assert_eq!(end_of_period, json!(next_year));
+
+    let answer = json_of(
+        cancel(&app, "cli_cancel_open", "End of Billing Period").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(answer["effective_date"], json!(next_year));
+    assert_eq!(answer["open_invoices"].as_array().map(Vec::len), Some(3));
+    fake.assert_no_money_moved();
+    app.stop().await;
+}

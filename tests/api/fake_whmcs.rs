@@ -10,6 +10,8 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use puente::domain::invoices::{self, ServiceLines, UpgradeRow};
+
 use crate::outbox::fixture;
 
 /// WHMCS API actions that move money; none may ever be called.
@@ -76,6 +78,13 @@ pub(crate) struct State {
     pub terminations: Vec<(u64, &'static str)>,
     /// The next this many API calls get HTTP 503 without being carried out.
     pub down: usize,
+    /// The next call of this action gets HTTP 503 with this body, without
+    /// being carried out.
+    pub fail_next: Option<(&'static str, Value)>,
+    /// `tblupgrades` rows: (id, type, relid).
+    pub upgrades: Vec<(u64, &'static str, u64)>,
+    /// Gateway subscriptions: ("service" | "addon" | "domain", id) -> id at the gateway.
+    pub subscriptions: BTreeMap<(&'static str, u64), &'static str>,
     /// The next ModuleTerminate is carried out but its answer is lost.
     pub lose_next_terminate_answer: bool,
     /// ModuleTerminate fails with the module's message.
@@ -181,6 +190,14 @@ impl Respond for FakeWhmcs {
         let action = form.get("action").cloned().unwrap_or_default();
         let mut state = self.state();
         state.calls.push((action.clone(), form.clone()));
+        if state
+            .fail_next
+            .as_ref()
+            .is_some_and(|(failing, _)| *failing == action)
+        {
+            let (_, body) = state.fail_next.take().expect("a failure");
+            return ResponseTemplate::new(503).set_body_json(body);
+        }
         if state.down > 0 {
             state.down -= 1;
             return ResponseTemplate::new(503);
@@ -275,17 +292,29 @@ impl Respond for FakeWhmcs {
             }
             "GetInvoices" => {
                 let (client, status) = (number("userid"), form.get("status").cloned());
-                let invoices: Vec<Value> = state
+                let limit = form
+                    .get("limitnum")
+                    .and_then(|text| text.parse::<usize>().ok())
+                    .unwrap_or(25);
+                let mut matching: Vec<&Invoice> = state
                     .invoices
                     .iter()
                     .filter(|invoice| invoice.client == client)
                     .filter(|invoice| status.as_deref().is_none_or(|s| s == invoice.status))
+                    .collect();
+                matching.sort_by_key(|invoice| std::cmp::Reverse(invoice.due));
+                let invoices: Vec<Value> = matching
+                    .iter()
+                    .take(limit)
                     .map(|invoice| {
                         json!({"id": invoice.id.to_string(), "status": invoice.status,
                                "duedate": invoice.due.to_string()})
                     })
                     .collect();
-                success(json!({"invoices": {"invoice": invoices}}))
+                success(
+                    json!({"totalresults": matching.len(), "numreturned": invoices.len(),
+                               "invoices": {"invoice": invoices}}),
+                )
             }
             "GetInvoice" => {
                 let id = number("invoiceid");
@@ -431,19 +460,64 @@ impl FakeWhmcs {
         }
         let data = &body["data"];
         let number = |key: &str| data[key].as_u64().unwrap_or_default();
-        let (service, from, to) = (
-            number("service_id"),
-            number("from_client_id"),
-            number("to_client_id"),
-        );
-        if id != format!("move_{}", number("transfer_id")) {
+        match body["type"].as_str().unwrap_or_default() {
+            "Ping" => success(json!({"pong": true, "shim_version": "0.1.0"})),
+            "ServiceFacts" => {
+                let service = number("service_id");
+                let addons: Vec<u64> = state
+                    .addons
+                    .iter()
+                    .filter(|(_, of)| **of == service)
+                    .map(|(id, _)| *id)
+                    .collect();
+                let upgrades: Vec<Value> = state
+                    .upgrades
+                    .iter()
+                    .filter(|(_, kind, relid)| {
+                        *relid == service || (*kind == "addon" && addons.contains(relid))
+                    })
+                    .map(|(id, kind, relid)| json!({"id": id, "type": kind, "relid": relid}))
+                    .collect();
+                let request = state.cancel_requests.get(&service).map(
+                    |kind| json!({"id": service, "type": kind, "date": "2026-12-01 10:00:00"}),
+                );
+                success(json!({"service_id": service, "upgrades": upgrades,
+                               "cancellation_request": request}))
+            }
+            "MoveService" => {
+                let (service, from, to) = (
+                    number("service_id"),
+                    number("from_client_id"),
+                    number("to_client_id"),
+                );
+                let domain = data["domain_id"].as_u64();
+                drop(state);
+                self.move_service(&id, number("transfer_id"), service, from, to, domain)
+            }
+            other => refuse(400, "unknown_action", &format!("no action {other}")),
+        }
+    }
+
+    /// `MoveService` with the addon's checks and idempotence; the move
+    /// clears the gateway subscriptions of what moves.
+    fn move_service(
+        &self,
+        id: &str,
+        transfer: u64,
+        service: u64,
+        from: u64,
+        to: u64,
+        domain: Option<u64>,
+    ) -> ResponseTemplate {
+        let mut state = self.state();
+        if id != format!("move_{transfer}") {
             return refuse(400, "invalid_request", "not this transfer's id");
         }
         let Some(current) = state.services.get(&service).cloned() else {
             return refuse(409, "not_found", "no such service");
         };
         if current.client == to {
-            return success(json!({"moved": false, "subscription_cleared": null}));
+            return success(json!({"moved": false, "subscriptions_cleared": []}));
         }
         if current.client != from {
             return refuse(409, "not_owner", "another client owns it");
@@ -457,24 +531,50 @@ impl FakeWhmcs {
             .filter(|(_, of)| **of == service)
             .map(|(id, _)| *id)
             .collect();
-        let unpaid = state.invoices.iter().any(|invoice| {
-            invoice.status == "Unpaid"
-                && invoice.lines.iter().any(|(kind, relid)| {
-                    (*kind == "Hosting" && *relid == service)
-                        || (*kind == "Addon" && addons.contains(relid))
-                })
-        });
-        if unpaid {
+        // The addon checks the open-invoice rule that the service does.
+        let upgrades: Vec<UpgradeRow> = state
+            .upgrades
+            .iter()
+            .map(|(id, kind, relid)| UpgradeRow {
+                id: *id,
+                kind: (*kind).to_owned(),
+                relid: *relid,
+            })
+            .collect();
+        let lines = ServiceLines::new(service, addons.clone(), domain, &upgrades);
+        let unpaid = invoices::open_of(
+            &lines,
+            state.invoices.iter().map(|invoice| {
+                let items = invoice
+                    .lines
+                    .iter()
+                    .map(|(kind, relid)| (*kind, Some(*relid)))
+                    .collect();
+                (invoice.id, invoice.status, items)
+            }),
+        );
+        if !unpaid.is_empty() {
             return refuse(409, "unpaid_invoices", "unpaid invoices carry lines of it");
         }
         state.services.get_mut(&service).expect("service").client = to;
         state.moves.push((service, from, to));
+        let mut moving: Vec<(&'static str, u64)> = vec![("service", service)];
+        moving.extend(addons.iter().map(|addon| ("addon", *addon)));
+        moving.extend(domain.map(|domain| ("domain", domain)));
+        let cleared: Vec<Value> = moving
+            .into_iter()
+            .filter_map(|key| {
+                state.subscriptions.remove(&key).map(
+                    |subscription| json!({"kind": key.0, "id": key.1, "subscription": subscription}),
+                )
+            })
+            .collect();
         if std::mem::take(&mut state.lose_next_move_answer) {
             return ResponseTemplate::new(504);
         }
         success(
             json!({"moved": true, "addons": addons.len(), "ssl_orders": 0,
-                       "domain_moved": false, "subscription_cleared": "sub_1QwErTy"}),
+                       "domain_moved": domain.is_some(), "subscriptions_cleared": cleared}),
         )
     }
 }

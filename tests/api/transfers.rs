@@ -29,6 +29,10 @@ fn whmcs() -> FakeWhmcs {
             },
         );
         state.addons.insert(501, 7731);
+        // Gateway subscriptions on the service and its addon: a move must
+        // not leave them charging Juan.
+        state.subscriptions.insert(("service", 7731), "sub_1QwErTy");
+        state.subscriptions.insert(("addon", 501), "sub_2AddOn");
         for (id, email, status, owner_user) in [
             (1842, "juan@example.com", "Active", 1907),
             (2210, "jose@example.com", "Inactive", 2300),
@@ -92,6 +96,16 @@ async fn requested(app: &TestApp, id: &str) -> i64 {
     let answer = json_of(ask(app, id, "jose@example.com").await, StatusCode::CREATED).await;
     assert_eq!(answer["status"], "requested");
     answer["transfer_id"].as_i64().expect("id")
+}
+
+/// The addon's `MoveService` requests: (webhook-id, body).
+fn moves_asked(fake: &FakeWhmcs) -> Vec<(String, Value)> {
+    fake.state()
+        .actions_asked
+        .iter()
+        .filter(|(_, body)| body["type"] == "MoveService")
+        .cloned()
+        .collect()
 }
 
 async fn admin_transfers(app: &TestApp) -> Vec<Value> {
@@ -158,7 +172,7 @@ async fn with_both_clients_consent_the_service_moves_to_the_recipient_exactly_on
     assert_eq!(again, puente::transfers::TransferReport::default());
     assert_eq!(fake.state().moves, [(7731, 1842, 2210)]);
     assert_eq!(fake.state().services[&7731].client, 2210);
-    let (asked_id, asked) = fake.state().actions_asked[0].clone();
+    let (asked_id, asked) = moves_asked(&fake).remove(0);
     assert_eq!(asked_id, format!("move_{id}"));
     assert_eq!(asked["type"], "MoveService");
     assert_eq!(
@@ -172,7 +186,27 @@ async fn with_both_clients_consent_the_service_moves_to_the_recipient_exactly_on
         panic!("one transfer");
     };
     assert_eq!(transfer["status"], "completed");
-    assert_eq!(transfer["subscription_cleared"], "sub_1QwErTy");
+    // Every subscription the move cleared is named for staff, on the
+    // record and in the audit trail.
+    assert_eq!(
+        transfer["subscriptions_cleared"],
+        json!([{"kind": "service", "id": 7731, "subscription": "sub_1QwErTy"},
+               {"kind": "addon", "id": 501, "subscription": "sub_2AddOn"}])
+    );
+    let completed = transfer["steps"]
+        .as_array()
+        .expect("steps")
+        .last()
+        .expect("a step")["note"]
+        .as_str()
+        .expect("note")
+        .to_owned();
+    assert!(
+        completed.contains("service #7731: sub_1QwErTy")
+            && completed.contains("addon #501: sub_2AddOn")
+            && completed.contains("cancel at the gateway"),
+        "{completed}"
+    );
     let steps = transfer["steps"].as_array().expect("steps");
     let trail: Vec<(&str, &str)> = steps
         .iter()
@@ -281,12 +315,21 @@ async fn each_precondition_failing_at_request_time_refuses_and_records_nothing()
         .await;
         assert!(!message.is_empty(), "{name}");
     }
-    // An unpaid line of the service, then of its addon.
-    for (n, line) in [("Hosting", 7731), ("Addon", 501)].into_iter().enumerate() {
+    // An open line of the service, of its addon, and of an upgrade of the
+    // service, in each open status (fixtures/open-invoices.json).
+    fake.state().upgrades.push((601, "package", 7731));
+    for (n, (status, line)) in [
+        ("Unpaid", ("Hosting", 7731)),
+        ("Collections", ("Addon", 501)),
+        ("Payment Pending", ("Upgrade", 601)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         fake.state().invoices = vec![Invoice {
             id: 950 + n as u64,
             client: 1842,
-            status: "Unpaid",
+            status,
             due: today(),
             lines: vec![line],
         }];
@@ -409,10 +452,10 @@ async fn a_lost_answer_or_an_unreachable_addon_never_moves_twice() {
 
     assert_eq!((down.waiting, lost.waiting, done.completed), (1, 1, 1));
     assert_eq!(fake.state().moves, [(7731, 1842, 2210)], "moved once");
-    assert_eq!(fake.state().actions_asked.len(), 3);
+    let moves = moves_asked(&fake);
+    assert_eq!(moves.len(), 3);
     assert!(
-        fake.state()
-            .actions_asked
+        moves
             .iter()
             .all(|(asked, _)| *asked == format!("move_{id}")),
         "every try is the same request"
@@ -557,5 +600,43 @@ async fn declined_or_withdrawn_transfers_end_and_staff_approval_comes_before_the
             json!("system")
         ]
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_with_more_open_invoices_than_puente_reads_is_not_taken_as_up_to_date() {
+    let fake = whmcs();
+    // 150 open invoices, none of the service's: puente reads the newest
+    // hundred, in a bounded number of calls, and cannot say the rest are
+    // unrelated.
+    for n in 0..150u64 {
+        fake.state().invoices.push(Invoice {
+            id: 10_000 + n,
+            client: 1842,
+            status: "Unpaid",
+            due: today().checked_sub((n as i64).days()).expect("date"),
+            lines: vec![("Item", 0)],
+        });
+    }
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+
+    assert_error(
+        ask(&app, "cli_many_open", "jose@example.com").await,
+        StatusCode::CONFLICT,
+        "unpaid_invoices",
+    )
+    .await;
+
+    assert_eq!(fake.count("GetInvoices"), 3, "one per open status");
+    assert_eq!(fake.count("GetInvoice"), 100, "at most a hundred read");
+    // With fewer, the same client is up to date.
+    fake.state().invoices.truncate(20);
+    let answer = json_of(
+        ask(&app, "cli_few_open", "jose@example.com").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(answer["status"], "requested");
     app.stop().await;
 }

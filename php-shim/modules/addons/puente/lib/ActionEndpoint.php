@@ -21,6 +21,9 @@ final class ActionEndpoint
         $this->actions = [
             // Lets the service check that it reaches the addon with the right secret.
             'Ping' => static fn (array $data): array => ['result' => 'success', 'pong' => true, 'shim_version' => Shim::VERSION],
+            // What the API cannot say about a service: its upgrade rows and
+            // the cancellation request WHMCS holds for it.
+            'ServiceFacts' => static fn (array $data): array => ServiceFacts::run($data),
             // A transfer both clients consented to (SPEC §2.4).
             'MoveService' => static fn (array $data, string $webhookId): array => ServiceMove::run($data, $webhookId),
         ];
@@ -42,6 +45,8 @@ final class ActionEndpoint
             );
         } catch (\Throwable $e) {
             Whmcs::log('action', '', get_class($e) . ': ' . $e->getMessage());
+            Whmcs::problem('action_failed', 'a request of the service to action.php failed (' . get_class($e)
+                . '); the service asks again later. The module log has the detail when it is on');
             [$status, $answer] = [500, self::error('internal_error', 'the action failed; see the WHMCS module log')];
         }
         http_response_code($status);

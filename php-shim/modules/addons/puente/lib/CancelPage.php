@@ -52,6 +52,8 @@ final class CancelPage
             'types' => self::TYPES,
             'chosen_type' => in_array($request['type'] ?? null, self::TYPES, true) ? $request['type'] : 'End of Billing Period',
             'email' => '',
+            // A request made on WHMCS's own form, waiting for this confirmation.
+            'awaiting' => null,
         ];
         $subject = $serviceId > 0 ? ['service_id' => $serviceId] : ($domainId > 0 ? ['domain_id' => $domainId] : null);
         $clientId = (int) ($context->actor['id'] ?? 0);
@@ -66,7 +68,7 @@ final class CancelPage
         }
         if ($subject !== null && $vars['result'] === null && !$vars['unavailable'] && $context->actor['kind'] === 'client') {
             $answer = $actions->send(ClientActions::CANCEL_PREVIEW, $subject + ['language' => $language], $context);
-            $vars = self::preview($vars, $answer);
+            $vars = self::preview($vars, $answer, isset($request['type']));
         }
         return [
             'pagetitle' => Messages::text('cancel_title'),
@@ -139,14 +141,27 @@ final class CancelPage
     }
 
     /**
+     * The service's preview; a request the client made on WHMCS's own form
+     * is shown as waiting for this confirmation, its type chosen.
+     *
      * @param array<string, mixed> $vars
      * @param array{status: int, body: array<string, mixed>} $answer
+     * @param bool $typeChosen the client already picked a type on this page
      * @return array<string, mixed>
      */
-    private static function preview(array $vars, array $answer): array
+    private static function preview(array $vars, array $answer, bool $typeChosen): array
     {
         if ($answer['status'] === 200) {
             $vars['preview'] = $answer['body'];
+            $awaiting = $answer['body']['awaiting_confirmation'] ?? null;
+            if (is_array($awaiting)) {
+                $type = in_array($awaiting['type'] ?? null, self::TYPES, true) ? $awaiting['type'] : 'End of Billing Period';
+                $kind = Messages::text($type === 'Immediate' ? 'cancel_kind_immediate' : 'cancel_kind_end');
+                $vars['awaiting'] = sprintf(Messages::text('cancel_awaiting_confirmation'), $kind, (string) ($awaiting['requested_on'] ?? ''));
+                if (!$typeChosen) {
+                    $vars['chosen_type'] = $type;
+                }
+            }
             return $vars;
         }
         // An earlier error (a wrong password, say) stays the one shown.

@@ -50,6 +50,8 @@ final class ClientActions
         if ($response->status === 0 || !is_array($body)) {
             $this->forwarder->noteError("client action {$route}: " . $response->describe());
             Whmcs::log("client action {$route}", ['webhook-id' => $event->id], $response->describe(), $settings->secrets);
+            $this->forwarder->problems()->report('client_action_unavailable', "a client's {$type} could not reach the service ("
+                . $response->describe() . '): the client was asked to try again later');
             return ['status' => 0, 'body' => []];
         }
         return ['status' => $response->status, 'body' => $body];

@@ -53,6 +53,10 @@ final class Decisions
         }
         $this->forwarder->noteError("decision {$hook}: " . $response->describe());
         Whmcs::log("decision {$hook}", ['webhook-id' => $event->id], $response->describe(), $settings->secrets);
+        $this->forwarder->problems()->report('decision_unavailable', "the service could not answer {$hook} ("
+            . $response->describe() . '): ' . ($failPolicy === self::FAIL_CLOSED
+                ? 'clients were asked to try again later'
+                : 'WHMCS went on as without puente'));
         return $this->fallback($failPolicy, $language);
     }
 

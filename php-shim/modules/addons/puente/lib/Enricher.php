@@ -16,10 +16,16 @@ final class Enricher
 {
     /**
      * @param array<string, mixed> $data the scrubbed payload
+     * @param Settings $settings the addon's settings
      * @return array<string, mixed> empty when there is nothing to add
      */
-    public static function facts(string $hook, array $data): array
+    public static function facts(string $hook, array $data, Settings $settings): array
     {
+        // Whether the client's own request on WHMCS's form needs their
+        // confirmation on puente's page: only while puente handles them.
+        if ($hook === 'CancellationRequest') {
+            return ['handles_cancellations' => $settings->handlesCancellations];
+        }
         if (!Whmcs::hasDatabase()) {
             return [];
         }

@@ -21,6 +21,8 @@ final class Forwarder
 
     private Breaker $breaker;
 
+    private Problems $problems;
+
     /**
      * @param \Closure(): int $clock Unix seconds
      */
@@ -32,6 +34,13 @@ final class Forwarder
         private \Closure $clock,
     ) {
         $this->breaker = new Breaker($state, $settings->breakerSeconds);
+        $this->problems = new Problems($state, $clock);
+    }
+
+    /** Failures staff must act on. */
+    public function problems(): Problems
+    {
+        return $this->problems;
     }
 
     public function settings(): Settings
@@ -58,7 +67,7 @@ final class Forwarder
             return null;
         }
         $data = Scrubber::scrub($hook, $vars);
-        $facts = $this->guard(static fn (): array => Enricher::facts($hook, $data), []);
+        $facts = $this->guard(fn (): array => Enricher::facts($hook, $data, $this->settings), []);
         if ($facts !== []) {
             $data['_puente'] = $facts;
         }
@@ -237,6 +246,9 @@ final class Forwarder
             $this->increment('overflowed');
             $this->noteError("spool full ({$limit} events): {$event->type} {$event->id} dropped");
             Whmcs::log("spool {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], "NOT SPOOLED: the spool holds its limit of {$limit} events", $this->settings->secrets);
+            $this->problems->report('spool_full', "events are being dropped: the spool holds its limit of {$limit} events "
+                . 'while the service is unreachable (the last dropped: ' . "{$event->type} {$event->id}). Bring the service back, "
+                . 'or raise the spool limit');
             return 'dropped';
         }
         try {
@@ -250,6 +262,8 @@ final class Forwarder
                 $this->spool->append($event);
             } catch (\Throwable $second) {
                 Whmcs::log("spool {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], 'NOT SPOOLED: ' . $second->getMessage(), $this->settings->secrets);
+                $this->problems->report('spool_failed', "an event could not be kept for the service ({$event->type} {$event->id}): "
+                    . get_class($second) . '. Check that the addon is activated (its tables exist)');
                 return 'dropped';
             }
         }
@@ -261,6 +275,14 @@ final class Forwarder
         $this->guard(fn () => $this->breaker->failed(($this->clock)()), null);
         $this->noteError("{$event->type} {$event->id}: " . $response->describe());
         Whmcs::log("send {$event->type}", ['webhook-id' => $event->id], $response->describe() . '; spooled for replay', $this->settings->secrets);
+        if ($response->status === 401) {
+            $this->problems->report('signature_refused', 'the service refused the addon\'s signature (' . $response->describe()
+                . '): the signing secret differs from the service\'s PUENTE_HOOK_SECRETS, or the clocks differ by more than '
+                . '5 minutes. Events wait in the spool until it is fixed');
+        } else {
+            $this->problems->report('service_unreachable', 'the service could not be reached (' . $response->describe()
+                . '): events wait in the spool and are sent when it answers again');
+        }
     }
 
     /** The service refused the event for good (400/413/415): log and count it. */
@@ -269,6 +291,8 @@ final class Forwarder
         $this->increment('rejected');
         $this->noteError("{$event->type} {$event->id} refused: " . $response->describe());
         Whmcs::log("rejected {$event->type}", ['webhook-id' => $event->id, 'body' => $event->body], $response->describe(), $this->settings->secrets);
+        $this->problems->report('event_rejected', "the service refused an event for good ({$event->type} {$event->id}: "
+            . $response->describe() . '); it will not be sent again. Check the addon and service versions');
     }
 
     /** Adds one to a shared counter, racing other PHP processes fairly. */

@@ -118,8 +118,12 @@ final class Shim
      * OrderProductUpgradeOverride / PreUpgradeCheckout: the keys the
      * service overrides (`price`, or `amount` and `discount`), or nothing.
      * Neither hook names both the service and the chosen cycle, so the addon
-     * adds them: the override's service comes from the upgrade page's `id`
-     * request parameter, the checkout's cycle from its tblupgrades row.
+     * adds them: the checkout's from its tblupgrades row, the override's
+     * service from the upgrade page's request (`serviceid` on WHMCS 8's
+     * route-based pages, `id` on the legacy upgrade.php; Twenty-One's
+     * upgrade-configure.tpl and upgrade.tpl), checked against the hook's
+     * `oldproductid`. When the addon cannot tell which service a price is
+     * for, WHMCS keeps its own price and staff are told.
      *
      * @param array<string, mixed> $vars
      * @return array<string, string>|null
@@ -127,11 +131,20 @@ final class Shim
     public static function priceUpgrade(string $hook, array $vars): ?array
     {
         try {
-            $serviceId = (int) ($vars['serviceId'] ?? $_REQUEST['id'] ?? 0);
             $targetPid = (int) ($vars['newproductid'] ?? 0);
             $cycle = (string) ($vars['newproductbillingcycle'] ?? '');
             if ($hook === 'PreUpgradeCheckout') {
+                $serviceId = (int) ($vars['serviceId'] ?? 0);
                 [$targetPid, $cycle] = UpgradeFacts::ordered((int) ($vars['upgradeId'] ?? 0), $serviceId);
+            } else {
+                $serviceId = self::upgradedService($_REQUEST, (int) ($vars['oldproductid'] ?? 0));
+                if ($serviceId === null) {
+                    Whmcs::problem('upgrade_service_unknown', sprintf('an upgrade price (product #%d to #%d) was left to WHMCS: '
+                        . 'the upgrade page named no service the addon could find (request parameters serviceid or id), '
+                        . 'so puente\'s policy did not price it. Check that the client area uses a standard upgrade page',
+                        (int) ($vars['oldproductid'] ?? 0), $targetPid));
+                    return null;
+                }
             }
             $facts = UpgradeFacts::read($serviceId, $targetPid);
             if ($facts === null || $cycle === '') {
@@ -149,6 +162,28 @@ final class Shim
             self::logFailure("decision {$hook}", $e);
             return null;
         }
+    }
+
+    /**
+     * The service an upgrade page is about: its request's `serviceid`
+     * (route-based pages) or `id` (upgrade.php), when that service has the
+     * product the upgrade starts from; null when neither does.
+     *
+     * @param array<string, mixed> $request
+     */
+    public static function upgradedService(array $request, int $fromProduct): ?int
+    {
+        foreach (['serviceid', 'id'] as $name) {
+            $id = $request[$name] ?? null;
+            if (!is_numeric($id) || (int) $id <= 0) {
+                continue;
+            }
+            if ($fromProduct <= 0 || !Whmcs::hasDatabase()
+                || (int) \WHMCS\Database\Capsule::table('tblhosting')->where('id', (int) $id)->value('packageid') === $fromProduct) {
+                return (int) $id;
+            }
+        }
+        return null;
     }
 
     /**
@@ -188,16 +223,18 @@ final class Shim
     /**
      * ClientAreaPageCancellation: where WHMCS's own "Request Cancellation"
      * page should send the client instead (puente's page), or null to let
-     * WHMCS show its own. Only a page view is redirected: a form WHMCS is
-     * already processing goes on (and its CancellationRequest is recorded).
+     * WHMCS show its own. A page view goes to puente's form; so does WHMCS's
+     * own form once WHMCS processed its POST (`sub=submit`, before this hook
+     * runs, and its CancellationRequest cannot be vetoed): that request asked
+     * for no email and password, so puente never carries it out and holds
+     * WHMCS's cron, and the client confirms it on puente's page.
      *
      * @param array<string, mixed> $vars the page's template variables
      */
     public static function cancellationRedirect(array $vars): ?string
     {
         try {
-            if (!self::forwarder()->settings()->handlesCancellations
-                || ($_SERVER['REQUEST_METHOD'] ?? 'GET') === 'POST') {
+            if (!self::forwarder()->settings()->handlesCancellations) {
                 return null;
             }
             $id = $vars['id'] ?? $_GET['id'] ?? null;
@@ -213,9 +250,9 @@ final class Shim
 
     /**
      * PreModuleTerminate: `['abortcmd' => true]` while the service says a
-     * cancellation at the end of a later billed period has not reached its
-     * day; otherwise nothing (fail-open: WHMCS proceeds when the service
-     * cannot answer).
+     * cancellation the client has not confirmed, or one at the end of a
+     * later billed period, stands in the way of WHMCS's cron; otherwise
+     * nothing (fail-open: WHMCS proceeds when the service cannot answer).
      *
      * @param array<string, mixed> $vars `params` of the module call
      * @return array<string, bool>
@@ -228,8 +265,13 @@ final class Shim
             if ($serviceId <= 0) {
                 return [];
             }
-            $answer = self::decide('PreModuleTerminate',
-                ['serviceid' => $serviceId, 'userid' => (int) ($params['userid'] ?? 0)], Decisions::FAIL_OPEN);
+            $data = ['serviceid' => $serviceId, 'userid' => (int) ($params['userid'] ?? 0)];
+            if (Whmcs::hasDatabase()) {
+                // Staff withdraw a request by deleting it: only a request
+                // WHMCS still holds may hold its automation.
+                $data['_puente'] = ['cancellation_request' => ServiceFacts::cancellationRequest($serviceId)];
+            }
+            $answer = self::decide('PreModuleTerminate', $data, Decisions::FAIL_OPEN);
             return is_array($answer) && ($answer['abortcmd'] ?? false) === true ? ['abortcmd' => true] : [];
         } catch (\Throwable $e) {
             self::logFailure('decision PreModuleTerminate', $e);
@@ -246,5 +288,7 @@ final class Shim
             // Log without masks rather than not at all; messages hold no secret.
         }
         Whmcs::log($action, '', get_class($e) . ': ' . $e->getMessage(), $secrets);
+        $masked = str_replace(array_values(array_filter($secrets)), '***', $e->getMessage());
+        Whmcs::problem('addon_error', "{$action} failed (" . get_class($e) . ": {$masked}); WHMCS went on without puente");
     }
 }

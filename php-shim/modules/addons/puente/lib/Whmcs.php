@@ -74,8 +74,40 @@ final class Whmcs
     }
 
     /**
-     * Writes to the module log (Utilities > Logs > Module Log) with the
-     * given strings masked; does nothing outside WHMCS.
+     * Writes to WHMCS's Activity Log (Configuration > System Logs >
+     * Activity Log), for the client when given; always on, unlike the
+     * module log. Does nothing outside WHMCS, and never throws.
+     */
+    public static function activity(string $message, int $clientId = 0): void
+    {
+        if (!function_exists('logActivity')) {
+            return;
+        }
+        try {
+            logActivity($message, $clientId);
+        } catch (\Throwable $e) {
+            self::log('activity log', $message, get_class($e) . ': ' . $e->getMessage());
+        }
+    }
+
+    /**
+     * A failure staff must act on: the module log (when it is on), the
+     * Activity Log and the addon's admin page (Problems). Never throws.
+     */
+    public static function problem(string $kind, string $message): void
+    {
+        self::log($kind, '', $message);
+        try {
+            Shim::forwarder()->problems()->report($kind, $message);
+        } catch (\Throwable $e) {
+            self::activity("puente: {$message}");
+        }
+    }
+
+    /**
+     * Writes to the module log (Configuration > System Logs > Module Log)
+     * with the given strings masked; does nothing outside WHMCS, and
+     * nothing while WHMCS's module logging is off.
      *
      * @param string[] $mask
      */

@@ -35,6 +35,9 @@
         {if $recorded.backup_retention_end}<p>{$texts.cancel_backups_until|escape} {$recorded.backup_retention_end|escape}.</p>{/if}
     </div>
 {elseif $preview}
+    {if $awaiting}
+        <div class="alert alert-warning puente-awaiting">{$awaiting|escape}</div>
+    {/if}
     {if $domainid}
         <p>{$texts.cancel_domain_intro|escape}</p>
     {else}
