@@ -542,6 +542,22 @@ async fn run() -> ExitCode {
         *moved.entry(*service).or_default() += 1;
     }
     let repeated_moves = moved.values().filter(|count| **count > 1).count();
+    // Alerts about a service that moved go to the client who owned it when
+    // the event happened: none may die because the owner changed.
+    let dead_services: Vec<(i64, String)> = connection
+        .prepare(
+            "SELECT subject_id, coalesce(reason, '') FROM messages
+              WHERE status = 'dead' AND subject_kind = 'service'",
+        )
+        .expect("query")
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("dead service alerts");
+    let dead_by_moves = dead_services
+        .iter()
+        .filter(|(service, _)| u64::try_from(*service).is_ok_and(|id| moved.contains_key(&id)))
+        .count();
     let completed: i64 = connection
         .query_row(
             "SELECT count(*) FROM transfers WHERE status = 'completed'",
@@ -574,6 +590,7 @@ async fn run() -> ExitCode {
          {} services moved, {repeated_moves} moved more than once",
         moved.len()
     );
+    println!("dead letters caused by moves: {dead_by_moves}");
     println!(
         "workers {}",
         if drained {
@@ -588,11 +605,13 @@ async fn run() -> ExitCode {
         && repeated_sends == 0
         && repeated_changes == 0
         && repeated_moves == 0
+        && dead_by_moves == 0
         && all_moved
         && drained
     {
         println!(
-            "PASS: 0 acknowledged events lost, 0 repeated sends, 0 repeated WHMCS changes over {KILLS} kills"
+            "PASS: 0 acknowledged events lost, 0 repeated sends, 0 repeated WHMCS changes, \
+             0 dead letters caused by moves over {KILLS} kills"
         );
         ExitCode::SUCCESS
     } else {

@@ -225,10 +225,13 @@ pub async fn resolve(
     }
     match message.subject_kind.as_str() {
         "service" => {
-            let service = whmcs.client_product(client_id, subject).await?;
-            let service = service.ok_or_else(|| {
-                NotReady::Gone(format!("client {client_id} has no service {subject}"))
-            })?;
+            // Read by its id alone: an alert goes to the client who owned
+            // the service when its event happened (the event names them),
+            // even if the service moved to another client since; the new
+            // owner is told only of what happens after the move.
+            let service = whmcs.product(subject).await?;
+            let service =
+                service.ok_or_else(|| NotReady::Gone(format!("WHMCS has no service {subject}")))?;
             let domain = if service.domain.is_empty() {
                 service.name.clone()
             } else {

@@ -640,3 +640,85 @@ async fn a_client_with_more_open_invoices_than_puente_reads_is_not_taken_as_up_t
     assert_eq!(answer["status"], "requested");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn alerts_about_a_service_that_moved_go_to_the_client_who_owned_it_when_it_happened() {
+    let fake = whmcs();
+    fake.state().distinct_clients = true;
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    // Juan's service is suspended and reactivated while still his...
+    for (id, hook) in [
+        ("evt_suspended", "AfterModuleSuspend"),
+        ("evt_unsuspended", "AfterModuleUnsuspend"),
+    ] {
+        crate::outbox::fire(
+            &app,
+            id,
+            hook,
+            json!({"params": {"serviceid": 7731, "userid": 1842}}),
+            crate::outbox::system(),
+        )
+        .await;
+    }
+    // ...then moves to José before the alerts are prepared.
+    let id = requested(&app, "cli_ask_moved").await;
+    assert_eq!(
+        step(&app, id, "accept", 2210, 2300, "cli_accept_moved")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.transfers.drain().await.expect("drain").completed, 1);
+    // A suspension after the move is José's.
+    crate::outbox::fire(
+        &app,
+        "evt_suspended_after",
+        "AfterModuleSuspend",
+        json!({"params": {"serviceid": 7731, "userid": 2210}}),
+        crate::outbox::system(),
+    )
+    .await;
+
+    let report = app.outbox.drain().await.expect("outbox");
+
+    let sent: Vec<(String, String, String)> = {
+        let connection = app.open_database();
+        let mut statement = connection
+            .prepare("SELECT kind, CAST(client_id AS TEXT), status FROM messages ORDER BY id")
+            .expect("query");
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    let of = |kind: &str| -> Vec<(String, String)> {
+        sent.iter()
+            .filter(|(k, ..)| k == kind)
+            .map(|(_, client, status)| (client.clone(), status.clone()))
+            .collect()
+    };
+    assert_eq!(
+        of("service_suspended"),
+        [
+            ("1842".to_owned(), "sent".to_owned()),
+            ("2210".to_owned(), "sent".to_owned())
+        ]
+    );
+    assert_eq!(
+        of("service_reactivated"),
+        [("1842".to_owned(), "sent".to_owned())]
+    );
+    assert!(
+        sent.iter().all(|(.., status)| status == "sent"),
+        "no dead letter: {sent:?} {report:?}"
+    );
+    // Each went to its own client's number.
+    let to: Vec<String> = app.column(
+        "SELECT json_extract(request_body, '$.to') FROM messages
+          WHERE kind = 'service_reactivated'",
+    );
+    assert_eq!(to, ["2348030001842"]);
+    app.stop().await;
+}
