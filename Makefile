@@ -1,7 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench crash-test fuzz mutants deps php-lint php-test
+.PHONY: run test lint bench crash-test fuzz mutants deps php-lint php-test php-floor
 
 PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
@@ -17,10 +17,16 @@ test: deps lint
 	$(MAKE) --no-print-directory php-test
 
 ## The addon's PHPUnit tests: once without WHMCS's database (file spool),
-## once with a Capsule over SQLite (the "capsule" group).
-php-test:
+## once with a Capsule over SQLite (the "capsule" group); then its PHP floor
+## on real PHP 7.2 and 8.1 interpreters.
+php-test: php-floor
 	$(PHPUNIT) --exclude-group capsule
 	PUENTE_TEST_CAPSULE=1 $(PHPUNIT) --group capsule
+
+## The addon on PHP 8.1 (its floor, WHMCS 8.6+) and its entry files on PHP
+## 7.2 (WHMCS 8.0's), which must refuse activation instead of failing.
+php-floor:
+	node php-shim/tests/floor/check.mjs
 
 ## Format check, clippy with warnings as errors, and `php -l` on the addon.
 lint: php-lint

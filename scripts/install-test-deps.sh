@@ -8,7 +8,9 @@
 # phpunit, php-illuminate-database and smarty3 (the Smarty 3.1 line the
 # addon's templates are rendered with in the tests) are Debian's, so no
 # Composer. chromium and chromium-driver run the dashboard's browser test
-# (headless, driven over WebDriver).
+# (headless, driven over WebDriver). The addon's PHP floor test runs real
+# PHP 7.2 and 8.1 interpreters (WebAssembly builds, @php-wasm/node from the
+# npm registry) on Node.js 20, kept in php-shim/tests/floor/node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,18 @@ for component in rustfmt clippy; do
         rustup component add "$component"
     fi
 done
+
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "installing Node.js and npm (the PHP floor test)"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm
+fi
+floor=php-shim/tests/floor
+if ! cmp -s "$floor/package-lock.json" "$floor/node_modules/.installed-lock" 2>/dev/null; then
+    echo "installing the PHP interpreters of the floor test in $floor/node_modules"
+    npm ci --prefix "$floor" --no-audit --no-fund --loglevel=error
+    cp "$floor/package-lock.json" "$floor/node_modules/.installed-lock"
+fi
 
 requirements=tests/interop/requirements.txt
 stamp=.venv/.installed-requirements

@@ -4,15 +4,18 @@
  * puente service, and never slows or breaks WHMCS while doing it.
  *
  * The functions WHMCS looks for are here; their bodies live in lib/Addon.php.
+ * This file keeps to PHP 7.2 so that an older WHMCS shows why the addon
+ * cannot run (requirements.php) instead of a parse error.
  */
 
 if (!defined('WHMCS')) {
     die('This file cannot be accessed directly');
 }
 
-require_once __DIR__ . '/lib/autoload.php';
-
-use WHMCS\Module\Addon\Puente\Addon;
+require_once __DIR__ . '/requirements.php';
+if (puente_requirements_problem() === null) {
+    require_once __DIR__ . '/lib/autoload.php';
+}
 
 /**
  * Name, version and settings fields (Setup > Addon Modules).
@@ -21,17 +24,27 @@ use WHMCS\Module\Addon\Puente\Addon;
  */
 function puente_config()
 {
-    return Addon::config();
+    $problem = puente_requirements_problem();
+    if ($problem !== null) {
+        return array('name' => 'puente', 'description' => $problem, 'version' => puente_version(),
+            'author' => 'puente', 'fields' => array());
+    }
+    return \WHMCS\Module\Addon\Puente\Addon::config();
 }
 
 /**
- * Creates the spool and state tables.
+ * Creates the spool and state tables; refuses, saying why, below the
+ * supported PHP and WHMCS versions.
  *
  * @return array{status: string, description: string}
  */
 function puente_activate()
 {
-    return Addon::activate();
+    $problem = puente_requirements_problem();
+    if ($problem !== null) {
+        return array('status' => 'error', 'description' => $problem);
+    }
+    return \WHMCS\Module\Addon\Puente\Addon::activate();
 }
 
 /**
@@ -42,7 +55,10 @@ function puente_activate()
  */
 function puente_deactivate()
 {
-    return Addon::deactivate();
+    if (puente_requirements_problem() !== null) {
+        return array('status' => 'success', 'description' => 'puente is deactivated.');
+    }
+    return \WHMCS\Module\Addon\Puente\Addon::deactivate();
 }
 
 /**
@@ -52,8 +68,11 @@ function puente_deactivate()
  */
 function puente_upgrade($vars)
 {
+    if (puente_requirements_problem() !== null) {
+        return;
+    }
     try {
-        Addon::upgrade(is_array($vars) ? $vars : []);
+        \WHMCS\Module\Addon\Puente\Addon::upgrade(is_array($vars) ? $vars : array());
     } catch (\Throwable $e) {
         \WHMCS\Module\Addon\Puente\Whmcs::log('upgrade', $vars, get_class($e) . ': ' . $e->getMessage());
     }
@@ -66,21 +85,29 @@ function puente_upgrade($vars)
  */
 function puente_output($vars)
 {
+    $problem = puente_requirements_problem();
+    if ($problem !== null) {
+        echo '<div class="alert alert-danger">' . htmlspecialchars($problem, ENT_QUOTES) . '</div>';
+        return;
+    }
     try {
-        echo Addon::output($vars);
+        echo \WHMCS\Module\Addon\Puente\Addon::output(is_array($vars) ? $vars : array());
     } catch (\Throwable $e) {
         echo '<div class="alert alert-danger">' . htmlspecialchars($e->getMessage(), ENT_QUOTES) . '</div>';
     }
 }
 
 /**
- * The client-area page (index.php?m=puente): upgrade preview and manual
- * upgrade request.
+ * The client-area page (index.php?m=puente): upgrades, cancellations and
+ * transfers.
  *
  * @param array<string, mixed> $vars
  * @return array<string, mixed>
  */
 function puente_clientarea($vars)
 {
+    if (puente_requirements_problem() !== null) {
+        return array('pagetitle' => 'puente', 'templatefile' => 'unavailable', 'requirelogin' => true, 'vars' => array());
+    }
     return \WHMCS\Module\Addon\Puente\Shim::clientArea();
 }

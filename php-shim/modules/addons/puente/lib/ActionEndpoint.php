@@ -20,7 +20,7 @@ final class ActionEndpoint
     {
         $this->actions = [
             // Lets the service check that it reaches the addon with the right secret.
-            'Ping' => static fn (array $data): array => ['result' => 'success', 'pong' => true, 'shim_version' => Shim::VERSION],
+            'Ping' => static fn (array $data): array => ['result' => 'success', 'pong' => true, 'shim_version' => \puente_version()],
             // What the API cannot say about a service: its upgrade rows and
             // the cancellation request WHMCS holds for it.
             'ServiceFacts' => static fn (array $data): array => ServiceFacts::run($data),

@@ -46,8 +46,9 @@ final class Addon
         }
         return [
             'name' => 'puente',
-            'description' => 'Forwards WHMCS events, signed, to the puente service (upgrades, cancellations, transfers, WhatsApp alerts).',
-            'version' => Shim::VERSION,
+            'description' => 'Forwards WHMCS events, signed, to the puente service (upgrades, cancellations, transfers, WhatsApp alerts). '
+                . 'Needs WHMCS 8.6+ on PHP 8.1+.',
+            'version' => \puente_version(),
             'author' => 'puente',
             'language' => 'spanish',
             'fields' => $fields,

@@ -32,7 +32,7 @@ final class Event
             'actor' => $context->actor,
             'source' => $context->source,
             'whmcs_version' => Whmcs::version(),
-            'shim_version' => Shim::VERSION,
+            'shim_version' => \puente_version(),
         ];
         if ($context->reauthenticated) {
             $envelopeContext['reauthenticated'] = true;

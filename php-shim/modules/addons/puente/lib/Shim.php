@@ -12,9 +12,6 @@ if (!defined('WHMCS')) {
  */
 final class Shim
 {
-    /** The addon's version: puente_config's, and `context.shim_version`. */
-    public const VERSION = '0.1.0';
-
     /** Events the cron's replay sends per run, and its time budget. */
     private const CRON_REPLAY_LIMIT = 2000;
     private const CRON_REPLAY_SECONDS = 60.0;

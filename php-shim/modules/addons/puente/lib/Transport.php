@@ -55,7 +55,7 @@ final class Transport
             CURLOPT_NOSIGNAL => true,
             CURLOPT_FOLLOWLOCATION => false,
             CURLOPT_PROTOCOLS => CURLPROTO_HTTP | CURLPROTO_HTTPS,
-            CURLOPT_USERAGENT => 'puente-whmcs/' . Shim::VERSION,
+            CURLOPT_USERAGENT => 'puente-whmcs/' . \puente_version(),
         ]);
         $body = curl_exec($this->handle);
         if ($body === false) {
