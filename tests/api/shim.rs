@@ -245,3 +245,188 @@ async fn the_upgrade_check_over_the_8_4_tables_allows_a_listed_bigger_plan_only(
         "a bigger plan the Upgrades tab does not list"
     );
 }
+
+/// WHMCS's web side under PHP's built-in server (php-shim/tests/e2e/
+/// whmcs-web.php): the addon runs as in a web request.
+struct WhmcsWeb {
+    child: std::process::Child,
+    url: String,
+    api_log: PathBuf,
+    audit_log: PathBuf,
+}
+
+impl Drop for WhmcsWeb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl WhmcsWeb {
+    /// A free port for it, known before the service it talks to starts.
+    fn reserve_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port()
+    }
+
+    /// Serves on `port`, over the WHMCS database, with the addon sending to
+    /// `service_url`; returns once PHP says it listens.
+    fn start(port: u16, whmcs: &Path, service_url: &str) -> Self {
+        use std::io::BufRead as _;
+        let root = env!("CARGO_MANIFEST_DIR");
+        let dir = whmcs.parent().expect("a folder");
+        let (api_log, audit_log) = (dir.join("api.log"), dir.join("audit.log"));
+        let mut child = Command::new("php")
+            .args(["-S", &format!("127.0.0.1:{port}")])
+            .arg(format!("{root}/php-shim/tests/e2e/whmcs-web.php"))
+            .env("PUENTE_URL", service_url)
+            .env("PUENTE_SECRET", SECRET)
+            .env("PUENTE_TEST_WHMCS_DB", whmcs)
+            .env("PUENTE_TEST_API_LOG", &api_log)
+            .env("PUENTE_TEST_AUDIT_LOG", &audit_log)
+            .env_remove("PUENTE_SPOOL_DIR")
+            .env_remove("PUENTE_INSTANCE")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("php -S runs (make test installs php-cli)");
+        let mut log = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        while !line.contains("started") {
+            line.clear();
+            assert!(log.read_line(&mut line).expect("read") > 0, "php -S exited");
+        }
+        // Keep reading, so PHP never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut log, &mut std::io::sink()));
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            api_log,
+            audit_log,
+        }
+    }
+
+    /// The WHMCS API actions asked so far.
+    fn api_calls(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.api_log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Queries that named a table or column WHMCS 8.4 lacks.
+    fn audit(&self) -> String {
+        std::fs::read_to_string(&self.audit_log).unwrap_or_default()
+    }
+}
+
+/// `PreModuleTerminate` as WHMCS's cron fires it (php-cli), with what the
+/// addon answers.
+async fn cron_pre_terminate(service_url: String, whmcs: PathBuf) -> String {
+    tokio::task::spawn_blocking(move || {
+        fire(
+            &service_url,
+            &whmcs,
+            &[
+                "call",
+                "PreModuleTerminate",
+                r#"{"params": {"serviceid": 7731, "userid": 1842}}"#,
+            ],
+        )
+    })
+    .await
+    .expect("php")
+    .trim()
+    .to_owned()
+}
+
+#[tokio::test]
+async fn a_direct_post_of_whmcs_own_cancel_form_ends_with_no_termination() {
+    use crate::fake_whmcs::{noon, today};
+    use jiff::ToSpan as _;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let whmcs = whmcs_database(dir.path());
+    let port = WhmcsWeb::reserve_port();
+    let whmcs_url = format!("http://127.0.0.1:{port}");
+    let app = spawn_app_with(
+        &[
+            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("PUENTE_WHMCS_URL", whmcs_url.as_str()),
+            ("PUENTE_WHMCS_IDENTIFIER", "puente"),
+            ("PUENTE_WHMCS_SECRET", "api-secret-123"),
+        ],
+        "",
+    )
+    .await;
+    let web = WhmcsWeb::start(port, &whmcs, &app.address);
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    // The client posts WHMCS's own form, skipping puente's page (no email,
+    // no password): WHMCS takes the request, then the addon sends the
+    // client to puente's page to confirm it.
+    let posted = browser
+        .post(format!("{}/clientarea.php?action=cancel&id=7731", web.url))
+        .header("x-test-client", "1842")
+        .form(&[
+            ("sub", "submit"),
+            ("type", "Immediate"),
+            ("cancellationreason", "Moving elsewhere"),
+        ])
+        .send()
+        .await
+        .expect("the form");
+    assert_eq!(posted.status(), StatusCode::FOUND);
+    assert_eq!(
+        posted.headers()["location"],
+        "index.php?m=puente&action=cancel&id=7731"
+    );
+    let recorded: (String, String, i64) = app
+        .open_database()
+        .query_row(
+            "SELECT status, origin, client_id FROM cancellations",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("the request is recorded");
+    assert_eq!(
+        recorded,
+        ("unconfirmed".into(), "whmcs_client_form".into(), 1842)
+    );
+
+    // Days pass: puente asks WHMCS for nothing but whether it holds the
+    // request, and terminates nothing; WHMCS's own cron is held.
+    for day in 0..3 {
+        let at = noon(today().checked_add(day.days()).expect("date"));
+        let report = app.cancellations.drain_at(at).await.expect("drain");
+        assert_eq!((report.terminated, report.withdrawn), (0, 0), "{report:?}");
+    }
+    assert_eq!(web.api_calls(), Vec::<String>::new(), "no WHMCS API call");
+    assert_eq!(
+        cron_pre_terminate(app.address.clone(), whmcs.clone()).await,
+        r#"{"abortcmd":true}"#
+    );
+
+    // Staff delete the request in WHMCS: the cron goes on, and the record
+    // says withdrawn.
+    rusqlite::Connection::open(&whmcs)
+        .expect("WHMCS database")
+        .execute("DELETE FROM tblcancelrequests WHERE relid = 7731", [])
+        .expect("deleted");
+    assert_eq!(
+        cron_pre_terminate(app.address.clone(), whmcs.clone()).await,
+        "[]"
+    );
+    let later = noon(today().checked_add(4.days()).expect("date"));
+    let report = app.cancellations.drain_at(later).await.expect("drain");
+    assert_eq!(report.withdrawn, 1, "{report:?}");
+    assert_eq!(web.api_calls(), Vec::<String>::new(), "still none");
+    assert_eq!(web.audit(), "", "every query names WHMCS 8.4's tables");
+    app.stop().await;
+}
