@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod dashboard;
 pub mod dev;
+pub mod diagnostics;
 pub mod domain;
 pub mod fuzzing;
 pub mod http;

@@ -65,6 +65,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::post().to(retry_cancellation),
         )
         .route("/admin/transfers", web::get().to(transfers))
+        .route("/admin/diagnostics", web::get().to(diagnostics))
         .route(
             "/admin/transfers/{id}/approve",
             web::post().to(approve_transfer),
@@ -740,6 +741,22 @@ async fn transfers(
         given(&filter.done),
     );
     Ok(page(operator.layout("Transfers", "transfers", body)))
+}
+
+/// Each install's last diagnostics report (one instance's for a scoped
+/// session).
+async fn diagnostics(
+    operator: Operator,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let instance = operator.instance_filter(None)?;
+    let reports = state
+        .read(move |c| {
+            crate::store::diagnostics::latest(c, instance.as_ref().map(InstanceName::as_str))
+        })
+        .await?;
+    let body = pages::diagnostics(&reports);
+    Ok(page(operator.layout("Diagnostics", "diagnostics", body)))
 }
 
 async fn approve_transfer(

@@ -8,9 +8,12 @@ use rusqlite::Connection;
 use super::chart;
 use super::session::Scope;
 use crate::config::{Config, WhatsAppMode};
+use crate::domain::diagnostics::Verdict;
 use crate::domain::ids::InstanceName;
+use crate::domain::transfer::ClearedSubscription;
 use crate::metrics::{Link, LinkStatus, Metrics, Sample};
 use crate::store::cancellations::StoredCancellation;
+use crate::store::diagnostics::StoredReport;
 use crate::store::events::StoredEvent;
 use crate::store::messages::{Attempt, StoredMessage};
 use crate::store::transfers::StoredTransfer;
@@ -47,8 +50,9 @@ label { display: flex; flex-direction: column; font-size: .9rem; }
 input, select, button { font: inherit; padding: .3rem .5rem; }
 button { cursor: pointer; }
 .status { font-weight: 600; }
-.dead, .failed, .bad { color: var(--bad); }
-.good, .sent, .delivered, .read, .applied, .terminated, .completed { color: var(--good); }
+.dead, .failed, .bad, .fail { color: var(--bad); }
+.warn, .unconfirmed { color: #b26a00; }
+.good, .sent, .delivered, .read, .applied, .terminated, .completed, .pass { color: var(--good); }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: 1rem; }
 .card { border: 1px solid var(--line); border-radius: .4rem; padding: .8rem; }
 .card h3 { margin-top: 0; }
@@ -72,6 +76,7 @@ pub fn layout(title: &str, active: &str, session: Option<(&Scope, &str)>, body: 
         ("upgrades", "/admin/upgrades", "Upgrades"),
         ("cancellations", "/admin/cancellations", "Cancellations"),
         ("transfers", "/admin/transfers", "Transfers"),
+        ("diagnostics", "/admin/diagnostics", "Diagnostics"),
     ];
     html! {
         (DOCTYPE)
@@ -746,7 +751,7 @@ pub fn transfers(
         (work_filter("/admin/transfers", &crate::http::transfers::STATUSES, &TRANSFERS_IN_FLIGHT, chosen))
         @if found.is_empty() { p { "No transfers." } } @else {
             div.scroll { table {
-                thead { tr { th scope="col" { "Transfer" } th scope="col" { "Instance" } th scope="col" { "Service" } th scope="col" { "From client" } th scope="col" { "To client" } th scope="col" { "Expires" } th scope="col" { "Status" } th scope="col" { "Next step" } th scope="col" { "Error" } th scope="col" { "" } } }
+                thead { tr { th scope="col" { "Transfer" } th scope="col" { "Instance" } th scope="col" { "Service" } th scope="col" { "From client" } th scope="col" { "To client" } th scope="col" { "Expires" } th scope="col" { "Status" } th scope="col" { "Next step" } th scope="col" { "Subscriptions to cancel at the gateway" } th scope="col" { "Error" } th scope="col" { "" } } }
                 tbody {
                     @for transfer in found {
                         tr {
@@ -758,6 +763,7 @@ pub fn transfers(
                             td { (transfer.expires_at) }
                             td { (status(&transfer.status)) }
                             td { (transfer_next_step(&transfer.status, &transfer.approval)) }
+                            td.bad { (ClearedSubscription::describe(&transfer.subscriptions_cleared)) }
                             td { (transfer.last_error.as_deref().unwrap_or("")) }
                             td { @if transfer.status == "accepted" && transfer.approval == "staff" { (action_button(format!("/admin/transfers/{}/approve", transfer.id), csrf, "Approve")) } }
                         }
@@ -765,6 +771,45 @@ pub fn transfers(
                 }
             } }
         }
+    }
+}
+
+/// Each install's last diagnostics report, as its addon's Diagnostics tab
+/// sent it.
+pub fn diagnostics(reports: &[StoredReport]) -> Markup {
+    html! {
+        p.muted { "Each install's last report from its addon's Diagnostics tab (Addons → puente → Diagnostics in WHMCS), with the service's own checks." }
+        @if reports.is_empty() { p { "No report yet: open the addon's Diagnostics tab in WHMCS and run it." } }
+        @for report in reports {
+            section.card {
+                h2 { "Instance " (report.instance) }
+                p {
+                    (report.at) " · addon " (report.addon_version) " · WHMCS " (report.whmcs_version) " · PHP " (report.php_version) " · "
+                    span.pass { (report.passed) " pass" } ", " span.warn { (report.warned) " warn" } ", " span.fail { (report.failed) " fail" }
+                }
+                div.scroll { table {
+                    thead { tr { th scope="col" { "Check" } th scope="col" { "Result" } th scope="col" { "Found" } th scope="col" { "What to do" } } }
+                    tbody {
+                        @for row in &report.rows {
+                            tr {
+                                td { (row.title) }
+                                td { span class=(format!("status {}", verdict(row.status))) { (verdict(row.status)) } }
+                                td { (row.detail) }
+                                td { (row.fix) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+fn verdict(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Pass => "pass",
+        Verdict::Warn => "warn",
+        Verdict::Fail => "fail",
     }
 }
 

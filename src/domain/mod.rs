@@ -4,6 +4,7 @@ pub mod alerts;
 pub mod cancel;
 pub mod cycle;
 pub mod delivery;
+pub mod diagnostics;
 pub mod envelope;
 pub mod ids;
 pub mod invoices;

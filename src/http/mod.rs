@@ -4,6 +4,7 @@ pub mod admin;
 pub mod cancellations;
 pub mod client;
 pub mod decisions;
+pub mod diagnostics;
 pub mod error;
 pub mod health;
 pub mod hooks;
@@ -106,6 +107,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/v1/admin/events", web::get().to(admin::list_events))
         .route("/v1/admin/events/{id}", web::get().to(admin::get_event))
         .route("/v1/decisions", web::post().to(decisions::decide))
+        .route("/v1/diagnostics", web::post().to(diagnostics::run))
         .route(
             "/v1/client/upgrades/quote",
             web::post().to(client::upgrade_quote),

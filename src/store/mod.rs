@@ -2,6 +2,7 @@
 
 pub mod cancellations;
 mod delivery;
+pub mod diagnostics;
 pub mod events;
 pub mod messages;
 mod model;
@@ -48,6 +49,7 @@ fn migrations() -> Migrations<'static> {
             "migrations/0014_cancellation_confirmation.sql"
         )),
         M::up(include_str!("migrations/0015_move_subscriptions.sql")),
+        M::up(include_str!("migrations/0016_diagnostic_reports.sql")),
     ])
 }
 
@@ -622,7 +624,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 15);
+        assert_eq!(version, 16);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

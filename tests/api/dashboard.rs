@@ -635,10 +635,12 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
     screenshot(&browser, "7-planned-again").await;
 
     // The work lists, with nothing in flight here.
+    send_diagnostics(&app, "default", SECRET, "diag_browser").await;
     for (name, path) in [
         ("upgrades", "/admin/upgrades"),
         ("cancellations", "/admin/cancellations"),
         ("transfers", "/admin/transfers"),
+        ("diagnostics", "/admin/diagnostics"),
     ] {
         let label = format!("{}{}", name[..1].to_uppercase(), &name[1..]);
         follow(&browser, &app, Locator::LinkText(&label), path).await;
@@ -763,6 +765,107 @@ async fn a_failed_upgrade_is_listed_with_its_next_step_and_retried_from_the_list
     assert!(
         page.contains("the worker sets the new product and price in WHMCS"),
         "{page}"
+    );
+    app.stop().await;
+}
+
+/// A diagnostics report as the addon's Diagnostics tab sends it, from the
+/// admin area of `instance`, signed with `secret`.
+async fn send_diagnostics(
+    app: &TestApp,
+    instance: &str,
+    secret: &str,
+    id: &str,
+) -> reqwest::Response {
+    let mut body = envelope_for("diagnostics.run", instance);
+    body["context"]["actor"] = json!({"kind": "admin", "id": 1});
+    body["context"]["source"] = json!("adminarea");
+    body["data"] = json!({
+        "addon": {"version": env!("CARGO_PKG_VERSION"), "php": "8.2.36", "whmcs": "8.13.1-release.1",
+                  "timezone": "UTC", "utc_offset_seconds": 0, "now": jiff::Timestamp::now().as_second(),
+                  "hooks": ["ClientAdd", "InvoicePaid"]},
+        "rows": [{"check": "cron", "title": "WHMCS cron", "status": "warn",
+                  "detail": "the cron <has not run>", "fix": "check crons/cron.php", "assumptions": [12]}],
+    });
+    let mut request = HookRequest::signed(secret, id, body.to_string());
+    if instance != "default" {
+        request = request.header("puente-instance", instance);
+    }
+    app.post_signed("/v1/diagnostics", request).await
+}
+
+#[tokio::test]
+async fn each_installs_last_diagnostics_report_is_on_the_dashboard_for_its_staff_only() {
+    let (app, _whmcs) = dashboard_app().await;
+    let answer = json_of(
+        send_diagnostics(&app, "default", SECRET, "diag_default").await,
+        StatusCode::OK,
+    )
+    .await;
+    let checks: Vec<&str> = answer["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| row["check"].as_str().expect("check"))
+        .collect();
+    for check in [
+        "service",
+        "versions",
+        "clocks",
+        "timezone",
+        "whmcs_api",
+        "action_php",
+        "hooks_seen",
+    ] {
+        assert!(checks.contains(&check), "{check}: {checks:?}");
+    }
+    // The fake WHMCS answers every action "Client Not Found": puente's
+    // credentials reach it, and its role allows every probe.
+    let permissions = &answer["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|row| row["check"] == "api_permissions")
+        .expect("a permissions row")
+        .clone();
+    assert_eq!(permissions["status"], "pass", "{permissions}");
+    assert_eq!(
+        send_diagnostics(&app, "beta", OTHER_SECRET, "diag_beta")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // Only staff of the install run it.
+    let mut from_a_client = envelope("diagnostics.run");
+    from_a_client["data"] = json!({"addon": {}, "rows": []});
+    assert_error(
+        app.post_signed(
+            "/v1/diagnostics",
+            HookRequest::signed(SECRET, "diag_client", from_a_client.to_string()),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "actor_not_admin",
+    )
+    .await;
+
+    let everyone = sign_in(&app, ADMIN_TOKEN).await;
+    let (status, page) = get_page(&app, &everyone, "/admin/diagnostics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Instance default") && page.contains("Instance beta"),
+        "{page}"
+    );
+    assert!(
+        page.contains("the cron &lt;has not run&gt;"),
+        "escaped: {page}"
+    );
+    assert!(page.contains("check crons/cron.php"));
+    let beta_staff = sign_in(&app, BETA_TOKEN).await;
+    let (_, scoped) = get_page(&app, &beta_staff, "/admin/diagnostics").await;
+    assert!(
+        scoped.contains("Instance beta") && !scoped.contains("Instance default"),
+        "{scoped}"
     );
     app.stop().await;
 }

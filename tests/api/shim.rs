@@ -272,12 +272,20 @@ impl WhmcsWeb {
     }
 
     /// Serves on `port`, over the WHMCS database, with the addon sending to
-    /// `service_url`; returns once PHP says it listens.
+    /// `service_url`; returns once PHP says it listens. The addon is
+    /// installed into a WHMCS root of its own (with an `init.php`), as an
+    /// administrator installs it.
     fn start(port: u16, whmcs: &Path, service_url: &str) -> Self {
         use std::io::BufRead as _;
         let root = env!("CARGO_MANIFEST_DIR");
         let dir = whmcs.parent().expect("a folder");
         let (api_log, audit_log) = (dir.join("api.log"), dir.join("audit.log"));
+        let whmcs_root = dir.join("whmcs-root");
+        install_addon(
+            &Path::new(root).join("php-shim/modules/addons/puente"),
+            &whmcs_root.join("modules/addons/puente"),
+        );
+        std::fs::write(whmcs_root.join("init.php"), "<?php\n").expect("init.php");
         let mut child = Command::new("php")
             .args(["-S", &format!("127.0.0.1:{port}")])
             .arg(format!("{root}/php-shim/tests/e2e/whmcs-web.php"))
@@ -286,6 +294,10 @@ impl WhmcsWeb {
             .env("PUENTE_TEST_WHMCS_DB", whmcs)
             .env("PUENTE_TEST_API_LOG", &api_log)
             .env("PUENTE_TEST_AUDIT_LOG", &audit_log)
+            .env("PUENTE_TEST_WHMCS_ROOT", &whmcs_root)
+            // A page waiting on the service while the service calls back
+            // into WHMCS (action.php, the API) needs more than one worker.
+            .env("PHP_CLI_SERVER_WORKERS", "4")
             .env_remove("PUENTE_SPOOL_DIR")
             .env_remove("PUENTE_INSTANCE")
             .stdout(std::process::Stdio::null())
@@ -320,6 +332,20 @@ impl WhmcsWeb {
     /// Queries that named a table or column WHMCS 8.4 lacks.
     fn audit(&self) -> String {
         std::fs::read_to_string(&self.audit_log).unwrap_or_default()
+    }
+}
+
+/// Copies the addon's folder, as an administrator uploads it.
+fn install_addon(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("addon folder");
+    for entry in std::fs::read_dir(from).expect("addon files") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            install_addon(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
     }
 }
 
@@ -428,5 +454,91 @@ async fn a_direct_post_of_whmcs_own_cancel_form_ends_with_no_termination() {
     assert_eq!(report.withdrawn, 1, "{report:?}");
     assert_eq!(web.api_calls(), Vec::<String>::new(), "still none");
     assert_eq!(web.audit(), "", "every query names WHMCS 8.4's tables");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_diagnostics_tab_of_a_healthy_install_passes_every_check_and_the_service_keeps_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let whmcs = whmcs_database(dir.path());
+    let port = WhmcsWeb::reserve_port();
+    let whmcs_url = format!("http://127.0.0.1:{port}");
+    let app = spawn_app_with(
+        &[
+            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("PUENTE_WHMCS_URL", whmcs_url.as_str()),
+            ("PUENTE_WHMCS_IDENTIFIER", "puente"),
+            ("PUENTE_WHMCS_SECRET", "api-secret-123"),
+        ],
+        "",
+    )
+    .await;
+    let web = WhmcsWeb::start(port, &whmcs, &app.address);
+    // A hook arrived and the cron ran, as on a working install.
+    let (address, database) = (app.address.clone(), whmcs.clone());
+    tokio::task::spawn_blocking(move || {
+        fire(&address, &database, &["hooks", "ClientAdd"]);
+        fire(&address, &database, &["cron"]);
+    })
+    .await
+    .expect("php");
+
+    let page = reqwest::Client::new()
+        .post(format!(
+            "{}/admin/addonmodules.php?module=puente&tab=diagnostics",
+            web.url
+        ))
+        .form(&[
+            ("token", "e2e-form-token"),
+            ("puente_action", "diagnose"),
+            ("probe", "& < > \" '"),
+        ])
+        .send()
+        .await
+        .expect("the admin page")
+        .text()
+        .await
+        .expect("HTML");
+
+    let rows = page.matches("data-check=").count();
+    assert!(rows >= 35, "{rows} rows: {page}");
+    assert_eq!(
+        page.matches("<tr class=\"success\" data-check=").count(),
+        rows,
+        "every row passes: {page}"
+    );
+    for check in [
+        "whmcs_tables",
+        "action_php",
+        "api_permissions",
+        "timezone",
+        "hooks_seen",
+        "posted_values",
+        "cron",
+    ] {
+        assert!(page.contains(&format!("data-check=\"{check}\"")), "{check}");
+    }
+    assert!(page.contains("The service kept this report"), "{page}");
+    assert!(
+        page.contains("puente diagnostics, instance default"),
+        "the report to copy"
+    );
+    assert_eq!(web.audit(), "", "every query names WHMCS 8.4's tables");
+    // The service asked WHMCS's API only what cannot change it.
+    let asked = web.api_calls();
+    assert!(asked.contains(&"ModuleTerminate".to_owned()), "{asked:?}");
+    let kept: (i64, i64, i64) = app
+        .open_database()
+        .query_row(
+            "SELECT passed, warned, failed FROM diagnostic_reports WHERE instance = 'default'",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .expect("the report is kept");
+    assert_eq!(kept, (i64::try_from(rows).expect("rows"), 0, 0));
+    // For the screenshot looked at while building the page.
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/diagnostics-screenshots");
+    std::fs::create_dir_all(&shots).expect("folder");
+    std::fs::write(shots.join("addon-diagnostics.html"), &page).expect("page");
     app.stop().await;
 }

@@ -14,7 +14,11 @@
  *   POST /modules/addons/puente/action.php   the addon's signed endpoint.
  *   POST /includes/api.php   WHMCS's API: every call is written to
  *        PUENTE_TEST_API_LOG and refused, so a test can tell that nothing was asked.
+ *   GET|POST /admin/addonmodules.php?module=puente[&tab=diagnostics]   the
+ *        addon's admin page, as admin 1 of WHMCS 8.13.1.
  *
+ * The addon runs from PUENTE_TEST_WHMCS_ROOT (a WHMCS root the test copied
+ * it into, with an init.php), as it would be installed.
  * A query naming a table or column WHMCS 8.4 lacks is written to
  * PUENTE_TEST_AUDIT_LOG.
  */
@@ -41,6 +45,12 @@ function localAPI($command, $values = [], $adminUser = ''): array
     return ['result' => 'error', 'message' => "localAPI {$command} is not in this test"];
 }
 
+/** The session's form token (no session persists between requests here). */
+function generate_token($type = 'form'): string
+{
+    return $type === 'plain' ? 'e2e-form-token' : '<input type="hidden" name="token" value="e2e-form-token" />';
+}
+
 require_once '/usr/share/php/Illuminate/Database/autoload.php';
 require_once dirname(__DIR__) . '/support/Capsule.php';
 require_once dirname(__DIR__) . '/support/WhmcsDatabase.php';
@@ -52,7 +62,10 @@ register_shutdown_function(static function (): void {
     }
 });
 
-require dirname(__DIR__, 2) . '/modules/addons/puente/hooks.php';
+$GLOBALS['CONFIG'] = ['Version' => '8.13.1-release.1'];
+$root = (string) getenv('PUENTE_TEST_WHMCS_ROOT');
+require $root . '/modules/addons/puente/hooks.php';
+require $root . '/modules/addons/puente/puente.php';
 
 use WHMCS\Database\Capsule;
 
@@ -75,6 +88,16 @@ if ($path === '/clientarea.php' && ($_GET['action'] ?? '') === 'cancel') {
         $callback(['id' => $serviceId, 'requested' => $posted]);
     }
     echo $posted ? 'WHMCS: your cancellation request was submitted' : 'WHMCS: cancellation form';
+    return true;
+}
+
+if ($path === '/admin/addonmodules.php' && ($_GET['module'] ?? '') === 'puente') {
+    define('ADMINAREA', true);
+    $_SESSION = ['adminid' => 1];
+    require_once '/usr/share/php/smarty3/Smarty.class.php';
+    require_once dirname(__DIR__) . '/support/CurrentUser.php';
+    puente_output(['modulelink' => 'addonmodules.php?module=puente',
+        '_lang' => WHMCS\Module\Addon\Puente\Messages::all('english')]);
     return true;
 }
 

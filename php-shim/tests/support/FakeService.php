@@ -69,7 +69,7 @@ final class FakeService
         file_put_contents("{$this->dir}/client", json_encode(['status' => $status, 'body' => $json]));
     }
 
-    /** What one `/v1/client/...` path answers, before answerClient()'s. */
+    /** What one `/v1/client/...` (or `/v1/diagnostics`) path answers, before answerClient()'s. */
     public function answerClientAt(string $path, int $status, string $json): void
     {
         file_put_contents("{$this->dir}/client" . str_replace('/', '_', $path), json_encode(['status' => $status, 'body' => $json]));

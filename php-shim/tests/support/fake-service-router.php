@@ -13,7 +13,7 @@ file_put_contents(sprintf('%s/requests/%06d.json', $dir, $number), json_encode([
 ]));
 $client = json_decode((string) @file_get_contents("{$dir}/client" . str_replace('/', '_', (string) $path)), true)
     ?? json_decode((string) @file_get_contents("{$dir}/client"), true);
-if (str_starts_with((string) $path, '/v1/client/') && is_array($client)) {
+if ((str_starts_with((string) $path, '/v1/client/') || $path === '/v1/diagnostics') && is_array($client)) {
     http_response_code($client['status']);
     header('Content-Type: application/json');
     echo $client['body'];

@@ -107,105 +107,12 @@ final class Addon
     }
 
     /**
-     * The admin page: is the service reachable, what waits, what failed,
-     * and buttons to send a test event and to replay the spool now.
+     * The admin page (Addons > puente): its Status and Diagnostics tabs.
      *
      * @param array<string, mixed> $vars
      */
     public static function output(array $vars): string
     {
-        $lang = is_array($vars['_lang'] ?? null) ? $vars['_lang'] : Messages::all('spanish');
-        $t = static fn (string $key): string => htmlspecialchars((string) ($lang[$key] ?? $key), ENT_QUOTES);
-        $e = static fn (mixed $text): string => htmlspecialchars((string) $text, ENT_QUOTES);
-        $forwarder = Shim::forwarder();
-        $settings = $forwarder->settings();
-
-        $token = FormToken::current();
-        $notice = '';
-        $action = (string) ($_POST['puente_action'] ?? '');
-        if ($action !== '' && !FormToken::accepts($_POST['token'] ?? null, $token)) {
-            $notice = (string) ($lang['form_expired'] ?? 'form_expired');
-        } elseif ($action !== '') {
-            $notice = match ($action) {
-                'test' => self::sendTestEvent($forwarder, $lang),
-                'replay' => self::replayNow($forwarder, $lang),
-                'discard' => self::discardWaiting($forwarder, $lang, ($_POST['confirm'] ?? '') === 'discard'),
-                default => '',
-            };
-        }
-
-        $health = $settings->url === ''
-            ? new Response(0, '', (string) $settings->problem())
-            : (new Transport())->get($settings->url . '/healthz', $settings->connectTimeoutMs, $settings->totalTimeoutMs);
-        $status = $forwarder->status();
-        $rows = [
-            $t('service') => $e($settings->url ?: '-') . ' ' . ($health->isSuccess()
-                ? '<span class="label label-success">' . $t('reachable') . '</span>'
-                : '<span class="label label-danger">' . $t('unreachable') . '</span> ' . $e($health->describe())),
-            $t('settings') => $settings->isComplete() ? $t('complete') : $e($settings->problem()),
-            $t('instance') => $e($settings->instance),
-            $t('spooled') => $e($status['spooled'] ?? '?'),
-            $t('rejected') => $e($status['rejected']),
-            $t('overflowed') => $status['overflowed'] > 0
-                ? '<span class="label label-danger">' . $e($status['overflowed']) . '</span> ' . $t('overflowed_help')
-                : '0',
-            $t('breaker') => $status['breaker_open'] ? $t('breaker_open') : $t('breaker_closed'),
-            $t('last_error') => $status['last_error'] === null ? '-'
-                : $e(gmdate('Y-m-d H:i:s', (int) $status['last_error']['at']) . ' UTC: ' . $status['last_error']['message']),
-        ];
-        $html = $notice === '' ? '' : '<div class="alert alert-info">' . $e($notice) . '</div>';
-        // WHMCS would cancel the invoices the panel's rules keep payable.
-        if (in_array(strtolower((string) Whmcs::setting('CancelInvoiceOnCancellation')), ['on', '1', 'yes', 'true'], true)) {
-            $html .= '<div class="alert alert-warning">' . $t('cancel_invoices_setting') . '</div>';
-        }
-        $html .= '<table class="table table-condensed" style="max-width:60em">';
-        foreach ($rows as $label => $value) {
-            $html .= "<tr><th>{$label}</th><td>{$value}</td></tr>";
-        }
-        $html .= '</table>';
-        $dashboard = DashboardLink::make($settings, Context::loggedInAdmin($_SESSION ?? []), time());
-        if ($dashboard !== null) {
-            $html .= '<p><a class="btn btn-primary" target="_blank" rel="noopener noreferrer" href="' . $e($dashboard) . '">'
-                . $t('open_dashboard') . '</a> <small>' . $t('open_dashboard_help') . '</small></p>';
-        }
-        $link = $e($vars['modulelink'] ?? '');
-        $forms = ['test' => ['send_test_event', ''], 'replay' => ['replay_now', '']];
-        if (($status['spooled'] ?? 0) > 0) {
-            // Dropping events is never one click: the box must be ticked too.
-            $forms['discard'] = ['discard_waiting', '<label style="font-weight:normal;margin-right:.5em">'
-                . '<input type="checkbox" name="confirm" value="discard"> ' . $t('discard_confirm') . '</label>'];
-        }
-        foreach ($forms as $value => [$label, $extra]) {
-            $html .= "<form method=\"post\" action=\"{$link}\" style=\"display:inline-block;margin-right:1em\">"
-                . FormToken::field($token)
-                . "<input type=\"hidden\" name=\"puente_action\" value=\"{$value}\">{$extra}"
-                . "<button type=\"submit\" class=\"btn btn-default\">{$t($label)}</button></form>";
-        }
-        return $html;
-    }
-
-    /** @param array<string, string> $lang */
-    private static function sendTestEvent(Forwarder $forwarder, array $lang): string
-    {
-        $event = Event::envelope('PuenteTestEvent', ['sent_from' => 'addon admin page'], Context::detect(), $forwarder->settings()->instance, time());
-        $outcome = $forwarder->dispatch($event);
-        return sprintf('%s %s: %s', $lang['test_event'] ?? 'Test event', $event->id, $lang["outcome_{$outcome}"] ?? $outcome);
-    }
-
-    /** @param array<string, string> $lang */
-    private static function discardWaiting(Forwarder $forwarder, array $lang, bool $confirmed): string
-    {
-        if (!$confirmed) {
-            return $lang['discard_unconfirmed'] ?? 'discard_unconfirmed';
-        }
-        return sprintf('%s: %d', $lang['discarded'] ?? 'Discarded', $forwarder->discardWaiting());
-    }
-
-    /** @param array<string, string> $lang */
-    private static function replayNow(Forwarder $forwarder, array $lang): string
-    {
-        $report = $forwarder->replay(500, 20.0);
-        return sprintf('%s: %d / %d%s', $lang['replayed'] ?? 'Replayed', $report['delivered'], $report['rejected'],
-            $report['failed'] ? ' - ' . ($lang['replay_failed'] ?? 'the service failed; the rest waits') : '');
+        return AdminPage::render($vars, Shim::forwarder(), static fn (): int => time());
     }
 }

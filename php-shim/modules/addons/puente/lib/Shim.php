@@ -63,6 +63,12 @@ final class Shim
     public static function onCron(): void
     {
         try {
+            // When the cron last ran, and on which PHP (Diagnostics).
+            self::forwarder()->sharedState()->write('last_cron', (string) json_encode(['at' => time(), 'sapi' => PHP_SAPI]));
+        } catch (\Throwable $e) {
+            self::logFailure('cron time', $e);
+        }
+        try {
             $report = self::forwarder()->replay(self::CRON_REPLAY_LIMIT, self::CRON_REPLAY_SECONDS);
             if ($report['delivered'] + $report['rejected'] > 0 || $report['failed']) {
                 Whmcs::log('replay', '', $report);
