@@ -187,6 +187,8 @@ pub struct Counts {
     pub dead: i64,
     pub failed_upgrades: i64,
     pub failed_cancellations: i64,
+    /// Requests made on WHMCS's own form, waiting for the client.
+    pub unconfirmed_cancellations: i64,
     pub open_transfers: i64,
 }
 
@@ -210,6 +212,10 @@ impl Counts {
             failed_cancellations: count(
                 "SELECT count(*) FROM cancellations
                   WHERE status = 'failed' AND (?1 IS NULL OR instance = ?1)",
+            )?,
+            unconfirmed_cancellations: count(
+                "SELECT count(*) FROM cancellations
+                  WHERE status = 'unconfirmed' AND (?1 IS NULL OR instance = ?1)",
             )?,
             open_transfers: count(
                 "SELECT count(*) FROM transfers
@@ -366,6 +372,7 @@ pub fn overview(
                 li { "Alerts waiting to be sent: " strong { (counts.backlog) } }
                 li { a href="/admin/upgrades?status=failed" { "Failed upgrades: " strong { (counts.failed_upgrades) } } }
                 li { a href="/admin/cancellations?status=failed" { "Failed cancellations: " strong { (counts.failed_cancellations) } } }
+                li { a href="/admin/cancellations?status=unconfirmed" { "Cancellations waiting for the client's confirmation: " strong { (counts.unconfirmed_cancellations) } } }
                 li { a href="/admin/transfers" { "Transfers in flight: " strong { (counts.open_transfers) } } }
             }
         }

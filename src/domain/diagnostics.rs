@@ -217,6 +217,51 @@ mod tests {
             ..facts(0, 0)
         };
         assert_eq!(versions(&older).status, Verdict::Warn);
+        // A minute either way is a pass, a second more a warning, both ways.
+        for (skew, verdict) in [
+            (60, Verdict::Pass),
+            (-60, Verdict::Pass),
+            (61, Verdict::Warn),
+            (-61, Verdict::Warn),
+        ] {
+            let row = clocks(&facts(0, now.as_second() + skew), now);
+            assert_eq!(row.status, verdict, "{skew}: {}", row.detail);
+            assert!(row.detail.ends_with(&format!("{} s", skew.abs())));
+        }
+        assert_eq!(
+            clocks(&facts(0, now.as_second() - 61), now).assumptions,
+            [Value::from(23)]
+        );
+    }
+
+    #[test]
+    fn offsets_are_written_as_utc_plus_or_minus_hours_and_minutes() {
+        assert_eq!(offset(0), "+00:00");
+        assert_eq!(offset(19_800), "+05:30");
+        assert_eq!(offset(-10_800), "-03:00");
+        assert_eq!(offset(-34_200), "-09:30");
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").expect("zone");
+        let now: jiff::Timestamp = "2026-12-06T12:00:00Z".parse().expect("time");
+        let row = timezones(&kolkata, &facts(19_800, now.as_second()), now);
+        assert_eq!(row.status, Verdict::Pass, "{}", row.detail);
+        assert_eq!(
+            row.detail,
+            "puente uses Asia/Kolkata (UTC+05:30), WHMCS's PHP America/Argentina/Buenos_Aires (UTC+05:30)"
+        );
+        assert_eq!(
+            timezones(&kolkata, &facts(19_801, now.as_second()), now).status,
+            Verdict::Warn
+        );
+    }
+
+    #[test]
+    fn a_row_names_the_assumptions_it_confirms_as_numbers_or_labels() {
+        let row = Row::new("x", "X", Verdict::Pass, "d".into(), "").confirming(&["29", "29a"]);
+        assert_eq!(row.assumptions, [Value::from(29), Value::from("29a")]);
+        assert_eq!(
+            serde_json::to_value(Verdict::Warn).expect("json"),
+            Value::from("warn")
+        );
     }
 
     #[test]
