@@ -114,6 +114,31 @@ final class SmartyTemplatesTest extends ShimTestCase
         $this->assertStringContainsString('name="password"', $html, 'the form to confirm it');
     }
 
+    public function test_the_diagnostics_tab_renders_each_row_with_its_result_escaped(): void
+    {
+        $html = $this->render('admin/diagnostics', [
+            'modulelink' => 'addonmodules.php?module=puente&tab=diagnostics', 'token' => 't<k>', 'probe' => '& < > " \'',
+            'texts' => Messages::all('spanish'), 'expired' => false, 'kept' => true, 'summary' => '1 bien, 1 avisos, 1 fallos.',
+            'report' => "puente diagnostics <report>\n[FAIL] x",
+            'rows' => [
+                ['check' => 'php_version', 'label' => 'Versión de PHP', 'status' => 'pass', 'detail' => 'PHP 8.2', 'fix' => ''],
+                ['check' => 'cron', 'label' => 'Cron de WHMCS', 'status' => 'warn', 'detail' => 'never <ran>', 'fix' => 'check & fix'],
+                ['check' => 'whmcs_tables', 'label' => 'Tablas', 'status' => 'fail', 'detail' => 'missing: tbldomains.subscriptionid', 'fix' => 'x'],
+            ],
+        ]);
+
+        $this->assertStringContainsString('<tr class="success" data-check="php_version">', $html);
+        $this->assertStringContainsString('<tr class="warning" data-check="cron">', $html);
+        $this->assertStringContainsString('<tr class="danger" data-check="whmcs_tables">', $html);
+        $this->assertStringContainsString('<span class="label label-danger">FAIL</span>', $html);
+        $this->assertStringContainsString('never &lt;ran&gt;', $html);
+        $this->assertStringContainsString('check &amp; fix', $html);
+        $this->assertStringContainsString('name="probe" value="&amp; &lt; &gt; &quot; &#039;"', $html);
+        $this->assertStringContainsString('puente diagnostics &lt;report&gt;', $html);
+        $this->assertStringContainsString('Ejecutar el diagnóstico', $html);
+        $this->assertStringContainsString('El servicio guardó este informe', $html);
+    }
+
     public function test_a_domain_is_explained_as_stopping_its_renewal(): void
     {
         $vars = ['serviceid' => 0, 'domainid' => 912] + self::preview('spanish');
