@@ -124,6 +124,16 @@ final class UpgradeFactsTest extends CapsuleTestCase
         $_REQUEST = [];
     }
 
+    public function test_an_upgrade_page_naming_another_clients_service_prices_nothing(): void
+    {
+        // Service 7731 (product 12) is client 1842's.
+        $this->assertSame(7731, \WHMCS\Module\Addon\Puente\Shim::upgradedService(['serviceid' => '7731'], 12, 1842));
+        $this->assertNull(\WHMCS\Module\Addon\Puente\Shim::upgradedService(['serviceid' => '7731'], 12, 2210), 'not theirs');
+        $this->assertNull(\WHMCS\Module\Addon\Puente\Shim::upgradedService(['serviceid' => '7731'], 13, 1842), 'not on that product');
+        $this->assertNull(\WHMCS\Module\Addon\Puente\Shim::upgradedService(['serviceid' => '999999'], 12, null), 'no such service');
+        $this->assertSame(7731, \WHMCS\Module\Addon\Puente\Shim::upgradedService(['id' => '7731'], 12, null), 'staff, legacy page');
+    }
+
     public function test_a_price_whose_service_the_addon_cannot_tell_is_left_to_whmcs_and_staff_are_told(): void
     {
         $this->startService()->answerDecision('{"return":{"price":"0.01"}}');

@@ -176,11 +176,29 @@ final class AdminPage
         }
         $smarty = new \Smarty();
         $smarty->setTemplateDir(dirname(__DIR__) . '/templates/admin');
-        $compiled = is_string($GLOBALS['templates_compiledir'] ?? null) && is_dir($GLOBALS['templates_compiledir'])
-            ? $GLOBALS['templates_compiledir'] : sys_get_temp_dir();
-        $smarty->setCompileDir(rtrim($compiled, '/') . '/puente');
+        $smarty->setCompileDir(self::compileDir());
         $smarty->assign($vars);
         return $smarty->fetch($name . '.tpl');
+    }
+
+    /**
+     * Where Smarty writes the compiled templates: a folder of WHMCS's own
+     * `$templates_compiledir` (configuration.php; relative to the WHMCS
+     * root), else of the system's temporary folder, readable by no one else.
+     */
+    private static function compileDir(): string
+    {
+        $configured = $GLOBALS['templates_compiledir'] ?? '';
+        if (is_string($configured) && $configured !== '' && $configured[0] !== '/') {
+            $configured = dirname(__DIR__, 4) . '/' . $configured;
+        }
+        $base = is_string($configured) && $configured !== '' && is_dir($configured) && is_writable($configured)
+            ? $configured : sys_get_temp_dir();
+        $dir = rtrim($base, '/') . '/puente-admin';
+        if (!is_dir($dir)) {
+            @mkdir($dir, 0700, true);
+        }
+        return $dir;
     }
 
     private static function button(string $link, string $token, string $action, string $label, string $extra): string

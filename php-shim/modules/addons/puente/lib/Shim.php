@@ -125,8 +125,9 @@ final class Shim
      * service from the upgrade page's request (`serviceid` on WHMCS 8's
      * route-based pages, `id` on the legacy upgrade.php; Twenty-One's
      * upgrade-configure.tpl and upgrade.tpl), checked against the hook's
-     * `oldproductid`. When the addon cannot tell which service a price is
-     * for, WHMCS keeps its own price and staff are told.
+     * `oldproductid` and the logged-in client. When the addon cannot tell
+     * which service a price is for, WHMCS keeps its own price and staff are
+     * told.
      *
      * @param array<string, mixed> $vars
      * @return array<string, string>|null
@@ -140,7 +141,9 @@ final class Shim
                 $serviceId = (int) ($vars['serviceId'] ?? 0);
                 [$targetPid, $cycle] = UpgradeFacts::ordered((int) ($vars['upgradeId'] ?? 0), $serviceId);
             } else {
-                $serviceId = self::upgradedService($_REQUEST, (int) ($vars['oldproductid'] ?? 0));
+                $actor = Context::detect()->actor;
+                $serviceId = self::upgradedService($_REQUEST, (int) ($vars['oldproductid'] ?? 0),
+                    $actor['kind'] === 'client' ? (int) ($actor['id'] ?? 0) : null);
                 if ($serviceId === null) {
                     Whmcs::problem('upgrade_service_unknown', sprintf('an upgrade price (product #%d to #%d) was left to WHMCS: '
                         . 'the upgrade page named no service the addon could find (request parameters serviceid or id), '
@@ -170,19 +173,26 @@ final class Shim
     /**
      * The service an upgrade page is about: its request's `serviceid`
      * (route-based pages) or `id` (upgrade.php), when that service has the
-     * product the upgrade starts from; null when neither does.
+     * product the upgrade starts from and, for a client, is theirs (a
+     * request naming another client's service must not price this one);
+     * null when neither does.
      *
      * @param array<string, mixed> $request
+     * @param ?int $clientId the logged-in client, when a client asks
      */
-    public static function upgradedService(array $request, int $fromProduct): ?int
+    public static function upgradedService(array $request, int $fromProduct, ?int $clientId): ?int
     {
         foreach (['serviceid', 'id'] as $name) {
             $id = $request[$name] ?? null;
             if (!is_numeric($id) || (int) $id <= 0) {
                 continue;
             }
-            if ($fromProduct <= 0 || !Whmcs::hasDatabase()
-                || (int) \WHMCS\Database\Capsule::table('tblhosting')->where('id', (int) $id)->value('packageid') === $fromProduct) {
+            if (!Whmcs::hasDatabase()) {
+                return (int) $id;
+            }
+            $service = \WHMCS\Database\Capsule::table('tblhosting')->where('id', (int) $id)->first(['packageid', 'userid']);
+            if ($service !== null && ($fromProduct <= 0 || (int) $service->packageid === $fromProduct)
+                && ($clientId === null || (int) $service->userid === $clientId)) {
                 return (int) $id;
             }
         }
