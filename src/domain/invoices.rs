@@ -232,6 +232,10 @@ mod tests {
             assert!(!lines.renews(kind, relid), "{kind} {relid:?}");
         }
         assert!(!lines.carries("Hosting", None));
+        // Only a line whose type names a domain is the domain's.
+        for kind in ["Item", "LateFee", "AddFunds", "Invoice"] {
+            assert!(!lines.carries(kind, Some(912)), "{kind}");
+        }
         let domain = ServiceLines::of_domain(912);
         assert!(domain.carries("DomainRenew", Some(912)));
         assert!(!domain.carries("Hosting", Some(0)));

@@ -855,6 +855,23 @@ mod tests {
     }
 
     #[test]
+    fn cleared_subscriptions_are_named_for_staff_one_by_one() {
+        let cleared = |kind: &str, id, subscription: &str| ClearedSubscription {
+            kind: kind.into(),
+            id,
+            subscription: subscription.into(),
+        };
+        assert_eq!(
+            ClearedSubscription::describe(&[
+                cleared("service", 7731, "sub_1QwErTy"),
+                cleared("addon", 31, "sub_2AddOn"),
+            ]),
+            "service #7731: sub_1QwErTy, addon #31: sub_2AddOn"
+        );
+        assert_eq!(ClearedSubscription::describe(&[]), "");
+    }
+
+    #[test]
     fn unpaid_invoices_are_listed_only_when_known() {
         let with = Refusal::UnpaidInvoices(vec![12, 15]).message("english");
         assert!(with.ends_with(" (#12, #15)"), "{with}");
