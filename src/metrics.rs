@@ -234,7 +234,8 @@ impl Metrics {
             "cancellations",
             "Cancellation work by outcome: requested (client page), renewal_disabled, scheduled \
              (dates read for a request WHMCS recorded), terminated, terminated_by_whmcs, failed, \
-             held (WHMCS's automation told to wait)",
+             held (WHMCS's automation told to wait), withdrawn (staff deleted the request in \
+             WHMCS: never terminated)",
             cancellations.clone(),
         );
         let transfers = Family::<OutcomeLabels, Counter>::default();
