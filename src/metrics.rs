@@ -412,20 +412,15 @@ impl Metrics {
             == 1
     }
 
-    pub fn record_retention(&self, instance: &str, purged: crate::store::retention::Purged) {
-        for (table, count) in [
-            ("events", purged.events),
-            ("messages", purged.messages),
-            ("message_attempts", purged.attempts),
-        ] {
-            if count > 0 {
-                self.retention
-                    .get_or_create(&TableLabels {
-                        table,
-                        instance: instance.to_owned(),
-                    })
-                    .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
-            }
+    /// Rows retention deleted from one table.
+    pub fn record_purged(&self, instance: &str, table: &'static str, count: usize) {
+        if count > 0 {
+            self.retention
+                .get_or_create(&TableLabels {
+                    table,
+                    instance: instance.to_owned(),
+                })
+                .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
         }
     }
 

@@ -64,7 +64,9 @@ impl RetentionWorker {
                 let (purged, last) = self
                     .change(move |c| retention::purge_batch(c, &name, after_seq, before))
                     .await?;
-                self.metrics.record_retention(&instance, purged);
+                for (table, count) in purged.by_table() {
+                    self.metrics.record_purged(&instance, table, count);
+                }
                 total += purged;
                 match last {
                     Some(last) => after_seq = last,

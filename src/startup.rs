@@ -93,8 +93,8 @@ impl Application {
             Arc::clone(&metrics),
         ));
         let shared_metrics = Arc::clone(&metrics);
+        let dashboard = web::Data::new(crate::dashboard::Dashboard::new(&config));
         let state = web::Data::new(AppState {
-            dashboard: Arc::new(crate::dashboard::Dashboard::new(&config)),
             config,
             database,
             writer: writer.writer(),
@@ -105,6 +105,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(dashboard.clone())
                 .wrap(middleware::from_fn(http::count_requests))
                 .configure(http::routes)
                 .configure(crate::dashboard::routes)

@@ -21,6 +21,8 @@ use subtle::ConstantTimeEq;
 pub use sources::{CONFIG_FILE_VAR, Origin, Sources, Value, env_var};
 
 use crate::domain::ids::InstanceName;
+pub use crate::domain::upgrade::UpgradePolicy;
+pub use crate::domain::upgrade_check::Upgrades;
 use crate::signature::HookSecret;
 
 /// Service-wide settings: one value for the whole service.
@@ -282,54 +284,6 @@ impl WhatsAppMode {
             Self::Cloud => "cloud",
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpgradePolicy {
-    Seed,
-    SeedSameDueDate,
-    Prorata,
-    ProrataRestart,
-}
-
-impl UpgradePolicy {
-    pub const NAMES: &str = "seed, seed_same_due_date, prorata, prorata_restart";
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Some(match text {
-            "seed" => Self::Seed,
-            "seed_same_due_date" => Self::SeedSameDueDate,
-            "prorata" => Self::Prorata,
-            "prorata_restart" => Self::ProrataRestart,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Seed => "seed",
-            Self::SeedSameDueDate => "seed_same_due_date",
-            Self::Prorata => "prorata",
-            Self::ProrataRestart => "prorata_restart",
-        }
-    }
-
-    /// Whether the new plan's period starts on the enable date.
-    pub fn restarts_period(self) -> bool {
-        matches!(self, Self::Seed | Self::ProrataRestart)
-    }
-}
-
-/// The administrator's upgrade settings beyond the pricing policy.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Upgrades {
-    /// puente's per-product allow-list: a product listed here may move
-    /// only to these targets (and WHMCS's upgrade list must allow them too).
-    pub targets: BTreeMap<u64, Vec<u64>>,
-    /// Tier rank per product: moving to a lower rank is a downgrade.
-    pub tiers: BTreeMap<u64, u32>,
-    /// WHMCS support department of manual upgrade requests.
-    pub manual_department: Option<u64>,
 }
 
 /// Cancelling services (SPEC §2.3).

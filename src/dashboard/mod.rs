@@ -159,6 +159,7 @@ pub struct Operator {
     pub scope: Scope,
     csrf: String,
     cookie: String,
+    dashboard: web::Data<Dashboard>,
 }
 
 impl FromRequest for Operator {
@@ -167,17 +168,18 @@ impl FromRequest for Operator {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let post = request.method() == actix_web::http::Method::POST;
-        let Some(state) = request.app_data::<web::Data<AppState>>() else {
+        let Some(dashboard) = request.app_data::<web::Data<Dashboard>>() else {
             return ready(Err(PageError::Internal));
         };
         let now = jiff::Timestamp::now().as_second();
         let operator = request.cookie(COOKIE).and_then(|cookie| {
             let value = cookie.value().to_owned();
-            let session = state.dashboard.key.verify(&value, now)?;
+            let session = dashboard.key.verify(&value, now)?;
             Some(Operator {
                 scope: session.scope,
-                csrf: state.dashboard.key.csrf_token(&value),
+                csrf: dashboard.key.csrf_token(&value),
                 cookie: value,
+                dashboard: dashboard.clone(),
             })
         });
         ready(operator.ok_or(PageError::SignIn { post }))
@@ -190,8 +192,8 @@ impl Operator {
     }
 
     /// Refuses a post whose CSRF token is not this session's.
-    fn check(&self, state: &AppState, form: &ActionForm) -> Result<(), PageError> {
-        if state.dashboard.key.csrf_matches(&self.cookie, &form.csrf) {
+    fn check(&self, form: &ActionForm) -> Result<(), PageError> {
+        if self.dashboard.key.csrf_matches(&self.cookie, &form.csrf) {
             Ok(())
         } else {
             Err(PageError::Forbidden(
@@ -283,6 +285,7 @@ async fn login(
     request: HttpRequest,
     form: web::Form<LoginForm>,
     state: web::Data<AppState>,
+    dashboard: web::Data<Dashboard>,
 ) -> HttpResponse {
     let Some(admin) = Admin::for_token(&state.config, form.token.trim()) else {
         tracing::warn!("dashboard sign-in refused: the token matches no admin token");
@@ -294,7 +297,7 @@ async fn login(
         .map_or(Scope::Global, Scope::Instance);
     tracing::info!(scope = ?scope, "dashboard sign-in with an admin token");
     let now = jiff::Timestamp::now().as_second();
-    let cookie = state.dashboard.key.issue(&scope, now);
+    let cookie = dashboard.key.issue(&scope, now);
     HttpResponse::SeeOther()
         .cookie(session_cookie(&request, cookie))
         .insert_header((header::LOCATION, "/admin/"))
@@ -306,7 +309,11 @@ async fn login(
 /// The answer is a page that goes on to `/admin/` by itself rather than a
 /// redirect: the browser arrives from WHMCS's site, and a `SameSite=Strict`
 /// cookie is not sent on a redirect that started on another site.
-async fn link(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+async fn link(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+    dashboard: web::Data<Dashboard>,
+) -> Result<HttpResponse, PageError> {
     let link = web::Query::<SignInLink>::from_query(request.query_string())
         .map_err(|_| PageError::BadRequest("this sign-in link is malformed".into()))?
         .into_inner();
@@ -316,17 +323,13 @@ async fn link(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
         PageError::Forbidden(problem.to_string())
     })?;
     let expires = link.expires.parse::<i64>().unwrap_or(now);
-    if !state
-        .dashboard
-        .used_links
-        .first_use(&link.nonce, expires, now)
-    {
+    if !dashboard.used_links.first_use(&link.nonce, expires, now) {
         return Err(PageError::Forbidden(
             "this sign-in link was already used; open the dashboard again from WHMCS".into(),
         ));
     }
     tracing::info!(%instance, whmcs_admin = %link.admin, "dashboard sign-in through the addon");
-    let cookie = state.dashboard.key.issue(&Scope::Instance(instance), now);
+    let cookie = dashboard.key.issue(&Scope::Instance(instance), now);
     Ok(html(
         HttpResponse::Ok().cookie(session_cookie(&request, cookie)),
         pages::signed_in(),
@@ -337,9 +340,8 @@ async fn logout(
     request: HttpRequest,
     operator: Operator,
     form: web::Form<ActionForm>,
-    state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    operator.check(&state, &form)?;
+    operator.check(&form)?;
     let mut gone = session_cookie(&request, String::new());
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
@@ -538,12 +540,11 @@ async fn message(
 /// Runs an admin API action as the operator, then goes back to `back`.
 async fn act(
     operator: &Operator,
-    state: &web::Data<AppState>,
     form: &ActionForm,
     back: String,
     action: impl std::future::Future<Output = Result<HttpResponse, ApiError>>,
 ) -> Result<HttpResponse, PageError> {
-    operator.check(state, form)?;
+    operator.check(form)?;
     action.await?;
     Ok(see_other(&back))
 }
@@ -560,7 +561,7 @@ async fn retry_message(
         web::Path::from(id.clone()),
         state.clone(),
     );
-    act(&operator, &state, &form, back, action).await
+    act(&operator, &form, back, action).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -653,7 +654,7 @@ async fn retry_upgrade(
         state.clone(),
     );
     let back = "/admin/upgrades?done=retried".to_owned();
-    act(&operator, &state, &form, back, action).await
+    act(&operator, &form, back, action).await
 }
 
 async fn cancellations(
@@ -706,7 +707,7 @@ async fn retry_cancellation(
         state.clone(),
     );
     let back = "/admin/cancellations?done=retried".to_owned();
-    act(&operator, &state, &form, back, action).await
+    act(&operator, &form, back, action).await
 }
 
 async fn transfers(
@@ -771,7 +772,7 @@ async fn approve_transfer(
         state.clone(),
     );
     let back = "/admin/transfers?done=approved".to_owned();
-    act(&operator, &state, &form, back, action).await
+    act(&operator, &form, back, action).await
 }
 
 /// Takes the minute's sample of the dashboard's charts, every minute.

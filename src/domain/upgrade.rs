@@ -8,7 +8,44 @@ use rust_decimal::Decimal;
 
 use super::cycle::{Cycle, days_between};
 use super::money::{Currency, Money};
-pub use crate::config::UpgradePolicy;
+
+/// How an upgrade is priced and when the new plan's period starts
+/// (`PUENTE_UPGRADE_POLICY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradePolicy {
+    Seed,
+    SeedSameDueDate,
+    Prorata,
+    ProrataRestart,
+}
+
+impl UpgradePolicy {
+    pub const NAMES: &str = "seed, seed_same_due_date, prorata, prorata_restart";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "seed" => Self::Seed,
+            "seed_same_due_date" => Self::SeedSameDueDate,
+            "prorata" => Self::Prorata,
+            "prorata_restart" => Self::ProrataRestart,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Seed => "seed",
+            Self::SeedSameDueDate => "seed_same_due_date",
+            Self::Prorata => "prorata",
+            Self::ProrataRestart => "prorata_restart",
+        }
+    }
+
+    /// Whether the new plan's period starts on the enable date.
+    pub fn restarts_period(self) -> bool {
+        matches!(self, Self::Seed | Self::ProrataRestart)
+    }
+}
 
 /// The service as it is.
 #[derive(Debug, Clone)]

@@ -14,7 +14,18 @@ use super::cycle::Cycle;
 use super::money::{Currency, Money};
 use super::paid::{self, AmountPaid, PaidLine};
 use super::upgrade::{self, Current, Kind, Quote, Target, UpgradePolicy};
-use crate::config::Upgrades;
+
+/// The administrator's upgrade settings beyond the pricing policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Upgrades {
+    /// puente's per-product allow-list: a product listed here may move
+    /// only to these targets (and WHMCS's upgrade list must allow them too).
+    pub targets: BTreeMap<u64, Vec<u64>>,
+    /// Tier rank per product: moving to a lower rank is a downgrade.
+    pub tiers: BTreeMap<u64, u32>,
+    /// WHMCS support department of manual upgrade requests.
+    pub manual_department: Option<u64>,
+}
 
 /// What the addon reads from WHMCS for an upgrade.
 #[derive(Debug, Clone, Deserialize)]

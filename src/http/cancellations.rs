@@ -29,7 +29,6 @@ use crate::store::NewEvent;
 use crate::store::cancellations::{self, CancellationQuery, Status, StoredCancellation};
 use crate::store::events::EventStatus;
 use crate::store::messages::Retry;
-use crate::whmcs::{AddonClient, AddonError, WhmcsClient, WhmcsError};
 
 /// Longest reason copied into WHMCS.
 const MAX_REASON_CHARS: usize = 2000;
@@ -137,31 +136,6 @@ async fn action(
     })
 }
 
-/// The instance's WHMCS API and addon.
-fn whmcs_of<'s>(
-    state: &'s AppState,
-    action: &Action,
-) -> Result<(&'s WhmcsClient, &'s AddonClient), ApiError> {
-    let instance = &action.event.instance;
-    state
-        .whmcs
-        .get(instance)
-        .zip(state.addons.get(instance))
-        .ok_or_else(|| {
-            ApiError::WhmcsUnavailable(format!(
-                "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
-            ))
-        })
-}
-
-fn unavailable(error: WhmcsError) -> ApiError {
-    ApiError::WhmcsUnavailable(error.to_string())
-}
-
-fn addon_unavailable(error: AddonError) -> ApiError {
-    ApiError::WhmcsUnavailable(format!("the WHMCS addon could not be asked: {error}"))
-}
-
 /// Whether an open cancellation stands in the way of a new request: one
 /// made on WHMCS's own form does not, it is what the client confirms now.
 fn stands(stored: &StoredCancellation) -> bool {
@@ -198,7 +172,7 @@ pub async fn preview(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let action = action(&request, payload, &state).await?;
-    let (whmcs, addon) = whmcs_of(&state, &action)?;
+    let (whmcs, addon) = state.whmcs_of(&action.event.instance)?;
     let instance = action.event.instance.clone();
     let public_url = state.config.public_url_of(&instance);
     let today = state.local_date(&instance, jiff::Timestamp::now());
@@ -238,13 +212,13 @@ pub async fn preview(
                     "outcome": "cancellation_requested",
                 })));
             }
-            let table = addon
-                .service_facts(service_id)
+            let upgrades = addon
+                .upgrades(service_id)
                 .await
-                .map_err(addon_unavailable)?;
-            let facts = service_facts(whmcs, service_id, &table.upgrades, &public_url)
+                .map_err(ApiError::addon_unavailable)?;
+            let facts = service_facts(whmcs, service_id, &upgrades, &public_url)
                 .await
-                .map_err(unavailable)?
+                .map_err(ApiError::unavailable)?
                 .ok_or_else(|| not_found(action.target))?;
             let mut options = Vec::new();
             for kind in [CancelType::Immediate, CancelType::EndOfBillingPeriod] {
@@ -291,7 +265,7 @@ pub async fn preview(
             let (facts, renewal_off, open) =
                 domain_facts(whmcs, action.client_id, domain_id, &public_url)
                     .await
-                    .map_err(unavailable)?
+                    .map_err(ApiError::unavailable)?
                     .ok_or_else(|| not_found(action.target))?;
             cancel::decide_domain(action.client_id, &facts, renewal_off)
                 .map_err(|refusal| refused(refusal, &action.language))?;
@@ -324,7 +298,7 @@ pub async fn request(
     if let Some(stored) = state.read(move |c| cancellations::by_event(c, &id)).await? {
         return Ok(answer(&stored));
     }
-    let (whmcs, addon) = whmcs_of(&state, &action)?;
+    let (whmcs, addon) = state.whmcs_of(&action.event.instance)?;
     let instance = action.event.instance.clone();
     let public_url = state.config.public_url_of(&instance);
     let today = state.local_date(&instance, jiff::Timestamp::now());
@@ -337,13 +311,13 @@ pub async fn request(
                         .into(),
                 )
             })?;
-            let table = addon
-                .service_facts(service_id)
+            let upgrades = addon
+                .upgrades(service_id)
                 .await
-                .map_err(addon_unavailable)?;
-            let facts = service_facts(whmcs, service_id, &table.upgrades, &public_url)
+                .map_err(ApiError::addon_unavailable)?;
+            let facts = service_facts(whmcs, service_id, &upgrades, &public_url)
                 .await
-                .map_err(unavailable)?
+                .map_err(ApiError::unavailable)?
                 .ok_or_else(|| not_found(action.target))?;
             let accepted = cancel::decide_service(
                 action.client_id,
@@ -357,7 +331,7 @@ pub async fn request(
             whmcs
                 .add_cancel_request(service_id, kind.as_str(), &action.reason)
                 .await
-                .map_err(unavailable)?;
+                .map_err(ApiError::unavailable)?;
             state
                 .metrics
                 .record_cancellation("requested", instance.as_str());
@@ -367,14 +341,14 @@ pub async fn request(
             let (facts, renewal_off, open) =
                 domain_facts(whmcs, action.client_id, domain_id, &public_url)
                     .await
-                    .map_err(unavailable)?
+                    .map_err(ApiError::unavailable)?
                     .ok_or_else(|| not_found(action.target))?;
             cancel::decide_domain(action.client_id, &facts, renewal_off)
                 .map_err(|refusal| refused(refusal, &action.language))?;
             whmcs
                 .disable_domain_renewal(domain_id)
                 .await
-                .map_err(unavailable)?;
+                .map_err(ApiError::unavailable)?;
             state
                 .metrics
                 .record_cancellation("renewal_disabled", instance.as_str());

@@ -60,6 +60,16 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// WHMCS's API could not take a request now.
+    pub fn unavailable(error: crate::whmcs::WhmcsError) -> Self {
+        Self::WhmcsUnavailable(error.to_string())
+    }
+
+    /// The addon's `action.php` could not be asked.
+    pub fn addon_unavailable(error: crate::whmcs::AddonError) -> Self {
+        Self::WhmcsUnavailable(format!("the WHMCS addon could not be asked: {error}"))
+    }
+
     /// The stable, snake_case code clients branch on.
     pub fn code(&self) -> &'static str {
         match self {

@@ -34,8 +34,6 @@ pub struct AppState {
     pub writer: Writer,
     pub metrics: Arc<Metrics>,
     /// WHMCS API clients by instance, for the client routes.
-    /// The dashboard's session key and used sign-in links.
-    pub dashboard: Arc<crate::dashboard::Dashboard>,
     pub whmcs: Arc<
         std::collections::BTreeMap<crate::domain::ids::InstanceName, crate::whmcs::WhmcsClient>,
     >,
@@ -62,6 +60,21 @@ impl AppState {
             tracing::error!(error = format!("{error:#}"), "database read failed");
             ApiError::Internal
         })
+    }
+
+    /// The instance's WHMCS API and its addon's `action.php`.
+    pub fn whmcs_of(
+        &self,
+        instance: &crate::domain::ids::InstanceName,
+    ) -> Result<(&crate::whmcs::WhmcsClient, &crate::whmcs::AddonClient), ApiError> {
+        self.whmcs
+            .get(instance)
+            .zip(self.addons.get(instance))
+            .ok_or_else(|| {
+                ApiError::WhmcsUnavailable(format!(
+                    "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
+                ))
+            })
     }
 
     /// The installation's calendar day at `at`, in its `timezone`.

@@ -18,14 +18,12 @@ use super::signed::{self, SignedEvent};
 use crate::domain::alerts::AlertKind;
 use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
-use crate::domain::invoices::UpgradeRow;
 use crate::domain::plan::Plan;
 use crate::domain::transfer::{self, NewTransfer, Party, Refusal, Status, Step, StepRefusal};
 use crate::store::NewEvent;
 use crate::store::events::EventStatus;
 use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer, TransferQuery};
 use crate::transfers::{Question, facts};
-use crate::whmcs::{AddonClient, WhmcsClient, WhmcsError};
 
 /// A verified action of a logged-in client.
 struct ClientAction {
@@ -70,38 +68,6 @@ fn language(data: &Value) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned()
-}
-
-/// The instance's WHMCS API and addon.
-fn whmcs_of<'s>(
-    state: &'s AppState,
-    action: &ClientAction,
-) -> Result<(&'s WhmcsClient, &'s AddonClient), ApiError> {
-    let instance = &action.event.instance;
-    state
-        .whmcs
-        .get(instance)
-        .zip(state.addons.get(instance))
-        .ok_or_else(|| {
-            ApiError::WhmcsUnavailable(format!(
-                "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
-            ))
-        })
-}
-
-/// The service's upgrade rows, which only the addon can read.
-async fn upgrades_of(addon: &AddonClient, service_id: u64) -> Result<Vec<UpgradeRow>, ApiError> {
-    addon
-        .service_facts(service_id)
-        .await
-        .map(|facts| facts.upgrades)
-        .map_err(|error| {
-            ApiError::WhmcsUnavailable(format!("the WHMCS addon could not be asked: {error}"))
-        })
-}
-
-fn unavailable(error: WhmcsError) -> ApiError {
-    ApiError::WhmcsUnavailable(error.to_string())
 }
 
 fn refused(refusal: &Refusal, language: &str) -> ApiError {
@@ -187,8 +153,11 @@ pub async fn request(
         return Ok(HttpResponse::Created().json(shown(&stored)));
     }
     let language = language(&action.data);
-    let (whmcs, addon) = whmcs_of(&state, &action)?;
-    let upgrades = upgrades_of(addon, service_id).await?;
+    let (whmcs, addon) = state.whmcs_of(&action.event.instance)?;
+    let upgrades = addon
+        .upgrades(service_id)
+        .await
+        .map_err(ApiError::addon_unavailable)?;
     let instance = action.event.instance.clone();
     let name = instance.as_str().to_owned();
     let open = state
@@ -207,7 +176,7 @@ pub async fn request(
     };
     let (facts, names) = facts(whmcs, &question)
         .await
-        .map_err(unavailable)?
+        .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("WHMCS has no service {service_id}")))?;
     let (passed, checks) = transfer::check(&facts);
     passed.map_err(|refusal| refused(&refusal, &language))?;
@@ -355,12 +324,15 @@ async fn take(
         now,
     )
     .map_err(step_refused)?;
-    let (whmcs, addon) = whmcs_of(state, &action)?;
+    let (whmcs, addon) = state.whmcs_of(&action.event.instance)?;
     let mut checks = Vec::new();
     if let ClientStep::Accept = wanted {
         // Every precondition again, with the recipient as the one acting.
         let service_id = transfer.service_id.unsigned_abs();
-        let upgrades = upgrades_of(addon, service_id).await?;
+        let upgrades = addon
+            .upgrades(service_id)
+            .await
+            .map_err(ApiError::addon_unavailable)?;
         let question = Question {
             service_id,
             owner_client_id: transfer.owner_client_id.unsigned_abs(),
@@ -376,7 +348,7 @@ async fn take(
         };
         let (facts, _) = facts(whmcs, &question)
             .await
-            .map_err(unavailable)?
+            .map_err(ApiError::unavailable)?
             .ok_or_else(|| ApiError::NotFound("WHMCS no longer has the service".into()))?;
         let (passed, results) = transfer::check(&facts);
         passed.map_err(|refusal| refused(&refusal, &language))?;
@@ -386,7 +358,7 @@ async fn take(
         let details = whmcs
             .client_details(action.client_id)
             .await
-            .map_err(unavailable)?;
+            .map_err(ApiError::unavailable)?;
         let owns = action.user_id.is_some() && details.owner_user_id == action.user_id;
         if !owns {
             let refusal = if party == Party::Owner {

@@ -40,6 +40,17 @@ pub struct Purged {
     pub kept: usize,
 }
 
+impl Purged {
+    /// The rows deleted, by the table they were deleted from.
+    pub fn by_table(&self) -> [(&'static str, usize); 3] {
+        [
+            ("events", self.events),
+            ("messages", self.messages),
+            ("message_attempts", self.attempts),
+        ]
+    }
+}
+
 impl std::ops::AddAssign for Purged {
     fn add_assign(&mut self, other: Self) {
         self.events += other.events;

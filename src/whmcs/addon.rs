@@ -162,6 +162,11 @@ impl AddonClient {
         })
     }
 
+    /// The upgrade rows of one service and its addons (`ServiceFacts`).
+    pub async fn upgrades(&self, service_id: u64) -> Result<Vec<UpgradeRow>, AddonError> {
+        Ok(self.service_facts(service_id).await?.upgrades)
+    }
+
     /// `MoveService` of a transfer, under the id `move_<transfer>` the
     /// addon requires, so a repeated call is recognised.
     pub async fn move_service(&self, request: &MoveRequest<'_>) -> Result<Moved, AddonError> {

@@ -34,6 +34,14 @@ fn whmcs_with(next_due: Date, module: bool) -> FakeWhmcs {
     fake
 }
 
+/// As [`whmcs_with`], with a cancellation request of `kind` WHMCS already
+/// holds for service 7731 (its `tblcancelrequests` row).
+fn whmcs_holding(next_due: Date, module: bool, kind: &str) -> FakeWhmcs {
+    let fake = whmcs_with(next_due, module);
+    fake.state().cancel_requests.insert(7731, kind.into());
+    fake
+}
+
 /// The client action the addon signs once the client re-entered their
 /// email and password.
 fn cancel_action(client: u64, data: Value, reauthenticated: bool) -> Value {
@@ -542,10 +550,7 @@ async fn while_whmcs_is_down_the_termination_waits_and_is_never_asked_twice() {
 #[tokio::test]
 async fn a_request_made_in_whmcs_gets_its_dates_alert_and_termination_too() {
     let due = today().checked_add(10.days()).expect("date");
-    let fake = whmcs_with(due, false);
-    fake.state()
-        .cancel_requests
-        .insert(7731, "End of Billing Period".into());
+    let fake = whmcs_holding(due, false, "End of Billing Period");
     let server = serve(&fake).await;
     let app = app_with(&server, &[]).await;
 
@@ -870,11 +875,12 @@ async fn cron_terminates(app: &TestApp, id: &str, request_held: bool) -> Value {
 
 #[tokio::test]
 async fn a_request_from_whmcs_own_form_is_never_carried_out_until_the_client_confirms_it() {
-    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
     // WHMCS took the form's request: its row is in tblcancelrequests.
-    fake.state()
-        .cancel_requests
-        .insert(7731, "Immediate".into());
+    let fake = whmcs_holding(
+        today().checked_add(40.days()).expect("date"),
+        true,
+        "Immediate",
+    );
     let server = serve(&fake).await;
     let app = app_with(&server, &[]).await;
     whmcs_form_request(&app, "evt_form_post", true).await;
@@ -928,17 +934,8 @@ async fn a_request_from_whmcs_own_form_is_never_carried_out_until_the_client_con
     )
     .await;
     assert_eq!(confirmed["status"], "scheduled");
-    let stored: Vec<(String, String, i64)> = {
-        let connection = app.open_database();
-        let mut statement = connection
-            .prepare("SELECT status, origin, reauthenticated FROM cancellations")
-            .expect("query");
-        statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    };
+    let stored: Vec<(String, String, i64)> =
+        app.triples("SELECT status, origin, reauthenticated FROM cancellations");
     assert_eq!(stored, [("scheduled".into(), "client_page".into(), 1)]);
     let report = app
         .cancellations
@@ -953,10 +950,11 @@ async fn a_request_from_whmcs_own_form_is_never_carried_out_until_the_client_con
 
 #[tokio::test]
 async fn an_unconfirmed_request_staff_deleted_is_withdrawn_and_no_longer_holds_the_cron() {
-    let fake = whmcs_with(today().checked_add(40.days()).expect("date"), true);
-    fake.state()
-        .cancel_requests
-        .insert(7731, "Immediate".into());
+    let fake = whmcs_holding(
+        today().checked_add(40.days()).expect("date"),
+        true,
+        "Immediate",
+    );
     let server = serve(&fake).await;
     let app = app_with(&server, &[]).await;
     whmcs_form_request(&app, "evt_form_deleted", true).await;
@@ -981,10 +979,7 @@ async fn an_unconfirmed_request_staff_deleted_is_withdrawn_and_no_longer_holds_t
 #[tokio::test]
 async fn with_puente_not_handling_cancellations_whmcs_form_requests_are_whmcs_business() {
     let due = today().checked_add(10.days()).expect("date");
-    let fake = whmcs_with(due, true);
-    fake.state()
-        .cancel_requests
-        .insert(7731, "Immediate".into());
+    let fake = whmcs_holding(due, true, "Immediate");
     let server = serve(&fake).await;
     let app = app_with(&server, &[]).await;
     whmcs_form_request(&app, "evt_form_not_handled", false).await;

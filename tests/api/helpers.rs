@@ -232,6 +232,22 @@ impl TestApp {
             .expect("rows")
     }
 
+    /// The first three columns of every row `sql` selects.
+    pub fn triples<A, B, C>(&self, sql: &str) -> Vec<(A, B, C)>
+    where
+        A: rusqlite::types::FromSql,
+        B: rusqlite::types::FromSql,
+        C: rusqlite::types::FromSql,
+    {
+        let connection = self.open_database();
+        let mut statement = connection.prepare(sql).expect("query");
+        statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    }
+
     /// Every stored event id, read through the admin API.
     pub async fn stored_ids(&self) -> Vec<String> {
         let page = json_of(

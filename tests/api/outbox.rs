@@ -126,15 +126,7 @@ fn message_state(app: &TestApp) -> (String, i64, Option<String>) {
 
 /// (outcome, HTTP status, Meta code) of every attempt, in order.
 fn attempts(app: &TestApp) -> Vec<(String, Option<i64>, Option<i64>)> {
-    let connection = app.open_database();
-    let mut statement = connection
-        .prepare("SELECT outcome, http_status, meta_code FROM message_attempts ORDER BY id")
-        .expect("query");
-    statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+    app.triples("SELECT outcome, http_status, meta_code FROM message_attempts ORDER BY id")
 }
 
 pub(crate) async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value) {

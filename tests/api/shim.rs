@@ -263,6 +263,25 @@ impl Drop for WhmcsWeb {
 }
 
 impl WhmcsWeb {
+    /// The service, with WHMCS's API at this site, and the site over the
+    /// `whmcs` database with the addon sending to that service.
+    async fn with_service(whmcs: &Path) -> (TestApp, Self) {
+        let port = Self::reserve_port();
+        let whmcs_url = format!("http://127.0.0.1:{port}");
+        let app = spawn_app_with(
+            &[
+                ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+                ("PUENTE_WHMCS_URL", whmcs_url.as_str()),
+                ("PUENTE_WHMCS_IDENTIFIER", "puente"),
+                ("PUENTE_WHMCS_SECRET", "api-secret-123"),
+            ],
+            "",
+        )
+        .await;
+        let web = Self::start(port, whmcs, &app.address);
+        (app, web)
+    }
+
     /// A free port for it, known before the service it talks to starts.
     fn reserve_port() -> u16 {
         std::net::TcpListener::bind("127.0.0.1:0")
@@ -376,19 +395,7 @@ async fn a_direct_post_of_whmcs_own_cancel_form_ends_with_no_termination() {
 
     let dir = tempfile::tempdir().expect("temp dir");
     let whmcs = whmcs_database(dir.path());
-    let port = WhmcsWeb::reserve_port();
-    let whmcs_url = format!("http://127.0.0.1:{port}");
-    let app = spawn_app_with(
-        &[
-            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("PUENTE_WHMCS_URL", whmcs_url.as_str()),
-            ("PUENTE_WHMCS_IDENTIFIER", "puente"),
-            ("PUENTE_WHMCS_SECRET", "api-secret-123"),
-        ],
-        "",
-    )
-    .await;
-    let web = WhmcsWeb::start(port, &whmcs, &app.address);
+    let (app, web) = WhmcsWeb::with_service(&whmcs).await;
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -461,19 +468,7 @@ async fn a_direct_post_of_whmcs_own_cancel_form_ends_with_no_termination() {
 async fn the_diagnostics_tab_of_a_healthy_install_passes_every_check_and_the_service_keeps_it() {
     let dir = tempfile::tempdir().expect("temp dir");
     let whmcs = whmcs_database(dir.path());
-    let port = WhmcsWeb::reserve_port();
-    let whmcs_url = format!("http://127.0.0.1:{port}");
-    let app = spawn_app_with(
-        &[
-            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("PUENTE_WHMCS_URL", whmcs_url.as_str()),
-            ("PUENTE_WHMCS_IDENTIFIER", "puente"),
-            ("PUENTE_WHMCS_SECRET", "api-secret-123"),
-        ],
-        "",
-    )
-    .await;
-    let web = WhmcsWeb::start(port, &whmcs, &app.address);
+    let (app, web) = WhmcsWeb::with_service(&whmcs).await;
     // A hook arrived and the cron ran, as on a working install.
     let (address, database) = (app.address.clone(), whmcs.clone());
     tokio::task::spawn_blocking(move || {

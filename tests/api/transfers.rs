@@ -682,17 +682,8 @@ async fn alerts_about_a_service_that_moved_go_to_the_client_who_owned_it_when_it
 
     let report = app.outbox.drain().await.expect("outbox");
 
-    let sent: Vec<(String, String, String)> = {
-        let connection = app.open_database();
-        let mut statement = connection
-            .prepare("SELECT kind, CAST(client_id AS TEXT), status FROM messages ORDER BY id")
-            .expect("query");
-        statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    };
+    let sent: Vec<(String, String, String)> =
+        app.triples("SELECT kind, CAST(client_id AS TEXT), status FROM messages ORDER BY id");
     let of = |kind: &str| -> Vec<(String, String)> {
         sent.iter()
             .filter(|(k, ..)| k == kind)
