@@ -68,6 +68,22 @@ async fn cancel(app: &TestApp, id: &str, kind: &str) -> reqwest::Response {
     post(app, "cancellations", id, &cancel_action(1842, data, true)).await
 }
 
+/// What the client's cancel page shows for service 7731.
+async fn preview(app: &TestApp, id: &str) -> Value {
+    let data = json!({"service_id": 7731, "language": "english"});
+    json_of(
+        post(
+            app,
+            "cancellations/preview",
+            id,
+            &cancel_action(1842, data, false),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
 /// `PreModuleTerminate` as the addon asks it, from `source`.
 async fn pre_terminate(app: &TestApp, id: &str, source: &str) -> Value {
     let mut envelope = envelope("PreModuleTerminate");
@@ -179,17 +195,7 @@ async fn immediate_terminates_the_same_day_exactly_once_whatever_else_reports_it
     assert_eq!(messages_of(&app, "evt_terminated").len(), 1);
 
     // The client's page shows the record with its dates from now on.
-    let shown = json_of(
-        post(
-            &app,
-            "cancellations/preview",
-            "cli_preview_after",
-            &cancel_action(1842, json!({"service_id": 7731}), false),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    let shown = preview(&app, "cli_preview_after").await;
     assert_eq!(shown["cancellation"]["status"], "terminated");
     assert_eq!(
         shown["cancellation"]["termination_date"],
@@ -272,17 +278,7 @@ async fn end_of_period_runs_until_the_last_invoiced_period_ends_and_holds_whmcs_
     let app = app_with(&server, &[]).await;
     let end = due.checked_add(1.year()).expect("date");
 
-    let preview = json_of(
-        post(
-            &app,
-            "cancellations/preview",
-            "cli_preview",
-            &cancel_action(1842, json!({"service_id": 7731}), false),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    let preview = preview(&app, "cli_preview").await;
     assert_eq!(preview["options"][0]["effective_date"], today().to_string());
     assert_eq!(preview["options"][1]["effective_date"], end.to_string());
     let answer = json_of(
@@ -784,21 +780,7 @@ async fn a_request_staff_deleted_in_whmcs_is_withdrawn_and_never_terminated() {
         1.0
     );
     // The client may ask again: the withdrawn request stands in no way.
-    let preview = json_of(
-        post(
-            &app,
-            "cancellations/preview",
-            "cli_preview_after",
-            &cancel_action(
-                1842,
-                json!({"service_id": 7731, "language": "english"}),
-                false,
-            ),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    let preview = preview(&app, "cli_preview_after").await;
     assert_eq!(preview["options"].as_array().map(Vec::len), Some(2));
     fake.assert_no_money_moved();
     app.stop().await;
@@ -909,21 +891,7 @@ async fn a_request_from_whmcs_own_form_is_never_carried_out_until_the_client_con
     );
 
     // The client's page asks them to confirm it.
-    let preview = json_of(
-        post(
-            &app,
-            "cancellations/preview",
-            "cli_preview_form",
-            &cancel_action(
-                1842,
-                json!({"service_id": 7731, "language": "english"}),
-                false,
-            ),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    let preview = preview(&app, "cli_preview_form").await;
     assert_eq!(preview["awaiting_confirmation"]["type"], "Immediate");
     assert_eq!(preview["options"].as_array().map(Vec::len), Some(2));
 
@@ -1023,21 +991,7 @@ async fn every_open_invoice_of_the_service_stays_payable_and_a_payment_pending_r
     let server = serve(&fake).await;
     let app = app_with(&server, &[]).await;
 
-    let preview = json_of(
-        post(
-            &app,
-            "cancellations/preview",
-            "cli_preview_open",
-            &cancel_action(
-                1842,
-                json!({"service_id": 7731, "language": "english"}),
-                false,
-            ),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
+    let preview = preview(&app, "cli_preview_open").await;
     let listed: Vec<u64> = preview["open_invoices"]
         .as_array()
         .expect("invoices")

@@ -110,6 +110,17 @@ pub(crate) struct State {
 #[derive(Clone, Default)]
 pub(crate) struct FakeWhmcs(Arc<Mutex<State>>);
 
+impl State {
+    /// The ids of a service's addons.
+    fn addons_of(&self, service: u64) -> Vec<u64> {
+        self.addons
+            .iter()
+            .filter(|(_, of)| **of == service)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+}
+
 impl FakeWhmcs {
     pub(crate) fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.0.lock().expect("fake WHMCS state")
@@ -464,12 +475,7 @@ impl FakeWhmcs {
             "Ping" => success(json!({"pong": true, "shim_version": "0.1.0"})),
             "ServiceFacts" => {
                 let service = number("service_id");
-                let addons: Vec<u64> = state
-                    .addons
-                    .iter()
-                    .filter(|(_, of)| **of == service)
-                    .map(|(id, _)| *id)
-                    .collect();
+                let addons = state.addons_of(service);
                 let upgrades: Vec<Value> = state
                     .upgrades
                     .iter()
@@ -525,12 +531,7 @@ impl FakeWhmcs {
         if current.status != "Active" {
             return refuse(409, "service_not_active", "not active");
         }
-        let addons: Vec<u64> = state
-            .addons
-            .iter()
-            .filter(|(_, of)| **of == service)
-            .map(|(id, _)| *id)
-            .collect();
+        let addons = state.addons_of(service);
         // The addon checks the open-invoice rule that the service does.
         let upgrades: Vec<UpgradeRow> = state
             .upgrades
