@@ -56,7 +56,10 @@ pub fn fill(sources: &mut Sources) -> anyhow::Result<DevFiles> {
     Ok(files)
 }
 
-fn read_or_create(
+/// The trimmed text of the private file at `path`, created (owner-only,
+/// its folder too) with `make`'s text when absent. The dashboard keeps its
+/// session key this way too.
+pub(crate) fn read_or_create(
     path: &Path,
     make: impl FnOnce() -> anyhow::Result<String>,
 ) -> anyhow::Result<String> {

@@ -84,11 +84,18 @@ impl HookSecret {
         ))
     }
 
-    /// Feeds the key into `digest`, for keys derived from it (the
-    /// dashboard's session key).
-    pub(crate) fn feed(&self, digest: &mut sha2::Sha256) {
-        use sha2::Digest;
-        digest.update(self.key.expose_secret());
+    /// A key for another purpose, derived from this one with HKDF-SHA256
+    /// (no salt, `purpose` as info): what it signs can never be taken for
+    /// something signed with the secret itself. The addon derives the same
+    /// key with PHP's `hash_hkdf`.
+    pub fn derive(&self, purpose: &str) -> Self {
+        let mut key = [0u8; 32];
+        hkdf::Hkdf::<sha2::Sha256>::new(None, self.key.expose_secret())
+            .expand(purpose.as_bytes(), &mut key)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        Self {
+            key: key.to_vec().into(),
+        }
     }
 
     fn mac(&self, id: &str, timestamp: &str, body: &[u8]) -> [u8; MAC_BYTES] {

@@ -93,7 +93,7 @@ impl Application {
             Arc::clone(&metrics),
         ));
         let shared_metrics = Arc::clone(&metrics);
-        let dashboard = web::Data::new(crate::dashboard::Dashboard::new(&config));
+        let dashboard = web::Data::new(crate::dashboard::Dashboard::new(&config)?);
         let state = web::Data::new(AppState {
             config,
             database,

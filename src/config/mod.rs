@@ -34,6 +34,8 @@ pub const SERVICE_SETTINGS: &[&str] = &[
     "timestamp_tolerance_s",
     "log",
     "log_format",
+    "dashboard_key",
+    "dashboard_url",
 ];
 
 /// What identifies and reaches one WHMCS install. At the top level they
@@ -88,6 +90,8 @@ pub const SETTINGS: &[&str] = &[
     "timestamp_tolerance_s",
     "log",
     "log_format",
+    "dashboard_key",
+    "dashboard_url",
     "hook_secrets",
     "admin_token",
     "whmcs_url",
@@ -157,6 +161,7 @@ pub const INSTANCE_SETTINGS: &[&str] = &[
 
 /// Settings whose values are never shown.
 pub const SECRET_SETTINGS: &[&str] = &[
+    "dashboard_key",
     "hook_secrets",
     "admin_token",
     "whmcs_secret",
@@ -186,6 +191,12 @@ pub struct Config {
     pub instances: BTreeMap<InstanceName, Instance>,
     pub log: String,
     pub log_format: LogFormat,
+    /// The key of dashboard sessions; without it, a random key kept in the
+    /// data folder ([`crate::dashboard::session::KEY_FILE`]).
+    pub dashboard_key: Option<SecretString>,
+    /// Where browsers reach the dashboard; `https://…` makes its session
+    /// cookie `Secure` whatever a proxy says.
+    pub dashboard_url: Option<Url>,
 }
 
 /// One WHMCS installation served by this service.
@@ -326,12 +337,6 @@ impl AdminToken {
         let expected = Sha256::digest(self.0.expose_secret().as_bytes());
         let given = Sha256::digest(presented.as_bytes());
         expected.ct_eq(&given).into()
-    }
-
-    /// Feeds the token into `digest`, for keys derived from it (the
-    /// dashboard's session key).
-    pub(crate) fn feed(&self, digest: &mut Sha256) {
-        digest.update(self.0.expose_secret().as_bytes());
     }
 }
 

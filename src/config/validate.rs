@@ -163,6 +163,8 @@ impl Checker<'_> {
                 "json" => Ok(LogFormat::Json),
                 other => Err(format!("`{other}` is not one of text, json")),
             });
+        let dashboard_key = self.optional(None, "dashboard_key", parse_dashboard_key);
+        let dashboard_url = self.optional(None, "dashboard_url", parse_url);
         self.admin_tokens_are_distinct();
 
         let mut instances = instances?;
@@ -178,6 +180,8 @@ impl Checker<'_> {
             instances,
             log: log?,
             log_format: log_format?,
+            dashboard_key: dashboard_key?,
+            dashboard_url: dashboard_url?,
         })
     }
 
@@ -630,6 +634,15 @@ fn parse_admin_token(text: &str) -> Result<AdminToken, String> {
         ))
     } else {
         Ok(AdminToken(SecretString::from(text.to_owned())))
+    }
+}
+
+/// At least 32 characters: the key of every dashboard session.
+fn parse_dashboard_key(text: &str) -> Result<SecretString, String> {
+    if text.len() < 32 || text.chars().any(char::is_whitespace) {
+        Err("must be at least 32 characters without spaces (e.g. `openssl rand -hex 32`)".into())
+    } else {
+        Ok(SecretString::from(text.to_owned()))
     }
 }
 

@@ -11,8 +11,6 @@ mod chart;
 mod pages;
 pub mod session;
 
-use std::future::{Ready, ready};
-
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -23,23 +21,65 @@ use crate::domain::ids::{EventId, HookType, InstanceName};
 use crate::http::AppState;
 use crate::http::admin::{Admin, parse_cursor, parse_instance, parse_record_id};
 use crate::http::error::ApiError;
-use session::{COOKIE, Scope, SessionKey, SignInLink, UsedLinks};
+use session::{COOKIE, Scope, Session, SessionKey, SignInLimit, SignInLink};
 
 /// Rows on one page of a list.
 const PAGE: u32 = 50;
 
-/// What the dashboard keeps while the service runs.
+/// What the dashboard keeps while the service runs (spent links and
+/// sessions are in the database, so a restart forgets none).
 pub struct Dashboard {
     key: SessionKey,
-    used_links: UsedLinks,
+    sign_in_limit: SignInLimit,
+    /// The session cookie is `Secure` over HTTPS, and always when
+    /// `PUENTE_DASHBOARD_URL` is an `https://` address.
+    https_url: bool,
 }
 
 impl Dashboard {
-    pub fn new(config: &crate::config::Config) -> Self {
-        Self {
-            key: SessionKey::from_config(config),
-            used_links: UsedLinks::default(),
+    /// Loads the session key (creating its file on a first start).
+    pub fn new(config: &crate::config::Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            key: SessionKey::load(config)?,
+            sign_in_limit: SignInLimit::default(),
+            https_url: config
+                .dashboard_url
+                .as_ref()
+                .is_some_and(|url| url.scheme() == "https"),
+        })
+    }
+
+    /// Refuses an address that failed to sign in too often of late.
+    fn check_limit(&self, request: &HttpRequest, now: i64) -> Result<(), PageError> {
+        match request.peer_addr() {
+            Some(peer) => self
+                .sign_in_limit
+                .check(peer.ip(), now)
+                .map_err(|retry_after_s| PageError::TooManyAttempts { retry_after_s }),
+            None => Ok(()),
         }
+    }
+
+    fn count_failure(&self, request: &HttpRequest, now: i64) {
+        if let Some(peer) = request.peer_addr() {
+            self.sign_in_limit.failed(peer.ip(), now);
+        }
+    }
+
+    /// The session cookie; `Secure` when the browser came over HTTPS
+    /// (directly or through a proxy that says so with `Forwarded` /
+    /// `X-Forwarded-Proto`) or the dashboard's configured URL is HTTPS.
+    fn session_cookie(&self, request: &HttpRequest, value: String) -> Cookie<'static> {
+        let https = self.https_url || request.connection_info().scheme() == "https";
+        Cookie::build(COOKIE, value)
+            .path("/admin")
+            .http_only(true)
+            .secure(https)
+            .same_site(SameSite::Strict)
+            .max_age(actix_web::cookie::time::Duration::seconds(
+                session::LIFETIME_S,
+            ))
+            .finish()
     }
 }
 
@@ -89,6 +129,11 @@ pub enum PageError {
     Forbidden(String),
     #[error("the service could not read or write its database; see its log")]
     Internal,
+    #[error(
+        "too many failed sign-ins from this address; try again in {} minutes",
+        (retry_after_s + 59) / 60
+    )]
+    TooManyAttempts { retry_after_s: i64 },
 }
 
 impl From<ApiError> for PageError {
@@ -114,6 +159,7 @@ impl ResponseError for PageError {
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -123,6 +169,9 @@ impl ResponseError for PageError {
             return response
                 .insert_header((header::LOCATION, "/admin/login"))
                 .finish();
+        }
+        if let PageError::TooManyAttempts { retry_after_s } = self {
+            response.insert_header((header::RETRY_AFTER, retry_after_s.to_string()));
         }
         html(&mut response, pages::problem(&self.to_string()))
     }
@@ -157,6 +206,7 @@ fn see_other(location: &str) -> HttpResponse {
 /// A signed-in operator: the session, and the CSRF token of its forms.
 pub struct Operator {
     pub scope: Scope,
+    session: Session,
     csrf: String,
     cookie: String,
     dashboard: web::Data<Dashboard>,
@@ -164,25 +214,41 @@ pub struct Operator {
 
 impl FromRequest for Operator {
     type Error = PageError;
-    type Future = Ready<Result<Self, PageError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, PageError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let post = request.method() == actix_web::http::Method::POST;
-        let Some(dashboard) = request.app_data::<web::Data<Dashboard>>() else {
-            return ready(Err(PageError::Internal));
-        };
-        let now = jiff::Timestamp::now().as_second();
-        let operator = request.cookie(COOKIE).and_then(|cookie| {
-            let value = cookie.value().to_owned();
-            let session = dashboard.key.verify(&value, now)?;
-            Some(Operator {
-                scope: session.scope,
-                csrf: dashboard.key.csrf_token(&value),
-                cookie: value,
-                dashboard: dashboard.clone(),
+        let dashboard = request.app_data::<web::Data<Dashboard>>().cloned();
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let cookie = request
+            .cookie(COOKIE)
+            .map(|cookie| cookie.value().to_owned());
+        Box::pin(async move {
+            let (Some(dashboard), Some(state)) = (dashboard, state) else {
+                return Err(PageError::Internal);
+            };
+            let now = jiff::Timestamp::now().as_second();
+            let Some((cookie, session)) = cookie.and_then(|cookie| {
+                let session = dashboard.key.verify(&cookie, now)?;
+                Some((cookie, session))
+            }) else {
+                return Err(PageError::SignIn { post });
+            };
+            let token = session.spent_token();
+            let signed_out = state
+                .read(move |c| crate::store::dashboard::is_spent(c, &token, now))
+                .await?;
+            if signed_out {
+                return Err(PageError::SignIn { post });
+            }
+            Ok(Operator {
+                scope: session.scope.clone(),
+                session,
+                csrf: dashboard.key.csrf_token(&cookie),
+                cookie,
+                dashboard,
             })
-        });
-        ready(operator.ok_or(PageError::SignIn { post }))
+        })
     }
 }
 
@@ -238,21 +304,6 @@ fn given(value: &Option<String>) -> Option<&str> {
         .filter(|text| !text.is_empty())
 }
 
-/// The session cookie; `Secure` when the browser came over HTTPS (directly
-/// or through a proxy that says so with `Forwarded` / `X-Forwarded-Proto`).
-fn session_cookie(request: &HttpRequest, value: String) -> Cookie<'static> {
-    let https = request.connection_info().scheme() == "https";
-    Cookie::build(COOKIE, value)
-        .path("/admin")
-        .http_only(true)
-        .secure(https)
-        .same_site(SameSite::Strict)
-        .max_age(actix_web::cookie::time::Duration::seconds(
-            session::LIFETIME_S,
-        ))
-        .finish()
-}
-
 async fn to_overview() -> HttpResponse {
     see_other("/admin/")
 }
@@ -286,22 +337,29 @@ async fn login(
     form: web::Form<LoginForm>,
     state: web::Data<AppState>,
     dashboard: web::Data<Dashboard>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
+    let now = jiff::Timestamp::now().as_second();
+    dashboard.check_limit(&request, now)?;
     let Some(admin) = Admin::for_token(&state.config, form.token.trim()) else {
         tracing::warn!("dashboard sign-in refused: the token matches no admin token");
-        return see_other("/admin/login?failed=1");
+        dashboard.count_failure(&request, now);
+        return Ok(see_other("/admin/login?failed=1"));
     };
     let scope = admin
         .scope()
         .cloned()
         .map_or(Scope::Global, Scope::Instance);
     tracing::info!(scope = ?scope, "dashboard sign-in with an admin token");
-    let now = jiff::Timestamp::now().as_second();
-    let cookie = dashboard.key.issue(&scope, now);
-    HttpResponse::SeeOther()
-        .cookie(session_cookie(&request, cookie))
+    let cookie = dashboard.key.issue(&scope, now).map_err(no_randomness)?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(dashboard.session_cookie(&request, cookie))
         .insert_header((header::LOCATION, "/admin/"))
-        .finish()
+        .finish())
+}
+
+fn no_randomness(error: getrandom::Error) -> PageError {
+    tracing::error!(%error, "no randomness from the OS for a dashboard session");
+    PageError::Internal
 }
 
 /// A link from an addon's admin page: a session scoped to its instance.
@@ -314,35 +372,60 @@ async fn link(
     state: web::Data<AppState>,
     dashboard: web::Data<Dashboard>,
 ) -> Result<HttpResponse, PageError> {
-    let link = web::Query::<SignInLink>::from_query(request.query_string())
-        .map_err(|_| PageError::BadRequest("this sign-in link is malformed".into()))?
-        .into_inner();
     let now = jiff::Timestamp::now().as_second();
+    dashboard.check_limit(&request, now)?;
+    let refused = |problem: PageError| {
+        dashboard.count_failure(&request, now);
+        problem
+    };
+    let link = web::Query::<SignInLink>::from_query(request.query_string())
+        .map_err(|_| {
+            refused(PageError::BadRequest(
+                "this sign-in link is malformed".into(),
+            ))
+        })?
+        .into_inner();
     let instance = link.verify(&state.config, now).map_err(|problem| {
         tracing::warn!(%problem, "dashboard sign-in link refused");
-        PageError::Forbidden(problem.to_string())
+        refused(PageError::Forbidden(problem.to_string()))
     })?;
     let expires = link.expires.parse::<i64>().unwrap_or(now);
-    if !dashboard.used_links.first_use(&link.nonce, expires, now) {
-        return Err(PageError::Forbidden(
+    let token = link.spent_token();
+    let first_use = state
+        .change(move |c| crate::store::dashboard::spend(c, &token, expires, now))
+        .await?;
+    if !first_use {
+        return Err(refused(PageError::Forbidden(
             "this sign-in link was already used; open the dashboard again from WHMCS".into(),
-        ));
+        )));
     }
     tracing::info!(%instance, whmcs_admin = %link.admin, "dashboard sign-in through the addon");
-    let cookie = dashboard.key.issue(&Scope::Instance(instance), now);
+    let cookie = dashboard
+        .key
+        .issue(&Scope::Instance(instance), now)
+        .map_err(no_randomness)?;
     Ok(html(
-        HttpResponse::Ok().cookie(session_cookie(&request, cookie)),
+        HttpResponse::Ok().cookie(dashboard.session_cookie(&request, cookie)),
         pages::signed_in(),
     ))
 }
 
+/// Signs out: the session is spent on the server, so its cookie no longer
+/// works even where the browser kept a copy.
 async fn logout(
     request: HttpRequest,
     operator: Operator,
     form: web::Form<ActionForm>,
+    state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     operator.check(&form)?;
-    let mut gone = session_cookie(&request, String::new());
+    let token = operator.session.spent_token();
+    let expires = operator.session.expires;
+    let now = jiff::Timestamp::now().as_second();
+    state
+        .change(move |c| crate::store::dashboard::spend(c, &token, expires, now))
+        .await?;
+    let mut gone = operator.dashboard.session_cookie(&request, String::new());
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
         .cookie(gone)

@@ -1,6 +1,7 @@
 //! SQLite storage: one writer thread with group commit, short-lived readers.
 
 pub mod cancellations;
+pub mod dashboard;
 mod delivery;
 pub mod diagnostics;
 pub mod events;
@@ -50,6 +51,7 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("migrations/0015_move_subscriptions.sql")),
         M::up(include_str!("migrations/0016_diagnostic_reports.sql")),
+        M::up(include_str!("migrations/0017_dashboard_spent.sql")),
     ])
 }
 
@@ -624,7 +626,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 16);
+        assert_eq!(version, 17);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }
 

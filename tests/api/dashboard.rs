@@ -234,11 +234,89 @@ async fn the_admin_token_opens_a_strict_http_only_session_and_a_wrong_one_does_n
     // the connection works.
     assert!(overview.contains("working (last call"), "{overview}");
 
-    // Signing out ends the cookie.
+    // Signing out ends the cookie, on the server too: a copy of it kept
+    // elsewhere no longer opens a page or posts a form.
     let csrf = csrf_of(&overview);
     let out = post_form(&app, Some(&cookie), "/admin/logout", &csrf).await;
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert!(set_cookie(&out).expect("removal").contains("Max-Age=0"));
+    let (status, _) = get_page(&app, &cookie, "/admin/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let dead = dead_letter_id(&app);
+    let retried = post_form(
+        &app,
+        Some(&cookie),
+        &format!("/admin/messages/{dead}/retry"),
+        &csrf,
+    )
+    .await;
+    assert_eq!(retried.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(status_of(&app, &dead), "dead");
+    // Another session of the same operator is not signed out with it.
+    let other = sign_in(&app, ADMIN_TOKEN).await;
+    assert_eq!(get_page(&app, &other, "/admin/").await.0, StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_secure_whenever_the_dashboard_url_is_https() {
+    let app = spawn_app_with(
+        &[
+            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("PUENTE_DASHBOARD_URL", "https://puente.example.com/"),
+        ],
+        "",
+    )
+    .await;
+    let response = browser_like()
+        .post(app.url("/admin/login"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .expect("post");
+    let cookie = set_cookie(&response).expect("cookie");
+    assert!(cookie.contains("; Secure"), "no proxy header: {cookie}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_address_even_for_the_right_token_after() {
+    let (app, _whmcs) = dashboard_app().await;
+    for _ in 0..10 {
+        let wrong = browser_like()
+            .post(app.url("/admin/login"))
+            .form(&[("token", "not-the-token")])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(wrong.headers()[LOCATION], "/admin/login?failed=1");
+    }
+    let limited = browser_like()
+        .post(app.url("/admin/login"))
+        .form(&[("token", ADMIN_TOKEN)])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: i64 = limited.headers()["retry-after"]
+        .to_str()
+        .expect("text")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(set_cookie(&limited), None);
+    assert!(
+        limited
+            .text()
+            .await
+            .expect("text")
+            .contains("too many failed sign-ins")
+    );
+    // A link from the same address waits too, valid or not.
+    let link = addon_link(&app, OTHER_SECRET, "beta", 4);
+    let response = browser_like().get(&link).send().await.expect("link");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(set_cookie(&response), None);
     app.stop().await;
 }
 
@@ -402,6 +480,91 @@ async fn the_addon_link_signs_in_once_to_its_own_instance() {
         .await
         .expect("get");
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_link_opens_a_named_instance_only_with_that_instance_own_secret() {
+    let toml = format!(
+        r#"
+        [instances.beta]
+        secrets = "{OTHER_SECRET}"
+        [instances.gamma]
+        timezone = "UTC"
+        "#
+    );
+    let app = spawn_app_with(&[("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN)], &toml).await;
+    // gamma verifies hooks with the global secret, which every install on
+    // it holds: that opens no dashboard scoped to gamma.
+    let gamma = addon_link(&app, SECRET, "gamma", 4);
+    let refused = browser_like().get(&gamma).send().await.expect("get");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(set_cookie(&refused), None);
+    assert!(
+        refused
+            .text()
+            .await
+            .expect("text")
+            .contains("no hook secret of its own")
+    );
+    // beta's link with the global or default's secret: refused.
+    let beta_with_global = addon_link(&app, SECRET, "beta", 4);
+    let refused = browser_like()
+        .get(&beta_with_global)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    // default's own secrets are the global ones, and beta's opens no default.
+    let default_with_beta = addon_link(&app, OTHER_SECRET, "default", 4);
+    let refused = browser_like()
+        .get(&default_with_beta)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let default = addon_link(&app, SECRET, "default", 4);
+    let opened = browser_like().get(&default).send().await.expect("get");
+    assert_eq!(opened.status(), StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_restart_keeps_sessions_and_never_accepts_a_used_link_again() {
+    let (app, _whmcs) = dashboard_app().await;
+    let link = addon_link(&app, OTHER_SECRET, "beta", 4);
+    let response = browser_like().get(&link).send().await.expect("link");
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = cookie_pair(&set_cookie(&response).expect("session"));
+    let global = sign_in(&app, ADMIN_TOKEN).await;
+    let (_, overview) = get_page(&app, &global, "/admin/").await;
+    let csrf = csrf_of(&overview);
+    let out = post_form(&app, Some(&global), "/admin/logout", &csrf).await;
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+
+    let app = app.restart().await;
+    // The link was signed for another port: the service does not care.
+    let port = link
+        .trim_start_matches("http://127.0.0.1:")
+        .split('/')
+        .next()
+        .expect("port")
+        .to_owned();
+    let again = link.replace(
+        &format!("127.0.0.1:{port}"),
+        &format!("127.0.0.1:{}", app.port),
+    );
+    let refused = browser_like().get(&again).send().await.expect("again");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(refused.text().await.expect("text").contains("already used"));
+    // The session it opened still works; the signed-out one does not.
+    let (status, page) = get_page(&app, &cookie, "/admin/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Instance beta"));
+    assert_eq!(
+        get_page(&app, &global, "/admin/").await.0,
+        StatusCode::SEE_OTHER
+    );
     app.stop().await;
 }
 

@@ -36,6 +36,8 @@ pub struct TestApp {
     handle: ServerHandle,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
+    /// The settings it was started with, to start it again.
+    env: Vec<(String, String)>,
 }
 
 /// The usual app: global secret [`SECRET`], admin API on.
@@ -64,6 +66,11 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         std::fs::write(&path, toml).expect("write TOML");
         env.push(("PUENTE_CONFIG".into(), path.to_string_lossy().into_owned()));
     }
+    spawn_in(dir, env).await
+}
+
+/// Starts the service in `dir` with the settings `env`.
+async fn spawn_in(dir: tempfile::TempDir, env: Vec<(String, String)>) -> TestApp {
     let lookup = |var: &str| {
         env.iter()
             .rev()
@@ -88,7 +95,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::new(),
-        database,
+        database: dir.path().join("puente.db"),
         outbox,
         upgrades,
         cancellations,
@@ -98,6 +105,7 @@ pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
         handle,
         server,
         dir,
+        env,
     }
 }
 
@@ -282,6 +290,14 @@ impl TestApp {
     /// Graceful stop; returns once the writer has committed and stopped.
     pub async fn stop(self) {
         drop(self.stop_keeping_files().await);
+    }
+
+    /// Stops the service and starts it again on the same data folder and
+    /// settings (on another port).
+    pub async fn restart(self) -> TestApp {
+        let env = self.env.clone();
+        let dir = self.stop_keeping_files().await;
+        spawn_in(dir, env).await
     }
 
     /// As [`TestApp::stop`], keeping the database until the guard drops.

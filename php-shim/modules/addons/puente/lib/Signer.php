@@ -59,6 +59,18 @@ final class Signer
         return false;
     }
 
+    /**
+     * A `whsec_` secret for another purpose, derived from `$secret` with
+     * HKDF-SHA256 (no salt, `$purpose` as info), as the service derives it:
+     * what it signs can never be taken for something signed with `$secret`.
+     *
+     * @throws \InvalidArgumentException when the secret is not `whsec_<base64>`
+     */
+    public static function derive(string $secret, string $purpose): string
+    {
+        return self::PREFIX . base64_encode(hash_hkdf('sha256', self::key($secret), 32, $purpose));
+    }
+
     /** Whether a string is a usable `whsec_` secret. */
     public static function isSecret(string $secret): bool
     {
