@@ -231,7 +231,7 @@ impl CancellationWorker {
 
     /// Resolves after a commit that recorded a cancellation.
     pub async fn planned_cancellations(&self) {
-        self.writer.planned_cancellations().await;
+        self.writer.woken(crate::store::Work::Cancellations).await;
     }
 
     /// Carries out every open cancellation as of now.
@@ -469,14 +469,10 @@ impl CancellationWorker {
         );
         let row = cancellation.clone();
         let open = facts.open;
-        let planned = self
-            .change(move |c| {
-                cancellations::mark_scheduled(c, &row, accepted.effective_date, &open, now)
-            })
-            .await?;
-        if planned {
-            self.writer.alert_planned();
-        }
+        self.change(move |c| {
+            cancellations::mark_scheduled(c, &row, accepted.effective_date, &open, now)
+        })
+        .await?;
         self.metrics
             .record_cancellation("scheduled", &cancellation.instance);
         Ok(Step::Scheduled)
@@ -545,12 +541,8 @@ impl CancellationWorker {
         };
         match outcome {
             Ok(alert) => {
-                let planned = self
-                    .change(move |c| cancellations::mark_terminated(c, &done, today, alert, now))
+                self.change(move |c| cancellations::mark_terminated(c, &done, today, alert, now))
                     .await?;
-                if planned {
-                    self.writer.alert_planned();
-                }
                 self.lock_checked().remove(&id);
                 tracing::info!(
                     service = service_id,
@@ -628,7 +620,7 @@ impl CancellationWorker {
     async fn change<T, F>(&self, change: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
         self.writer
             .change(change)

@@ -105,7 +105,7 @@ impl RetentionWorker {
 
     async fn change<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        change: impl FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
         self.writer
             .change(change)

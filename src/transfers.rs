@@ -151,7 +151,7 @@ impl TransferWorker {
 
     /// Resolves when a transfer has a move to make.
     pub async fn planned_transfers(&self) {
-        self.writer.planned_transfers().await;
+        self.writer.woken(crate::store::Work::Transfers).await;
     }
 
     /// Expires and moves what is due now.
@@ -207,7 +207,6 @@ impl TransferWorker {
                     })
                     .await?
                 {
-                    self.writer.alert_planned();
                     self.metrics.record_transfer("expired", &transfer.instance);
                     report.expired += 1;
                 }
@@ -359,7 +358,6 @@ impl TransferWorker {
             )
         })
         .await?;
-        self.writer.alert_planned();
         self.metrics
             .record_transfer("completed", &transfer.instance);
         tracing::info!(
@@ -381,7 +379,7 @@ impl TransferWorker {
     async fn change<T, F>(&self, change: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
         self.writer
             .change(change)

@@ -66,7 +66,7 @@ impl UpgradeWorker {
 
     /// Resolves after a commit that recorded upgrades to apply.
     pub async fn planned_upgrades(&self) {
-        self.writer.planned_upgrades().await;
+        self.writer.woken(crate::store::Work::Upgrades).await;
     }
 
     /// Carries out every recorded upgrade not yet applied, once (those
@@ -164,12 +164,8 @@ impl UpgradeWorker {
     async fn applied(&self, upgrade: &PendingApplication) -> anyhow::Result<Applied> {
         let now = jiff::Timestamp::now();
         let applied = upgrade.clone();
-        let alert = self
-            .change(move |c| upgrades::mark_applied(c, &applied, now))
+        self.change(move |c| upgrades::mark_applied(c, &applied, now))
             .await?;
-        if alert {
-            self.writer.alert_planned();
-        }
         self.metrics.record_upgrade("applied", &upgrade.instance);
         tracing::info!(
             upgrade = upgrade.upgrade_id,
@@ -183,7 +179,7 @@ impl UpgradeWorker {
     async fn change<T, F>(&self, change: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
         self.writer
             .change(change)

@@ -560,7 +560,6 @@ pub async fn retry(
     {
         None => Err(not_found()),
         Some(Retry::Planned) => {
-            state.writer.cancellation_planned();
             Ok(HttpResponse::Accepted().json(json!({"id": row, "status": "retried"})))
         }
         Some(Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(

@@ -110,7 +110,6 @@ pub async fn retry_message(
     match status {
         None => Err(ApiError::NotFound(format!("no message has the id `{id}`"))),
         Some(messages::Retry::Planned) => {
-            state.writer.alert_planned();
             Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id, "status": "planned"})))
         }
         Some(messages::Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(

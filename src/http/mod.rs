@@ -96,7 +96,7 @@ impl AppState {
     /// Runs a write in the writer's next group transaction.
     pub async fn change<T: Send + 'static>(
         &self,
-        change: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        change: impl FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
         self.writer.change(change).await.map_err(|error| {
             tracing::error!(%error, "database write failed");

@@ -393,12 +393,6 @@ async fn take(
     if !taken {
         return Err(step_refused(StepRefusal::InvalidTransition));
     }
-    if alert.is_some() {
-        state.writer.alert_planned();
-    }
-    if to == Status::Accepted {
-        state.writer.transfer_planned();
-    }
     state
         .metrics
         .record_transfer(to.as_str(), &transfer.instance);
@@ -544,7 +538,6 @@ pub async fn approve(
     if !taken {
         return Err(step_refused(StepRefusal::InvalidTransition));
     }
-    state.writer.transfer_planned();
     state
         .metrics
         .record_transfer("approved", &transfer.instance);

@@ -95,7 +95,6 @@ pub async fn retry_upgrade(
     {
         None => Err(not_found()),
         Some(Retry::Planned) => {
-            state.writer.upgrade_planned();
             Ok(HttpResponse::Accepted().json(serde_json::json!({"id": row, "status": "planned"})))
         }
         Some(Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(

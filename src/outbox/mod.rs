@@ -170,7 +170,7 @@ impl Outbox {
 
     /// Resolves after a commit that planned alerts.
     pub async fn planned_alerts(&self) {
-        self.writer.planned_alerts().await;
+        self.writer.woken(crate::store::Work::Alerts).await;
     }
 
     /// At start: a message still `sending` was interrupted by a stop or a

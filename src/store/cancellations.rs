@@ -9,8 +9,9 @@ use jiff::civil::Date;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
 use super::Filter;
-use super::messages::{Retry, details_column};
-use crate::domain::alerts::AlertKind;
+use super::messages::{self, Retry};
+use super::wake::{Tx, Work};
+use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, RequestOrigin, Target};
 use crate::domain::ids::InstanceName;
 use crate::domain::templates::Parameter;
@@ -150,17 +151,18 @@ impl<'t> CancellationRows<'t> {
         })
     }
 
-    /// Records one observation of the event `event_seq`; true when the
-    /// cancellation worker has something new to do.
+    /// Records one observation of the event `event_seq`, waking the
+    /// cancellation worker when it has something new to do.
     pub(super) fn run(
         &mut self,
+        tx: &Tx<'_>,
         event_seq: i64,
         instance: &InstanceName,
         observed: &Observed,
         now: jiff::Timestamp,
-    ) -> rusqlite::Result<bool> {
+    ) -> rusqlite::Result<()> {
         let now_ms = now.as_millisecond();
-        match observed {
+        let new_work = match observed {
             Observed::Requested {
                 service_id,
                 client_id,
@@ -185,9 +187,9 @@ impl<'t> CancellationRows<'t> {
                     origin,
                     status.as_str(),
                 ])?;
-                Ok(added == 1)
+                added == 1
             }
-            Observed::Accepted(request) => self.accepted(event_seq, instance, request, now_ms),
+            Observed::Accepted(request) => self.accepted(event_seq, instance, request, now_ms)?,
             Observed::Terminated { service_id, on } => {
                 self.terminated.execute(params![
                     instance.as_str(),
@@ -196,9 +198,13 @@ impl<'t> CancellationRows<'t> {
                     cancel::backup_retention_end(*on).to_string(),
                     now_ms,
                 ])?;
-                Ok(false)
+                false
             }
+        };
+        if new_work {
+            tx.wake(Work::Cancellations);
         }
+        Ok(())
     }
 
     fn accepted(
@@ -323,7 +329,7 @@ pub fn open(connection: &Connection) -> rusqlite::Result<Vec<OpenCancellation>> 
 /// client's "cancellation requested" alert is planned with its type and
 /// date. True when the alert was planned.
 pub fn mark_scheduled(
-    connection: &Connection,
+    tx: &Tx<'_>,
     cancellation: &OpenCancellation,
     effective_date: Date,
     open_invoices: &[cancel::OpenInvoice],
@@ -331,7 +337,7 @@ pub fn mark_scheduled(
 ) -> rusqlite::Result<bool> {
     let invoices = serde_json::to_string(open_invoices)
         .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
-    let changed = connection.execute(
+    let changed = tx.execute(
         "UPDATE cancellations
             SET status = 'scheduled', effective_date = ?2, open_invoices = ?3, last_error = NULL,
                 updated_at_ms = ?4
@@ -347,7 +353,7 @@ pub fn mark_scheduled(
         return Ok(false);
     }
     plan_requested_alert(
-        connection,
+        tx,
         cancellation.event_seq,
         &cancellation.instance,
         cancellation.client_id,
@@ -362,7 +368,7 @@ pub fn mark_scheduled(
 /// cancellation, whichever way it was recorded first.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn plan_requested_alert(
-    connection: &Connection,
+    tx: &Tx<'_>,
     event_seq: i64,
     instance: &str,
     client_id: u64,
@@ -381,17 +387,14 @@ pub(crate) fn plan_requested_alert(
             effective_date.to_string(),
         ),
     ]);
-    plan_alert(
-        connection,
-        event_seq,
-        instance,
+    let alert = service_alert(
         AlertKind::CancellationRequested,
         client_id,
         service_id,
-        &requested_alert_key(service_id),
-        &details,
-        now,
-    )
+        requested_alert_key(service_id),
+        details,
+    );
+    messages::plan(tx, event_seq, instance, &alert, now)
 }
 
 /// The dedupe key of a service's "cancellation requested" alert.
@@ -399,35 +402,23 @@ pub fn requested_alert_key(service_id: u64) -> String {
     format!("cancellation_requested:{service_id}")
 }
 
-#[allow(clippy::too_many_arguments)]
-fn plan_alert(
-    connection: &Connection,
-    event_seq: i64,
-    instance: &str,
+/// An alert to the client about one of their services.
+fn service_alert(
     kind: AlertKind,
     client_id: u64,
     service_id: u64,
-    dedupe_key: &str,
-    details: &BTreeMap<&'static str, String>,
-    now: jiff::Timestamp,
-) -> rusqlite::Result<bool> {
-    let planned = connection.execute(
-        "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
-                               dedupe_key, status, planned_at_ms, details)
-         VALUES (?1, ?2, ?3, ?4, 'service', ?5, ?6, 'planned', ?7, ?8)
-         ON CONFLICT (instance, dedupe_key) DO NOTHING",
-        params![
-            event_seq,
-            instance,
-            kind.as_str(),
-            sql_integer(client_id),
-            sql_integer(service_id),
-            dedupe_key,
-            now.as_millisecond(),
-            details_column(details),
-        ],
-    )?;
-    Ok(planned == 1)
+    dedupe_key: String,
+    details: BTreeMap<&'static str, String>,
+) -> PlannedAlert {
+    PlannedAlert {
+        kind,
+        client_id: Some(client_id),
+        subject: Subject::Service(service_id),
+        recipient: Recipient::Current,
+        dedupe_key,
+        coalesce: None,
+        details,
+    }
 }
 
 /// Committed before puente asks WHMCS to terminate the service.
@@ -449,13 +440,13 @@ pub fn mark_terminating(
 /// module: WHMCS fires no AfterModuleTerminate), so it plans the
 /// "service terminated" alert. True when that alert was planned.
 pub fn mark_terminated(
-    connection: &Connection,
+    tx: &Tx<'_>,
     cancellation: &OpenCancellation,
     on: Date,
     alert: bool,
     now: jiff::Timestamp,
 ) -> rusqlite::Result<bool> {
-    let changed = connection.execute(
+    let changed = tx.execute(
         &format!(
             "UPDATE cancellations
                 SET status = 'terminated', termination_date = ?2, backup_retention_end = ?3,
@@ -472,18 +463,21 @@ pub fn mark_terminated(
     if changed == 0 || !alert {
         return Ok(false);
     }
-    plan_alert(
-        connection,
-        cancellation.event_seq,
-        &cancellation.instance,
+    let alert = service_alert(
         AlertKind::ServiceTerminated,
         cancellation.client_id,
         cancellation.service_id,
-        &format!(
+        format!(
             "service_terminated:{}:cancellation",
             cancellation.service_id
         ),
-        &BTreeMap::new(),
+        BTreeMap::new(),
+    );
+    messages::plan(
+        tx,
+        cancellation.event_seq,
+        &cancellation.instance,
+        &alert,
         now,
     )
 }
@@ -541,12 +535,8 @@ pub fn mark_withdrawn(
 
 /// Plans a failed cancellation again once the administrator fixed what
 /// WHMCS refused; `None` when there is no such row.
-pub fn retry(
-    connection: &Connection,
-    id: i64,
-    now: jiff::Timestamp,
-) -> rusqlite::Result<Option<Retry>> {
-    let found: Option<(String, Option<String>)> = connection
+pub fn retry(tx: &Tx<'_>, id: i64, now: jiff::Timestamp) -> rusqlite::Result<Option<Retry>> {
+    let found: Option<(String, Option<String>)> = tx
         .query_row(
             "SELECT status, effective_date FROM cancellations WHERE id = ?1",
             [id],
@@ -564,11 +554,12 @@ pub fn retry(
     } else {
         "requested"
     };
-    connection.execute(
+    tx.execute(
         "UPDATE cancellations SET status = ?2, last_error = 'retried by an operator', updated_at_ms = ?3
           WHERE id = ?1",
         params![id, back_to, now.as_millisecond()],
     )?;
+    tx.wake(Work::Cancellations);
     Ok(Some(Retry::Planned))
 }
 

@@ -3,102 +3,84 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::Filter;
+use super::wake::{Tx, Work};
 
-use crate::domain::alerts::{PlannedAlert, Recipient, Subject};
+use crate::domain::alerts::{Coalesce, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::{EventId, InstanceName};
 
 /// Why an alert was recorded but will not be sent.
 pub const COALESCED: &str = "the same change was already alerted (coalesced)";
 
-/// The statements that store an event's planned alerts.
-pub(super) struct PlanInsert<'t> {
-    recent_in_group: CachedStatement<'t>,
-    insert: CachedStatement<'t>,
-}
+const RECENT_IN_GROUP: &str = "SELECT EXISTS (SELECT 1 FROM messages
+                                WHERE instance = ?1 AND coalesce_group = ?2 AND planned_at_ms >= ?3)";
+const INSERT: &str = "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
+                                           previous_phone, previous_country, dedupe_key, coalesce_group,
+                                           status, reason, planned_at_ms, details)
+                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                      ON CONFLICT (instance, dedupe_key) DO NOTHING";
 
-impl<'t> PlanInsert<'t> {
-    pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
-        Ok(Self {
-            recent_in_group: transaction.prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM messages
-                                 WHERE instance = ?1 AND coalesce_group = ?2 AND planned_at_ms >= ?3)",
-            )?,
-            insert: transaction.prepare_cached(
-                "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
-                                       previous_phone, previous_country, dedupe_key, coalesce_group,
-                                       status, reason, planned_at_ms, details)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                 ON CONFLICT (instance, dedupe_key) DO NOTHING",
-            )?,
-        })
-    }
-
-    /// Stores one planned alert of the event `event_seq`: `planned`, or
-    /// `skipped` when its group already had an alert within the window; a
-    /// key already stored adds nothing. True when a `planned` row was added.
-    pub(super) fn run(
-        &mut self,
-        event_seq: i64,
-        instance: &InstanceName,
-        alert: &PlannedAlert,
-        now: jiff::Timestamp,
-    ) -> rusqlite::Result<bool> {
-        let now_ms = now.as_millisecond();
-        let group = alert
-            .coalesce
-            .as_ref()
-            .map(|coalesce| coalesce.group.as_str());
-        let coalesced = match &alert.coalesce {
-            Some(coalesce) => match coalesce.skip_within {
-                Some(window) => {
-                    let since = now_ms
-                        .saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
-                    self.recent_in_group
-                        .query_row(params![instance.as_str(), coalesce.group, since], |row| {
-                            row.get::<_, bool>(0)
-                        })?
-                }
-                None => false,
-            },
-            None => false,
-        };
-        let (subject_kind, subject_id) = subject_columns(alert.subject);
-        let (previous_phone, previous_country) = match &alert.recipient {
-            Recipient::Current => (None, None),
-            Recipient::Previous { phone, country } => {
-                (Some(phone.as_str()), Some(country.as_str()))
-            }
-        };
-        let (status, reason) = if coalesced {
-            ("skipped", Some(COALESCED))
-        } else {
-            ("planned", None)
-        };
-        let added = self.insert.execute(params![
-            event_seq,
-            instance.as_str(),
-            alert.kind.as_str(),
-            alert.client_id.map(sql_integer),
-            subject_kind,
-            subject_id.map(sql_integer),
-            previous_phone,
-            previous_country,
-            alert.dedupe_key,
+/// Stores one alert planned by the event `event_seq`: `planned`, or
+/// `skipped` when its group already had an alert within the window; a key
+/// already stored adds nothing. The one place a message is planned: it
+/// wakes the outbox when a `planned` row was added, and says so.
+pub fn plan(
+    tx: &Tx<'_>,
+    event_seq: i64,
+    instance: &str,
+    alert: &PlannedAlert,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<bool> {
+    let now_ms = now.as_millisecond();
+    let group = alert
+        .coalesce
+        .as_ref()
+        .map(|coalesce| coalesce.group.as_str());
+    let coalesced = match &alert.coalesce {
+        Some(Coalesce {
             group,
-            status,
-            reason,
-            now_ms,
-            details_column(&alert.details),
-        ])?;
-        Ok(added == 1 && !coalesced)
+            skip_within: Some(window),
+        }) => {
+            let since =
+                now_ms.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
+            tx.prepare_cached(RECENT_IN_GROUP)?
+                .query_row(params![instance, group, since], |row| row.get::<_, bool>(0))?
+        }
+        _ => false,
+    };
+    let (subject_kind, subject_id) = subject_columns(alert.subject);
+    let (previous_phone, previous_country) = match &alert.recipient {
+        Recipient::Current => (None, None),
+        Recipient::Previous { phone, country } => (Some(phone.as_str()), Some(country.as_str())),
+    };
+    let status = if coalesced { "skipped" } else { "planned" };
+    let added = tx.prepare_cached(INSERT)?.execute(params![
+        event_seq,
+        instance,
+        alert.kind.as_str(),
+        alert.client_id.map(sql_integer),
+        subject_kind,
+        subject_id.map(sql_integer),
+        previous_phone,
+        previous_country,
+        alert.dedupe_key,
+        group,
+        status,
+        coalesced.then_some(COALESCED),
+        now_ms,
+        details_column(&alert.details),
+    ])?;
+    let planned = added == 1 && !coalesced;
+    if planned {
+        tx.wake(Work::Alerts);
     }
+    Ok(planned)
 }
 
 /// An alert's planned template values as stored: a JSON object, or NULL.
-pub(super) fn details_column(details: &BTreeMap<&'static str, String>) -> Option<String> {
+fn details_column(details: &BTreeMap<&'static str, String>) -> Option<String> {
     (!details.is_empty()).then(|| serde_json::json!(details).to_string())
 }
 
@@ -125,7 +107,8 @@ pub enum Retry {
 
 /// Plans a dead, failed or uncertain message again; `None` when there is
 /// no such message.
-pub fn retry(connection: &Connection, id: i64) -> rusqlite::Result<Option<Retry>> {
+pub fn retry(tx: &Tx<'_>, id: i64) -> rusqlite::Result<Option<Retry>> {
+    let connection: &Connection = tx;
     let status: Option<String> = connection
         .query_row("SELECT status FROM messages WHERE id = ?1", [id], |row| {
             row.get(0)
@@ -143,6 +126,7 @@ pub fn retry(connection: &Connection, id: i64) -> rusqlite::Result<Option<Retry>
           WHERE id = ?1",
         [id],
     )?;
+    tx.wake(Work::Alerts);
     Ok(Some(Retry::Planned))
 }
 

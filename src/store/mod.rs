@@ -11,6 +11,7 @@ mod plan;
 pub mod retention;
 pub mod transfers;
 pub mod upgrades;
+mod wake;
 pub mod whatsapp;
 mod writer;
 
@@ -24,6 +25,7 @@ use rusqlite::{Connection, OpenFlags};
 use rusqlite_migration::{M, Migrations};
 
 pub use model::{Inserted, NewEvent, StoreError};
+pub use wake::{Tx, Wake, Work};
 pub use writer::{FloodWatch, GIVE_WAY, Writer, WriterThread};
 
 /// Numbered migrations, applied in order at start-up; `user_version` records

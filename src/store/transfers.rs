@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
 use super::Filter;
-use super::messages::details_column;
-use crate::domain::alerts::AlertKind;
+use super::messages;
+use super::wake::{Tx, Work};
+use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::InstanceName;
 use crate::domain::templates::Parameter;
 use crate::domain::transfer::{Approval, Check, ClearedSubscription, NewTransfer, Party, Status};
@@ -20,14 +21,12 @@ const OPEN: &str =
 
 /// The statements that record an owner's request.
 pub(super) struct TransferRows<'t> {
-    connection: &'t Connection,
     insert: CachedStatement<'t>,
 }
 
 impl<'t> TransferRows<'t> {
     pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
-            connection: transaction,
             insert: transaction.prepare_cached(&format!(
                 "INSERT INTO transfers
                         (event_seq, instance, service_id, service_name, service_domain, domain_id,
@@ -39,15 +38,16 @@ impl<'t> TransferRows<'t> {
         })
     }
 
-    /// Records the request, its first step and the recipient's alert; false
-    /// when the service already has an open transfer (nothing is written).
+    /// Records the request, its first step and the recipient's alert;
+    /// nothing when the service already has an open transfer.
     pub(super) fn run(
         &mut self,
+        tx: &Tx<'_>,
         event_seq: i64,
         instance: &InstanceName,
         transfer: &NewTransfer,
         now: jiff::Timestamp,
-    ) -> rusqlite::Result<bool> {
+    ) -> rusqlite::Result<()> {
         let added = self.insert.execute(params![
             event_seq,
             instance.as_str(),
@@ -64,12 +64,11 @@ impl<'t> TransferRows<'t> {
             now.as_millisecond(),
         ])?;
         if added == 0 {
-            return Ok(false);
+            return Ok(());
         }
-        let connection = self.connection;
-        let id = connection.last_insert_rowid();
+        let id = tx.last_insert_rowid();
         record_step(
-            connection,
+            tx,
             id,
             None,
             Status::Requested,
@@ -85,17 +84,14 @@ impl<'t> TransferRows<'t> {
             Parameter::TransferLink.as_str(),
             transfer.answer_link.clone(),
         );
-        plan_alert(
-            connection,
-            event_seq,
-            instance.as_str(),
+        let alert = client_alert(
             AlertKind::TransferRequested,
             transfer.recipient_client_id,
-            &format!("transfer_requested:{id}"),
-            &details,
-            now,
-        )?;
-        Ok(true)
+            format!("transfer_requested:{id}"),
+            details,
+        );
+        messages::plan(tx, event_seq, instance.as_str(), &alert, now)?;
+        Ok(())
     }
 }
 
@@ -151,33 +147,23 @@ fn record_step(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn plan_alert(
-    connection: &Connection,
-    event_seq: i64,
-    instance: &str,
+/// An alert to a client of the transfer, about the client themselves (the
+/// service may change hands between planning and sending).
+fn client_alert(
     kind: AlertKind,
     client_id: u64,
-    dedupe_key: &str,
-    details: &BTreeMap<&'static str, String>,
-    now: jiff::Timestamp,
-) -> rusqlite::Result<bool> {
-    let planned = connection.execute(
-        "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
-                               dedupe_key, status, planned_at_ms, details)
-         VALUES (?1, ?2, ?3, ?4, 'client', NULL, ?5, 'planned', ?6, ?7)
-         ON CONFLICT (instance, dedupe_key) DO NOTHING",
-        params![
-            event_seq,
-            instance,
-            kind.as_str(),
-            sql_integer(client_id),
-            dedupe_key,
-            now.as_millisecond(),
-            details_column(details),
-        ],
-    )?;
-    Ok(planned == 1)
+    dedupe_key: String,
+    details: BTreeMap<&'static str, String>,
+) -> PlannedAlert {
+    PlannedAlert {
+        kind,
+        client_id: Some(client_id),
+        subject: Subject::Client,
+        recipient: Recipient::Current,
+        dedupe_key,
+        coalesce: None,
+        details,
+    }
 }
 
 /// A transfer as puente keeps it.
@@ -373,7 +359,7 @@ pub struct StepAlert {
 /// False when the transfer is no longer at `from` (nothing is written).
 #[allow(clippy::too_many_arguments)]
 pub fn take_step(
-    connection: &Connection,
+    tx: &Tx<'_>,
     transfer: &StoredTransfer,
     from: Status,
     to: Status,
@@ -384,7 +370,7 @@ pub fn take_step(
     now: jiff::Timestamp,
 ) -> rusqlite::Result<bool> {
     let moves = matches!(to, Status::Moving);
-    let changed = connection.execute(
+    let changed = tx.execute(
         "UPDATE transfers
             SET status = ?3, updated_at_ms = ?4,
                 move_attempts = move_attempts + ?5,
@@ -403,7 +389,7 @@ pub fn take_step(
         return Ok(false);
     }
     record_step(
-        connection,
+        tx,
         transfer.id,
         Some(from),
         to,
@@ -422,18 +408,18 @@ pub fn take_step(
         ] {
             if wanted {
                 let client = client.unsigned_abs();
-                plan_alert(
-                    connection,
-                    transfer.event_seq,
-                    &transfer.instance,
+                let planned = client_alert(
                     alert.kind,
                     client,
-                    &format!("{}:{}:{client}", alert.kind.as_str(), transfer.id),
-                    &details,
-                    now,
-                )?;
+                    format!("{}:{}:{client}", alert.kind.as_str(), transfer.id),
+                    details.clone(),
+                );
+                messages::plan(tx, transfer.event_seq, &transfer.instance, &planned, now)?;
             }
         }
+    }
+    if matches!(to, Status::Accepted | Status::Approved) {
+        tx.wake(Work::Transfers);
     }
     Ok(true)
 }

@@ -4,9 +4,13 @@
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
-use super::Filter;
-use super::messages::Retry;
+use std::collections::BTreeMap;
 
+use super::Filter;
+use super::messages::{self, Retry};
+use super::wake::{Tx, Work};
+
+use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::InstanceName;
 use crate::domain::upgrade_apply::{Application, Disposition};
 
@@ -32,11 +36,12 @@ impl<'t> ApplicationInsert<'t> {
     /// True when the upgrade was not recorded yet and is to be applied.
     pub(super) fn run(
         &mut self,
+        tx: &Tx<'_>,
         event_seq: i64,
         instance: &InstanceName,
         upgrade: &Application,
         now: jiff::Timestamp,
-    ) -> rusqlite::Result<bool> {
+    ) -> rusqlite::Result<()> {
         let (status, reason) = match &upgrade.disposition {
             Disposition::Apply => ("planned", None),
             Disposition::Record => (
@@ -62,7 +67,10 @@ impl<'t> ApplicationInsert<'t> {
             reason,
             now.as_millisecond(),
         ])?;
-        Ok(added == 1 && status == "planned")
+        if added == 1 && status == "planned" {
+            tx.wake(Work::Upgrades);
+        }
+        Ok(())
     }
 }
 
@@ -125,11 +133,11 @@ pub fn mark_applying(connection: &Connection, id: i64) -> rusqlite::Result<()> {
 /// Records the upgrade as applied and plans its "upgrade applied" alert,
 /// in one change. True when the alert was planned.
 pub fn mark_applied(
-    connection: &Connection,
+    tx: &Tx<'_>,
     upgrade: &PendingApplication,
     now: jiff::Timestamp,
 ) -> rusqlite::Result<bool> {
-    let changed = connection.execute(
+    let changed = tx.execute(
         "UPDATE upgrade_applications SET status = 'applied', last_error = NULL, applied_at_ms = ?2
           WHERE id = ?1 AND status IN ('planned', 'applying')",
         params![upgrade.id, now.as_millisecond()],
@@ -137,21 +145,16 @@ pub fn mark_applied(
     if changed == 0 {
         return Ok(false);
     }
-    let planned = connection.execute(
-        "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
-                               dedupe_key, status, planned_at_ms)
-         VALUES (?1, ?2, 'upgrade_applied', ?3, 'service', ?4, ?5, 'planned', ?6)
-         ON CONFLICT (instance, dedupe_key) DO NOTHING",
-        params![
-            upgrade.event_seq,
-            upgrade.instance,
-            sql_integer(upgrade.client_id),
-            sql_integer(upgrade.service_id),
-            format!("upgrade_applied:{}", upgrade.upgrade_id),
-            now.as_millisecond(),
-        ],
-    )?;
-    Ok(planned == 1)
+    let alert = PlannedAlert {
+        kind: AlertKind::UpgradeApplied,
+        client_id: Some(upgrade.client_id),
+        subject: Subject::Service(upgrade.service_id),
+        recipient: Recipient::Current,
+        dedupe_key: format!("upgrade_applied:{}", upgrade.upgrade_id),
+        coalesce: None,
+        details: BTreeMap::new(),
+    };
+    messages::plan(tx, upgrade.event_seq, &upgrade.instance, &alert, now)
 }
 
 /// Back to `planned` with the reason; the next drain tries again.
@@ -282,8 +285,8 @@ fn application_from_row(row: &Row<'_>) -> rusqlite::Result<StoredApplication> {
 
 /// Plans a failed upgrade again (after the administrator fixed what WHMCS
 /// refused); `None` when there is no such row.
-pub fn retry(connection: &Connection, id: i64) -> rusqlite::Result<Option<Retry>> {
-    let status: Option<String> = connection
+pub fn retry(tx: &Tx<'_>, id: i64) -> rusqlite::Result<Option<Retry>> {
+    let status: Option<String> = tx
         .query_row(
             "SELECT status FROM upgrade_applications WHERE id = ?1",
             [id],
@@ -296,11 +299,12 @@ pub fn retry(connection: &Connection, id: i64) -> rusqlite::Result<Option<Retry>
     if status != "failed" {
         return Ok(Some(Retry::NotRetryable(status)));
     }
-    connection.execute(
+    tx.execute(
         "UPDATE upgrade_applications SET status = 'planned', last_error = 'retried by an operator'
           WHERE id = ?1",
         [id],
     )?;
+    tx.wake(Work::Upgrades);
     Ok(Some(Retry::Planned))
 }
 

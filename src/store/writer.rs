@@ -15,7 +15,8 @@ use super::Database;
 use super::delivery::{self, Reply};
 use super::events;
 use super::model::{Inserted, NewEvent, StoreError};
-use super::plan::{PlanRows, Wake};
+use super::plan::PlanRows;
+use super::wake::{Tx, Wake, Work};
 use crate::metrics::Metrics;
 
 /// Most commands committed by one transaction.
@@ -33,8 +34,9 @@ enum Command {
 /// A write of another kind than an event, run in the group transaction
 /// inside its own savepoint: its failure undoes only itself.
 trait Change: Send {
-    /// Whether it succeeded; a failure is kept for its caller.
-    fn run(&mut self, connection: &Connection) -> bool;
+    /// The workers it leaves work for when it succeeded; a failure is kept
+    /// for its caller.
+    fn run(&mut self, connection: &Connection) -> Option<Wake>;
     /// Answers the caller once the transaction's fate is known.
     fn finish(self: Box<Self>, committed: Result<(), StoreError>);
 }
@@ -48,14 +50,15 @@ struct PendingChange<T, F> {
 impl<T, F> Change for PendingChange<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send,
+    F: FnOnce(&Tx<'_>) -> rusqlite::Result<T> + Send,
 {
-    fn run(&mut self, connection: &Connection) -> bool {
+    fn run(&mut self, connection: &Connection) -> Option<Wake> {
         let change = self.change.take().expect("a change runs once");
-        let result = change(connection).map_err(|error| StoreError::Write(error.to_string()));
-        let succeeded = result.is_ok();
+        let tx = Tx::new(connection);
+        let result = change(&tx).map_err(|error| StoreError::Write(error.to_string()));
+        let woken = result.is_ok().then(|| tx.woken());
         self.outcome = Some(result);
-        succeeded
+        woken
     }
 
     fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
@@ -71,14 +74,8 @@ where
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Command>,
-    /// Woken after a commit that planned alerts.
-    planned: Arc<tokio::sync::Notify>,
-    /// Woken after a commit that recorded upgrades to apply.
-    upgrades: Arc<tokio::sync::Notify>,
-    /// Woken after a commit that recorded cancellations to carry out.
-    cancellations: Arc<tokio::sync::Notify>,
-    /// Woken when a transfer has a move to make.
-    transfers: Arc<tokio::sync::Notify>,
+    /// One per worker ([`Work`]), woken after a commit that left it work.
+    wakers: Wakers,
     /// Events committed since start (new and duplicate), for workers that
     /// give way to a busy ingest.
     committed: Arc<AtomicU64>,
@@ -132,11 +129,12 @@ impl Writer {
     }
 
     /// Runs `change` in the next group transaction and returns its result
-    /// once that transaction is durable.
+    /// once that transaction is durable; then wakes the workers it left
+    /// work for ([`Tx::wake`]).
     pub async fn change<T, F>(&self, change: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: FnOnce(&Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
         let pending = PendingChange {
@@ -148,48 +146,10 @@ impl Writer {
         answer.await.map_err(|_| StoreError::Stopped)?
     }
 
-    /// Resolves after a commit that planned alerts (at once if one
-    /// happened since the last wait).
-    pub async fn planned_alerts(&self) {
-        self.planned.notified().await;
-    }
-
-    /// Wakes the outbox for an alert a change planned.
-    pub fn alert_planned(&self) {
-        self.planned.notify_one();
-    }
-
-    /// Wakes the upgrade worker for an upgrade a change planned again.
-    pub fn upgrade_planned(&self) {
-        self.upgrades.notify_one();
-    }
-
-    /// Resolves after a commit that recorded upgrades to apply (at once if
-    /// one happened since the last wait).
-    pub async fn planned_upgrades(&self) {
-        self.upgrades.notified().await;
-    }
-
-    /// Wakes the cancellation worker for a cancellation a change recorded.
-    pub fn cancellation_planned(&self) {
-        self.cancellations.notify_one();
-    }
-
-    /// Resolves after a commit that recorded cancellations to carry out (at
-    /// once if one happened since the last wait).
-    pub async fn planned_cancellations(&self) {
-        self.cancellations.notified().await;
-    }
-
-    /// Wakes the transfer worker: a transfer has a move to make.
-    pub fn transfer_planned(&self) {
-        self.transfers.notify_one();
-    }
-
-    /// Resolves when a transfer has a move to make (at once if one was
-    /// planned since the last wait).
-    pub async fn planned_transfers(&self) {
-        self.transfers.notified().await;
+    /// Resolves once a commit left `work` for its worker (at once if one
+    /// did since the last wait). One waiter per kind of work.
+    pub async fn woken(&self, work: Work) {
+        self.wakers[work.index()].notified().await;
     }
 
     async fn send(&self, command: Command) -> Result<(), StoreError> {
@@ -263,19 +223,14 @@ impl WriterThread {
         let connection = database.writer_connection()?;
         let last_received =
             events::last_received_at(&connection).context("cannot read the newest event's time")?;
-        let planned = Arc::new(tokio::sync::Notify::new());
-        let upgrades = Arc::new(tokio::sync::Notify::new());
-        let cancellations = Arc::new(tokio::sync::Notify::new());
-        let transfers = Arc::new(tokio::sync::Notify::new());
+        let wakers: Wakers = Arc::new(Work::ALL.map(|_| tokio::sync::Notify::new()));
         let committed = Arc::new(AtomicU64::new(0));
         let mut state = State {
             committed: Arc::clone(&committed),
             connection,
             metrics,
             last_received,
-            planned: Arc::clone(&planned),
-            upgrades: Arc::clone(&upgrades),
-            cancellations: Arc::clone(&cancellations),
+            wakers: Arc::clone(&wakers),
         };
         let (queue, commands) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
@@ -285,10 +240,7 @@ impl WriterThread {
         Ok(Self {
             writer: Writer {
                 queue,
-                planned,
-                upgrades,
-                cancellations,
-                transfers,
+                wakers,
                 committed,
             },
             thread,
@@ -315,11 +267,12 @@ struct State {
     /// Receive time of the newest stored event: receive times never go
     /// backwards, even if the wall clock does.
     last_received: jiff::Timestamp,
-    planned: Arc<tokio::sync::Notify>,
-    upgrades: Arc<tokio::sync::Notify>,
-    cancellations: Arc<tokio::sync::Notify>,
+    wakers: Wakers,
     committed: Arc<AtomicU64>,
 }
+
+/// One waker per kind of [`Work`], in [`Work::ALL`] order.
+type Wakers = Arc<[tokio::sync::Notify; Work::ALL.len()]>;
 
 impl State {
     fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
@@ -359,14 +312,8 @@ impl State {
         match written {
             Ok((inserted, wake, received)) => {
                 self.last_received = received;
-                if wake.alerts {
-                    self.planned.notify_one();
-                }
-                if wake.upgrades {
-                    self.upgrades.notify_one();
-                }
-                if wake.cancellations {
-                    self.cancellations.notify_one();
+                for work in wake.works() {
+                    self.wakers[work.index()].notify_one();
                 }
                 self.metrics
                     .record_commit(inserted.len(), started.elapsed().as_secs_f64());
@@ -438,6 +385,8 @@ fn write(
     let mut received = last_received;
     {
         let mut insert = events::Insert::prepare(&transaction)?;
+        // The events' planned rows: their wakes are the batch's.
+        let planned = Tx::new(&transaction);
         let mut rows = PlanRows::new(&transaction);
         let mut next = 0;
         loop {
@@ -462,7 +411,7 @@ fn write(
                     // connection's last one.
                     let seq = transaction.last_insert_rowid();
                     if outcome == Inserted::Accepted && !event.plan.is_empty() {
-                        wake |= rows.record(seq, &event.instance, &event.plan, now)?;
+                        rows.record(&planned, seq, &event.instance, &event.plan, now)?;
                     }
                     inserted.push(outcome);
                 }
@@ -475,8 +424,9 @@ fn write(
                 }
                 Command::Change(change) => {
                     transaction.execute_batch("SAVEPOINT change")?;
-                    if !change.run(&transaction) {
-                        transaction.execute_batch("ROLLBACK TO change")?;
+                    match change.run(&transaction) {
+                        Some(woken) => wake |= woken,
+                        None => transaction.execute_batch("ROLLBACK TO change")?,
                     }
                     transaction.execute_batch("RELEASE change")?;
                 }
@@ -484,6 +434,7 @@ fn write(
             }
             next += 1;
         }
+        wake |= planned.woken();
     }
     transaction.commit()?;
     Ok((inserted, wake, received))
@@ -491,6 +442,8 @@ fn write(
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future as _;
+
     use rusqlite::OptionalExtension as _;
 
     use super::*;
@@ -589,6 +542,50 @@ mod tests {
             metrics.contains("puente_commit_batch_size_count 1\n"),
             "one commit held both: {metrics}"
         );
+    }
+
+    /// Whether `work`'s worker has a wake-up waiting (used up by the look).
+    fn woken_now(writer: &Writer, work: Work) -> bool {
+        let waker = futures_util::task::noop_waker();
+        let mut context = std::task::Context::from_waker(&waker);
+        let wait = std::pin::pin!(writer.woken(work));
+        wait.poll(&mut context).is_ready()
+    }
+
+    #[test]
+    fn a_change_wakes_the_workers_it_named_after_its_commit_and_a_failed_one_wakes_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::open(&dir.path().join("k.db"), std::time::Duration::from_secs(1))
+            .expect("open");
+        let thread = WriterThread::start(&database, Metrics::new()).expect("writer");
+        let writer = thread.writer();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        runtime
+            .block_on(writer.change(|tx| {
+                tx.wake(Work::Upgrades);
+                tx.wake(Work::Transfers);
+                Ok(())
+            }))
+            .expect("change");
+        assert!(woken_now(&writer, Work::Upgrades));
+        assert!(woken_now(&writer, Work::Transfers));
+        assert!(!woken_now(&writer, Work::Alerts));
+        assert!(
+            !woken_now(&writer, Work::Upgrades),
+            "one wake-up, used once"
+        );
+        let failed = runtime.block_on(writer.change(|tx| {
+            tx.wake(Work::Alerts);
+            Err::<(), _>(rusqlite::Error::InvalidQuery)
+        }));
+        assert!(failed.is_err());
+        assert!(
+            !woken_now(&writer, Work::Alerts),
+            "a rolled-back change wakes nobody"
+        );
+        thread.stop();
     }
 
     #[test]
