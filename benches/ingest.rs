@@ -240,7 +240,11 @@ fn print_row(route: &str, connections: usize, figures: &Figures) {
 /// real ones, on its own actix system thread.
 fn start_service(
     database: std::path::PathBuf,
-) -> (u16, puente::retention::RetentionWorker, impl FnOnce()) {
+) -> (
+    u16,
+    puente::workers::retention::RetentionWorker,
+    impl FnOnce(),
+) {
     let database = database.to_string_lossy().into_owned();
     let env = move |var: &str| match var {
         "PUENTE_LISTEN" => Some("127.0.0.1:0".to_owned()),

@@ -1,7 +1,5 @@
 //! puente: verifies, stores and applies the rules to WHMCS hook events.
 
-pub mod backoff;
-pub mod cancellations;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
@@ -11,17 +9,14 @@ pub mod domain;
 pub mod fuzzing;
 pub mod http;
 pub mod metrics;
-pub mod outbox;
 pub mod quote;
-pub mod retention;
 pub mod signature;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod transfers;
-pub mod upgrades;
 pub mod whatsapp;
 pub mod whmcs;
+pub mod workers;
 
 /// mimalloc instead of glibc's allocator. Each hook event is allocated by
 /// an HTTP worker and outlives its request while the writer commits it, so

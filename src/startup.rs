@@ -7,15 +7,16 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context as _;
 
-use crate::cancellations::CancellationWorker;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
-use crate::outbox::Outbox;
-use crate::retention::RetentionWorker;
 use crate::store::{Database, WriterThread};
-use crate::transfers::TransferWorker;
-use crate::upgrades::UpgradeWorker;
+use crate::workers;
+use crate::workers::cancellations::CancellationWorker;
+use crate::workers::outbox::Outbox;
+use crate::workers::retention::RetentionWorker;
+use crate::workers::transfers::TransferWorker;
+use crate::workers::upgrades::UpgradeWorker;
 
 /// Seconds a graceful stop waits for requests in flight.
 const SHUTDOWN_TIMEOUT_S: u64 = 30;
@@ -181,11 +182,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let workers = self.workers.then(|| {
             [
-                tokio::spawn(run_outbox(self.outbox.clone())),
-                tokio::spawn(crate::upgrades::run(self.upgrades.clone())),
-                tokio::spawn(crate::cancellations::run(self.cancellations.clone())),
-                tokio::spawn(crate::transfers::run(self.transfers.clone())),
-                tokio::spawn(crate::retention::run(self.retention.clone())),
+                tokio::spawn(workers::run(self.outbox.clone())),
+                tokio::spawn(workers::run(self.upgrades.clone())),
+                tokio::spawn(workers::run(self.cancellations.clone())),
+                tokio::spawn(workers::run(self.transfers.clone())),
+                tokio::spawn(workers::run(self.retention.clone())),
             ]
         });
         let sampler = tokio::spawn(self.sampler);
@@ -199,35 +200,5 @@ impl Application {
             .await
             .context("the writer did not stop cleanly")?;
         served.context("the HTTP server failed")
-    }
-}
-
-/// Drains the outbox whenever a commit planned alerts, and every minute for
-/// messages whose retry came due; rests while ingest is flooded.
-async fn run_outbox(outbox: Outbox) {
-    if let Err(error) = outbox.recover_interrupted().await {
-        tracing::error!(error = %format!("{error:#}"), "cannot mark interrupted sends");
-    }
-    loop {
-        // While hooks flood in, alerts wait for the flood to end: WHMCS is
-        // waiting on every hook, and nobody on a single alert.
-        if outbox.ingest_flooded() {
-            tokio::time::sleep(crate::store::GIVE_WAY).await;
-            continue;
-        }
-        let pause = match outbox.drain().await {
-            Ok(report) => outbox.pause_after(&report).await,
-            Err(error) => {
-                tracing::error!(error = %format!("{error:#}"), "outbox pass failed");
-                std::time::Duration::from_secs(60)
-            }
-        };
-        if pause.is_zero() {
-            continue;
-        }
-        tokio::select! {
-            () = outbox.planned_alerts() => {}
-            () = tokio::time::sleep(pause) => {}
-        }
     }
 }

@@ -17,7 +17,6 @@ use super::admin::{
 };
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
-use crate::cancellations::{domain_facts, service_facts};
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, Refusal, Target};
 use crate::domain::envelope::ActorKind;
@@ -29,6 +28,7 @@ use crate::store::NewEvent;
 use crate::store::cancellations::{self, CancellationQuery, Status, StoredCancellation};
 use crate::store::events::EventStatus;
 use crate::store::messages::Retry;
+use crate::whmcs::facts::{domain_facts, service_facts};
 
 /// Longest reason copied into WHMCS.
 const MAX_REASON_CHARS: usize = 2000;

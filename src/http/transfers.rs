@@ -23,7 +23,7 @@ use crate::domain::transfer::{self, NewTransfer, Party, Refusal, Status, Step, S
 use crate::store::NewEvent;
 use crate::store::events::EventStatus;
 use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer, TransferQuery};
-use crate::transfers::{Question, facts};
+use crate::whmcs::facts::{Question, transfer_facts};
 
 /// A verified action of a logged-in client.
 struct ClientAction {
@@ -174,7 +174,7 @@ pub async fn request(
         other_transfer_open: open,
         upgrades: &upgrades,
     };
-    let (facts, names) = facts(whmcs, &question)
+    let (facts, names) = transfer_facts(whmcs, &question)
         .await
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("WHMCS has no service {service_id}")))?;
@@ -346,7 +346,7 @@ async fn take(
             other_transfer_open: false,
             upgrades: &upgrades,
         };
-        let (facts, _) = facts(whmcs, &question)
+        let (facts, _) = transfer_facts(whmcs, &question)
             .await
             .map_err(ApiError::unavailable)?
             .ok_or_else(|| ApiError::NotFound("WHMCS no longer has the service".into()))?;

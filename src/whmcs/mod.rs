@@ -7,6 +7,7 @@
 //! retried with exponential backoff and never taken as WHMCS's refusal.
 
 pub mod addon;
+pub mod facts;
 mod lenient;
 mod open_invoices;
 mod types;

@@ -166,7 +166,10 @@ async fn immediate_terminates_the_same_day_exactly_once_whatever_else_reports_it
         .expect("drain");
 
     assert_eq!(first.terminated, 1, "{first:?}");
-    assert_eq!(second, puente::cancellations::CancellationReport::default());
+    assert_eq!(
+        second,
+        puente::workers::cancellations::CancellationReport::default()
+    );
     assert_eq!(fake.state().terminations, [(7731, "puente")]);
     assert_eq!(fake.count("ModuleTerminate"), 1);
     assert_eq!(fake.count("AddCancelRequest"), 1);
@@ -376,7 +379,10 @@ async fn a_domain_only_stops_renewing() {
         .drain_at(noon(today()))
         .await
         .expect("drain");
-    assert_eq!(report, puente::cancellations::CancellationReport::default());
+    assert_eq!(
+        report,
+        puente::workers::cancellations::CancellationReport::default()
+    );
     fake.assert_no_money_moved();
     app.stop().await;
 }
@@ -688,7 +694,7 @@ async fn a_termination_whmcs_refuses_is_kept_for_the_administrator_and_retried_o
 async fn a_pass_advances_at_most_a_hundred_cancellations_and_says_more_are_due() {
     // No WHMCS API settings: every request WHMCS recorded waits.
     let app = spawn_app().await;
-    let count = puente::cancellations::PASS_LIMIT + 1;
+    let count = puente::workers::cancellations::PASS_LIMIT + 1;
     for n in 0..count {
         let service = 20_000 + n;
         fire(
@@ -704,7 +710,7 @@ async fn a_pass_advances_at_most_a_hundred_cancellations_and_says_more_are_due()
     let first = app.cancellations.drain_at(now).await.expect("drain");
     assert_eq!(
         (first.waiting, first.more),
-        (puente::cancellations::PASS_LIMIT, true)
+        (puente::workers::cancellations::PASS_LIMIT, true)
     );
     // The hundred wait their turn; the last one is taken now.
     let second = app.cancellations.drain_at(now).await.expect("drain");
@@ -800,7 +806,10 @@ async fn a_scheduled_cancellation_is_withdrawn_when_whmcs_no_longer_holds_it_bef
     );
     // WHMCS still holds it: the check changes nothing.
     let held = app.cancellations.drain_at(tomorrow()).await.expect("drain");
-    assert_eq!(held, puente::cancellations::CancellationReport::default());
+    assert_eq!(
+        held,
+        puente::workers::cancellations::CancellationReport::default()
+    );
     assert_eq!(row(&app).0, "scheduled");
 
     fake.state().cancel_requests.remove(&7731);
@@ -816,7 +825,10 @@ async fn a_scheduled_cancellation_is_withdrawn_when_whmcs_no_longer_holds_it_bef
     assert_eq!(row(&app).0, "withdrawn");
     // On its day nothing happens: it is no longer open.
     let day = app.cancellations.drain_at(noon(due)).await.expect("drain");
-    assert_eq!(day, puente::cancellations::CancellationReport::default());
+    assert_eq!(
+        day,
+        puente::workers::cancellations::CancellationReport::default()
+    );
     assert_eq!(fake.count("ModuleTerminate"), 0);
     app.stop().await;
 }

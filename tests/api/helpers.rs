@@ -22,15 +22,15 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database: PathBuf,
     /// The alert outbox; tests drive it with `drain()`, nothing else does.
-    pub outbox: puente::outbox::Outbox,
+    pub outbox: puente::workers::outbox::Outbox,
     /// The upgrade worker, driven the same way.
-    pub upgrades: puente::upgrades::UpgradeWorker,
+    pub upgrades: puente::workers::upgrades::UpgradeWorker,
     /// The cancellation worker, driven the same way (`drain_at` sets the day).
-    pub cancellations: puente::cancellations::CancellationWorker,
+    pub cancellations: puente::workers::cancellations::CancellationWorker,
     /// The transfer worker, driven the same way.
-    pub transfers: puente::transfers::TransferWorker,
+    pub transfers: puente::workers::transfers::TransferWorker,
     /// The retention worker, driven with `purge_at`.
-    pub retention: puente::retention::RetentionWorker,
+    pub retention: puente::workers::retention::RetentionWorker,
     /// The service's metrics; tests take the dashboard's samples.
     pub metrics: std::sync::Arc<puente::metrics::Metrics>,
     handle: ServerHandle,

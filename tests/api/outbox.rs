@@ -9,6 +9,7 @@ use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
+use puente::workers::Worker as _;
 
 pub(crate) fn fixture(name: &str) -> Value {
     let path = format!("{}/fixtures/whmcs/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -694,14 +695,14 @@ async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_aga
         .query_row("SELECT id FROM messages", [], |row| row.get(0))
         .expect("id");
     let retry = |id: String| format!("/v1/admin/messages/{id}/retry");
-    already_woken(app.outbox.planned_alerts());
-    assert!(!already_woken(app.outbox.planned_alerts()));
+    already_woken(app.outbox.woken());
+    assert!(!already_woken(app.outbox.woken()));
     assert_eq!(
         app.admin_post(&retry(id.to_string())).await.status(),
         StatusCode::ACCEPTED
     );
     assert!(
-        already_woken(app.outbox.planned_alerts()),
+        already_woken(app.outbox.woken()),
         "a retry wakes the outbox"
     );
     assert_eq!(app.outbox.drain().await.expect("after retry").sent, 1);
@@ -775,7 +776,7 @@ async fn messages_to_one_recipient_are_spaced_by_the_pair_rate() {
         pause > std::time::Duration::ZERO && pause <= std::time::Duration::from_secs(6),
         "{pause:?}"
     );
-    let full = puente::outbox::DrainReport {
+    let full = puente::workers::outbox::DrainReport {
         sent: 100,
         ..Default::default()
     };

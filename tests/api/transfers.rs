@@ -169,7 +169,7 @@ async fn with_both_clients_consent_the_service_moves_to_the_recipient_exactly_on
     let again = app.transfers.drain().await.expect("drain");
 
     assert_eq!(report.completed, 1, "{report:?}");
-    assert_eq!(again, puente::transfers::TransferReport::default());
+    assert_eq!(again, puente::workers::transfers::TransferReport::default());
     assert_eq!(fake.state().moves, [(7731, 1842, 2210)]);
     assert_eq!(fake.state().services[&7731].client, 2210);
     let (asked_id, asked) = moves_asked(&fake).remove(0);
@@ -445,10 +445,18 @@ async fn a_lost_answer_or_an_unreachable_addon_never_moves_twice() {
     );
 
     fake.state().addon_down = 1;
-    let down = app.transfers.drain().await.expect("drain");
+    let start = jiff::Timestamp::now();
+    let at = |seconds: i64| start + jiff::SignedDuration::from_secs(seconds);
+    let down = app.transfers.drain_at(start).await.expect("drain");
+    // An unreachable addon is left alone 30 s, not asked on every wake.
+    let resting = app.transfers.drain_at(at(29)).await.expect("drain");
+    assert_eq!((resting.waiting, moves_asked(&fake).len()), (1, 1));
     fake.state().lose_next_move_answer = true;
-    let lost = app.transfers.drain().await.expect("drain");
-    let done = app.transfers.drain().await.expect("drain");
+    let lost = app.transfers.drain_at(at(30)).await.expect("drain");
+    // Then twice as long.
+    let resting = app.transfers.drain_at(at(89)).await.expect("drain");
+    assert_eq!((resting.waiting, moves_asked(&fake).len()), (1, 2));
+    let done = app.transfers.drain_at(at(90)).await.expect("drain");
 
     assert_eq!((down.waiting, lost.waiting, done.completed), (1, 1, 1));
     assert_eq!(fake.state().moves, [(7731, 1842, 2210)], "moved once");
@@ -468,6 +476,46 @@ async fn a_lost_answer_or_an_unreachable_addon_never_moves_twice() {
         .cloned()
         .expect("step");
     assert_eq!(last["note"], "the addon had moved it already");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_pass_asks_for_at_most_a_hundred_moves_and_says_more_are_due() {
+    let fake = whmcs();
+    let server = serve(&fake).await;
+    let app = app_with(&server, &[]).await;
+    requested(&app, "cli_ask").await;
+    let count = puente::workers::transfers::PASS_LIMIT + 1;
+    // Accepted moves of other services, and an addon that answers none.
+    let rows = (0..count)
+        .map(|n| {
+            format!(
+                "({id}, (SELECT seq FROM events LIMIT 1), 'default', {service}, 1842, 2210,
+                  'jose@example.com', 'none', 'accepted', 0, 9999999999999, 0)",
+                id = 500 + n,
+                service = 9000 + n
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    app.open_database()
+        .execute_batch(&format!(
+            "INSERT INTO transfers (id, event_seq, instance, service_id, owner_client_id,
+                 recipient_client_id, recipient_email, approval, status, requested_at_ms,
+                 expires_at_ms, updated_at_ms)
+             VALUES {rows}"
+        ))
+        .expect("accepted transfers");
+    fake.state().addon_down = usize::MAX;
+    let now = jiff::Timestamp::now();
+    let first = app.transfers.drain_at(now).await.expect("drain");
+    assert_eq!(
+        (first.waiting, first.more),
+        (puente::workers::transfers::PASS_LIMIT, true)
+    );
+    let second = app.transfers.drain_at(now).await.expect("drain");
+    assert_eq!((second.waiting, second.more), (count, false));
+    assert_eq!(moves_asked(&fake).len(), count, "each asked once");
     app.stop().await;
 }
 
@@ -544,7 +592,7 @@ async fn declined_or_withdrawn_transfers_end_and_staff_approval_comes_before_the
     let waiting = app.transfers.drain().await.expect("drain");
     assert_eq!(
         waiting,
-        puente::transfers::TransferReport::default(),
+        puente::workers::transfers::TransferReport::default(),
         "not before staff approve"
     );
     assert!(fake.state().moves.is_empty());

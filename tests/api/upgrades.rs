@@ -9,6 +9,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::*;
 use crate::outbox::{app_with, fake_whmcs, fire, fixture, messages_of, system};
+use puente::workers::Worker as _;
 
 /// The tblupgrades row the addon adds: service 7731 of client 1842 moves
 /// to product 13, annually, 150.00 USD.
@@ -175,14 +176,14 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
         .await;
     let id = upgrade["id"].as_i64().expect("id");
     let retry = |id: String| format!("/v1/admin/upgrades/{id}/retry");
-    already_woken(app.upgrades.planned_upgrades());
-    assert!(!already_woken(app.upgrades.planned_upgrades()));
+    already_woken(app.upgrades.woken());
+    assert!(!already_woken(app.upgrades.woken()));
     assert_eq!(
         app.admin_post(&retry(id.to_string())).await.status(),
         StatusCode::ACCEPTED
     );
     assert!(
-        already_woken(app.upgrades.planned_upgrades()),
+        already_woken(app.upgrades.woken()),
         "a retry wakes the upgrade worker"
     );
     assert_eq!(app.upgrades.drain().await.expect("drain").applied, 1);
@@ -262,7 +263,7 @@ async fn configurable_option_upgrades_and_rows_of_another_client_are_listed_neve
     .await;
     let report = app.upgrades.drain().await.expect("drain");
 
-    assert_eq!(report, puente::upgrades::ApplyReport::default());
+    assert_eq!(report, puente::workers::upgrades::ApplyReport::default());
     assert!(updates(&whmcs).await.is_empty(), "WHMCS is not changed");
     let listed = json_of(app.admin_get("/v1/admin/upgrades").await, StatusCode::OK).await;
     let rows = listed["upgrades"].as_array().expect("upgrades");
@@ -315,7 +316,7 @@ async fn an_upgrade_event_without_the_row_is_stored_and_applies_nothing() {
         StatusCode::ACCEPTED
     );
     let report = app.upgrades.drain().await.expect("drain");
-    assert_eq!(report, puente::upgrades::ApplyReport::default());
+    assert_eq!(report, puente::workers::upgrades::ApplyReport::default());
     assert_eq!(app.stored_ids().await, ["evt_bare"]);
     app.stop().await;
 }
@@ -557,7 +558,7 @@ async fn a_pass_takes_at_most_a_hundred_upgrades_and_says_more_are_due() {
     let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
     mount_update(&whmcs, success()).await;
     let app = app_with(&whmcs, &[]).await;
-    let count = puente::upgrades::PASS_LIMIT + 1;
+    let count = puente::workers::upgrades::PASS_LIMIT + 1;
     for n in 0..count {
         let mut row = upgrade_row("Completed");
         row["id"] = json!(1000 + n);
@@ -574,7 +575,7 @@ async fn a_pass_takes_at_most_a_hundred_upgrades_and_says_more_are_due() {
     let first = app.upgrades.drain().await.expect("drain");
     assert_eq!(
         (first.applied, first.more),
-        (puente::upgrades::PASS_LIMIT, true)
+        (puente::workers::upgrades::PASS_LIMIT, true)
     );
     let second = app.upgrades.drain().await.expect("drain");
     assert_eq!((second.applied, second.more), (1, false));

@@ -1,7 +1,7 @@
 //! When a worker tries again a record WHMCS could not take yet.
 //!
-//! The upgrade and cancellation workers go over their open records on every
-//! commit that adds one and every minute. Without a wait, a WHMCS outage
+//! The upgrade, cancellation and transfer workers go over their open
+//! records on every commit that adds one and every minute. Without a wait, a WHMCS outage
 //! made each new record retry every waiting one (a write each): work that
 //! grew with the square of the backlog. Each record that had to wait is now
 //! left alone for 30 s after its first failure, doubling to 15 minutes.

@@ -33,6 +33,8 @@ use crate::store::{Database, Writer};
 use crate::whatsapp::{CloudClient, SendResult};
 use crate::whmcs::WhmcsClient;
 
+use super::IDLE_PASS;
+
 /// Messages taken per pass.
 const BATCH: u32 = 100;
 /// Outcomes written in one commit, at most; a send's outcome is written
@@ -63,9 +65,6 @@ impl DrainReport {
     }
 }
 
-/// Longest wait between two passes when nothing wakes the worker.
-const IDLE_PASS: Duration = Duration::from_secs(60);
-
 /// The outbox worker's shared parts.
 #[derive(Clone)]
 pub struct Outbox {
@@ -78,8 +77,6 @@ pub struct Outbox {
     metrics: Arc<Metrics>,
     /// Phone number id -> when its sending may start again.
     paused_until: Arc<Mutex<HashMap<String, jiff::Timestamp>>>,
-    /// To give way to a flood of hooks.
-    flood: crate::store::FloodWatch,
 }
 
 /// A message's fate, to be written.
@@ -159,18 +156,12 @@ impl Outbox {
         Ok(Self {
             config,
             database,
-            flood: writer.flood_watch(),
             writer,
             whmcs: Arc::new(whmcs),
             cloud: Arc::new(cloud),
             metrics,
             paused_until: Arc::new(Mutex::new(HashMap::new())),
         })
-    }
-
-    /// Resolves after a commit that planned alerts.
-    pub async fn planned_alerts(&self) {
-        self.writer.woken(crate::store::Work::Alerts).await;
     }
 
     /// At start: a message still `sending` was interrupted by a stop or a
@@ -306,13 +297,6 @@ impl Outbox {
             })
             .await
             .context("cannot record the messages' outcomes")
-    }
-
-    /// Whether ingest has been flooded since the last look: the worker
-    /// then rests [`GIVE_WAY`](crate::store::GIVE_WAY) before it looks
-    /// again, whatever wakes it.
-    pub fn ingest_flooded(&self) -> bool {
-        self.flood.flooded()
     }
 
     /// How long to wait before the next pass, after one that did `report`:
@@ -692,6 +676,31 @@ fn write_outcome(connection: &rusqlite::Connection, record: &Record) -> rusqlite
         )?;
     }
     Ok(())
+}
+
+impl super::Worker for Outbox {
+    const NAME: &'static str = "outbox";
+    const WORK: Option<crate::store::Work> = Some(crate::store::Work::Alerts);
+
+    fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    async fn start(&self) -> anyhow::Result<()> {
+        self.recover_interrupted().await.map(|_| ())
+    }
+
+    /// Every message due now; then rests until the earliest planned retry
+    /// or deferral (at most a minute), or goes on at once after a full
+    /// batch.
+    async fn pass(&self) -> anyhow::Result<super::Pass> {
+        let report = self.drain().await?;
+        let rest = self.pause_after(&report).await;
+        Ok(super::Pass {
+            more: rest.is_zero(),
+            rest,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -18,11 +18,9 @@ use anyhow::Context as _;
 use jiff::civil::Date;
 
 use crate::config::Config;
-use crate::domain::cancel::{
-    self, CancelType, DomainFacts, InvoiceFacts, OpenInvoice, ServiceFacts,
-};
+use crate::domain::cancel::{self, CancelType};
 use crate::domain::ids::InstanceName;
-use crate::domain::invoices::{ServiceLines, UpgradeRow};
+use crate::domain::invoices::UpgradeRow;
 use crate::metrics::Metrics;
 use crate::store::cancellations::{self, OpenCancellation, Status};
 use crate::store::{Database, Writer};
@@ -32,117 +30,6 @@ use crate::whmcs::{AddonClient, Termination, WhmcsClient, WhmcsError};
 /// for its day) is checked against WHMCS's requests: staff withdraw one by
 /// deleting it in WHMCS, which tells nobody.
 const RECHECK_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_hours(6);
-
-/// A service and the open invoices that carry its lines.
-#[derive(Debug, Clone)]
-pub struct ServiceInvoices {
-    pub service: ServiceFacts,
-    pub invoices: Vec<InvoiceFacts>,
-    /// The payable ones, as the client is told about them.
-    pub open: Vec<OpenInvoice>,
-}
-
-/// The service as WHMCS's API has it, with the client's open invoices that
-/// carry a line of it, its addons' or its upgrades' (`upgrades`: the rows
-/// the addon read); `None` when WHMCS has no such service.
-///
-/// Paid invoices are not read: a paid renewal moved the next due date
-/// already, so only an open one can cover a later period.
-pub async fn service_facts(
-    whmcs: &WhmcsClient,
-    service_id: u64,
-    upgrades: &[UpgradeRow],
-    public_url: &str,
-) -> Result<Option<ServiceInvoices>, WhmcsError> {
-    let Some(product) = whmcs.product(service_id).await? else {
-        return Ok(None);
-    };
-    let service = ServiceFacts {
-        id: product.id,
-        client_id: product.clientid,
-        status: product.status.clone(),
-        billing_cycle: product.billingcycle.clone(),
-        next_due_date: product.nextduedate,
-    };
-    let addons = whmcs.service_addons(service_id).await?;
-    let lines = ServiceLines::new(service_id, addons, None, upgrades);
-    let found = whmcs.open_invoices_of(service.client_id, &lines).await?;
-    if !found.complete {
-        tracing::warn!(
-            client = service.client_id,
-            "the client has more open invoices than puente reads; the list may be short"
-        );
-    }
-    let invoices = found
-        .invoices
-        .iter()
-        .map(|invoice| InvoiceFacts {
-            id: invoice.id,
-            status: invoice.status.clone(),
-            due_date: invoice.duedate,
-            total: invoice.total,
-            balance: invoice.balance,
-            renews: invoice
-                .items
-                .iter()
-                .any(|item| lines.renews(&item.kind, item.relid)),
-        })
-        .collect();
-    Ok(Some(ServiceInvoices {
-        service,
-        invoices,
-        open: found
-            .invoices
-            .iter()
-            .map(|invoice| told(invoice, public_url))
-            .collect(),
-    }))
-}
-
-/// The domain as WHMCS's API has it, whether its renewal is off already,
-/// and the client's open invoices with a line of it.
-pub async fn domain_facts(
-    whmcs: &WhmcsClient,
-    client_id: u64,
-    domain_id: u64,
-    public_url: &str,
-) -> Result<Option<(DomainFacts, bool, Vec<OpenInvoice>)>, WhmcsError> {
-    let Some(domain) = whmcs.domain(domain_id).await? else {
-        return Ok(None);
-    };
-    let facts = DomainFacts {
-        id: domain.id,
-        client_id: domain.userid,
-        status: domain.status.clone(),
-    };
-    if facts.client_id != client_id {
-        // Its invoices are someone else's business.
-        return Ok(Some((facts, domain.donotrenew, Vec::new())));
-    }
-    let found = whmcs
-        .open_invoices_of(client_id, &ServiceLines::of_domain(domain_id))
-        .await?;
-    Ok(Some((
-        facts,
-        domain.donotrenew,
-        found
-            .invoices
-            .iter()
-            .map(|invoice| told(invoice, public_url))
-            .collect(),
-    )))
-}
-
-/// An open invoice as the client is told about it, with where to pay it.
-fn told(invoice: &crate::whmcs::Invoice, public_url: &str) -> OpenInvoice {
-    OpenInvoice {
-        id: invoice.id,
-        total: invoice.total.to_string(),
-        balance: invoice.balance.to_string(),
-        duedate: invoice.duedate.map(|date| date.to_string()),
-        url: format!("{public_url}viewinvoice.php?id={}", invoice.id),
-    }
-}
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -179,9 +66,7 @@ pub struct CancellationWorker {
     addons: Arc<BTreeMap<InstanceName, AddonClient>>,
     metrics: Arc<Metrics>,
     /// Cancellations WHMCS could not take yet, left alone a while.
-    backoff: crate::backoff::Backoff,
-    /// To give way to a flood of hooks.
-    flood: crate::store::FloodWatch,
+    backoff: crate::workers::backoff::Backoff,
     /// When each waiting cancellation was last found among WHMCS's requests
     /// (in memory: after a restart each is checked once more).
     checked: Arc<Mutex<HashMap<i64, jiff::Timestamp>>>,
@@ -219,19 +104,13 @@ impl CancellationWorker {
         Self {
             config,
             database,
-            flood: writer.flood_watch(),
             writer,
             whmcs,
             addons,
             metrics,
-            backoff: crate::backoff::Backoff::default(),
+            backoff: crate::workers::backoff::Backoff::default(),
             checked: Arc::default(),
         }
-    }
-
-    /// Resolves after a commit that recorded a cancellation.
-    pub async fn planned_cancellations(&self) {
-        self.writer.woken(crate::store::Work::Cancellations).await;
     }
 
     /// Carries out every open cancellation as of now.
@@ -443,17 +322,23 @@ impl CancellationWorker {
             Held::Unknown => return Ok(Step::Waiting),
         };
         let public_url = self.config.public_url_of(&whmcs.instance);
-        let facts =
-            match service_facts(whmcs.api, cancellation.service_id, &upgrades, &public_url).await {
-                Ok(Some(facts)) => facts,
-                Ok(None) => {
-                    let reason = format!("WHMCS has no service {}", cancellation.service_id);
-                    self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
-                        .await?;
-                    return Ok(Step::Failed);
-                }
-                Err(error) => return self.not_now(id, &error, now).await,
-            };
+        let facts = match crate::whmcs::facts::service_facts(
+            whmcs.api,
+            cancellation.service_id,
+            &upgrades,
+            &public_url,
+        )
+        .await
+        {
+            Ok(Some(facts)) => facts,
+            Ok(None) => {
+                let reason = format!("WHMCS has no service {}", cancellation.service_id);
+                self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
+                    .await?;
+                return Ok(Step::Failed);
+            }
+            Err(error) => return self.not_now(id, &error, now).await,
+        };
         if is_gone(&facts.service.status) {
             let today = self.local_date(&whmcs.instance, now);
             let gone = cancellation.clone();
@@ -643,26 +528,15 @@ fn is_gone(status: &str) -> bool {
     status.eq_ignore_ascii_case("terminated") || status.eq_ignore_ascii_case("cancelled")
 }
 
-/// Carries out cancellations whenever a commit records one, and every
-/// minute for those whose day comes or whose WHMCS call must be tried again.
-pub async fn run(worker: CancellationWorker) {
-    loop {
-        // While hooks flood in, the work waits: nothing here is urgent to
-        // the second, and WHMCS is waiting on every hook.
-        if worker.flood.flooded() {
-            tokio::time::sleep(crate::store::GIVE_WAY).await;
-            continue;
-        }
-        match worker.drain().await {
-            Ok(report) if report.more => continue,
-            Ok(_) => {}
-            Err(error) => {
-                tracing::error!(error = %format!("{error:#}"), "cancellation pass failed");
-            }
-        }
-        tokio::select! {
-            () = worker.planned_cancellations() => {}
-            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-        }
+impl super::Worker for CancellationWorker {
+    const NAME: &'static str = "cancellations";
+    const WORK: Option<crate::store::Work> = Some(crate::store::Work::Cancellations);
+
+    fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    async fn pass(&self) -> anyhow::Result<super::Pass> {
+        Ok(super::Pass::done(self.drain().await?.more))
     }
 }

@@ -32,7 +32,7 @@ pub struct ApplyReport {
 }
 
 /// Most upgrades one pass takes to WHMCS, so that the worker looks up (at
-/// a flood of hooks, see `run`) between batches.
+/// a flood of hooks, see [`super::run`]) between batches.
 pub const PASS_LIMIT: usize = 100;
 
 #[derive(Clone)]
@@ -42,9 +42,7 @@ pub struct UpgradeWorker {
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
     metrics: Arc<Metrics>,
     /// Upgrades WHMCS could not take yet, left alone a while.
-    backoff: crate::backoff::Backoff,
-    /// To give way to a flood of hooks.
-    flood: crate::store::FloodWatch,
+    backoff: crate::workers::backoff::Backoff,
 }
 
 impl UpgradeWorker {
@@ -56,17 +54,11 @@ impl UpgradeWorker {
     ) -> Self {
         Self {
             database,
-            flood: writer.flood_watch(),
             writer,
             whmcs,
             metrics,
-            backoff: crate::backoff::Backoff::default(),
+            backoff: crate::workers::backoff::Backoff::default(),
         }
-    }
-
-    /// Resolves after a commit that recorded upgrades to apply.
-    pub async fn planned_upgrades(&self) {
-        self.writer.woken(crate::store::Work::Upgrades).await;
     }
 
     /// Carries out every recorded upgrade not yet applied, once (those
@@ -229,24 +221,15 @@ fn whmcs_fields(upgrade: &PendingApplication) -> Vec<(&'static str, String)> {
     fields
 }
 
-/// Applies recorded upgrades whenever a commit records one, and every
-/// minute for those WHMCS could not take yet.
-pub async fn run(worker: UpgradeWorker) {
-    loop {
-        // While hooks flood in, the work waits: nothing here is urgent to
-        // the second, and WHMCS is waiting on every hook.
-        if worker.flood.flooded() {
-            tokio::time::sleep(crate::store::GIVE_WAY).await;
-            continue;
-        }
-        match worker.drain().await {
-            Ok(report) if report.more => continue,
-            Ok(_) => {}
-            Err(error) => tracing::error!(error = %format!("{error:#}"), "upgrade pass failed"),
-        }
-        tokio::select! {
-            () = worker.planned_upgrades() => {}
-            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-        }
+impl super::Worker for UpgradeWorker {
+    const NAME: &'static str = "upgrades";
+    const WORK: Option<crate::store::Work> = Some(crate::store::Work::Upgrades);
+
+    fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    async fn pass(&self) -> anyhow::Result<super::Pass> {
+        Ok(super::Pass::done(self.drain().await?.more))
     }
 }

@@ -118,12 +118,20 @@ fn days_before(now: jiff::Timestamp, days: u16) -> jiff::Timestamp {
     now - jiff::SignedDuration::from_hours(24 * i64::from(days))
 }
 
-/// Runs a pass now and then every hour until the task is dropped.
-pub async fn run(worker: RetentionWorker) {
-    loop {
-        if let Err(error) = worker.purge_at(jiff::Timestamp::now()).await {
-            tracing::error!(error = %format!("{error:#}"), "retention pass failed");
-        }
-        tokio::time::sleep(EVERY).await;
+impl super::Worker for RetentionWorker {
+    const NAME: &'static str = "retention";
+    const WORK: Option<crate::store::Work> = None;
+
+    fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Deletes what is past retention now, then rests an hour.
+    async fn pass(&self) -> anyhow::Result<super::Pass> {
+        self.purge_at(jiff::Timestamp::now()).await?;
+        Ok(super::Pass {
+            more: false,
+            rest: EVERY,
+        })
     }
 }

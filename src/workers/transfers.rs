@@ -13,108 +13,12 @@ use anyhow::Context as _;
 
 use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
-use crate::domain::invoices::{ServiceLines, UpgradeRow};
-use crate::domain::transfer::{
-    self, ClearedSubscription, ClientFacts, Facts, Recipient, Status, Step,
-};
+use crate::domain::transfer::{self, ClearedSubscription, Status, Step};
 use crate::metrics::Metrics;
 use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer};
 use crate::store::{Database, Writer};
 use crate::whmcs::addon::{MoveRequest, Moved};
-use crate::whmcs::{AddonClient, AddonError, WhmcsClient, WhmcsError};
-
-/// What the service is called and where it points, for the clients' pages
-/// and alerts.
-#[derive(Debug, Clone, Default)]
-pub struct ServiceNames {
-    pub name: String,
-    pub domain: String,
-}
-
-/// What a step asks of WHMCS.
-#[derive(Debug, Clone)]
-pub struct Question<'a> {
-    pub service_id: u64,
-    /// Who should own the service (the one asking, at request time).
-    pub owner_client_id: u64,
-    pub recipient_email: &'a str,
-    /// At acceptance: the client the request named.
-    pub expected_recipient: Option<u64>,
-    pub acting_client_id: u64,
-    pub acting_user_id: Option<u64>,
-    pub domain_id: Option<u64>,
-    pub other_transfer_open: bool,
-    /// The service's upgrade rows, as the addon read them.
-    pub upgrades: &'a [UpgradeRow],
-}
-
-/// The facts every precondition reads; `None` when WHMCS has no such
-/// service.
-pub async fn facts(
-    whmcs: &WhmcsClient,
-    question: &Question<'_>,
-) -> Result<Option<(Facts, ServiceNames)>, WhmcsError> {
-    let Some(product) = whmcs.product(question.service_id).await? else {
-        return Ok(None);
-    };
-    let owner = client(whmcs, question.owner_client_id).await?;
-    let found = whmcs.clients_by_email(question.recipient_email).await?;
-    let recipient = match found.as_slice() {
-        [] => Recipient::NotFound,
-        [one] if question.expected_recipient.is_none_or(|id| id == one.id) => {
-            Recipient::Found(client(whmcs, one.id).await?)
-        }
-        // At acceptance the email now names someone else.
-        [_] => Recipient::NotFound,
-        _ => Recipient::Ambiguous,
-    };
-    let addons = whmcs.service_addons(question.service_id).await?;
-    let domain = match question.domain_id {
-        Some(id) => whmcs
-            .domain(id)
-            .await?
-            .map(|domain| (domain.id, domain.userid, domain.status))
-            .or(Some((id, 0, String::new()))),
-        None => None,
-    };
-    let lines = ServiceLines::new(
-        question.service_id,
-        addons,
-        question.domain_id,
-        question.upgrades,
-    );
-    let open = whmcs.open_invoices_of(product.clientid, &lines).await?;
-    let facts = Facts {
-        service_id: question.service_id,
-        service_client_id: product.clientid,
-        service_status: product.status.clone(),
-        owner,
-        recipient,
-        acting_user_id: question.acting_user_id,
-        acting_client_id: question.acting_client_id,
-        unpaid_invoices: open.ids(),
-        open_invoices_complete: open.complete,
-        other_transfer_open: question.other_transfer_open,
-        domain,
-    };
-    Ok(Some((
-        facts,
-        ServiceNames {
-            name: product.name,
-            domain: product.domain,
-        },
-    )))
-}
-
-async fn client(whmcs: &WhmcsClient, id: u64) -> Result<ClientFacts, WhmcsError> {
-    let details = whmcs.client_details(id).await?;
-    Ok(ClientFacts {
-        id: details.id,
-        status: details.status,
-        owner_user_id: details.owner_user_id,
-        language: details.language,
-    })
-}
+use crate::whmcs::{AddonClient, AddonError};
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -122,9 +26,16 @@ pub struct TransferReport {
     pub expired: usize,
     pub completed: usize,
     pub failed: usize,
-    /// The addon could not be reached: asked again on the next pass.
+    /// The addon could not be reached: asked again once its wait is over
+    /// (see [`super::backoff`]).
     pub waiting: usize,
+    /// The pass stopped at [`PASS_LIMIT`] moves: more are due now.
+    pub more: bool,
 }
+
+/// Most moves one pass asks the addons for, so that the worker looks up (at
+/// a flood of hooks, see [`super::run`]) between batches.
+pub const PASS_LIMIT: usize = 100;
 
 #[derive(Clone)]
 pub struct TransferWorker {
@@ -132,6 +43,10 @@ pub struct TransferWorker {
     writer: Writer,
     addons: Arc<BTreeMap<InstanceName, AddonClient>>,
     metrics: Arc<Metrics>,
+    /// Moves the addon could not be asked for yet, left alone a while: an
+    /// unreachable addon is not asked again for every transfer on every
+    /// wake.
+    backoff: super::backoff::Backoff,
 }
 
 impl TransferWorker {
@@ -146,12 +61,8 @@ impl TransferWorker {
             writer,
             addons,
             metrics,
+            backoff: super::backoff::Backoff::default(),
         }
-    }
-
-    /// Resolves when a transfer has a move to make.
-    pub async fn planned_transfers(&self) {
-        self.writer.woken(crate::store::Work::Transfers).await;
     }
 
     /// Expires and moves what is due now.
@@ -169,6 +80,7 @@ impl TransferWorker {
         .await
         .context("the transfer query stopped")??;
         let mut report = TransferReport::default();
+        let mut tried = 0;
         for transfer in open {
             let Some(status) = transfer.status() else {
                 continue;
@@ -212,6 +124,16 @@ impl TransferWorker {
                 }
                 continue;
             }
+            if matches!(status, Status::Accepted | Status::Approved | Status::Moving) {
+                if !self.backoff.due(transfer.id, now) {
+                    report.waiting += 1;
+                    continue;
+                }
+                if tried == PASS_LIMIT {
+                    report.more = true;
+                    break;
+                }
+            }
             let moving = match status {
                 Status::Moving => true,
                 Status::Accepted | Status::Approved => {
@@ -244,11 +166,17 @@ impl TransferWorker {
                 _ => false,
             };
             if moving {
+                tried += 1;
                 match self.carry_out(&transfer, now).await? {
                     Status::Completed => report.completed += 1,
                     Status::Failed => report.failed += 1,
-                    _ => report.waiting += 1,
+                    _ => {
+                        self.backoff.wait(transfer.id, now);
+                        report.waiting += 1;
+                        continue;
+                    }
                 }
+                self.backoff.done(transfer.id);
             }
         }
         Ok(report)
@@ -388,15 +316,15 @@ impl TransferWorker {
     }
 }
 
-/// Expires and moves whenever a step asks for it, and every minute.
-pub async fn run(worker: TransferWorker) {
-    loop {
-        if let Err(error) = worker.drain().await {
-            tracing::error!(error = %format!("{error:#}"), "transfer pass failed");
-        }
-        tokio::select! {
-            () = worker.planned_transfers() => {}
-            () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-        }
+impl super::Worker for TransferWorker {
+    const NAME: &'static str = "transfers";
+    const WORK: Option<crate::store::Work> = Some(crate::store::Work::Transfers);
+
+    fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    async fn pass(&self) -> anyhow::Result<super::Pass> {
+        Ok(super::Pass::done(self.drain().await?.more))
     }
 }

@@ -1,0 +1,103 @@
+//! The background workers, and the one loop they all run in.
+//!
+//! Each worker is a [`Worker`]: one pass over what is due now, at most a
+//! pass limit of it. [`run`] gives way while hooks flood in, runs passes
+//! back to back while one stops at its limit, rests after a failed pass,
+//! and otherwise waits for its [`Work`] to be woken by a commit or for the
+//! pause the pass asked for, whichever comes first. Tests drive the
+//! workers' passes themselves and never start the loop.
+
+pub mod backoff;
+pub mod cancellations;
+pub mod outbox;
+pub mod retention;
+pub mod transfers;
+pub mod upgrades;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::store::{FloodWatch, GIVE_WAY, Work, Writer};
+
+/// How long a worker rests when nothing wakes it, and after a failed pass.
+pub const IDLE_PASS: Duration = Duration::from_secs(60);
+
+/// What a pass tells the loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// The pass stopped at its limit: more is due now.
+    pub more: bool,
+    /// How long to rest before the next pass when nothing wakes the worker.
+    pub rest: Duration,
+}
+
+impl Pass {
+    /// A pass that took everything due: rest [`IDLE_PASS`].
+    pub fn done(more: bool) -> Self {
+        Self {
+            more,
+            rest: IDLE_PASS,
+        }
+    }
+}
+
+/// One background worker.
+pub trait Worker: Send + Sync + 'static {
+    /// For the log.
+    const NAME: &'static str;
+    /// The work a commit wakes it for; `None`: it only runs on its rest.
+    const WORK: Option<Work>;
+
+    /// The writer whose commits wake it and whose ingest it gives way to.
+    fn writer(&self) -> &Writer;
+
+    /// Once, before the first pass (the outbox marks interrupted sends).
+    fn start(&self) -> impl Future<Output = anyhow::Result<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// One pass over what is due now.
+    fn pass(&self) -> impl Future<Output = anyhow::Result<Pass>> + Send;
+
+    /// Resolves once a commit left this worker work (at once if one did
+    /// since the last wait); never for a worker without [`Worker::WORK`].
+    fn woken(&self) -> impl Future<Output = ()> + Send {
+        async {
+            match Self::WORK {
+                Some(work) => self.writer().woken(work).await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+}
+
+/// Runs `worker` until the task is aborted.
+pub async fn run<W: Worker>(worker: W) {
+    if let Err(error) = worker.start().await {
+        tracing::error!(worker = W::NAME, error = %format!("{error:#}"), "worker start failed");
+    }
+    let flood: FloodWatch = worker.writer().flood_watch();
+    loop {
+        // While hooks flood in, the work waits: nothing here is urgent to
+        // the second, and WHMCS is waiting on every hook.
+        if flood.flooded() {
+            tokio::time::sleep(GIVE_WAY).await;
+            continue;
+        }
+        let rest = match worker.pass().await {
+            Ok(Pass { more: true, .. }) => continue,
+            Ok(pass) => pass.rest,
+            Err(error) => {
+                tracing::error!(worker = W::NAME, error = %format!("{error:#}"), "worker pass failed");
+                IDLE_PASS
+            }
+        };
+        if rest.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            () = worker.woken() => {}
+            () = tokio::time::sleep(rest) => {}
+        }
+    }
+}
