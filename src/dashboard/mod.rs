@@ -17,7 +17,11 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 
+use crate::domain::cancel::CancellationStatus;
 use crate::domain::ids::{EventId, HookType, InstanceName};
+use crate::domain::status::names;
+use crate::domain::transfer::Status as TransferStatus;
+use crate::domain::upgrade_apply::UpgradeStatus;
 use crate::http::AppState;
 use crate::http::admin::{Admin, parse_cursor, parse_instance, parse_record_id};
 use crate::http::error::ApiError;
@@ -553,7 +557,10 @@ async fn messages(
     let filter = filter.into_inner();
     let status = given(&filter.status)
         .map(|text| {
-            crate::http::admin::parse_status(text.to_owned(), &crate::http::messages::STATUSES)
+            crate::http::admin::parse_status(
+                text.to_owned(),
+                crate::domain::delivery::MessageStatus::NAMES,
+            )
         })
         .transpose()?;
     let query = crate::store::messages::MessageQuery {
@@ -656,11 +663,7 @@ pub struct WorkFilter {
 
 impl WorkFilter {
     /// The statuses to list: the one asked for, else those in flight.
-    fn statuses(
-        &self,
-        all: &[&'static str],
-        in_flight: &[&'static str],
-    ) -> Result<Vec<String>, PageError> {
+    fn statuses(&self, all: &[&str], in_flight: &[&str]) -> Result<Vec<String>, PageError> {
         match given(&self.status) {
             Some(status) => Ok(vec![crate::http::admin::parse_status(
                 status.to_owned(),
@@ -699,7 +702,7 @@ async fn upgrades(
     filter: web::Query<WorkFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let statuses = filter.statuses(&crate::http::upgrades::STATUSES, &pages::UPGRADES_IN_FLIGHT)?;
+    let statuses = filter.statuses(UpgradeStatus::NAMES, &names(UpgradeStatus::IN_FLIGHT))?;
     let instance = operator.instance_filter(given(&filter.instance))?;
     let found = by_status(
         &state,
@@ -746,8 +749,8 @@ async fn cancellations(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let statuses = filter.statuses(
-        &crate::store::cancellations::Status::NAMES,
-        &pages::CANCELLATIONS_IN_FLIGHT,
+        CancellationStatus::NAMES,
+        &names(CancellationStatus::IN_FLIGHT),
     )?;
     let instance = operator.instance_filter(given(&filter.instance))?;
     let found = by_status(
@@ -798,10 +801,7 @@ async fn transfers(
     filter: web::Query<WorkFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let statuses = filter.statuses(
-        &crate::http::transfers::STATUSES,
-        &pages::TRANSFERS_IN_FLIGHT,
-    )?;
+    let statuses = filter.statuses(TransferStatus::NAMES, &names(TransferStatus::IN_FLIGHT))?;
     let instance = operator.instance_filter(given(&filter.instance))?;
     let found = by_status(
         &state,

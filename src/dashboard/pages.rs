@@ -8,9 +8,14 @@ use rusqlite::Connection;
 use super::chart;
 use super::session::Scope;
 use crate::config::{Config, WhatsAppMode};
+use crate::domain::cancel::CancellationStatus;
+use crate::domain::delivery::MessageStatus;
 use crate::domain::diagnostics::Verdict;
 use crate::domain::ids::InstanceName;
+use crate::domain::status::{Named, names};
 use crate::domain::transfer::ClearedSubscription;
+use crate::domain::transfer::{Approval, Status as TransferStatus};
+use crate::domain::upgrade_apply::UpgradeStatus;
 use crate::metrics::{Link, LinkStatus, Metrics, Sample};
 use crate::store::cancellations::StoredCancellation;
 use crate::store::diagnostics::StoredReport;
@@ -18,18 +23,6 @@ use crate::store::events::StoredEvent;
 use crate::store::messages::{Attempt, StoredMessage};
 use crate::store::transfers::StoredTransfer;
 use crate::store::upgrades::StoredApplication;
-
-/// Statuses the upgrade list shows unless asked for another.
-pub const UPGRADES_IN_FLIGHT: [&str; 3] = ["planned", "applying", "failed"];
-pub const CANCELLATIONS_IN_FLIGHT: [&str; 5] = [
-    "unconfirmed",
-    "requested",
-    "scheduled",
-    "terminating",
-    "failed",
-];
-pub const TRANSFERS_IN_FLIGHT: [&str; 5] =
-    ["requested", "accepted", "approved", "moving", "failed"];
 
 const STYLE: &str = r#"
 :root { color-scheme: light dark; --line: #8884; --muted: #777; --accent: #1565c0; --bad: #c62828; --good: #2e7d32; }
@@ -520,7 +513,7 @@ pub fn messages(
     next: Option<i64>,
     dead_letters: bool,
 ) -> Markup {
-    let statuses = crate::http::messages::STATUSES;
+    let statuses = MessageStatus::NAMES;
     let chosen = value(values, "status");
     html! {
         @if dead_letters {
@@ -530,7 +523,7 @@ pub fn messages(
             label { "Status"
                 select name="status" {
                     option value="" selected[chosen.is_empty()] { "any" }
-                    @for status in statuses { option value=(status) selected[chosen == status] { (status) } }
+                    @for status in statuses { option value=(status) selected[chosen == *status] { (status) } }
                 }
             }
             label { "Instance" input name="instance" value=(value(values, "instance")); }
@@ -606,51 +599,19 @@ pub fn message(
     }
 }
 
-/// What happens next to an upgrade in `status`.
-pub fn upgrade_next_step(status: &str) -> &'static str {
-    match status {
-        "planned" => "the worker sets the new product and price in WHMCS (UpdateClientProduct)",
-        "applying" => "waiting for WHMCS; after a restart WHMCS is read before any new call",
-        "failed" => "fix what WHMCS refused (see the error), then retry",
-        "applied" => "none: done",
-        "recorded" => "none: WHMCS applies this kind itself",
-        "refused" => "none: refused by the rules",
-        _ => "–",
-    }
+/// What happens next to a stored transfer.
+fn transfer_next_step(transfer: &StoredTransfer) -> &'static str {
+    let approval = Approval::parse(&transfer.approval).unwrap_or(Approval::None);
+    TransferStatus::parse(&transfer.status).map_or("–", |status| status.next_step(approval))
 }
 
-/// What happens next to a cancellation in `status`.
-pub fn cancellation_next_step(status: &str) -> &'static str {
-    match status {
-        "unconfirmed" => {
-            "the client confirms it with their email and password on puente's page; until \
-             then nothing is terminated and WHMCS's cron is held (delete the request in WHMCS \
-             to withdraw it)"
-        }
-        "requested" => "the worker reads its dates from WHMCS",
-        "scheduled" => "terminated on its effective date, if WHMCS still holds the request",
-        "terminating" => "waiting for WHMCS's ModuleTerminate",
-        "failed" => "fix what WHMCS refused (see the error), then retry",
-        "terminated" | "renewal_disabled" => "none: done",
-        "withdrawn" => "none: WHMCS no longer holds the request, so nothing was terminated",
-        _ => "–",
-    }
-}
-
-/// What happens next to a transfer in `status` needing `approval`.
-pub fn transfer_next_step(status: &str, approval: &str) -> &'static str {
-    match (status, approval) {
-        ("requested", _) => "the recipient accepts or declines before it expires",
-        ("accepted", "staff") => "staff approval (approve below)",
-        ("accepted" | "approved", _) => "the worker moves the service through the addon",
-        ("moving", _) => "waiting for the addon's move; rechecked before any new try",
-        ("failed", _) => "the move failed: see the error; the owner can ask again",
-        ("completed", _) => "none: moved",
-        _ => "none: closed",
-    }
-}
-
-fn work_filter(action: &str, all: &[&str], in_flight: &[&str], chosen: Option<&str>) -> Markup {
+fn work_filter<S: Named>(
+    action: &str,
+    all: &[&str],
+    in_flight: &[S],
+    chosen: Option<&str>,
+) -> Markup {
+    let in_flight = names(in_flight);
     html! {
         form.filters method="get" action=(action) {
             label { "Status"
@@ -691,7 +652,7 @@ pub fn upgrades(
 ) -> Markup {
     html! {
         (done_notice(done))
-        (work_filter("/admin/upgrades", &crate::http::upgrades::STATUSES, &UPGRADES_IN_FLIGHT, chosen))
+        (work_filter("/admin/upgrades", UpgradeStatus::NAMES, UpgradeStatus::IN_FLIGHT, chosen))
         @if found.is_empty() { p { "No upgrades." } } @else {
             div.scroll { table {
                 thead { tr { th scope="col" { "Upgrade" } th scope="col" { "Instance" } th scope="col" { "Service" } th scope="col" { "Client" } th scope="col" { "Status" } th scope="col" { "Next step" } th scope="col" { "Error" } th scope="col" { "" } } }
@@ -703,7 +664,7 @@ pub fn upgrades(
                             td { (upgrade.service_id) }
                             td { (upgrade.client_id) }
                             td { (status(&upgrade.status)) }
-                            td { (upgrade_next_step(&upgrade.status)) }
+                            td { (UpgradeStatus::parse(&upgrade.status).map_or("–", UpgradeStatus::next_step)) }
                             td { (upgrade.last_error.as_deref().unwrap_or("")) }
                             td { @if upgrade.status == "failed" { (action_button(format!("/admin/upgrades/{}/retry", upgrade.id), csrf, "Retry")) } }
                         }
@@ -722,7 +683,7 @@ pub fn cancellations(
 ) -> Markup {
     html! {
         (done_notice(done))
-        (work_filter("/admin/cancellations", &crate::store::cancellations::Status::NAMES, &CANCELLATIONS_IN_FLIGHT, chosen))
+        (work_filter("/admin/cancellations", CancellationStatus::NAMES, CancellationStatus::IN_FLIGHT, chosen))
         @if found.is_empty() { p { "No cancellations." } } @else {
             div.scroll { table {
                 thead { tr { th scope="col" { "Cancellation" } th scope="col" { "Instance" } th scope="col" { "Subject" } th scope="col" { "Client" } th scope="col" { "Type" } th scope="col" { "Effective" } th scope="col" { "Status" } th scope="col" { "Next step" } th scope="col" { "Error" } th scope="col" { "" } } }
@@ -736,7 +697,7 @@ pub fn cancellations(
                             td { (cancellation.cancel_type.as_deref().unwrap_or("–")) }
                             td { (cancellation.effective_date.as_deref().unwrap_or("–")) }
                             td { (status(&cancellation.status)) }
-                            td { (cancellation_next_step(&cancellation.status)) }
+                            td { (CancellationStatus::parse(&cancellation.status).map_or("–", CancellationStatus::next_step)) }
                             td { (cancellation.last_error.as_deref().unwrap_or("")) }
                             td { @if cancellation.status == "failed" { (action_button(format!("/admin/cancellations/{}/retry", cancellation.id), csrf, "Retry")) } }
                         }
@@ -755,7 +716,7 @@ pub fn transfers(
 ) -> Markup {
     html! {
         (done_notice(done))
-        (work_filter("/admin/transfers", &crate::http::transfers::STATUSES, &TRANSFERS_IN_FLIGHT, chosen))
+        (work_filter("/admin/transfers", TransferStatus::NAMES, TransferStatus::IN_FLIGHT, chosen))
         @if found.is_empty() { p { "No transfers." } } @else {
             div.scroll { table {
                 thead { tr { th scope="col" { "Transfer" } th scope="col" { "Instance" } th scope="col" { "Service" } th scope="col" { "From client" } th scope="col" { "To client" } th scope="col" { "Expires" } th scope="col" { "Status" } th scope="col" { "Next step" } th scope="col" { "Subscriptions to cancel at the gateway" } th scope="col" { "Error" } th scope="col" { "" } } }
@@ -769,7 +730,7 @@ pub fn transfers(
                             td { (transfer.recipient_client_id) }
                             td { (transfer.expires_at) }
                             td { (status(&transfer.status)) }
-                            td { (transfer_next_step(&transfer.status, &transfer.approval)) }
+                            td { (transfer_next_step(transfer)) }
                             td.bad { (ClearedSubscription::describe(&transfer.subscriptions_cleared)) }
                             td { (transfer.last_error.as_deref().unwrap_or("")) }
                             td { @if transfer.status == "accepted" && transfer.approval == "staff" { (action_button(format!("/admin/transfers/{}/approve", transfer.id), csrf, "Approve")) } }
@@ -823,25 +784,6 @@ fn verdict(verdict: Verdict) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_status_has_a_next_step() {
-        for status in crate::http::upgrades::STATUSES {
-            assert_ne!(upgrade_next_step(status), "–", "{status}");
-        }
-        for status in crate::store::cancellations::Status::NAMES {
-            assert_ne!(cancellation_next_step(status), "–", "{status}");
-        }
-        assert_eq!(
-            transfer_next_step("accepted", "staff"),
-            "staff approval (approve below)"
-        );
-        assert_eq!(
-            transfer_next_step("accepted", "none"),
-            "the worker moves the service through the addon"
-        );
-        assert_eq!(transfer_next_step("declined", "none"), "none: closed");
-    }
 
     #[test]
     fn text_from_the_store_is_escaped() {

@@ -66,6 +66,63 @@ impl CancelType {
     }
 }
 
+crate::domain::status::statuses! {
+    /// Where a cancellation stands (`cancellations.status`).
+    pub enum CancellationStatus {
+        /// Made on WHMCS's own form; waits for the client to confirm it with
+        /// their email and password on puente's page. Never carried out.
+        Unconfirmed = "unconfirmed",
+        /// WHMCS took it; its dates are not read yet.
+        Requested = "requested",
+        /// The effective date is known; the service runs until then.
+        Scheduled = "scheduled",
+        /// Committed before puente asks WHMCS to terminate the service.
+        Terminating = "terminating",
+        Terminated = "terminated",
+        /// WHMCS refused the termination; `last_error` says why.
+        Failed = "failed",
+        /// WHMCS no longer holds the request (staff deleted it): never
+        /// carried out.
+        Withdrawn = "withdrawn",
+        /// A domain: its renewal was switched off, nothing else.
+        RenewalDisabled = "renewal_disabled",
+    }
+}
+
+impl CancellationStatus {
+    /// What the dashboard lists unless asked for another status: the open
+    /// ones.
+    pub const IN_FLIGHT: &'static [Self] = &[
+        Self::Unconfirmed,
+        Self::Requested,
+        Self::Scheduled,
+        Self::Terminating,
+        Self::Failed,
+    ];
+
+    /// A service has at most one open cancellation.
+    pub fn is_open(self) -> bool {
+        Self::IN_FLIGHT.contains(&self)
+    }
+
+    /// What happens next to a cancellation in this status.
+    pub fn next_step(self) -> &'static str {
+        match self {
+            Self::Unconfirmed => {
+                "the client confirms it with their email and password on puente's page; until \
+                 then nothing is terminated and WHMCS's cron is held (delete the request in \
+                 WHMCS to withdraw it)"
+            }
+            Self::Requested => "the worker reads its dates from WHMCS",
+            Self::Scheduled => "terminated on its effective date, if WHMCS still holds the request",
+            Self::Terminating => "waiting for WHMCS's ModuleTerminate",
+            Self::Failed => "fix what WHMCS refused (see the error), then retry",
+            Self::Terminated | Self::RenewalDisabled => "none: done",
+            Self::Withdrawn => "none: WHMCS no longer holds the request, so nothing was terminated",
+        }
+    }
+}
+
 /// A service as WHMCS's API describes it (`GetClientsProducts`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceFacts {

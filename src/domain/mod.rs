@@ -14,6 +14,7 @@ pub mod paid;
 pub mod phone;
 pub mod plan;
 pub mod retry;
+pub mod status;
 pub mod templates;
 pub mod transfer;
 pub mod upgrade;

@@ -14,58 +14,62 @@
 
 use jiff::{Timestamp, ToSpan as _};
 
-/// Where a transfer stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    Requested,
-    Accepted,
-    Approved,
-    /// Committed before the addon is asked to move the service.
-    Moving,
-    Completed,
-    Declined,
-    Withdrawn,
-    Expired,
-    Failed,
+crate::domain::status::statuses! {
+    /// Where a transfer stands.
+    pub enum Status {
+        Requested = "requested",
+        Accepted = "accepted",
+        Approved = "approved",
+        /// Committed before the addon is asked to move the service.
+        Moving = "moving",
+        Completed = "completed",
+        Declined = "declined",
+        Withdrawn = "withdrawn",
+        Expired = "expired",
+        Failed = "failed",
+    }
 }
 
 impl Status {
-    pub const ALL: [Self; 9] = [
+    /// What the dashboard lists unless asked for another status.
+    pub const IN_FLIGHT: &'static [Self] = &[
         Self::Requested,
         Self::Accepted,
         Self::Approved,
         Self::Moving,
-        Self::Completed,
-        Self::Declined,
-        Self::Withdrawn,
-        Self::Expired,
         Self::Failed,
     ];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requested => "requested",
-            Self::Accepted => "accepted",
-            Self::Approved => "approved",
-            Self::Moving => "moving",
-            Self::Completed => "completed",
-            Self::Declined => "declined",
-            Self::Withdrawn => "withdrawn",
-            Self::Expired => "expired",
-            Self::Failed => "failed",
+    /// What happens next to a transfer in this status under `approval`.
+    pub fn next_step(self, approval: Approval) -> &'static str {
+        match (self, approval) {
+            (Self::Requested, _) => "the recipient accepts or declines before it expires",
+            (Self::Accepted, Approval::Staff) => "staff approval (approve below)",
+            (Self::Accepted | Self::Approved, _) => {
+                "the worker moves the service through the addon"
+            }
+            (Self::Moving, _) => "waiting for the addon's move; rechecked before any new try",
+            (Self::Failed, _) => "the move failed: see the error; the owner can ask again",
+            (Self::Completed, _) => "none: moved",
+            (Self::Declined | Self::Withdrawn | Self::Expired, _) => "none: closed",
         }
     }
 
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == text)
+    /// A step into this status leaves the transfer worker a move to make.
+    pub fn awaits_move(self) -> bool {
+        matches!(self, Self::Accepted | Self::Approved)
     }
 
-    /// Still going: the service has at most one open transfer.
+    /// Still going: a service has at most one open transfer.
+    pub const OPEN: &'static [Self] = &[
+        Self::Requested,
+        Self::Accepted,
+        Self::Approved,
+        Self::Moving,
+    ];
+
     pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            Self::Requested | Self::Accepted | Self::Approved | Self::Moving
-        )
+        Self::OPEN.contains(&self)
     }
 }
 
@@ -612,7 +616,7 @@ mod tests {
                 Status::Completed,
             ),
         ];
-        for from in Status::ALL {
+        for &from in Status::ALL {
             for taken in STEPS {
                 for approval in [Approval::None, Approval::Staff] {
                     for (now, lapsed) in [(before, false), (after, true)] {
@@ -839,7 +843,8 @@ mod tests {
     #[test]
     fn names_as_stored_and_which_statuses_are_open() {
         let open: Vec<&str> = Status::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|status| status.is_open())
             .map(Status::as_str)
             .collect();

@@ -61,6 +61,43 @@ impl UpgradeType {
     }
 }
 
+crate::domain::status::statuses! {
+    /// Where a recorded upgrade stands (`upgrade_applications.status`).
+    pub enum UpgradeStatus {
+        Planned = "planned",
+        /// Committed before the WHMCS call.
+        Applying = "applying",
+        Applied = "applied",
+        /// WHMCS refused the change; `last_error` says why.
+        Failed = "failed",
+        /// A kind WHMCS applies itself: recorded, never applied.
+        Recorded = "recorded",
+        /// Refused by the rules.
+        Refused = "refused",
+    }
+}
+
+impl UpgradeStatus {
+    /// What the dashboard lists unless asked for another status.
+    pub const IN_FLIGHT: &'static [Self] = &[Self::Planned, Self::Applying, Self::Failed];
+
+    /// What happens next to an upgrade in this status.
+    pub fn next_step(self) -> &'static str {
+        match self {
+            Self::Planned => {
+                "the worker sets the new product and price in WHMCS (UpdateClientProduct)"
+            }
+            Self::Applying => {
+                "waiting for WHMCS; after a restart WHMCS is read before any new call"
+            }
+            Self::Failed => "fix what WHMCS refused (see the error), then retry",
+            Self::Applied => "none: done",
+            Self::Recorded => "none: WHMCS applies this kind itself",
+            Self::Refused => "none: refused by the rules",
+        }
+    }
+}
+
 /// What puente does with a recorded upgrade.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Disposition {

@@ -519,7 +519,7 @@ pub async fn list(
         )?,
         status: params
             .status
-            .map(|text| parse_status(text, &Status::NAMES))
+            .map(|text| parse_status(text, Status::NAMES))
             .transpose()?,
         service_id: params
             .service

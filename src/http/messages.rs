@@ -9,21 +9,10 @@ use super::admin::{
     Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
 };
 use super::error::ApiError;
+use crate::domain::delivery::MessageStatus;
 use crate::domain::ids::EventId;
 use crate::store::InstanceOwned;
 use crate::store::messages::{self, MessageQuery, StoredMessage};
-
-pub(crate) const STATUSES: [&str; 9] = [
-    "planned",
-    "skipped",
-    "sending",
-    "uncertain",
-    "sent",
-    "delivered",
-    "read",
-    "failed",
-    "dead",
-];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,7 +37,7 @@ impl ListParams {
             )?,
             status: self
                 .status
-                .map(|text| parse_status(text, &STATUSES))
+                .map(|text| parse_status(text, MessageStatus::NAMES))
                 .transpose()?,
             client_id: self
                 .client

@@ -446,18 +446,6 @@ struct TransferPage {
     next_cursor: Option<String>,
 }
 
-pub(crate) const STATUSES: [&str; 9] = [
-    "requested",
-    "accepted",
-    "approved",
-    "moving",
-    "completed",
-    "declined",
-    "withdrawn",
-    "expired",
-    "failed",
-];
-
 /// `GET /v1/admin/transfers`: transfers in order, each with every step
 /// (who took it, when, the preconditions checked).
 pub async fn list(
@@ -475,7 +463,7 @@ pub async fn list(
         )?,
         status: params
             .status
-            .map(|text| parse_status(text, &STATUSES))
+            .map(|text| parse_status(text, Status::NAMES))
             .transpose()?,
         service_id: params
             .service

@@ -9,13 +9,10 @@ use super::admin::{
     Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
 };
 use super::error::ApiError;
+use crate::domain::upgrade_apply::UpgradeStatus;
 use crate::store::InstanceOwned;
 use crate::store::messages::Retry;
 use crate::store::upgrades::{self, ApplicationQuery, StoredApplication};
-
-pub(crate) const STATUSES: [&str; 6] = [
-    "planned", "applying", "applied", "failed", "recorded", "refused",
-];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +34,7 @@ impl ListParams {
             )?,
             status: self
                 .status
-                .map(|text| parse_status(text, &STATUSES))
+                .map(|text| parse_status(text, UpgradeStatus::NAMES))
                 .transpose()?,
             service_id: self
                 .service

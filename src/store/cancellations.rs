@@ -16,84 +16,11 @@ use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, RequestOr
 use crate::domain::ids::InstanceName;
 use crate::domain::templates::Parameter;
 
-/// Where a cancellation stands (the table's `status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Made on WHMCS's own form; waits for the client to confirm it with
-    /// their email and password on puente's page. Never carried out.
-    Unconfirmed,
-    /// WHMCS took it; its dates are not read yet.
-    Requested,
-    /// The effective date is known; the service runs until then.
-    Scheduled,
-    /// Committed before puente asks WHMCS to terminate the service.
-    Terminating,
-    Terminated,
-    /// WHMCS refused the termination; `last_error` says why.
-    Failed,
-    /// WHMCS no longer holds the request (staff deleted it): never carried
-    /// out.
-    Withdrawn,
-    /// A domain: its renewal was switched off, nothing else.
-    RenewalDisabled,
-}
+pub use crate::domain::cancel::CancellationStatus as Status;
 
-impl Status {
-    pub const ALL: [Self; 8] = [
-        Self::Unconfirmed,
-        Self::Requested,
-        Self::Scheduled,
-        Self::Terminating,
-        Self::Terminated,
-        Self::Failed,
-        Self::Withdrawn,
-        Self::RenewalDisabled,
-    ];
-
-    /// Every status's name, in [`Status::ALL`]'s order.
-    pub const NAMES: [&'static str; 8] = {
-        let mut names = [""; 8];
-        let mut at = 0;
-        while at < Self::ALL.len() {
-            names[at] = Self::ALL[at].as_str();
-            at += 1;
-        }
-        names
-    };
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Unconfirmed => "unconfirmed",
-            Self::Requested => "requested",
-            Self::Scheduled => "scheduled",
-            Self::Terminating => "terminating",
-            Self::Terminated => "terminated",
-            Self::Failed => "failed",
-            Self::Withdrawn => "withdrawn",
-            Self::RenewalDisabled => "renewal_disabled",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == text)
-    }
-
-    /// A service has at most one open cancellation ([`OPEN`]).
-    pub fn is_open(self) -> bool {
-        matches!(
-            self,
-            Self::Unconfirmed
-                | Self::Requested
-                | Self::Scheduled
-                | Self::Terminating
-                | Self::Failed
-        )
-    }
-}
-
-/// The statuses of a service's one open cancellation, as SQL.
-const OPEN: &str = "status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled' \
-                    OR status = 'terminating' OR status = 'failed'";
+/// The statuses of a service's one open cancellation, as SQL (the same
+/// text as the partial unique index of migration 0014).
+const OPEN: super::AnyStatus<Status> = super::AnyStatus(Status::IN_FLIGHT);
 
 /// The statements that record what an event tells the rule.
 pub(super) struct CancellationRows<'t> {
@@ -546,18 +473,18 @@ pub fn retry(tx: &Tx<'_>, id: i64, now: jiff::Timestamp) -> rusqlite::Result<Opt
     let Some((status, effective_date)) = found else {
         return Ok(None);
     };
-    if status != "failed" {
+    if Status::parse(&status) != Some(Status::Failed) {
         return Ok(Some(Retry::NotRetryable(status)));
     }
     let back_to = if effective_date.is_some() {
-        "scheduled"
+        Status::Scheduled
     } else {
-        "requested"
+        Status::Requested
     };
     tx.execute(
         "UPDATE cancellations SET status = ?2, last_error = 'retried by an operator', updated_at_ms = ?3
           WHERE id = ?1",
-        params![id, back_to, now.as_millisecond()],
+        params![id, back_to.as_str(), now.as_millisecond()],
     )?;
     tx.wake(Work::Cancellations);
     Ok(Some(Retry::Planned))
@@ -638,7 +565,7 @@ pub fn current(
     let (kind, id) = target.columns();
     // `status` of the cancellation, not of its event.
     let condition = match target {
-        Target::Service(_) => OPEN.replace("status", "c.status"),
+        Target::Service(_) => OPEN.to_string().replace("status", "c.status"),
         Target::Domain(_) => "c.status = 'renewal_disabled'".to_owned(),
     };
     connection

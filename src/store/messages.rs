@@ -9,6 +9,7 @@ use super::Filter;
 use super::wake::{Tx, Work};
 
 use crate::domain::alerts::{Coalesce, PlannedAlert, Recipient, Subject};
+use crate::domain::delivery::MessageStatus;
 use crate::domain::ids::{EventId, InstanceName};
 
 /// Why an alert was recorded but will not be sent.
@@ -55,7 +56,11 @@ pub fn plan(
         Recipient::Current => (None, None),
         Recipient::Previous { phone, country } => (Some(phone.as_str()), Some(country.as_str())),
     };
-    let status = if coalesced { "skipped" } else { "planned" };
+    let status = if coalesced {
+        MessageStatus::Skipped
+    } else {
+        MessageStatus::Planned
+    };
     let added = tx.prepare_cached(INSERT)?.execute(params![
         event_seq,
         instance,
@@ -67,7 +72,7 @@ pub fn plan(
         previous_country,
         alert.dedupe_key,
         group,
-        status,
+        status.as_str(),
         coalesced.then_some(COALESCED),
         now_ms,
         details_column(&alert.details),
@@ -117,7 +122,7 @@ pub fn retry(tx: &Tx<'_>, id: i64) -> rusqlite::Result<Option<Retry>> {
     let Some(status) = status else {
         return Ok(None);
     };
-    if !matches!(status.as_str(), "dead" | "failed" | "uncertain") {
+    if !MessageStatus::parse(&status).is_some_and(MessageStatus::is_retryable) {
         return Ok(Some(Retry::NotRetryable(status)));
     }
     connection.execute(

@@ -15,9 +15,9 @@ use crate::domain::ids::InstanceName;
 use crate::domain::templates::Parameter;
 use crate::domain::transfer::{Approval, Check, ClearedSubscription, NewTransfer, Party, Status};
 
-/// The statuses of a service's one open transfer.
-const OPEN: &str =
-    "status = 'requested' OR status = 'accepted' OR status = 'approved' OR status = 'moving'";
+/// The statuses of a service's one open transfer, as SQL (the same text as
+/// the partial unique index of migration 0010).
+const OPEN: super::AnyStatus<Status> = super::AnyStatus(Status::OPEN);
 
 /// The statements that record an owner's request.
 pub(super) struct TransferRows<'t> {
@@ -418,7 +418,7 @@ pub fn take_step(
             }
         }
     }
-    if matches!(to, Status::Accepted | Status::Approved) {
+    if to.awaits_move() {
         tx.wake(Work::Transfers);
     }
     Ok(true)

@@ -12,7 +12,7 @@ use super::wake::{Tx, Work};
 
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::InstanceName;
-use crate::domain::upgrade_apply::{Application, Disposition};
+use crate::domain::upgrade_apply::{Application, Disposition, UpgradeStatus};
 
 /// The statement that records an event's upgrades.
 pub(super) struct ApplicationInsert<'t> {
@@ -43,12 +43,12 @@ impl<'t> ApplicationInsert<'t> {
         now: jiff::Timestamp,
     ) -> rusqlite::Result<()> {
         let (status, reason) = match &upgrade.disposition {
-            Disposition::Apply => ("planned", None),
+            Disposition::Apply => (UpgradeStatus::Planned, None),
             Disposition::Record => (
-                "recorded",
+                UpgradeStatus::Recorded,
                 Some("puente records this type of upgrade and never applies it"),
             ),
-            Disposition::Refuse(reason) => ("refused", Some(reason.as_str())),
+            Disposition::Refuse(reason) => (UpgradeStatus::Refused, Some(reason.as_str())),
         };
         let added = self.insert.execute(params![
             event_seq,
@@ -63,11 +63,11 @@ impl<'t> ApplicationInsert<'t> {
             upgrade.enable_date.to_string(),
             upgrade.next_due_date.map(|date| date.to_string()),
             upgrade.recurring_amount.map(|amount| amount.to_string()),
-            status,
+            status.as_str(),
             reason,
             now.as_millisecond(),
         ])?;
-        if added == 1 && status == "planned" {
+        if added == 1 && status == UpgradeStatus::Planned {
             tx.wake(Work::Upgrades);
         }
         Ok(())
@@ -296,7 +296,7 @@ pub fn retry(tx: &Tx<'_>, id: i64) -> rusqlite::Result<Option<Retry>> {
     let Some(status) = status else {
         return Ok(None);
     };
-    if status != "failed" {
+    if UpgradeStatus::parse(&status) != Some(UpgradeStatus::Failed) {
         return Ok(Some(Retry::NotRetryable(status)));
     }
     tx.execute(
