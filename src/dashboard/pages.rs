@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use rusqlite::Connection;
 
 use super::chart;
 use super::session::Scope;
@@ -173,51 +172,7 @@ pub fn signed_in() -> Markup {
     }
 }
 
-/// Figures of the overview, read in one go.
-#[derive(Debug, Default)]
-pub struct Counts {
-    pub backlog: i64,
-    pub dead: i64,
-    pub failed_upgrades: i64,
-    pub failed_cancellations: i64,
-    /// Requests made on WHMCS's own form, waiting for the client.
-    pub unconfirmed_cancellations: i64,
-    pub open_transfers: i64,
-}
-
-impl Counts {
-    pub fn read(
-        connection: &Connection,
-        instance: Option<&InstanceName>,
-    ) -> rusqlite::Result<Self> {
-        let name = instance.map(InstanceName::as_str);
-        let count = |sql: &str| -> rusqlite::Result<i64> {
-            connection.query_row(sql, [name], |row| row.get(0))
-        };
-        let (backlog, dead) = crate::store::messages::waiting_and_dead(connection, instance)?;
-        Ok(Self {
-            backlog,
-            dead,
-            failed_upgrades: count(
-                "SELECT count(*) FROM upgrade_applications
-                  WHERE status = 'failed' AND (?1 IS NULL OR instance = ?1)",
-            )?,
-            failed_cancellations: count(
-                "SELECT count(*) FROM cancellations
-                  WHERE status = 'failed' AND (?1 IS NULL OR instance = ?1)",
-            )?,
-            unconfirmed_cancellations: count(
-                "SELECT count(*) FROM cancellations
-                  WHERE status = 'unconfirmed' AND (?1 IS NULL OR instance = ?1)",
-            )?,
-            open_transfers: count(
-                "SELECT count(*) FROM transfers
-                  WHERE status IN ('requested', 'accepted', 'approved', 'moving')
-                    AND (?1 IS NULL OR instance = ?1)",
-            )?,
-        })
-    }
-}
+pub use crate::store::dashboard::Counts;
 
 /// How one instance's connections are doing.
 pub struct InstanceHealth {

@@ -202,6 +202,16 @@ impl OpenCancellation {
     }
 }
 
+/// The effective date recorded for cancellation `id`, if any.
+pub fn effective_date(connection: &Connection, id: i64) -> rusqlite::Result<Option<Date>> {
+    let date: Option<String> = connection.query_row(
+        "SELECT effective_date FROM cancellations WHERE id = ?1",
+        [id],
+        |row| row.get(0),
+    )?;
+    Ok(date.and_then(|text| text.parse().ok()))
+}
+
 /// Every open cancellation of a service, oldest first.
 pub fn open(connection: &Connection) -> rusqlite::Result<Vec<OpenCancellation>> {
     let mut statement = connection.prepare_cached(

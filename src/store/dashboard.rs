@@ -1,7 +1,11 @@
-//! Dashboard credentials spent before their expiry: used sign-in links and
-//! signed-out sessions (table `dashboard_spent`).
+//! What the dashboard keeps and reads beside the other tables' lists: the
+//! overview's figures, and credentials spent before their expiry (used
+//! sign-in links and signed-out sessions, table `dashboard_spent`).
 
 use rusqlite::{Connection, OptionalExtension as _, params};
+
+use crate::domain::ids::InstanceName;
+use crate::domain::transfer::Status as TransferStatus;
 
 /// Records `token` as spent until `expires` (Unix seconds); false when it
 /// already was. Forgets whatever expired by `now` on the way.
@@ -29,4 +33,50 @@ pub fn is_spent(connection: &Connection, token: &str, now: i64) -> rusqlite::Res
         )
         .optional()
         .map(|found| found.is_some())
+}
+
+/// Figures of the overview, read in one go.
+#[derive(Debug, Default)]
+pub struct Counts {
+    pub backlog: i64,
+    pub dead: i64,
+    pub failed_upgrades: i64,
+    pub failed_cancellations: i64,
+    /// Requests made on WHMCS's own form, waiting for the client.
+    pub unconfirmed_cancellations: i64,
+    pub open_transfers: i64,
+}
+
+impl Counts {
+    pub fn read(
+        connection: &Connection,
+        instance: Option<&InstanceName>,
+    ) -> rusqlite::Result<Self> {
+        let name = instance.map(InstanceName::as_str);
+        let count = |sql: &str| -> rusqlite::Result<i64> {
+            connection.query_row(sql, [name], |row| row.get(0))
+        };
+        let (backlog, dead) = super::messages::waiting_and_dead(connection, instance)?;
+        Ok(Self {
+            backlog,
+            dead,
+            failed_upgrades: count(
+                "SELECT count(*) FROM upgrade_applications
+                  WHERE status = 'failed' AND (?1 IS NULL OR instance = ?1)",
+            )?,
+            failed_cancellations: count(
+                "SELECT count(*) FROM cancellations
+                  WHERE status = 'failed' AND (?1 IS NULL OR instance = ?1)",
+            )?,
+            unconfirmed_cancellations: count(
+                "SELECT count(*) FROM cancellations
+                  WHERE status = 'unconfirmed' AND (?1 IS NULL OR instance = ?1)",
+            )?,
+            open_transfers: count(&format!(
+                "SELECT count(*) FROM transfers
+                  WHERE ({}) AND (?1 IS NULL OR instance = ?1)",
+                super::AnyStatus(TransferStatus::OPEN)
+            ))?,
+        })
+    }
 }

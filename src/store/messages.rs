@@ -1,16 +1,17 @@
 //! The `messages` table (the alert outbox): planned alerts are inserted by
 //! the writer in the event's own transaction; queries for the admin API.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::Filter;
 use super::wake::{Tx, Work};
 
-use crate::domain::alerts::{Coalesce, PlannedAlert, Recipient, Subject};
+use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient, Subject};
 use crate::domain::delivery::MessageStatus;
 use crate::domain::ids::{EventId, InstanceName};
+use crate::domain::templates::Parameter;
 
 /// Why an alert was recorded but will not be sent.
 pub const COALESCED: &str = "the same change was already alerted (coalesced)";
@@ -133,6 +134,256 @@ pub fn retry(tx: &Tx<'_>, id: i64) -> rusqlite::Result<Option<Retry>> {
     )?;
     tx.wake(Work::Alerts);
     Ok(Some(Retry::Planned))
+}
+
+/// A planned message as the outbox reads it.
+#[derive(Debug, Clone)]
+pub struct DueMessage {
+    pub id: i64,
+    pub kind: AlertKind,
+    pub client_id: Option<u64>,
+    pub subject_kind: String,
+    pub subject_id: Option<u64>,
+    pub previous_phone: Option<(String, String)>,
+    pub attempts: u32,
+    /// Template values stored when the alert was planned.
+    pub details: HashMap<&'static str, String>,
+}
+
+/// The stored template values of a message (a JSON object of parameter
+/// name -> text); names this version does not know are left out.
+fn details_of(column: Option<&str>) -> HashMap<&'static str, String> {
+    let object: serde_json::Map<String, serde_json::Value> = column
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    object
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let parameter = Parameter::parse(&name)?;
+            Some((parameter.as_str(), value.as_str()?.to_owned()))
+        })
+        .collect()
+}
+
+/// The planned messages due at `?1`, at most `?2`; see [`due`].
+const DUE: &str = "SELECT * FROM (
+        SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
+               previous_country, attempts, details
+          FROM messages
+         WHERE status = 'planned' AND next_attempt_at_ms IS NULL
+         ORDER BY id LIMIT ?2)
+    UNION ALL
+    SELECT * FROM (
+        SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
+               previous_country, attempts, details
+          FROM messages
+         WHERE status = 'planned' AND next_attempt_at_ms <= ?1
+         ORDER BY next_attempt_at_ms, id LIMIT ?2)
+    ORDER BY id LIMIT ?2";
+
+/// The earliest retry or deferral after `?1`, in milliseconds; `NULL` when
+/// none is planned. One read of the `messages_due` index. (New messages are
+/// taken by the pass that follows their commit, or by the next one when a
+/// pass was full.)
+const NEXT_DUE: &str = "SELECT min(next_attempt_at_ms) FROM messages
+     WHERE status = 'planned' AND next_attempt_at_ms > ?1";
+
+/// At most `limit` planned messages due at `now`, oldest first: new ones
+/// in id order, and retries that came due, earliest first. Rows naming an
+/// instance or alert this version does not know are left alone.
+///
+/// Each half is a range of the `messages_due` index read in its own order,
+/// so a pass reads at most two batches however many messages wait for a
+/// later retry (one query with `IS NULL OR <=` read every planned row and
+/// sorted them, on every pass, while WHMCS was unreachable).
+pub fn due(
+    connection: &Connection,
+    now: jiff::Timestamp,
+    limit: u32,
+) -> rusqlite::Result<Vec<(InstanceName, DueMessage)>> {
+    let mut statement = connection.prepare_cached(DUE)?;
+    let id = |value: Option<i64>| value.and_then(|id| u64::try_from(id).ok());
+    let rows = statement.query_map(params![now.as_millisecond(), limit], |row| {
+        let instance: String = row.get(1)?;
+        let kind: String = row.get(2)?;
+        let known = InstanceName::parse(&instance).ok().zip(
+            AlertKind::ALL
+                .into_iter()
+                .find(|known| known.as_str() == kind),
+        );
+        let Some((instance, kind)) = known else {
+            return Ok(None);
+        };
+        let previous_phone: Option<String> = row.get(6)?;
+        let previous_country: Option<String> = row.get(7)?;
+        Ok(Some((
+            instance,
+            DueMessage {
+                id: row.get(0)?,
+                kind,
+                client_id: id(row.get(3)?),
+                subject_kind: row.get(4)?,
+                subject_id: id(row.get(5)?),
+                previous_phone: previous_phone
+                    .map(|phone| (phone, previous_country.unwrap_or_default())),
+                attempts: row.get(8)?,
+                details: details_of(row.get::<_, Option<String>>(9)?.as_deref()),
+            },
+        )))
+    })?;
+    let mut due = Vec::new();
+    for row in rows {
+        due.extend(row?);
+    }
+    Ok(due)
+}
+
+/// When the earliest retry or deferral after `now` is due; `None` when
+/// none is planned.
+pub fn next_due_after(
+    connection: &Connection,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<Option<jiff::Timestamp>> {
+    let at_ms: Option<i64> =
+        connection.query_row(NEXT_DUE, [now.as_millisecond()], |row| row.get(0))?;
+    Ok(at_ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
+}
+
+/// At start: a message still `sending` was interrupted by a stop or a
+/// crash, may have reached the client, and becomes `uncertain`. Returns how
+/// many.
+pub fn mark_interrupted(connection: &Connection) -> rusqlite::Result<usize> {
+    connection.execute(
+        "UPDATE messages SET status = 'uncertain',
+                reason = 'the service stopped while sending it; it may have reached the client. Retry it from the admin API if it did not'
+          WHERE status = 'sending'",
+        [],
+    )
+}
+
+/// Committed before the Cloud API call, with the exact request body.
+pub fn mark_sending(connection: &Connection, id: i64, body: &str) -> rusqlite::Result<()> {
+    connection.execute(
+        "UPDATE messages SET status = 'sending', request_body = ?2 WHERE id = ?1 AND status = 'planned'",
+        params![id, body],
+    )?;
+    Ok(())
+}
+
+/// What became of a message the outbox took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Sent {
+        body: String,
+        language: String,
+        wamid: String,
+    },
+    Skipped(String),
+    Retry {
+        reason: String,
+        at: jiff::Timestamp,
+    },
+    /// Not tried now; no attempt counted.
+    Deferred {
+        reason: String,
+        at: jiff::Timestamp,
+    },
+    Dead(String),
+    Uncertain(String),
+}
+
+impl Outcome {
+    /// Its name in the metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sent { .. } => "sent",
+            Self::Skipped(_) => "skipped",
+            Self::Retry { .. } => "retried",
+            Self::Deferred { .. } => "deferred",
+            Self::Dead(_) => "dead",
+            Self::Uncertain(_) => "uncertain",
+        }
+    }
+}
+
+/// One Cloud API try, for `message_attempts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendAttempt {
+    /// `accepted`, `refused`, `not_sent` or `unknown`.
+    pub outcome: &'static str,
+    pub http_status: Option<u16>,
+    pub meta_code: Option<i64>,
+    pub fbtrace_id: Option<String>,
+    pub detail: String,
+}
+
+/// A message's outcome, waiting to be written.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub id: i64,
+    pub outcome: Outcome,
+    pub attempt: Option<SendAttempt>,
+    pub now: jiff::Timestamp,
+}
+
+/// Writes each settled message's outcome (and its try). Only a message the
+/// outbox took moves: never one an operator or a webhook moved meanwhile.
+pub fn settle(connection: &Connection, settled: &[Settled]) -> rusqlite::Result<()> {
+    for one in settled {
+        settle_one(connection, one)?;
+    }
+    Ok(())
+}
+
+fn settle_one(connection: &Connection, settled: &Settled) -> rusqlite::Result<()> {
+    let Settled {
+        id,
+        outcome,
+        attempt,
+        now,
+    } = settled;
+    let (id, attempt) = (*id, attempt.as_ref());
+    let now_ms = now.as_millisecond();
+    match outcome {
+        Outcome::Sent { body, language, wamid } => connection.execute(
+            "UPDATE messages SET status = 'sent', request_body = ?2, language = ?3, wamid = ?4,
+                                 status_at_ms = ?5, attempts = attempts + 1, reason = NULL
+              WHERE id = ?1 AND status IN ('planned', 'sending')",
+            params![id, body, language, wamid, now_ms],
+        ),
+        Outcome::Skipped(reason) => connection.execute(
+            "UPDATE messages SET status = 'skipped', reason = ?2, status_at_ms = ?3 WHERE id = ?1 AND status = 'planned'",
+            params![id, reason, now_ms],
+        ),
+        Outcome::Retry { reason, at } => connection.execute(
+            "UPDATE messages SET status = 'planned', attempts = attempts + 1, reason = ?2, next_attempt_at_ms = ?3
+              WHERE id = ?1 AND status IN ('planned', 'sending')",
+            params![id, reason, at.as_millisecond()],
+        ),
+        Outcome::Deferred { reason, at } => connection.execute(
+            "UPDATE messages SET status = 'planned', reason = ?2, next_attempt_at_ms = ?3
+              WHERE id = ?1 AND status IN ('planned', 'sending')",
+            params![id, reason, at.as_millisecond()],
+        ),
+        Outcome::Dead(reason) => connection.execute(
+            "UPDATE messages SET status = 'dead', reason = ?2, status_at_ms = ?3, attempts = attempts + 1
+              WHERE id = ?1 AND status IN ('planned', 'sending')",
+            params![id, reason, now_ms],
+        ),
+        Outcome::Uncertain(reason) => connection.execute(
+            "UPDATE messages SET status = 'uncertain', reason = ?2, status_at_ms = ?3, attempts = attempts + 1
+              WHERE id = ?1 AND status = 'sending'",
+            params![id, reason, now_ms],
+        ),
+    }?;
+    if let Some(attempt) = attempt {
+        connection.execute(
+            "INSERT INTO message_attempts (message_id, at_ms, outcome, http_status, meta_code, fbtrace_id, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id, now_ms, attempt.outcome, attempt.http_status, attempt.meta_code, attempt.fbtrace_id, attempt.detail],
+        )?;
+    }
+    Ok(())
 }
 
 /// A message as the admin API shows it.
@@ -310,4 +561,98 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<StoredMessage> {
             .get::<_, Option<String>>(14)?
             .and_then(|text| serde_json::value::RawValue::from_string(text).ok()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::Database;
+
+    fn database() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database =
+            Database::open(&dir.path().join("o.db"), Duration::from_secs(1)).expect("database");
+        (dir, database)
+    }
+
+    #[test]
+    fn a_pass_takes_new_messages_and_due_retries_in_id_order_and_leaves_later_ones() {
+        let (_dir, database) = database();
+        let now = jiff::Timestamp::from_millisecond(1_000_000).expect("time");
+        let connection = rusqlite::Connection::open(database.path()).expect("connect");
+        connection
+            .execute_batch(
+                "INSERT INTO events (seq, id, instance, type, actor_kind, source, occurred_at_ms,
+                                     received_at_ms, status, body)
+                 VALUES (1, 'evt_1', 'default', 'ClientAdd', 'system', 'cron', 0, 0,
+                         'received', x'7b7d');",
+            )
+            .expect("event");
+        // id, when to try again (NULL: as soon as possible), status
+        for (id, next, status) in [
+            (1, Some(999_000), "planned"),
+            (2, None, "planned"),
+            (3, Some(2_000_000), "planned"),
+            (4, None, "sent"),
+            (5, Some(1_000_000), "planned"),
+        ] {
+            connection
+                .execute(
+                    "INSERT INTO messages (id, event_seq, instance, kind, client_id, subject_kind,
+                                           dedupe_key, status, planned_at_ms, next_attempt_at_ms)
+                     VALUES (?1, 1, 'default', 'welcome', 7, 'client', ?2, ?3, 0, ?4)",
+                    rusqlite::params![id, format!("welcome:{id}"), status, next],
+                )
+                .expect("message");
+        }
+        let ids: Vec<i64> = due(&database.reader().expect("reader"), now, 100)
+            .expect("due")
+            .into_iter()
+            .map(|(_, message)| message.id)
+            .collect();
+        assert_eq!(ids, [1, 2, 5]);
+    }
+
+    #[test]
+    fn the_next_due_time_is_one_index_read() {
+        let (_dir, database) = database();
+        let connection = database.reader().expect("reader");
+        let plan: Vec<String> = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {NEXT_DUE}"))
+            .expect("plan")
+            .query_map([0], |row| row.get(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        assert!(
+            plan.iter()
+                .any(|step| step.starts_with("SEARCH messages USING COVERING INDEX messages_due")),
+            "{plan:#?}"
+        );
+    }
+
+    #[test]
+    fn a_pass_reads_index_ranges_not_every_planned_message() {
+        let (_dir, database) = database();
+        let connection = database.reader().expect("reader");
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {DUE}"))
+            .expect("plan");
+        let plan: Vec<String> = statement
+            .query_map(params![0, 100], |row| row.get(3))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("plan rows");
+        let searches = plan
+            .iter()
+            .filter(|step| step.starts_with("SEARCH messages USING INDEX messages_due"))
+            .count();
+        assert_eq!(searches, 2, "{plan:#?}");
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN messages")),
+            "{plan:#?}"
+        );
+    }
 }

@@ -172,13 +172,7 @@ impl CancellationWorker {
     async fn effective_date(&self, id: i64) -> anyhow::Result<Option<Date>> {
         let database = self.database.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Date>> {
-            let connection = database.reader()?;
-            let date: Option<String> = connection.query_row(
-                "SELECT effective_date FROM cancellations WHERE id = ?1",
-                [id],
-                |row| row.get(0),
-            )?;
-            Ok(date.and_then(|text| text.parse().ok()))
+            Ok(cancellations::effective_date(&database.reader()?, id)?)
         })
         .await
         .context("the cancellation query stopped")?

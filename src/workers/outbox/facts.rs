@@ -8,36 +8,8 @@ use crate::domain::alerts::AlertKind;
 use crate::domain::cancel::CancelType;
 use crate::domain::phone::{PhoneError, PhoneNumber};
 use crate::domain::templates::Parameter;
+use crate::store::messages::DueMessage;
 use crate::whmcs::{ClientDetails, WhmcsClient, WhmcsError};
-
-/// A planned message as the worker reads it.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub id: i64,
-    pub kind: AlertKind,
-    pub client_id: Option<u64>,
-    pub subject_kind: String,
-    pub subject_id: Option<u64>,
-    pub previous_phone: Option<(String, String)>,
-    pub attempts: u32,
-    /// Template values stored when the alert was planned.
-    pub details: HashMap<&'static str, String>,
-}
-
-/// The stored template values of a message (a JSON object of parameter
-/// name -> text); names this version does not know are left out.
-pub fn details(column: Option<&str>) -> HashMap<&'static str, String> {
-    let object: serde_json::Map<String, serde_json::Value> = column
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default();
-    object
-        .into_iter()
-        .filter_map(|(name, value)| {
-            let parameter = Parameter::parse(&name)?;
-            Some((parameter.as_str(), value.as_str()?.to_owned()))
-        })
-        .collect()
-}
 
 /// Puts the values that depend on the message's language into it: the
 /// cancellation type is stored as WHMCS spells it.
@@ -166,7 +138,7 @@ fn opted_out(client: &ClientDetails, kind: AlertKind) -> Option<&'static str> {
 /// Reads what the message needs from WHMCS. `public_url` ends with `/`.
 pub async fn resolve(
     whmcs: &WhmcsClient,
-    message: &Pending,
+    message: &DueMessage,
     public_url: &str,
     alerts: &Alerts,
 ) -> Result<Facts, NotReady> {

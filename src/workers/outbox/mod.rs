@@ -18,17 +18,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use rusqlite::params;
 
-pub use facts::{NotReady, Pending};
+pub use facts::NotReady;
 
 use crate::config::{Config, WhatsAppMode};
-use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::meta_errors::{self, SendFailure};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::templates::Parameter;
 use crate::metrics::Metrics;
+use crate::store::messages::{self, DueMessage, Outcome, SendAttempt, Settled};
 use crate::store::{Database, Writer};
 use crate::whatsapp::{CloudClient, SendResult};
 use crate::whmcs::WhmcsClient;
@@ -79,57 +78,87 @@ pub struct Outbox {
     paused_until: Arc<Mutex<HashMap<String, jiff::Timestamp>>>,
 }
 
-/// A message's fate, to be written.
-enum Outcome {
-    Sent {
-        body: String,
-        language: String,
-        wamid: String,
-    },
-    Skipped(String),
-    Retry {
-        reason: String,
-        at: jiff::Timestamp,
-    },
-    /// Not tried now; no attempt counted.
-    Deferred {
-        reason: String,
-        at: jiff::Timestamp,
-    },
-    Dead(String),
-    Uncertain(String),
-}
-
-impl Outcome {
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Sent { .. } => "sent",
-            Self::Skipped(_) => "skipped",
-            Self::Retry { .. } => "retried",
-            Self::Deferred { .. } => "deferred",
-            Self::Dead(_) => "dead",
-            Self::Uncertain(_) => "uncertain",
-        }
-    }
-}
-
 /// A message ready to go, or already decided.
 enum Prepared {
-    Ready {
-        body: String,
-        language: String,
-        to: String,
-    },
+    Ready(Rendered),
     Done(Outcome),
 }
 
-/// One Cloud API try, for `message_attempts`.
-struct Attempt {
-    outcome: &'static str,
-    http_status: Option<u16>,
-    meta_code: Option<i64>,
-    fbtrace_id: Option<String>,
-    detail: String,
+/// A message rendered for the Cloud API.
+struct Rendered {
+    body: String,
+    language: String,
+    /// The recipient's number, for the pair rate.
+    to: String,
+}
+
+/// Where an instance's messages go: its number on the Cloud API, or
+/// nowhere (`dry-run`: the body is recorded and the message marked sent).
+#[derive(Clone, Copy)]
+enum Channel<'a> {
+    DryRun,
+    Cloud(SendFrom<'a>),
+}
+
+/// Who sends a message: an instance's Cloud API client and its number.
+#[derive(Clone, Copy)]
+struct SendFrom<'a> {
+    cloud: &'a CloudClient,
+    instance: &'a InstanceName,
+    number: &'a str,
+    /// Sends per second from this number.
+    rate: u32,
+}
+
+/// Meta's limits within one pass, per sending number: the pair rate (one
+/// message per [`PAIR_SPACING`] to one recipient) and the send rate.
+#[derive(Default)]
+struct Pacing {
+    last_to: HashMap<(String, String), jiff::Timestamp>,
+    last_send: HashMap<String, std::time::Instant>,
+}
+
+impl Pacing {
+    /// Waits for the send rate and counts the send; or, when the recipient
+    /// had a message from this number too recently, says until when the
+    /// message must wait instead.
+    async fn turn(
+        &mut self,
+        from: &SendFrom<'_>,
+        to: &str,
+        now: jiff::Timestamp,
+    ) -> Option<jiff::Timestamp> {
+        let pair = (from.number.to_owned(), to.to_owned());
+        if let Some(at) = self
+            .last_to
+            .get(&pair)
+            .map(|last| *last + PAIR_SPACING)
+            .filter(|at| *at > now)
+        {
+            return Some(at);
+        }
+        if let Some(last) = self.last_send.get(from.number) {
+            let gap = Duration::from_secs(1) / from.rate.max(1);
+            tokio::time::sleep(gap.saturating_sub(last.elapsed())).await;
+        }
+        self.last_send
+            .insert(from.number.to_owned(), std::time::Instant::now());
+        self.last_to.insert(pair, now);
+        None
+    }
+}
+
+impl DrainReport {
+    fn count(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Sent { .. } => self.sent += 1,
+            Outcome::Skipped(_) => self.skipped += 1,
+            Outcome::Retry { .. } => self.retried += 1,
+            Outcome::Deferred { .. } => self.deferred += 1,
+            Outcome::Dead(_) => self.dead += 1,
+            Outcome::Uncertain(_) => self.uncertain += 1,
+        }
+    }
 }
 
 impl Outbox {
@@ -168,14 +197,7 @@ impl Outbox {
     /// crash, may have reached the client, and becomes `uncertain`.
     pub async fn recover_interrupted(&self) -> anyhow::Result<usize> {
         self.writer
-            .change(|connection| {
-                connection.execute(
-                    "UPDATE messages SET status = 'uncertain',
-                            reason = 'the service stopped while sending it; it may have reached the client. Retry it from the admin API if it did not'
-                      WHERE status = 'sending'",
-                    [],
-                )
-            })
+            .change(|c| messages::mark_interrupted(c))
             .await
             .context("cannot mark interrupted sends")
     }
@@ -190,111 +212,79 @@ impl Outbox {
     /// are written in batches, so a backlog drains at the writer's speed.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<DrainReport> {
         let database = self.database.clone();
-        let due = tokio::task::spawn_blocking(move || due(&database, now))
-            .await
-            .context("the outbox query stopped")??;
+        let due = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            Ok(messages::due(&database.reader()?, now, BATCH)?)
+        })
+        .await
+        .context("the outbox query stopped")??;
         let mut report = DrainReport::default();
-        // Per sending number: the last send to each recipient, and the
-        // last send of all.
-        let mut last_to: HashMap<(String, String), jiff::Timestamp> = HashMap::new();
-        let mut last_send: HashMap<String, std::time::Instant> = HashMap::new();
-        let mut records: Vec<Record> = Vec::new();
+        let mut pacing = Pacing::default();
+        let mut settled: Vec<Settled> = Vec::new();
         for (instance, message) in due {
-            let whatsapp = &self.config.for_instance(&instance).whatsapp;
-            let cloud = match whatsapp.mode {
-                WhatsAppMode::DryRun => None,
-                WhatsAppMode::Cloud => self.cloud.get(&instance),
-            };
-            let sender = whatsapp.phone_number_id.clone().unwrap_or_default();
-            let (outcome, attempt) = match cloud.zip(self.paused(&sender, now)) {
-                // Not even prepared: nothing is asked of WHMCS meanwhile.
-                Some((_, until)) => (
-                    Outcome::Deferred {
-                        reason: "sending from this number is paused".into(),
-                        at: until,
-                    },
-                    None,
-                ),
-                None => match (self.prepare(&instance, &message, now).await, cloud) {
-                    (Prepared::Done(outcome), _) => (outcome, None),
-                    (Prepared::Ready { body, language, .. }, None) => {
-                        let wamid = format!("dryrun.{}", message.id);
-                        (
-                            Outcome::Sent {
-                                body,
-                                language,
-                                wamid,
+            let channel = self.channel(&instance);
+            let (outcome, attempt) = match self.prepare(&instance, channel, &message, now).await {
+                Prepared::Done(outcome) => (outcome, None),
+                Prepared::Ready(rendered) => match channel {
+                    Channel::DryRun => (dry_run(&message, rendered), None),
+                    Channel::Cloud(from) => match pacing.turn(&from, &rendered.to, now).await {
+                        Some(at) => (
+                            Outcome::Deferred {
+                                reason: "spacing messages to one recipient (Meta's pair rate)"
+                                    .into(),
+                                at,
                             },
                             None,
-                        )
-                    }
-                    (Prepared::Ready { body, language, to }, Some(cloud)) => {
-                        let pair = (sender.clone(), to);
-                        if let Some(at) = last_to
-                            .get(&pair)
-                            .map(|last| *last + PAIR_SPACING)
-                            .filter(|at| *at > now)
-                        {
-                            let reason =
-                                "spacing messages to one recipient (Meta's pair rate)".into();
-                            (Outcome::Deferred { reason, at }, None)
-                        } else {
-                            if let Some(last) = last_send.get(&sender) {
-                                let gap = Duration::from_secs(1) / whatsapp.send_rate.max(1);
-                                tokio::time::sleep(gap.saturating_sub(last.elapsed())).await;
-                            }
-                            last_send.insert(sender.clone(), std::time::Instant::now());
-                            last_to.insert(pair, now);
-                            self.record(&mut records).await?;
-                            let from = SendFrom {
-                                cloud,
-                                instance: &instance,
-                                number: &sender,
-                            };
+                        ),
+                        None => {
+                            // What waits is written before the send's own
+                            // `sending` mark, in order.
+                            self.record(&mut settled).await?;
                             let (outcome, attempt) =
-                                self.send(from, &message, body, language, now).await?;
+                                self.send(from, &message, rendered, now).await?;
                             (outcome, Some(attempt))
                         }
-                    }
+                    },
                 },
             };
-            match &outcome {
-                Outcome::Sent { .. } => report.sent += 1,
-                Outcome::Skipped(_) => report.skipped += 1,
-                Outcome::Retry { .. } => report.retried += 1,
-                Outcome::Deferred { .. } => report.deferred += 1,
-                Outcome::Dead(_) => report.dead += 1,
-                Outcome::Uncertain(_) => report.uncertain += 1,
-            }
+            report.count(&outcome);
             self.metrics.record_message(outcome.name(), &instance);
             let sent_now = attempt.is_some();
-            records.push(Record {
+            settled.push(Settled {
                 id: message.id,
                 outcome,
                 attempt,
                 now,
             });
-            if sent_now || records.len() >= RECORD_BATCH {
-                self.record(&mut records).await?;
+            if sent_now || settled.len() >= RECORD_BATCH {
+                self.record(&mut settled).await?;
             }
         }
-        self.record(&mut records).await?;
+        self.record(&mut settled).await?;
         Ok(report)
     }
 
-    /// Writes the outcomes waiting in `records`, in one commit.
-    async fn record(&self, records: &mut Vec<Record>) -> anyhow::Result<()> {
-        if records.is_empty() {
+    /// Where `instance`'s messages go.
+    fn channel<'a>(&'a self, instance: &'a InstanceName) -> Channel<'a> {
+        let whatsapp = &self.config.for_instance(instance).whatsapp;
+        match (whatsapp.mode, self.cloud.get(instance)) {
+            (WhatsAppMode::Cloud, Some(cloud)) => Channel::Cloud(SendFrom {
+                cloud,
+                instance,
+                number: whatsapp.phone_number_id.as_deref().unwrap_or_default(),
+                rate: whatsapp.send_rate,
+            }),
+            _ => Channel::DryRun,
+        }
+    }
+
+    /// Writes the outcomes waiting in `settled`, in one commit.
+    async fn record(&self, settled: &mut Vec<Settled>) -> anyhow::Result<()> {
+        if settled.is_empty() {
             return Ok(());
         }
-        let batch = std::mem::take(records);
+        let batch = std::mem::take(settled);
         self.writer
-            .change(move |connection| {
-                for record in &batch {
-                    write_outcome(connection, record)?;
-                }
-                Ok(())
-            })
+            .change(move |c| messages::settle(c, &batch))
             .await
             .context("cannot record the messages' outcomes")
     }
@@ -308,16 +298,18 @@ impl Outbox {
             return Duration::ZERO;
         }
         let database = self.database.clone();
-        let now_ms = jiff::Timestamp::now().as_millisecond();
-        let next = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<i64>> {
-            let connection = database.reader()?;
-            Ok(connection.query_row(NEXT_DUE, [now_ms], |row| row.get(0))?)
+        let now = jiff::Timestamp::now();
+        let next = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            Ok(messages::next_due_after(&database.reader()?, now)?)
         })
         .await;
         match next {
-            Ok(Ok(Some(at_ms))) => {
-                let wait_ms = u64::try_from(at_ms - now_ms).unwrap_or(0).max(1);
-                Duration::from_millis(wait_ms).min(IDLE_PASS)
+            Ok(Ok(Some(at))) => {
+                let wait = now
+                    .duration_until(at)
+                    .unsigned_abs()
+                    .max(Duration::from_millis(1));
+                wait.min(IDLE_PASS)
             }
             Ok(Ok(None)) => IDLE_PASS,
             Ok(Err(error)) => {
@@ -366,27 +358,24 @@ impl Outbox {
     async fn send(
         &self,
         from: SendFrom<'_>,
-        message: &Pending,
-        body: String,
-        language: String,
+        message: &DueMessage,
+        rendered: Rendered,
         now: jiff::Timestamp,
-    ) -> anyhow::Result<(Outcome, Attempt)> {
-        let SendFrom {
-            cloud,
-            instance,
-            number: sender,
-        } = from;
+    ) -> anyhow::Result<(Outcome, SendAttempt)> {
+        let Rendered { body, language, .. } = rendered;
         let (id, recorded) = (message.id, body.clone());
         self.writer
-            .change(move |connection| {
-                connection.execute(
-                    "UPDATE messages SET status = 'sending', request_body = ?2 WHERE id = ?1 AND status = 'planned'",
-                    params![id, recorded],
-                )
-            })
+            .change(move |c| messages::mark_sending(c, id, &recorded))
             .await
             .context("cannot mark a message as sending")?;
-        let answer = cloud.send(&body).await;
+        let answer = from.cloud.send(&body).await;
+        let attempt = |outcome, http_status, detail| SendAttempt {
+            outcome,
+            http_status,
+            meta_code: None,
+            fbtrace_id: None,
+            detail,
+        };
         Ok(match answer {
             SendResult::Accepted { wamid } => (
                 Outcome::Sent {
@@ -394,13 +383,7 @@ impl Outbox {
                     language,
                     wamid,
                 },
-                Attempt {
-                    outcome: "accepted",
-                    http_status: Some(200),
-                    meta_code: None,
-                    fbtrace_id: None,
-                    detail: String::new(),
-                },
+                attempt("accepted", Some(200), String::new()),
             ),
             SendResult::Refused {
                 http_status,
@@ -412,21 +395,10 @@ impl Outbox {
                     "Meta refused it (HTTP {http_status}, code {}): {detail}",
                     code.map_or("none".into(), |c| c.to_string())
                 );
-                let outcome = match meta_errors::classify(code, http_status) {
-                    SendFailure::Retry(after) => self.retry(instance, message, reason, now, after),
-                    SendFailure::Permanent => Outcome::Dead(reason),
-                    SendFailure::Halt => {
-                        tracing::error!(%reason, %instance, %sender, "WhatsApp sending from this number paused: Meta refused the token, permissions or account");
-                        self.pause(sender, now + PAUSE);
-                        Outcome::Deferred {
-                            reason,
-                            at: now + PAUSE,
-                        }
-                    }
-                };
+                let outcome = self.refused(from, message, reason, code, http_status, now);
                 (
                     outcome,
-                    Attempt {
+                    SendAttempt {
                         outcome: "refused",
                         http_status: Some(http_status),
                         meta_code: code,
@@ -437,33 +409,46 @@ impl Outbox {
             }
             SendResult::NotSent(detail) => (
                 self.retry(
-                    instance,
+                    from.instance,
                     message,
                     format!("the Cloud API could not be reached: {detail}"),
                     now,
                     Duration::ZERO,
                 ),
-                Attempt {
-                    outcome: "not_sent",
-                    http_status: None,
-                    meta_code: None,
-                    fbtrace_id: None,
-                    detail,
-                },
+                attempt("not_sent", None, detail),
             ),
             SendResult::Unknown(detail) => (
                 Outcome::Uncertain(format!(
                     "no answer from the Cloud API after sending ({detail}); it may have reached the client"
                 )),
-                Attempt {
-                    outcome: "unknown",
-                    http_status: None,
-                    meta_code: None,
-                    fbtrace_id: None,
-                    detail,
-                },
+                attempt("unknown", None, detail),
             ),
         })
+    }
+
+    /// What Meta's refusal means: another try, a dead letter, or sending
+    /// from this number paused (the token, permissions or account).
+    fn refused(
+        &self,
+        from: SendFrom<'_>,
+        message: &DueMessage,
+        reason: String,
+        code: Option<i64>,
+        http_status: u16,
+        now: jiff::Timestamp,
+    ) -> Outcome {
+        match meta_errors::classify(code, http_status) {
+            SendFailure::Retry(after) => self.retry(from.instance, message, reason, now, after),
+            SendFailure::Permanent => Outcome::Dead(reason),
+            SendFailure::Halt => {
+                tracing::error!(%reason, instance = %from.instance, sender = from.number, "WhatsApp sending from this number paused: Meta refused the token, permissions or account");
+                self.pause(from.number, now + PAUSE);
+                Outcome::Deferred {
+                    reason,
+                    at: now + PAUSE,
+                }
+            }
+        }
     }
 
     /// Another try at the next delay of the instance's schedule (at least
@@ -471,15 +456,13 @@ impl Outbox {
     fn retry(
         &self,
         instance: &InstanceName,
-        message: &Pending,
+        message: &DueMessage,
         reason: String,
         now: jiff::Timestamp,
         at_least: Duration,
     ) -> Outcome {
         let schedule = &self.config.for_instance(instance).outbox_retry;
-        let mut random = [0u8; 1];
-        let _ = getrandom::fill(&mut random);
-        let jitter = RetrySchedule::jitter_from(random[0]);
+        let jitter = RetrySchedule::jitter_from(jitter_byte(now));
         match schedule.after(message.attempts + 1, at_least, jitter) {
             Some(delay) => Outcome::Retry {
                 reason,
@@ -492,12 +475,24 @@ impl Outbox {
         }
     }
 
+    /// What the message says and to whom, read from WHMCS and rendered;
+    /// or its fate when it cannot go now (sending paused: nothing is asked
+    /// of WHMCS meanwhile).
     async fn prepare(
         &self,
         instance: &InstanceName,
-        message: &Pending,
+        channel: Channel<'_>,
+        message: &DueMessage,
         now: jiff::Timestamp,
     ) -> Prepared {
+        if let Channel::Cloud(from) = channel
+            && let Some(until) = self.paused(from.number, now)
+        {
+            return Prepared::Done(Outcome::Deferred {
+                reason: "sending from this number is paused".into(),
+                at: until,
+            });
+        }
         let retry = |reason: String| {
             Prepared::Done(self.retry(instance, message, reason, now, Duration::ZERO))
         };
@@ -530,152 +525,34 @@ impl Outbox {
             &facts.to,
             |parameter: Parameter| values.get(parameter.as_str()).cloned(),
         ) {
-            Ok(body) => Prepared::Ready {
+            Ok(body) => Prepared::Ready(Rendered {
                 body: body.to_string(),
                 language,
                 to: facts.to.digits().to_owned(),
-            },
+            }),
             Err(error) => Prepared::Done(Outcome::Dead(error.to_string())),
         }
     }
 }
 
-/// The planned messages due at `?1`, at most `?2`; see [`due`].
-const DUE: &str = "SELECT * FROM (
-        SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
-               previous_country, attempts, details
-          FROM messages
-         WHERE status = 'planned' AND next_attempt_at_ms IS NULL
-         ORDER BY id LIMIT ?2)
-    UNION ALL
-    SELECT * FROM (
-        SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
-               previous_country, attempts, details
-          FROM messages
-         WHERE status = 'planned' AND next_attempt_at_ms <= ?1
-         ORDER BY next_attempt_at_ms, id LIMIT ?2)
-    ORDER BY id LIMIT ?2";
-
-/// The earliest retry or deferral after `?1`, in milliseconds; `NULL` when
-/// none is planned. One read of the `messages_due` index. (New messages are
-/// taken by the pass that follows their commit, or by the next one when a
-/// pass was full.)
-const NEXT_DUE: &str = "SELECT min(next_attempt_at_ms) FROM messages
-     WHERE status = 'planned' AND next_attempt_at_ms > ?1";
-
-/// Planned messages due at `now`, oldest first: new ones in id order, and
-/// retries that came due, earliest first. Rows naming an instance or alert
-/// this version does not know are left alone.
-///
-/// Each half is a range of the `messages_due` index read in its own order,
-/// so a pass reads at most two batches however many messages wait for a
-/// later retry (one query with `IS NULL OR <=` read every planned row and
-/// sorted them, on every pass, while WHMCS was unreachable).
-fn due(database: &Database, now: jiff::Timestamp) -> anyhow::Result<Vec<(InstanceName, Pending)>> {
-    let connection = database.reader()?;
-    let mut statement = connection.prepare(DUE)?;
-    let id = |value: Option<i64>| value.and_then(|id| u64::try_from(id).ok());
-    let rows = statement.query_map(params![now.as_millisecond(), BATCH], |row| {
-        let instance: String = row.get(1)?;
-        let kind: String = row.get(2)?;
-        let known = InstanceName::parse(&instance).ok().zip(
-            AlertKind::ALL
-                .into_iter()
-                .find(|known| known.as_str() == kind),
-        );
-        let Some((instance, kind)) = known else {
-            return Ok(None);
-        };
-        let previous_phone: Option<String> = row.get(6)?;
-        let previous_country: Option<String> = row.get(7)?;
-        Ok(Some((
-            instance,
-            Pending {
-                id: row.get(0)?,
-                kind,
-                client_id: id(row.get(3)?),
-                subject_kind: row.get(4)?,
-                subject_id: id(row.get(5)?),
-                previous_phone: previous_phone
-                    .map(|phone| (phone, previous_country.unwrap_or_default())),
-                attempts: row.get(8)?,
-                details: facts::details(row.get::<_, Option<String>>(9)?.as_deref()),
-            },
-        )))
-    })?;
-    let mut due = Vec::new();
-    for row in rows {
-        due.extend(row?);
+/// A message in `dry-run`: its body is recorded and it counts as sent.
+fn dry_run(message: &DueMessage, rendered: Rendered) -> Outcome {
+    Outcome::Sent {
+        body: rendered.body,
+        language: rendered.language,
+        wamid: format!("dryrun.{}", message.id),
     }
-    Ok(due)
 }
 
-/// Who sends a message: an instance's Cloud API client and its number.
-#[derive(Clone, Copy)]
-struct SendFrom<'a> {
-    cloud: &'a CloudClient,
-    instance: &'a InstanceName,
-    number: &'a str,
-}
-
-/// A message's outcome, waiting to be written.
-struct Record {
-    id: i64,
-    outcome: Outcome,
-    attempt: Option<Attempt>,
-    now: jiff::Timestamp,
-}
-
-fn write_outcome(connection: &rusqlite::Connection, record: &Record) -> rusqlite::Result<()> {
-    let Record {
-        id,
-        outcome,
-        attempt,
-        now,
-    } = record;
-    let (id, attempt) = (*id, attempt.as_ref());
-    let now_ms = now.as_millisecond();
-    // Only a message this pass took: never one an operator or a webhook moved.
-    match outcome {
-        Outcome::Sent { body, language, wamid } => connection.execute(
-            "UPDATE messages SET status = 'sent', request_body = ?2, language = ?3, wamid = ?4,
-                                 status_at_ms = ?5, attempts = attempts + 1, reason = NULL
-              WHERE id = ?1 AND status IN ('planned', 'sending')",
-            params![id, body, language, wamid, now_ms],
-        ),
-        Outcome::Skipped(reason) => connection.execute(
-            "UPDATE messages SET status = 'skipped', reason = ?2, status_at_ms = ?3 WHERE id = ?1 AND status = 'planned'",
-            params![id, reason, now_ms],
-        ),
-        Outcome::Retry { reason, at } => connection.execute(
-            "UPDATE messages SET status = 'planned', attempts = attempts + 1, reason = ?2, next_attempt_at_ms = ?3
-              WHERE id = ?1 AND status IN ('planned', 'sending')",
-            params![id, reason, at.as_millisecond()],
-        ),
-        Outcome::Deferred { reason, at } => connection.execute(
-            "UPDATE messages SET status = 'planned', reason = ?2, next_attempt_at_ms = ?3
-              WHERE id = ?1 AND status IN ('planned', 'sending')",
-            params![id, reason, at.as_millisecond()],
-        ),
-        Outcome::Dead(reason) => connection.execute(
-            "UPDATE messages SET status = 'dead', reason = ?2, status_at_ms = ?3, attempts = attempts + 1
-              WHERE id = ?1 AND status IN ('planned', 'sending')",
-            params![id, reason, now_ms],
-        ),
-        Outcome::Uncertain(reason) => connection.execute(
-            "UPDATE messages SET status = 'uncertain', reason = ?2, status_at_ms = ?3, attempts = attempts + 1
-              WHERE id = ?1 AND status = 'sending'",
-            params![id, reason, now_ms],
-        ),
-    }?;
-    if let Some(attempt) = attempt {
-        connection.execute(
-            "INSERT INTO message_attempts (message_id, at_ms, outcome, http_status, meta_code, fbtrace_id, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![id, now_ms, attempt.outcome, attempt.http_status, attempt.meta_code, attempt.fbtrace_id, attempt.detail],
-        )?;
+/// A random byte for a retry's jitter. Without randomness from the OS the
+/// clock's nanoseconds stand in: retries still spread out, rather than all
+/// coming 20 % early (what a zero byte would mean).
+fn jitter_byte(now: jiff::Timestamp) -> u8 {
+    let mut random = [0u8; 1];
+    match getrandom::fill(&mut random) {
+        Ok(()) => random[0],
+        Err(_) => (now.subsec_nanosecond() % 256) as u8,
     }
-    Ok(())
 }
 
 impl super::Worker for Outbox {
@@ -700,96 +577,5 @@ impl super::Worker for Outbox {
             more: rest.is_zero(),
             rest,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn database() -> (tempfile::TempDir, Database) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database =
-            Database::open(&dir.path().join("o.db"), Duration::from_secs(1)).expect("database");
-        (dir, database)
-    }
-
-    #[test]
-    fn a_pass_takes_new_messages_and_due_retries_in_id_order_and_leaves_later_ones() {
-        let (_dir, database) = database();
-        let now = jiff::Timestamp::from_millisecond(1_000_000).expect("time");
-        let connection = rusqlite::Connection::open(database.path()).expect("connect");
-        connection
-            .execute_batch(
-                "INSERT INTO events (seq, id, instance, type, actor_kind, source, occurred_at_ms,
-                                     received_at_ms, status, body)
-                 VALUES (1, 'evt_1', 'default', 'ClientAdd', 'system', 'cron', 0, 0,
-                         'received', x'7b7d');",
-            )
-            .expect("event");
-        // id, when to try again (NULL: as soon as possible), status
-        for (id, next, status) in [
-            (1, Some(999_000), "planned"),
-            (2, None, "planned"),
-            (3, Some(2_000_000), "planned"),
-            (4, None, "sent"),
-            (5, Some(1_000_000), "planned"),
-        ] {
-            connection
-                .execute(
-                    "INSERT INTO messages (id, event_seq, instance, kind, client_id, subject_kind,
-                                           dedupe_key, status, planned_at_ms, next_attempt_at_ms)
-                     VALUES (?1, 1, 'default', 'welcome', 7, 'client', ?2, ?3, 0, ?4)",
-                    rusqlite::params![id, format!("welcome:{id}"), status, next],
-                )
-                .expect("message");
-        }
-        let ids: Vec<i64> = due(&database, now)
-            .expect("due")
-            .into_iter()
-            .map(|(_, message)| message.id)
-            .collect();
-        assert_eq!(ids, [1, 2, 5]);
-    }
-
-    #[test]
-    fn the_next_due_time_is_one_index_read() {
-        let (_dir, database) = database();
-        let connection = database.reader().expect("reader");
-        let plan: Vec<String> = connection
-            .prepare(&format!("EXPLAIN QUERY PLAN {NEXT_DUE}"))
-            .expect("plan")
-            .query_map([0], |row| row.get(3))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("plan rows");
-        assert!(
-            plan.iter()
-                .any(|step| step.starts_with("SEARCH messages USING COVERING INDEX messages_due")),
-            "{plan:#?}"
-        );
-    }
-
-    #[test]
-    fn a_pass_reads_index_ranges_not_every_planned_message() {
-        let (_dir, database) = database();
-        let connection = database.reader().expect("reader");
-        let mut statement = connection
-            .prepare(&format!("EXPLAIN QUERY PLAN {DUE}"))
-            .expect("plan");
-        let plan: Vec<String> = statement
-            .query_map(params![0, BATCH], |row| row.get(3))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("plan rows");
-        let searches = plan
-            .iter()
-            .filter(|step| step.starts_with("SEARCH messages USING INDEX messages_due"))
-            .count();
-        assert_eq!(searches, 2, "{plan:#?}");
-        assert!(
-            !plan.iter().any(|step| step.starts_with("SCAN messages")),
-            "{plan:#?}"
-        );
     }
 }
