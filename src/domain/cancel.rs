@@ -19,6 +19,7 @@ use super::cycle::Cycle;
 use super::envelope::{Actor, ActorKind, Source};
 use super::ids::whmcs_id;
 use super::invoices;
+use super::texts::{Language, Text};
 
 /// How long the backups of a terminated service are kept.
 pub const BACKUP_RETENTION_YEARS: i16 = 10;
@@ -53,16 +54,13 @@ impl CancelType {
         }
     }
 
-    /// The type as a client reads it, in Spanish unless the message is in
-    /// English.
-    pub fn label(self, language: &str) -> &'static str {
-        let english = language.trim().to_ascii_lowercase().starts_with("en");
-        match (self, english) {
-            (Self::Immediate, false) => "inmediata",
-            (Self::Immediate, true) => "immediate",
-            (Self::EndOfBillingPeriod, false) => "al final del período facturado",
-            (Self::EndOfBillingPeriod, true) => "at the end of the billed period",
+    /// The type as a client reads it.
+    pub fn label(self, language: Language) -> &'static str {
+        match self {
+            Self::Immediate => Text::CancelTypeImmediate,
+            Self::EndOfBillingPeriod => Text::CancelTypeEndOfPeriod,
         }
+        .get(language)
     }
 }
 
@@ -191,26 +189,14 @@ impl Refusal {
         }
     }
 
-    /// The explanation shown to the client, Spanish unless WHMCS says the
-    /// client reads English.
-    pub fn message(self, whmcs_language: &str) -> &'static str {
-        let english = whmcs_language.trim().eq_ignore_ascii_case("english");
-        match (self, english) {
-            (Self::NotOwner, false) => "Solo el titular del servicio puede solicitar su baja.",
-            (Self::NotOwner, true) => "Only the owner of the service can cancel it.",
-            (Self::AlreadyCancelled, false) => {
-                "Este servicio ya está dado de baja o su baja ya fue solicitada."
-            }
-            (Self::AlreadyCancelled, true) => {
-                "This service is already cancelled, or its cancellation was already requested."
-            }
-            (Self::NotActive, false) => {
-                "Este servicio no está activo, así que no se puede dar de baja. Escríbanos si necesita ayuda."
-            }
-            (Self::NotActive, true) => {
-                "This service is not active, so it cannot be cancelled. Contact us if you need help."
-            }
+    /// The explanation shown to the client.
+    pub fn message(self, language: Language) -> &'static str {
+        match self {
+            Self::NotOwner => Text::CancelNotOwner,
+            Self::AlreadyCancelled => Text::CancelAlreadyCancelled,
+            Self::NotActive => Text::CancelNotActive,
         }
+        .get(language)
     }
 }
 
@@ -708,8 +694,16 @@ mod tests {
             };
             assert_eq!(ask(&facts, 1842, false), code, "{status}");
         }
-        assert!(Refusal::NotOwner.message("english").contains("owner"));
-        assert!(Refusal::NotOwner.message("spanish").contains("titular"));
+        assert!(
+            Refusal::NotOwner
+                .message(Language::English)
+                .contains("owner")
+        );
+        assert!(
+            Refusal::NotOwner
+                .message(Language::Spanish)
+                .contains("titular")
+        );
     }
 
     #[test]
@@ -915,9 +909,9 @@ mod tests {
         );
         assert_eq!(CancelType::parse("Immediate"), Some(CancelType::Immediate));
         assert_eq!(CancelType::parse("later"), None);
-        assert_eq!(CancelType::Immediate.label("es"), "inmediata");
+        assert_eq!(CancelType::Immediate.label(Language::Spanish), "inmediata");
         assert_eq!(
-            CancelType::EndOfBillingPeriod.label("en"),
+            CancelType::EndOfBillingPeriod.label(Language::English),
             "at the end of the billed period"
         );
     }

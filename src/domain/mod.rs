@@ -16,6 +16,7 @@ pub mod plan;
 pub mod retry;
 pub mod status;
 pub mod templates;
+pub mod texts;
 pub mod transfer;
 pub mod upgrade;
 pub mod upgrade_apply;

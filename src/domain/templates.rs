@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::alerts::AlertKind;
 use super::cancel::CancelType;
 use super::phone::PhoneNumber;
+use super::texts::Language;
 
 /// The catalogue shipped with puente.
 pub const DEFAULT_TOML: &str = include_str!("../../templates/alerts.toml");
@@ -84,7 +85,9 @@ impl Parameter {
             Self::DomainName => "okafor-studio.example",
             Self::NextDueDate => "2026-07-02",
             Self::PanelLink => "https://panel.example/clientarea.php",
-            Self::CancellationType => CancelType::EndOfBillingPeriod.label(language),
+            Self::CancellationType => {
+                CancelType::EndOfBillingPeriod.label(Language::named(language))
+            }
             Self::EffectiveDate => "2027-01-01",
             Self::TransferLink => "https://panel.example/index.php?m=puente&action=transfers",
             Self::Brand => "Okafor Hosting",

@@ -14,6 +14,8 @@
 
 use jiff::{Timestamp, ToSpan as _};
 
+use super::texts::{Language, Text};
+
 crate::domain::status::statuses! {
     /// Where a transfer stands.
     pub enum Status {
@@ -344,55 +346,21 @@ impl Refusal {
         matches!(self, Self::NotOwner | Self::NotRecipient)
     }
 
-    /// The explanation, Spanish unless WHMCS says the client reads English.
-    pub fn message(&self, whmcs_language: &str) -> String {
-        let english = whmcs_language.trim().eq_ignore_ascii_case("english");
-        let text = match (self, english) {
-            (Self::NotOwner, false) => {
-                "Solo el titular de la cuenta dueña del servicio puede hacer esto."
-            }
-            (Self::NotOwner, true) => {
-                "Only the owner of the account that holds the service can do this."
-            }
-            (Self::NotRecipient, false) => "Esta transferencia no está dirigida a su cuenta.",
-            (Self::NotRecipient, true) => "This transfer is not addressed to your account.",
-            (Self::ServiceNotActive, false) => {
-                "Solo se pueden transferir servicios activos (no pendientes, suspendidos, cancelados ni terminados)."
-            }
-            (Self::ServiceNotActive, true) => {
-                "Only active services can be transferred (not pending, suspended, cancelled or terminated ones)."
-            }
-            (Self::ClientNotActive, false) => "Las dos cuentas deben existir y no estar cerradas.",
-            (Self::ClientNotActive, true) => "Both accounts must exist and not be closed.",
-            (Self::RecipientNotFound, false) => {
-                "No hay ningún cliente con ese email. La otra persona debe registrarse primero (es gratis)."
-            }
-            (Self::RecipientNotFound, true) => {
-                "No client has that email. The other person must sign up first (it is free)."
-            }
-            (Self::AmbiguousRecipient, false) => {
-                "Hay más de un cliente con ese email; escríbanos para resolverlo."
-            }
-            (Self::AmbiguousRecipient, true) => {
-                "More than one client has that email; contact us to sort it out."
-            }
-            (Self::RecipientIsOwner, false) => "El servicio ya pertenece a esa cuenta.",
-            (Self::RecipientIsOwner, true) => "The service already belongs to that account.",
-            (Self::UnpaidInvoices(_), false) => {
-                "El servicio debe estar al día: hay facturas pendientes de pago con líneas de este servicio."
-            }
-            (Self::UnpaidInvoices(_), true) => {
-                "The service must be up to date: unpaid invoices carry lines of it."
-            }
-            (Self::TransferOpen, false) => "Ya hay una transferencia abierta para este servicio.",
-            (Self::TransferOpen, true) => "A transfer of this service is already open.",
-            (Self::DomainNotMovable, false) => {
-                "El dominio elegido no se puede transferir junto con el servicio (no está activo o no es de esta cuenta)."
-            }
-            (Self::DomainNotMovable, true) => {
-                "The chosen domain cannot move with the service (it is not active or not this account's)."
-            }
-        };
+    /// The explanation shown to the client.
+    pub fn message(&self, language: Language) -> String {
+        let text = match self {
+            Self::NotOwner => Text::TransferNotOwner,
+            Self::NotRecipient => Text::TransferNotRecipient,
+            Self::ServiceNotActive => Text::TransferServiceNotActive,
+            Self::ClientNotActive => Text::TransferClientNotActive,
+            Self::RecipientNotFound => Text::TransferRecipientNotFound,
+            Self::AmbiguousRecipient => Text::TransferAmbiguousRecipient,
+            Self::RecipientIsOwner => Text::TransferRecipientIsOwner,
+            Self::UnpaidInvoices(_) => Text::TransferUnpaidInvoices,
+            Self::TransferOpen => Text::TransferOpen,
+            Self::DomainNotMovable => Text::TransferDomainNotMovable,
+        }
+        .get(language);
         match self {
             Self::UnpaidInvoices(ids) if !ids.is_empty() => {
                 let list = ids
@@ -831,8 +799,8 @@ mod tests {
     #[test]
     fn refusals_explain_themselves_in_the_clients_language() {
         let unpaid = Refusal::UnpaidInvoices(vec![902, 905]);
-        assert!(unpaid.message("english").ends_with("(#902, #905)"));
-        assert!(unpaid.message("spanish").contains("al día"));
+        assert!(unpaid.message(Language::English).ends_with("(#902, #905)"));
+        assert!(unpaid.message(Language::Spanish).contains("al día"));
         assert!(Refusal::NotRecipient.is_who_may());
         assert!(!Refusal::TransferOpen.is_who_may());
         assert_eq!(Approval::parse("staff"), Some(Approval::Staff));
@@ -878,9 +846,9 @@ mod tests {
 
     #[test]
     fn unpaid_invoices_are_listed_only_when_known() {
-        let with = Refusal::UnpaidInvoices(vec![12, 15]).message("english");
+        let with = Refusal::UnpaidInvoices(vec![12, 15]).message(Language::English);
         assert!(with.ends_with(" (#12, #15)"), "{with}");
-        let without = Refusal::UnpaidInvoices(Vec::new()).message("english");
+        let without = Refusal::UnpaidInvoices(Vec::new()).message(Language::English);
         assert!(
             without.ends_with("unpaid invoices carry lines of it."),
             "{without}"

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::cycle::Cycle;
 use super::money::{Currency, Money};
 use super::paid::{self, AmountPaid, PaidLine};
+use super::texts::{Language, Text};
 use super::upgrade::{self, Current, Kind, Quote, Target, UpgradePolicy};
 
 /// The administrator's upgrade settings beyond the pricing policy.
@@ -81,19 +82,14 @@ impl Refusal {
         }
     }
 
-    /// The explanation shown to the client, Spanish unless WHMCS says the
-    /// client reads English.
-    pub fn message(self, whmcs_language: &str) -> &'static str {
-        let (spanish, english) = match self {
-            Self::TargetNotAllowed | Self::NotAutomatic => NOT_ALLOWED,
-            Self::Downgrade => DOWNGRADE,
-            Self::CycleNotAvailable => CYCLE_NOT_AVAILABLE,
-        };
-        if whmcs_language.trim().eq_ignore_ascii_case("english") {
-            english
-        } else {
-            spanish
+    /// The explanation shown to the client.
+    pub fn message(self, language: Language) -> &'static str {
+        match self {
+            Self::TargetNotAllowed | Self::NotAutomatic => Text::UpgradeTargetNotAllowed,
+            Self::Downgrade => Text::UpgradeDowngrade,
+            Self::CycleNotAvailable => Text::UpgradeCycleNotAvailable,
         }
+        .get(language)
     }
 }
 
@@ -287,22 +283,6 @@ impl Plan {
     }
 }
 
-/// The seed's answer to a downgrade.
-const DOWNGRADE: (&str, &str) = (
-    "No es posible bajar de plan. Para pasar a un plan inferior, solicite la baja del servicio y contrate otro plan más adecuado. Recuerde que al dar de baja un servicio se pierde todo (archivos, correos, puertos, contenido subido) y no es posible revertirlo.",
-    "Moving to a smaller plan is not possible. Request the cancellation of this service and order a plan that suits you better. Remember that cancelling a service deletes everything on it (files, email, ports, uploaded content) and cannot be reverted.",
-);
-
-const NOT_ALLOWED: (&str, &str) = (
-    "Este plan no está disponible como mejora de su servicio. Si lo necesita, puede solicitar la mejora manualmente y la revisará un ejecutivo de cuentas.",
-    "This plan is not available as an upgrade of your service. If you need it, you can ask for the upgrade and an account executive will review it.",
-);
-
-const CYCLE_NOT_AVAILABLE: (&str, &str) = (
-    "Ese ciclo de facturación no está disponible para el plan elegido. Elija otro ciclo.",
-    "That billing cycle is not offered for the chosen plan. Choose another cycle.",
-);
-
 #[cfg(test)]
 mod tests {
     use jiff::civil::date;
@@ -339,12 +319,12 @@ mod tests {
         assert_eq!(refused, Refusal::Downgrade);
         assert!(
             refused
-                .message("")
+                .message(Language::Spanish)
                 .starts_with("No es posible bajar de plan")
         );
         assert!(
             refused
-                .message("English")
+                .message(Language::English)
                 .starts_with("Moving to a smaller plan")
         );
     }
@@ -356,7 +336,7 @@ mod tests {
         assert_eq!(refused.code(), "target_not_allowed");
         assert!(
             refused
-                .message("spanish")
+                .message(Language::Spanish)
                 .contains("solicitar la mejora manualmente")
         );
         // puente's allow-list narrows WHMCS's: product 12 may only go to 14.
@@ -436,7 +416,7 @@ mod tests {
         once.service.billingcycle = "One Time".into();
         let refused = check(13, &once, &none(), TODAY).expect_err("one time");
         assert_eq!(refused, Refusal::NotAutomatic);
-        assert!(refused.message("spanish").contains("manualmente"));
+        assert!(refused.message(Language::Spanish).contains("manualmente"));
         let priced = quote(UpgradePolicy::Seed, 13, &once, &none(), "annually", TODAY);
         assert_eq!(priced.expect_err("one time").code(), "target_not_allowed");
     }

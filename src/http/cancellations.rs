@@ -23,6 +23,7 @@ use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
 use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
+use crate::domain::texts::Language;
 use crate::store::InstanceOwned;
 use crate::store::NewEvent;
 use crate::store::cancellations::{self, CancellationQuery, Status, StoredCancellation};
@@ -49,7 +50,8 @@ struct CancelData {
     kind: Option<String>,
     #[serde(default)]
     reason: String,
-    /// The client's WHMCS language (`spanish`, `english`), for refusals.
+    /// The language of the client's page (`spanish`, `english`), picked
+    /// by the addon by the rule of `domain::texts`, for refusals.
     #[serde(default)]
     language: String,
 }
@@ -61,7 +63,7 @@ struct Action {
     target: Target,
     kind: Option<CancelType>,
     reason: String,
-    language: String,
+    language: Language,
 }
 
 async fn action(
@@ -132,7 +134,7 @@ async fn action(
         target,
         kind,
         reason,
-        language: data.language,
+        language: Language::named(&data.language),
     })
 }
 
@@ -142,7 +144,7 @@ fn stands(stored: &StoredCancellation) -> bool {
     stored.status != Status::Unconfirmed.as_str()
 }
 
-fn refused(refusal: Refusal, language: &str) -> ApiError {
+fn refused(refusal: Refusal, language: Language) -> ApiError {
     match refusal {
         Refusal::NotOwner => ApiError::forbidden(refusal.code(), refusal.message(language)),
         _ => ApiError::conflict(refusal.code(), refusal.message(language)),
@@ -230,7 +232,7 @@ pub async fn preview(
                     already,
                     today,
                 )
-                .map_err(|refusal| refused(refusal, &action.language))?;
+                .map_err(|refusal| refused(refusal, action.language))?;
                 options.push(TypeOption {
                     kind: kind.as_str(),
                     effective_date: accepted.effective_date.to_string(),
@@ -268,7 +270,7 @@ pub async fn preview(
                     .map_err(ApiError::unavailable)?
                     .ok_or_else(|| not_found(action.target))?;
             cancel::decide_domain(action.client_id, &facts, renewal_off)
-                .map_err(|refusal| refused(refusal, &action.language))?;
+                .map_err(|refusal| refused(refusal, action.language))?;
             Ok(HttpResponse::Ok().json(json!({
                 "domain": {"id": facts.id, "status": facts.status},
                 "options": [],
@@ -327,7 +329,7 @@ pub async fn request(
                 already,
                 today,
             )
-            .map_err(|refusal| refused(refusal, &action.language))?;
+            .map_err(|refusal| refused(refusal, action.language))?;
             whmcs
                 .add_cancel_request(service_id, kind.as_str(), &action.reason)
                 .await
@@ -344,7 +346,7 @@ pub async fn request(
                     .map_err(ApiError::unavailable)?
                     .ok_or_else(|| not_found(action.target))?;
             cancel::decide_domain(action.client_id, &facts, renewal_off)
-                .map_err(|refusal| refused(refusal, &action.language))?;
+                .map_err(|refusal| refused(refusal, action.language))?;
             whmcs
                 .disable_domain_renewal(domain_id)
                 .await

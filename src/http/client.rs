@@ -14,6 +14,7 @@ use super::signed::{self, SignedEvent};
 use crate::domain::cycle::Cycle;
 use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
+use crate::domain::texts::{Language, Text};
 use crate::domain::upgrade_check::{self, UpgradeFacts};
 use crate::store::upgrades::{self as requests, NewRequest};
 use crate::whmcs::{NewTicket, WhmcsError};
@@ -110,16 +111,8 @@ async fn owned_upgrade(
         .filter(|status| !status.trim().is_empty())
         .unwrap_or("Active");
     if !status.eq_ignore_ascii_case("active") {
-        let message = if facts
-            .upgrade
-            .language
-            .trim()
-            .eq_ignore_ascii_case("english")
-        {
-            format!("Only an active service can be upgraded; this one is {status}.")
-        } else {
-            format!("Solo se puede mejorar un servicio activo; este está en estado {status}.")
-        };
+        let language = Language::named(&facts.upgrade.language);
+        let message = Text::UpgradeServiceNotActive.fill(language, &[("status", status)]);
         return Err(ApiError::conflict("service_not_active", message));
     }
     if data.note.chars().count() > MAX_NOTE_CHARS {
@@ -156,7 +149,12 @@ pub async fn upgrade_quote(
         &action.cycle,
         state.local_date(&action.event.instance, jiff::Timestamp::now()),
     )
-    .map_err(|refusal| ApiError::conflict(refusal.code(), refusal.message(&facts.language)))?;
+    .map_err(|refusal| {
+        ApiError::conflict(
+            refusal.code(),
+            refusal.message(Language::named(&facts.language)),
+        )
+    })?;
     record_paid_source(&state, &action.event.instance, &priced);
     let mut quote = crate::quote::render(
         rules.upgrade_policy,
@@ -198,22 +196,12 @@ pub async fn manual_upgrade(
              [instances.{instance}] table)"
         ))
     })?;
-    let spanish = !action
-        .facts
-        .upgrade
-        .language
-        .trim()
-        .eq_ignore_ascii_case("english");
+    let language = Language::named(&action.facts.upgrade.language);
     let already_open = |number: &str| {
-        let ticket = if number.is_empty() {
-            String::new()
+        let message = if number.is_empty() {
+            Text::UpgradeRequestOpen.get(language).to_owned()
         } else {
-            format!(" (ticket #{number})")
-        };
-        let message = if spanish {
-            format!("Ya hay una solicitud de mejora abierta para este servicio{ticket}.")
-        } else {
-            format!("An upgrade request for this service is already open{ticket}.")
+            Text::UpgradeRequestOpenTicket.fill(language, &[("ticket", number)])
         };
         ApiError::conflict("manual_request_open", message)
     };
@@ -257,7 +245,7 @@ pub async fn manual_upgrade(
         return Err(already_open(""));
     };
 
-    let (subject, message) = ticket_text(&action, cycle, spanish);
+    let (subject, message) = ticket_text(&action, cycle, language);
     let ticket = NewTicket {
         department_id: department,
         client_id: action.client_id,
@@ -302,7 +290,7 @@ pub async fn manual_upgrade(
 }
 
 /// The ticket's subject and body, in the client's language.
-fn ticket_text(action: &OwnedUpgrade, cycle: Cycle, spanish: bool) -> (String, String) {
+fn ticket_text(action: &OwnedUpgrade, cycle: Cycle, language: Language) -> (String, String) {
     let facts = &action.facts;
     let named = |name: &str, id: u64| {
         if name.trim().is_empty() {
@@ -313,28 +301,20 @@ fn ticket_text(action: &OwnedUpgrade, cycle: Cycle, spanish: bool) -> (String, S
     };
     let service = named(&facts.service_name, action.service_id);
     let target = named(&facts.target_name, action.target_pid);
-    let note = action.note.trim();
-    if spanish {
-        (
-            format!("Solicitud de mejora de plan: servicio {service}"),
-            format!(
-                "El cliente solicita una mejora de plan que no es posible automáticamente.\n\n\
-                 Servicio: {service}\nPlan deseado: {target}\nCiclo de facturación: {}\n\n\
-                 Nota del cliente: {}",
-                cycle.as_str(),
-                if note.is_empty() { "(ninguna)" } else { note }
-            ),
-        )
-    } else {
-        (
-            format!("Upgrade request: service {service}"),
-            format!(
-                "The client asks for an upgrade that cannot be made automatically.\n\n\
-                 Service: {service}\nWished plan: {target}\nBilling cycle: {}\n\n\
-                 Client's note: {}",
-                cycle.as_str(),
-                if note.is_empty() { "(none)" } else { note }
-            ),
-        )
-    }
+    let note = match action.note.trim() {
+        "" => Text::UpgradeTicketNoNote.get(language),
+        note => note,
+    };
+    (
+        Text::UpgradeTicketSubject.fill(language, &[("service", &service)]),
+        Text::UpgradeTicketBody.fill(
+            language,
+            &[
+                ("service", &service),
+                ("target", &target),
+                ("cycle", cycle.as_str()),
+                ("note", note),
+            ],
+        ),
+    )
 }

@@ -15,6 +15,7 @@ use crate::domain::envelope::Source;
 use crate::domain::ids::{InstanceName, whmcs_id};
 use crate::domain::money::Money;
 use crate::domain::paid::PaidSource;
+use crate::domain::texts::Language;
 use crate::domain::upgrade::Kind;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
 use crate::store::cancellations;
@@ -165,7 +166,7 @@ fn validate_upgrade(
     Ok(match request.data.facts {
         Some(facts) => match upgrade_check::check(pid, &facts, &rules.upgrades, today) {
             Ok(()) => json!([]),
-            Err(refusal) => json!([refusal.message(&facts.language)]),
+            Err(refusal) => json!([refusal.message(Language::named(&facts.language))]),
         },
         None => {
             tracing::warn!("upgrade check without data._puente facts; leaving it to WHMCS");

@@ -19,6 +19,7 @@ use crate::domain::alerts::AlertKind;
 use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
 use crate::domain::plan::Plan;
+use crate::domain::texts::{Language, Text};
 use crate::domain::transfer::{self, NewTransfer, Party, Refusal, Status, Step, StepRefusal};
 use crate::store::NewEvent;
 use crate::store::events::EventStatus;
@@ -63,14 +64,17 @@ async fn client_action(
     })
 }
 
-fn language(data: &Value) -> String {
-    data.get("language")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
+/// The language of the client's page (`data.language`, picked by the
+/// addon by the rule of `domain::texts`).
+fn language(data: &Value) -> Language {
+    Language::named(
+        data.get("language")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )
 }
 
-fn refused(refusal: &Refusal, language: &str) -> ApiError {
+fn refused(refusal: &Refusal, language: Language) -> ApiError {
     if refusal.is_who_may() {
         ApiError::forbidden(refusal.code(), refusal.message(language))
     } else {
@@ -78,14 +82,17 @@ fn refused(refusal: &Refusal, language: &str) -> ApiError {
     }
 }
 
-fn step_refused(refusal: StepRefusal) -> ApiError {
+/// A step refused, in the language of the client's page (staff read
+/// English).
+fn step_refused(refusal: StepRefusal, language: Language) -> ApiError {
     let message = match refusal {
-        StepRefusal::NotOwner => "only the owner who asked for the transfer can do this",
-        StepRefusal::NotRecipient => "this transfer is not addressed to your account",
-        StepRefusal::NotAllowed => "only staff can do this",
-        StepRefusal::InvalidTransition => "the transfer is not at a step where this can be done",
-        StepRefusal::Expired => "the transfer request expired",
-    };
+        StepRefusal::NotOwner => Text::TransferStepNotOwner,
+        StepRefusal::NotRecipient => Text::TransferStepNotRecipient,
+        StepRefusal::NotAllowed => Text::TransferStepNotAllowed,
+        StepRefusal::InvalidTransition => Text::TransferStepInvalid,
+        StepRefusal::Expired => Text::TransferStepExpired,
+    }
+    .get(language);
     match refusal {
         StepRefusal::NotOwner | StepRefusal::NotRecipient | StepRefusal::NotAllowed => {
             ApiError::forbidden(refusal.code(), message)
@@ -179,7 +186,7 @@ pub async fn request(
         .map_err(ApiError::unavailable)?
         .ok_or_else(|| ApiError::NotFound(format!("WHMCS has no service {service_id}")))?;
     let (passed, checks) = transfer::check(&facts);
-    passed.map_err(|refusal| refused(&refusal, &language))?;
+    passed.map_err(|refusal| refused(&refusal, language))?;
     let transfer::Recipient::Found(recipient) = &facts.recipient else {
         return Err(ApiError::Internal);
     };
@@ -237,7 +244,7 @@ pub async fn request(
     let stored = state
         .read(move |c| transfers::by_event(c, &event_id))
         .await?
-        .ok_or_else(|| refused(&Refusal::TransferOpen, &language))?;
+        .ok_or_else(|| refused(&Refusal::TransferOpen, language))?;
     state.metrics.record_transfer("requested", &instance_name);
     tracing::info!(
         transfer = stored.id,
@@ -323,7 +330,7 @@ async fn take(
         transfer.expires(),
         now,
     )
-    .map_err(step_refused)?;
+    .map_err(|refusal| step_refused(refusal, language))?;
     let (whmcs, addon) = state.whmcs_of(&action.event.instance)?;
     let mut checks = Vec::new();
     if let ClientStep::Accept = wanted {
@@ -351,7 +358,7 @@ async fn take(
             .map_err(ApiError::unavailable)?
             .ok_or_else(|| ApiError::NotFound("WHMCS no longer has the service".into()))?;
         let (passed, results) = transfer::check(&facts);
-        passed.map_err(|refusal| refused(&refusal, &language))?;
+        passed.map_err(|refusal| refused(&refusal, language))?;
         checks = results;
     } else {
         // The one acting must be the owner user of their account.
@@ -366,7 +373,7 @@ async fn take(
             } else {
                 Refusal::NotRecipient
             };
-            return Err(refused(&refusal, &language));
+            return Err(refused(&refusal, language));
         }
     }
     let alert = match to {
@@ -391,7 +398,7 @@ async fn take(
         })
         .await?;
     if !taken {
-        return Err(step_refused(StepRefusal::InvalidTransition));
+        return Err(step_refused(StepRefusal::InvalidTransition, language));
     }
     state
         .metrics
@@ -516,7 +523,7 @@ pub async fn approve(
         transfer.expires(),
         now,
     )
-    .map_err(step_refused)?;
+    .map_err(|refusal| step_refused(refusal, Language::English))?;
     let approved = transfer.clone();
     let taken = state
         .change(move |c| {
@@ -524,7 +531,10 @@ pub async fn approve(
         })
         .await?;
     if !taken {
-        return Err(step_refused(StepRefusal::InvalidTransition));
+        return Err(step_refused(
+            StepRefusal::InvalidTransition,
+            Language::English,
+        ));
     }
     state
         .metrics

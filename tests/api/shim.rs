@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use puente::domain::upgrade_check::Refusal;
+use puente::domain::texts::{Language, Text};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -236,12 +236,12 @@ async fn the_upgrade_check_over_the_8_4_tables_allows_a_listed_bigger_plan_only(
     assert_eq!(check(13), serde_json::json!([]), "a listed bigger plan");
     assert_eq!(
         check(11),
-        serde_json::json!([Refusal::Downgrade.message("english")]),
+        serde_json::json!([Text::UpgradeDowngrade.get(Language::English)]),
         "a listed cheaper plan"
     );
     assert_eq!(
         check(14),
-        serde_json::json!([Refusal::TargetNotAllowed.message("english")]),
+        serde_json::json!([Text::UpgradeTargetNotAllowed.get(Language::English)]),
         "a bigger plan the Upgrades tab does not list"
     );
 }

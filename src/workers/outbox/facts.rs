@@ -8,6 +8,7 @@ use crate::domain::alerts::AlertKind;
 use crate::domain::cancel::CancelType;
 use crate::domain::phone::{PhoneError, PhoneNumber};
 use crate::domain::templates::Parameter;
+use crate::domain::texts::Language;
 use crate::store::messages::DueMessage;
 use crate::whmcs::{ClientDetails, WhmcsClient, WhmcsError};
 
@@ -21,7 +22,7 @@ pub fn localise(kind: AlertKind, language: &str, values: &mut HashMap<&'static s
     if let Some(label) = values
         .get(key)
         .and_then(|stored| CancelType::parse(stored))
-        .map(|kind| kind.label(language))
+        .map(|kind| kind.label(Language::named(language)))
     {
         values.insert(key, label.to_owned());
     }

@@ -39,7 +39,7 @@ final class CancelPage
     ): array {
         $serviceId = self::positive($request['id'] ?? null);
         $domainId = $serviceId > 0 ? 0 : self::positive($request['domainid'] ?? null);
-        $language = self::language();
+        $language = Language::current();
         $vars = [
             'serviceid' => $serviceId,
             'domainid' => $domainId,
@@ -192,12 +192,6 @@ final class CancelPage
             $vars['error'] = Messages::text('try_again_later');
         }
         return $vars;
-    }
-
-    private static function language(): string
-    {
-        $language = $_SESSION['Language'] ?? '';
-        return is_string($language) && $language !== '' ? strtolower($language) : 'spanish';
     }
 
     private static function positive(mixed $value): int

@@ -7,8 +7,10 @@ if (!defined('WHMCS')) {
 }
 
 /**
- * The addon's texts from lang/<language>.php; Spanish unless the client's
- * or admin's WHMCS language has a file, with English for missing keys.
+ * The addon's texts from lang/<language>.php, in the language the rule of
+ * `Language` picks (the client's profile, then the session, then Spanish)
+ * unless one is asked for; English for a key a language file lacks (a test
+ * keeps both files' keys the same).
  */
 final class Messages
 {
@@ -17,21 +19,15 @@ final class Messages
 
     public static function text(string $key, string $language = ''): string
     {
-        $language = strtolower($language !== '' ? $language : self::sessionLanguage());
+        $language = strtolower($language !== '' ? $language : Language::current());
         return self::load($language)[$key] ?? self::load('english')[$key] ?? $key;
     }
 
     /** @return array<string, string> */
     public static function all(string $language = ''): array
     {
-        $language = strtolower($language !== '' ? $language : self::sessionLanguage());
+        $language = strtolower($language !== '' ? $language : Language::current());
         return self::load($language) + self::load('english');
-    }
-
-    private static function sessionLanguage(): string
-    {
-        $language = $_SESSION['Language'] ?? '';
-        return is_string($language) && $language !== '' ? $language : 'spanish';
     }
 
     /** @return array<string, string> */

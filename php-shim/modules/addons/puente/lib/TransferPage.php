@@ -26,7 +26,7 @@ final class TransferPage
      */
     public static function page(array $request, bool $isPost, ClientActions $actions, Context $context, string $sessionToken): array
     {
-        $language = self::language();
+        $language = Language::current();
         $serviceId = self::positive($request['id'] ?? null);
         $clientId = (int) ($context->actor['id'] ?? 0);
         $vars = [
@@ -157,12 +157,6 @@ final class TransferPage
             Whmcs::log('transfer page', '', get_class($e) . ': ' . $e->getMessage());
             return null;
         }
-    }
-
-    private static function language(): string
-    {
-        $language = $_SESSION['Language'] ?? '';
-        return is_string($language) && $language !== '' ? strtolower($language) : 'spanish';
     }
 
     private static function positive(mixed $value): int

@@ -66,7 +66,8 @@ final class UpgradeFacts
                 'nextduedate' => (string) $service->nextduedate,
             ],
             'currency' => self::currencyCode($currencyId),
-            'language' => (string) ($client->language ?? ''),
+            // The language of the refusals, by the rule the pages follow.
+            'language' => Language::pick((string) ($client->language ?? ''), is_string($_SESSION['Language'] ?? null) ? $_SESSION['Language'] : ''),
             'upgrade_targets' => self::upgradeTargets((int) $service->packageid),
             'target_pricing' => (object) $prices,
         ];
