@@ -4,8 +4,9 @@
 //!
 //! Every page reads through [`Operator`], which only exists for a valid
 //! session; a scoped session sees its own instance only, exactly as its
-//! token would on the admin API (the actions call the API's handlers with
-//! the session's scope). Every post carries the session's CSRF token.
+//! token would on the admin API (the actions are the admin API's own,
+//! [`crate::http::admin::actions`], run with the session's scope). Every
+//! post carries the session's CSRF token.
 
 mod chart;
 mod pages;
@@ -23,7 +24,7 @@ use crate::domain::status::names;
 use crate::domain::transfer::Status as TransferStatus;
 use crate::domain::upgrade_apply::UpgradeStatus;
 use crate::http::AppState;
-use crate::http::admin::{Admin, parse_cursor, parse_instance, parse_record_id};
+use crate::http::admin::{Admin, actions, parse_cursor, parse_instance, parse_record_id};
 use crate::http::error::ApiError;
 use session::{COOKIE, Scope, Session, SessionKey, SignInLimit, SignInLink};
 
@@ -627,31 +628,18 @@ async fn message(
     )))
 }
 
-/// Runs an admin API action as the operator, then goes back to `back`.
-async fn act(
-    operator: &Operator,
-    form: &ActionForm,
-    back: String,
-    action: impl std::future::Future<Output = Result<HttpResponse, ApiError>>,
-) -> Result<HttpResponse, PageError> {
-    operator.check(form)?;
-    action.await?;
-    Ok(see_other(&back))
-}
-
 async fn retry_message(
     operator: Operator,
     id: web::Path<String>,
     form: web::Form<ActionForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let back = format!("/admin/messages/{}?done=retried", id.as_str());
-    let action = crate::http::messages::retry_message(
-        operator.admin(),
-        web::Path::from(id.clone()),
-        state.clone(),
-    );
-    act(&operator, &form, back, action).await
+    operator.check(&form)?;
+    actions::retry_message(&state, &operator.admin(), &id).await?;
+    Ok(see_other(&format!(
+        "/admin/messages/{}?done=retried",
+        id.as_str()
+    )))
 }
 
 #[derive(Debug, Deserialize)]
@@ -734,13 +722,9 @@ async fn retry_upgrade(
     form: web::Form<ActionForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let action = crate::http::upgrades::retry_upgrade(
-        operator.admin(),
-        web::Path::from(id.clone()),
-        state.clone(),
-    );
-    let back = "/admin/upgrades?done=retried".to_owned();
-    act(&operator, &form, back, action).await
+    operator.check(&form)?;
+    actions::retry_upgrade(&state, &operator.admin(), &id).await?;
+    Ok(see_other("/admin/upgrades?done=retried"))
 }
 
 async fn cancellations(
@@ -787,13 +771,9 @@ async fn retry_cancellation(
     form: web::Form<ActionForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let action = crate::http::cancellations::retry(
-        operator.admin(),
-        web::Path::from(id.clone()),
-        state.clone(),
-    );
-    let back = "/admin/cancellations?done=retried".to_owned();
-    act(&operator, &form, back, action).await
+    operator.check(&form)?;
+    actions::retry_cancellation(&state, &operator.admin(), &id).await?;
+    Ok(see_other("/admin/cancellations?done=retried"))
 }
 
 async fn transfers(
@@ -849,13 +829,9 @@ async fn approve_transfer(
     form: web::Form<ActionForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let action = crate::http::transfers::approve(
-        operator.admin(),
-        web::Path::from(id.clone()),
-        state.clone(),
-    );
-    let back = "/admin/transfers?done=approved".to_owned();
-    act(&operator, &form, back, action).await
+    operator.check(&form)?;
+    actions::approve_transfer(&state, &operator.admin(), &id).await?;
+    Ok(see_other("/admin/transfers?done=approved"))
 }
 
 /// Takes the minute's sample of the dashboard's charts, every minute.

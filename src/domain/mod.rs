@@ -38,7 +38,7 @@ mod tests {
             "domain/upgrade_check.rs",
             "domain/cancel.rs",
             "quote.rs",
-            "http/client.rs",
+            "http/client/upgrades.rs",
             "http/decisions.rs",
         ] {
             let text = std::fs::read_to_string(format!("{root}/src/{file}")).expect(file);

@@ -63,17 +63,12 @@ pub async fn run(
     let seen = state
         .read(move |c| reports::hooks_seen(c, &name, &hooks))
         .await?;
-    let timezone = state
-        .config
-        .instances
-        .get(&instance)
-        .map_or(jiff::tz::TimeZone::UTC, |settings| {
-            settings.timezone.clone()
-        });
+    let timezone = state.timezone_of(&instance);
+    let (api, action_php) = state.links_of(&instance);
     let reach = Reach {
         instance: &instance,
-        api: state.whmcs.get(&instance),
-        addon: state.addons.get(&instance),
+        api,
+        addon: action_php,
         timezone: &timezone,
     };
     let now = jiff::Timestamp::now();

@@ -1,17 +1,15 @@
-//! HTTP routes, one file per family, and what they share.
+//! HTTP routes, one file per family, and what they share: the client
+//! routes in [`client`], the admin API in [`admin`], the shim's and Meta's
+//! own routes beside them.
 
 pub mod admin;
-pub mod cancellations;
 pub mod client;
 pub mod decisions;
 pub mod diagnostics;
 pub mod error;
 pub mod health;
 pub mod hooks;
-pub mod messages;
 pub mod signed;
-pub mod transfers;
-pub mod upgrades;
 pub mod whatsapp;
 
 use std::sync::Arc;
@@ -62,18 +60,39 @@ impl AppState {
         })
     }
 
-    /// The instance's WHMCS API and its addon's `action.php`.
+    /// The instance's WHMCS API and its addon's `action.php`, both needed
+    /// (503 `whmcs_unavailable` when it has no WHMCS settings).
     pub fn whmcs_of(
         &self,
         instance: &crate::domain::ids::InstanceName,
     ) -> Result<(&crate::whmcs::WhmcsClient, &crate::whmcs::AddonClient), ApiError> {
-        self.whmcs
+        match self.links_of(instance) {
+            (Some(whmcs), Some(addon)) => Ok((whmcs, addon)),
+            _ => Err(ApiError::WhmcsUnavailable(format!(
+                "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
+            ))),
+        }
+    }
+
+    /// The instance's WHMCS API and its addon's `action.php`, each as far
+    /// as it is set up: for the diagnostics, which report what is missing.
+    pub fn links_of(
+        &self,
+        instance: &crate::domain::ids::InstanceName,
+    ) -> (
+        Option<&crate::whmcs::WhmcsClient>,
+        Option<&crate::whmcs::AddonClient>,
+    ) {
+        (self.whmcs.get(instance), self.addons.get(instance))
+    }
+
+    /// The installation's `timezone` (UTC for an instance not configured).
+    pub fn timezone_of(&self, instance: &crate::domain::ids::InstanceName) -> jiff::tz::TimeZone {
+        self.config
+            .instances
             .get(instance)
-            .zip(self.addons.get(instance))
-            .ok_or_else(|| {
-                ApiError::WhmcsUnavailable(format!(
-                    "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
-                ))
+            .map_or(jiff::tz::TimeZone::UTC, |settings| {
+                settings.timezone.clone()
             })
     }
 
@@ -83,14 +102,7 @@ impl AppState {
         instance: &crate::domain::ids::InstanceName,
         at: jiff::Timestamp,
     ) -> jiff::civil::Date {
-        let timezone = self
-            .config
-            .instances
-            .get(instance)
-            .map_or(jiff::tz::TimeZone::UTC, |settings| {
-                settings.timezone.clone()
-            });
-        timezone.to_datetime(at).date()
+        self.timezone_of(instance).to_datetime(at).date()
     }
 
     /// Runs a write in the writer's next group transaction.
@@ -117,65 +129,80 @@ pub fn routes(config: &mut web::ServiceConfig) {
                 .error_handler(|error, _| ApiError::NotFound(error.to_string()).into()),
         )
         .route("/v1/hooks", web::post().to(hooks::receive))
-        .route("/v1/admin/events", web::get().to(admin::list_events))
-        .route("/v1/admin/events/{id}", web::get().to(admin::get_event))
+        .route(
+            "/v1/admin/events",
+            web::get().to(admin::events::list_events),
+        )
+        .route(
+            "/v1/admin/events/{id}",
+            web::get().to(admin::events::get_event),
+        )
         .route("/v1/decisions", web::post().to(decisions::decide))
         .route("/v1/diagnostics", web::post().to(diagnostics::run))
         .route(
             "/v1/client/upgrades/quote",
-            web::post().to(client::upgrade_quote),
+            web::post().to(client::upgrades::upgrade_quote),
         )
         .route(
             "/v1/client/upgrades/manual",
-            web::post().to(client::manual_upgrade),
+            web::post().to(client::upgrades::manual_upgrade),
         )
         .route(
             "/v1/client/cancellations",
-            web::post().to(cancellations::request),
+            web::post().to(client::cancellations::request),
         )
         .route(
             "/v1/client/cancellations/preview",
-            web::post().to(cancellations::preview),
+            web::post().to(client::cancellations::preview),
         )
         .route(
             "/v1/admin/cancellations",
-            web::get().to(cancellations::list),
+            web::get().to(admin::cancellations::list),
         )
         .route(
             "/v1/admin/cancellations/{id}/retry",
-            web::post().to(cancellations::retry),
+            web::post().to(admin::cancellations::retry),
         )
-        .route("/v1/client/transfers", web::post().to(transfers::request))
+        .route(
+            "/v1/client/transfers",
+            web::post().to(client::transfers::request),
+        )
         .route(
             "/v1/client/transfers/list",
-            web::post().to(transfers::list_for_client),
+            web::post().to(client::transfers::list_for_client),
         )
         .route(
             "/v1/client/transfers/{id}/accept",
-            web::post().to(transfers::accept),
+            web::post().to(client::transfers::accept),
         )
         .route(
             "/v1/client/transfers/{id}/decline",
-            web::post().to(transfers::decline),
+            web::post().to(client::transfers::decline),
         )
         .route(
             "/v1/client/transfers/{id}/withdraw",
-            web::post().to(transfers::withdraw),
+            web::post().to(client::transfers::withdraw),
         )
-        .route("/v1/admin/transfers", web::get().to(transfers::list))
+        .route("/v1/admin/transfers", web::get().to(admin::transfers::list))
         .route(
             "/v1/admin/transfers/{id}/approve",
-            web::post().to(transfers::approve),
+            web::post().to(admin::transfers::approve),
         )
-        .route("/v1/admin/messages", web::get().to(messages::list_messages))
-        .route("/v1/admin/upgrades", web::get().to(upgrades::list_upgrades))
+        .route(
+            "/v1/admin/messages",
+            web::get().to(admin::messages::list_messages),
+        )
+        .route(
+            "/v1/admin/upgrades",
+            web::get().to(admin::upgrades::list_upgrades),
+        )
         .route(
             "/v1/admin/upgrades/{id}/retry",
-            web::post().to(upgrades::retry_upgrade),
+            web::post().to(admin::upgrades::retry_upgrade),
         )
         .route(
             "/v1/admin/messages/{id}/retry",
-            web::post().to(messages::retry_message),
+            web::post().to(admin::messages::retry_message),
         )
         .route("/v1/whatsapp/webhook", web::get().to(whatsapp::handshake))
         .route("/v1/whatsapp/webhook", web::post().to(whatsapp::notify))

@@ -79,7 +79,9 @@ function puente_upgrade($vars)
 }
 
 /**
- * The admin page (Addons > puente).
+ * The admin page (Addons > puente): its Status tab (the connection, the
+ * spool, problems staff must act on, the dashboard's button) and its
+ * Diagnostics tab.
  *
  * @param array<string, mixed> $vars
  */
@@ -98,8 +100,8 @@ function puente_output($vars)
 }
 
 /**
- * The client-area page (index.php?m=puente): upgrades, cancellations and
- * transfers.
+ * The client-area pages (index.php?m=puente): the upgrade page (the
+ * default), `action=cancel` and `action=transfers`.
  *
  * @param array<string, mixed> $vars
  * @return array<string, mixed>

@@ -30,7 +30,6 @@ final class Context
         return new self($this->actor, $this->source, true);
     }
 
-    /** The context of the running PHP request or cron process. */
     /**
      * The WHMCS admin logged in to this session ($_SESSION['adminid']), for
      * the addon's admin page.
@@ -42,6 +41,7 @@ final class Context
         return self::id($session['adminid'] ?? null);
     }
 
+    /** The context of the running PHP request or cron process. */
     public static function detect(): self
     {
         $userId = null;

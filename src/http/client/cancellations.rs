@@ -5,39 +5,29 @@
 //! API at request time (the client is not waiting on a hook here). The
 //! request is stored as an event with what the rule decided, in one
 //! transaction; the cancellation worker keeps its promise. Nothing refunds
-//! or credits anything. And the admin API's list and retry.
+//! or credits anything.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::admin::{
-    Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
-};
-use super::error::ApiError;
-use super::signed::{self, SignedEvent};
+use super::ClientAction;
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, Refusal, Target};
-use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
 use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
 use crate::domain::texts::Language;
-use crate::store::InstanceOwned;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::signed::SignedEvent;
 use crate::store::NewEvent;
-use crate::store::cancellations::{self, CancellationQuery, Status, StoredCancellation};
+use crate::store::cancellations::{self, Status, StoredCancellation};
 use crate::store::events::EventStatus;
-use crate::store::messages::Retry;
 use crate::whmcs::facts::{domain_facts, service_facts};
 
 /// Longest reason copied into WHMCS.
 const MAX_REASON_CHARS: usize = 2000;
-
-#[derive(Deserialize)]
-struct CancelAction {
-    data: CancelData,
-}
 
 #[derive(Deserialize)]
 struct CancelData {
@@ -50,13 +40,10 @@ struct CancelData {
     kind: Option<String>,
     #[serde(default)]
     reason: String,
-    /// The language of the client's page (`spanish`, `english`), picked
-    /// by the addon by the rule of `domain::texts`, for refusals.
-    #[serde(default)]
-    language: String,
 }
 
-/// A verified cancellation action of a logged-in client.
+/// A verified cancellation action of a logged-in client: what it names,
+/// read from its `data`.
 struct Action {
     event: SignedEvent,
     client_id: u64,
@@ -71,25 +58,8 @@ async fn action(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<Action, ApiError> {
-    let event = signed::verify(request, payload, state)
-        .await?
-        .into_event()?;
-    let actor = event.envelope.context.actor;
-    let client_id = match (actor.kind, actor.id) {
-        (ActorKind::Client, Some(id)) => id,
-        (kind, _) => {
-            return Err(ApiError::forbidden(
-                "actor_not_client",
-                format!(
-                    "only a logged-in client may cancel (actor: {})",
-                    kind.as_str()
-                ),
-            ));
-        }
-    };
-    let data = serde_json::from_slice::<CancelAction>(&event.body)
-        .map_err(|error| ApiError::InvalidEnvelope(format!("data is not a cancellation: {error}")))?
-        .data;
+    let action = ClientAction::verify(request, payload, state).await?;
+    let data: CancelData = action.data("data is not a cancellation")?;
     let id = |value: &Option<Value>, name: &str| -> Result<Option<u64>, ApiError> {
         value
             .as_ref()
@@ -129,12 +99,12 @@ async fn action(
         )));
     }
     Ok(Action {
-        event,
-        client_id,
+        language: action.language(),
+        event: action.event,
+        client_id: action.client_id,
         target,
         kind,
         reason,
-        language: Language::named(&data.language),
     })
 }
 
@@ -486,86 +456,4 @@ fn answer(stored: &StoredCancellation) -> HttpResponse {
         "open_invoices": stored.open_invoices,
         "status": stored.status,
     }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    instance: Option<String>,
-    status: Option<String>,
-    service: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
-
-#[derive(Serialize)]
-struct CancellationPage {
-    cancellations: Vec<StoredCancellation>,
-    next_cursor: Option<String>,
-}
-
-/// `GET /v1/admin/cancellations`: every recorded cancellation in order,
-/// with its dates, filtered by `instance`, `status` and `service`.
-pub async fn list(
-    admin: Admin,
-    params: web::Query<ListParams>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let params = params.into_inner();
-    let query = CancellationQuery {
-        instance: admin.instance_filter(
-            params
-                .instance
-                .map(|text| parse_instance(&text))
-                .transpose()?,
-        )?,
-        status: params
-            .status
-            .map(|text| parse_status(text, Status::NAMES))
-            .transpose()?,
-        service_id: params
-            .service
-            .map(|text| parse_record_id("service", &text))
-            .transpose()?,
-        after: params.cursor.map(|text| parse_cursor(&text)).transpose()?,
-        limit: parse_limit(params.limit.as_deref())?,
-    };
-    let limit = query.limit as usize;
-    let found = state
-        .read(move |connection| cancellations::list(connection, &query))
-        .await?;
-    let next_cursor = next_cursor(&found, limit, |cancellation| cancellation.id);
-    Ok(HttpResponse::Ok().json(CancellationPage {
-        cancellations: found,
-        next_cursor,
-    }))
-}
-
-/// `POST /v1/admin/cancellations/{id}/retry`: a failed termination is tried
-/// again once the administrator fixed what WHMCS refused.
-pub async fn retry(
-    admin: Admin,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no cancellation has the id `{id}`"));
-    let Ok(row) = id.parse::<i64>() else {
-        return Err(not_found());
-    };
-    admin
-        .may_act_on(&state, InstanceOwned::Cancellations, row)
-        .await?;
-    let now = jiff::Timestamp::now();
-    match state
-        .change(move |connection| cancellations::retry(connection, row, now))
-        .await?
-    {
-        None => Err(not_found()),
-        Some(Retry::Planned) => {
-            Ok(HttpResponse::Accepted().json(json!({"id": row, "status": "retried"})))
-        }
-        Some(Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(
-            "cancellation {row} is {status}; only failed cancellations can be retried"
-        ))),
-    }
 }

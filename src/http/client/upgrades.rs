@@ -1,21 +1,20 @@
-//! `POST /v1/client/...`: actions a logged-in client takes in the addon's
-//! client-area page, sent by the shim as signed envelopes (SPEC §3.3). The
-//! path decides the action; only a client actor may act, and only on what
-//! they own. Refusals carry the rule's code and the client's-language text.
+//! `POST /v1/client/upgrades/quote` and `POST /v1/client/upgrades/manual`:
+//! what an upgrade of the client's service would cost, and a ticket to the
+//! account executives when the client asks for one by hand.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::decisions::record_paid_source;
-use super::error::ApiError;
-use super::signed::{self, SignedEvent};
+use super::ClientAction;
 use crate::domain::cycle::Cycle;
-use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
 use crate::domain::texts::{Language, Text};
 use crate::domain::upgrade_check::{self, UpgradeFacts};
+use crate::http::AppState;
+use crate::http::decisions::record_paid_source;
+use crate::http::error::ApiError;
+use crate::http::signed::SignedEvent;
 use crate::store::upgrades::{self as requests, NewRequest};
 use crate::whmcs::{NewTicket, WhmcsError};
 
@@ -24,11 +23,6 @@ use crate::whmcs::{NewTicket, WhmcsError};
 const OPENING_GIVEN_UP_AFTER_MS: i64 = 5 * 60 * 1000;
 /// Longest client note copied into a ticket.
 const MAX_NOTE_CHARS: usize = 2000;
-
-#[derive(Deserialize)]
-struct UpgradeAction {
-    data: UpgradeData,
-}
 
 #[derive(Deserialize)]
 struct UpgradeData {
@@ -68,28 +62,12 @@ async fn owned_upgrade(
     payload: web::Payload,
     state: &AppState,
 ) -> Result<OwnedUpgrade, ApiError> {
-    let event = signed::verify(request, payload, state)
-        .await?
-        .into_event()?;
-    let actor = event.envelope.context.actor;
-    let client_id = match (actor.kind, actor.id) {
-        (ActorKind::Client, Some(id)) => id,
-        (kind, _) => {
-            return Err(ApiError::forbidden(
-                "actor_not_client",
-                format!(
-                    "only a logged-in client may take this action (actor: {})",
-                    kind.as_str()
-                ),
-            ));
-        }
-    };
-    let action: UpgradeAction = serde_json::from_slice(&event.body).map_err(|error| {
-        ApiError::InvalidEnvelope(format!(
-            "data needs service_id, product_id, cycle and well-formed _puente facts: {error}"
-        ))
-    })?;
-    let data = action.data;
+    let action = ClientAction::verify(request, payload, state).await?;
+    let data: UpgradeData =
+        action.data("data needs service_id, product_id, cycle and well-formed _puente facts")?;
+    let ClientAction {
+        event, client_id, ..
+    } = action;
     let service_id = whmcs_id(&data.service_id)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.service_id is not a service id".into()))?;
     let target_pid = whmcs_id(&data.product_id)
@@ -183,11 +161,7 @@ pub async fn manual_upgrade(
             ))
         })?;
     let instance = action.event.instance.clone();
-    let whmcs = state.whmcs.get(&instance).ok_or_else(|| {
-        ApiError::WhmcsUnavailable(format!(
-            "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
-        ))
-    })?;
+    let (whmcs, _) = state.whmcs_of(&instance)?;
     let rules = state.config.for_instance(&instance);
     let department = rules.upgrades.manual_department.ok_or_else(|| {
         ApiError::WhmcsUnavailable(format!(

@@ -1,78 +1,28 @@
 //! Transfers through the addon's client pages (SPEC §2.4, §3.3): the owner
 //! asks, the recipient accepts or declines, the owner may withdraw, each
-//! from their own session as the owner user of their account; staff
-//! approve when the installation asks for it. The preconditions are read
-//! from WHMCS's API at request and at acceptance; the move itself is the
-//! transfer worker's. Every step is recorded with who took it.
+//! from their own session as the owner user of their account (staff
+//! approve through the admin API, when the installation asks for it). The
+//! preconditions are read from WHMCS's API at request and at acceptance;
+//! the move itself is the transfer worker's. Every step is recorded with
+//! who took it.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
-use super::admin::{
-    Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
-};
-use super::error::ApiError;
-use super::signed::{self, SignedEvent};
+use super::ClientAction;
 use crate::domain::alerts::AlertKind;
-use crate::domain::envelope::ActorKind;
 use crate::domain::ids::whmcs_id;
 use crate::domain::plan::Plan;
 use crate::domain::texts::{Language, Text};
 use crate::domain::transfer::{self, NewTransfer, Party, Refusal, Status, Step, StepRefusal};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::http::signed::SignedEvent;
 use crate::store::NewEvent;
 use crate::store::events::EventStatus;
-use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer, TransferQuery};
+use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer};
 use crate::whmcs::facts::{Question, transfer_facts};
-
-/// A verified action of a logged-in client.
-struct ClientAction {
-    event: SignedEvent,
-    client_id: u64,
-    user_id: Option<u64>,
-    data: Value,
-}
-
-async fn client_action(
-    request: &HttpRequest,
-    payload: web::Payload,
-    state: &AppState,
-) -> Result<ClientAction, ApiError> {
-    let event = signed::verify(request, payload, state)
-        .await?
-        .into_event()?;
-    let actor = event.envelope.context.actor;
-    let client_id = match (actor.kind, actor.id) {
-        (ActorKind::Client, Some(id)) => id,
-        (kind, _) => {
-            return Err(ApiError::forbidden(
-                "actor_not_client",
-                format!(
-                    "only a logged-in client may take this step (actor: {})",
-                    kind.as_str()
-                ),
-            ));
-        }
-    };
-    let data = event.envelope.data.clone();
-    Ok(ClientAction {
-        user_id: actor.user_id,
-        event,
-        client_id,
-        data,
-    })
-}
-
-/// The language of the client's page (`data.language`, picked by the
-/// addon by the rule of `domain::texts`).
-fn language(data: &Value) -> Language {
-    Language::named(
-        data.get("language")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-    )
-}
 
 fn refused(refusal: &Refusal, language: Language) -> ApiError {
     if refusal.is_who_may() {
@@ -83,8 +33,8 @@ fn refused(refusal: &Refusal, language: Language) -> ApiError {
 }
 
 /// A step refused, in the language of the client's page (staff read
-/// English).
-fn step_refused(refusal: StepRefusal, language: Language) -> ApiError {
+/// English: the admin API's approval refuses with these texts too).
+pub(crate) fn step_refused(refusal: StepRefusal, language: Language) -> ApiError {
     let message = match refusal {
         StepRefusal::NotOwner => Text::TransferStepNotOwner,
         StepRefusal::NotRecipient => Text::TransferStepNotRecipient,
@@ -135,12 +85,8 @@ pub async fn request(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let action = client_action(&request, payload, &state).await?;
-    let data: RequestData = serde_json::from_value(action.data.clone()).map_err(|error| {
-        ApiError::InvalidEnvelope(format!(
-            "data needs service_id and recipient_email: {error}"
-        ))
-    })?;
+    let action = ClientAction::verify(&request, payload, &state).await?;
+    let data: RequestData = action.data("data needs service_id and recipient_email")?;
     let service_id = whmcs_id(&data.service_id)
         .ok_or_else(|| ApiError::InvalidEnvelope("data.service_id is not a service id".into()))?;
     let domain_id = match &data.domain_id {
@@ -159,7 +105,7 @@ pub async fn request(
     if let Some(stored) = state.read(move |c| transfers::by_event(c, &id)).await? {
         return Ok(HttpResponse::Created().json(shown(&stored)));
     }
-    let language = language(&action.data);
+    let language = action.language();
     let (whmcs, addon) = state.whmcs_of(&action.event.instance)?;
     let upgrades = addon
         .upgrades(service_id)
@@ -298,8 +244,8 @@ async fn take(
     state: &AppState,
     wanted: ClientStep,
 ) -> Result<HttpResponse, ApiError> {
-    let action = client_action(&request, payload, state).await?;
-    let language = language(&action.data);
+    let action = ClientAction::verify(&request, payload, state).await?;
+    let language = action.language();
     let not_found = || ApiError::NotFound(format!("no transfer has the id `{id}`"));
     let transfer_id = id.parse::<i64>().map_err(|_| not_found())?;
     let instance = action.event.instance.as_str().to_owned();
@@ -418,7 +364,7 @@ pub async fn list_for_client(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let action = client_action(&request, payload, &state).await?;
+    let action = ClientAction::verify(&request, payload, &state).await?;
     let (instance, client) = (action.event.instance.as_str().to_owned(), action.client_id);
     let (outgoing, incoming) = state
         .read(move |c| transfers::of_client(c, &instance, client))
@@ -427,117 +373,4 @@ pub async fn list_for_client(
         "outgoing": outgoing.iter().map(shown).collect::<Vec<_>>(),
         "incoming": incoming.iter().map(shown).collect::<Vec<_>>(),
     })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    instance: Option<String>,
-    status: Option<String>,
-    service: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
-
-/// A transfer with its audit trail.
-#[derive(Serialize)]
-struct Audited {
-    #[serde(flatten)]
-    transfer: StoredTransfer,
-    steps: Vec<transfers::StoredStep>,
-}
-
-#[derive(Serialize)]
-struct TransferPage {
-    transfers: Vec<Audited>,
-    next_cursor: Option<String>,
-}
-
-/// `GET /v1/admin/transfers`: transfers in order, each with every step
-/// (who took it, when, the preconditions checked).
-pub async fn list(
-    admin: Admin,
-    params: web::Query<ListParams>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let params = params.into_inner();
-    let query = TransferQuery {
-        instance: admin.instance_filter(
-            params
-                .instance
-                .map(|text| parse_instance(&text))
-                .transpose()?,
-        )?,
-        status: params
-            .status
-            .map(|text| parse_status(text, Status::NAMES))
-            .transpose()?,
-        service_id: params
-            .service
-            .map(|text| parse_record_id("service", &text))
-            .transpose()?,
-        after: params.cursor.map(|text| parse_cursor(&text)).transpose()?,
-        limit: parse_limit(params.limit.as_deref())?,
-    };
-    let limit = query.limit as usize;
-    let found = state
-        .read(move |c| {
-            let found = transfers::list(c, &query)?;
-            found
-                .into_iter()
-                .map(|transfer| {
-                    let steps = transfers::steps(c, transfer.id)?;
-                    Ok(Audited { transfer, steps })
-                })
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .await?;
-    let next_cursor = next_cursor(&found, limit, |audited| audited.transfer.id);
-    Ok(HttpResponse::Ok().json(TransferPage {
-        transfers: found,
-        next_cursor,
-    }))
-}
-
-/// `POST /v1/admin/transfers/{id}/approve`: staff's step when
-/// `PUENTE_TRANSFER_APPROVAL=staff`; the move follows.
-pub async fn approve(
-    admin: Admin,
-    id: web::Path<String>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no transfer has the id `{id}`"));
-    let transfer_id = id.parse::<i64>().map_err(|_| not_found())?;
-    let transfer = state
-        .read(move |c| transfers::by_id(c, transfer_id))
-        .await?
-        .ok_or_else(not_found)?;
-    admin.may_see(&transfer.instance)?;
-    let from = transfer.status().ok_or(ApiError::Internal)?;
-    let now = jiff::Timestamp::now();
-    let to = transfer::step(
-        from,
-        Step::Approve,
-        Party::Staff,
-        transfer.approval(),
-        transfer.expires(),
-        now,
-    )
-    .map_err(|refusal| step_refused(refusal, Language::English))?;
-    let approved = transfer.clone();
-    let taken = state
-        .change(move |c| {
-            transfers::take_step(c, &approved, from, to, Actor::staff(), &[], None, None, now)
-        })
-        .await?;
-    if !taken {
-        return Err(step_refused(
-            StepRefusal::InvalidTransition,
-            Language::English,
-        ));
-    }
-    state
-        .metrics
-        .record_transfer("approved", &transfer.instance);
-    Ok(HttpResponse::Accepted().json(json!({"transfer_id": transfer.id, "status": to.as_str()})))
 }

@@ -1,17 +1,17 @@
-//! `GET /v1/admin/messages`: the WhatsApp alert outbox, behind the admin
-//! token.
+//! `GET /v1/admin/messages` and `POST /v1/admin/messages/{id}/retry`: the
+//! WhatsApp alert outbox, behind the admin token.
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
-use super::admin::{
-    Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
+use super::{
+    Admin, actions, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id,
+    parse_status,
 };
-use super::error::ApiError;
 use crate::domain::delivery::MessageStatus;
 use crate::domain::ids::EventId;
-use crate::store::InstanceOwned;
+use crate::http::AppState;
+use crate::http::error::ApiError;
 use crate::store::messages::{self, MessageQuery, StoredMessage};
 
 #[derive(Debug, Deserialize)]
@@ -79,30 +79,13 @@ pub async fn list_messages(
     }))
 }
 
-/// `POST /v1/admin/messages/{id}/retry`: sends a dead, failed or uncertain
-/// message again, from scratch (an uncertain one may reach the client twice:
-/// the operator decides).
+/// `POST /v1/admin/messages/{id}/retry`: 202 `{id, status: "planned"}`
+/// ([`actions::retry_message`]).
 pub async fn retry_message(
     admin: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let Ok(id) = id.parse::<i64>() else {
-        return Err(ApiError::NotFound(format!("no message has the id `{id}`")));
-    };
-    admin
-        .may_act_on(&state, InstanceOwned::Messages, id)
-        .await?;
-    let status = state
-        .change(move |connection| messages::retry(connection, id))
-        .await?;
-    match status {
-        None => Err(ApiError::NotFound(format!("no message has the id `{id}`"))),
-        Some(messages::Retry::Planned) => {
-            Ok(HttpResponse::Accepted().json(serde_json::json!({"id": id, "status": "planned"})))
-        }
-        Some(messages::Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(
-            "message {id} is {status}; only dead, failed and uncertain messages can be retried"
-        ))),
-    }
+    let retried = actions::retry_message(&state, &admin, &id).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({"id": retried.id, "status": "planned"})))
 }

@@ -4,14 +4,13 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
-use super::admin::{
-    Admin, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id, parse_status,
+use super::{
+    Admin, actions, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id,
+    parse_status,
 };
-use super::error::ApiError;
 use crate::domain::upgrade_apply::UpgradeStatus;
-use crate::store::InstanceOwned;
-use crate::store::messages::Retry;
+use crate::http::AppState;
+use crate::http::error::ApiError;
 use crate::store::upgrades::{self, ApplicationQuery, StoredApplication};
 
 #[derive(Debug, Deserialize)]
@@ -72,30 +71,13 @@ pub async fn list_upgrades(
     }))
 }
 
-/// Plans a failed upgrade again, once the administrator has fixed what
-/// WHMCS refused; the worker takes it at once.
+/// `POST /v1/admin/upgrades/{id}/retry`: 202 `{id, status: "planned"}`
+/// ([`actions::retry_upgrade`]).
 pub async fn retry_upgrade(
     admin: Admin,
     id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no recorded upgrade has the id `{id}`"));
-    let Ok(row) = id.parse::<i64>() else {
-        return Err(not_found());
-    };
-    admin
-        .may_act_on(&state, InstanceOwned::Upgrades, row)
-        .await?;
-    match state
-        .change(move |connection| upgrades::retry(connection, row))
-        .await?
-    {
-        None => Err(not_found()),
-        Some(Retry::Planned) => {
-            Ok(HttpResponse::Accepted().json(serde_json::json!({"id": row, "status": "planned"})))
-        }
-        Some(Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(
-            "upgrade {row} is {status}; only failed upgrades can be retried"
-        ))),
-    }
+    let retried = actions::retry_upgrade(&state, &admin, &id).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({"id": retried.id, "status": "planned"})))
 }
