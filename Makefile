@@ -28,10 +28,12 @@ php-test: php-floor
 php-floor:
 	node php-shim/tests/floor/check.mjs
 
-## Format check, clippy with warnings as errors, and `php -l` on the addon.
+## Format check, clippy with warnings as errors, no import cycle between
+## any two modules of src/, and `php -l` on the addon.
 lint: php-lint
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	python3 scripts/module-cycles.py
 
 php-lint:
 	@find php-shim -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null && echo "php -l: no syntax errors"

@@ -423,11 +423,6 @@ impl Config {
         Sources::load(env, SETTINGS, INSTANCE_SETTINGS).map_err(ConfigError)
     }
 
-    /// Validates raw sources into a typed configuration.
-    pub fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
-        validate::check(sources).map_err(ConfigError)
-    }
-
     /// The secrets that verify a request for `instance` (named by the
     /// `puente-instance` header, or `None` without it).
     pub fn secrets_for(&self, instance: Option<&InstanceName>) -> &[HookSecret] {

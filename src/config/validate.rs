@@ -11,9 +11,9 @@ use reqwest::Url;
 use secrecy::SecretString;
 
 use super::{
-    AdminToken, Alerts, CONFIG_FILE_VAR, CONNECTION_SETTINGS, Config, Consent, DEFAULT_DATABASE,
-    Instance, LogFormat, MIN_ADMIN_TOKEN_LEN, Origin, RULE_SETTINGS, Rules, Sources, UpgradePolicy,
-    Value, WhatsApp, WhatsAppMode, WhmcsApi, env_var,
+    AdminToken, Alerts, CONFIG_FILE_VAR, CONNECTION_SETTINGS, Config, ConfigError, Consent,
+    DEFAULT_DATABASE, Instance, LogFormat, MIN_ADMIN_TOKEN_LEN, Origin, RULE_SETTINGS, Rules,
+    Sources, UpgradePolicy, Value, WhatsApp, WhatsAppMode, WhmcsApi, env_var,
 };
 use crate::domain::ids::InstanceName;
 use crate::domain::templates::{Parameter, TemplateCatalog};
@@ -21,7 +21,14 @@ use crate::signature::HookSecret;
 
 /// A valid configuration, or every problem found (each once: a global
 /// value every instance inherits is checked for each of them).
-pub(super) fn check(sources: &Sources) -> Result<Config, Vec<String>> {
+impl Config {
+    /// Validates raw sources into a typed configuration.
+    pub fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
+        check(sources).map_err(ConfigError)
+    }
+}
+
+fn check(sources: &Sources) -> Result<Config, Vec<String>> {
     let mut checker = Checker {
         sources,
         errors: Vec::new(),

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::error::ApiError;
 use super::signed;
 use crate::config::Rules;
@@ -18,6 +17,7 @@ use crate::domain::paid::PaidSource;
 use crate::domain::texts::Language;
 use crate::domain::upgrade::Kind;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
+use crate::http::state::AppState;
 use crate::store::cancellations;
 
 #[derive(Deserialize)]

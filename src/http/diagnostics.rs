@@ -9,12 +9,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
 use super::error::ApiError;
 use super::signed;
 use crate::diagnostics::{self, Reach};
 use crate::domain::diagnostics::{AddonFacts, Row, Verdict};
 use crate::domain::envelope::ActorKind;
+use crate::http::state::AppState;
 use crate::store::diagnostics::{self as reports, NewReport};
 
 #[derive(Deserialize)]

@@ -3,8 +3,8 @@
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use super::AppState;
 use super::error::ApiError;
+use crate::http::state::AppState;
 use crate::metrics;
 
 /// `GET /healthz`: the process answers.

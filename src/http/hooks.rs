@@ -4,13 +4,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use serde_json::json;
 
-use super::AppState;
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::domain;
 use crate::domain::envelope::Envelope;
 use crate::domain::ids::{EventId, InstanceName};
 use crate::domain::plan::Input;
+use crate::http::state::AppState;
 use crate::metrics::EventOutcome;
 use crate::store::events::EventStatus;
 use crate::store::{Inserted, NewEvent};

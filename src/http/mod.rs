@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod hooks;
 pub mod signed;
+pub mod state;
 pub mod whatsapp;
 
 use std::sync::Arc;
@@ -18,104 +19,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
-use rusqlite::Connection;
-
-use crate::config::Config;
-use crate::metrics::Metrics;
-use crate::store::{Database, Writer};
 use error::ApiError;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub database: Database,
-    pub writer: Writer,
-    pub metrics: Arc<Metrics>,
-    /// WHMCS API clients by instance, for the client routes.
-    pub whmcs: Arc<
-        std::collections::BTreeMap<crate::domain::ids::InstanceName, crate::whmcs::WhmcsClient>,
-    >,
-    /// The addons' signed `action.php` by instance: what the API cannot say.
-    pub addons: Arc<
-        std::collections::BTreeMap<crate::domain::ids::InstanceName, crate::whmcs::AddonClient>,
-    >,
-}
-
-impl AppState {
-    /// Runs a read-only query on a blocking thread.
-    pub async fn read<T: Send + 'static>(
-        &self,
-        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let database = self.database.clone();
-        let result = web::block(move || {
-            let connection = database.reader()?;
-            Ok::<_, anyhow::Error>(query(&connection)?)
-        })
-        .await
-        .map_err(|_| ApiError::Internal)?;
-        result.map_err(|error| {
-            tracing::error!(error = format!("{error:#}"), "database read failed");
-            ApiError::Internal
-        })
-    }
-
-    /// The instance's WHMCS API and its addon's `action.php`, both needed
-    /// (503 `whmcs_unavailable` when it has no WHMCS settings).
-    pub fn whmcs_of(
-        &self,
-        instance: &crate::domain::ids::InstanceName,
-    ) -> Result<(&crate::whmcs::WhmcsClient, &crate::whmcs::AddonClient), ApiError> {
-        match self.links_of(instance) {
-            (Some(whmcs), Some(addon)) => Ok((whmcs, addon)),
-            _ => Err(ApiError::WhmcsUnavailable(format!(
-                "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
-            ))),
-        }
-    }
-
-    /// The instance's WHMCS API and its addon's `action.php`, each as far
-    /// as it is set up: for the diagnostics, which report what is missing.
-    pub fn links_of(
-        &self,
-        instance: &crate::domain::ids::InstanceName,
-    ) -> (
-        Option<&crate::whmcs::WhmcsClient>,
-        Option<&crate::whmcs::AddonClient>,
-    ) {
-        (self.whmcs.get(instance), self.addons.get(instance))
-    }
-
-    /// The installation's `timezone` (UTC for an instance not configured).
-    pub fn timezone_of(&self, instance: &crate::domain::ids::InstanceName) -> jiff::tz::TimeZone {
-        self.config
-            .instances
-            .get(instance)
-            .map_or(jiff::tz::TimeZone::UTC, |settings| {
-                settings.timezone.clone()
-            })
-    }
-
-    /// The installation's calendar day at `at`, in its `timezone`.
-    pub fn local_date(
-        &self,
-        instance: &crate::domain::ids::InstanceName,
-        at: jiff::Timestamp,
-    ) -> jiff::civil::Date {
-        self.timezone_of(instance).to_datetime(at).date()
-    }
-
-    /// Runs a write in the writer's next group transaction.
-    pub async fn change<T: Send + 'static>(
-        &self,
-        change: impl FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        self.writer.change(change).await.map_err(|error| {
-            tracing::error!(%error, "database write failed");
-            ApiError::StorageUnavailable
-        })
-    }
-}
+pub use state::AppState;
 
 /// Mounts every route of the service.
 pub fn routes(config: &mut web::ServiceConfig) {

@@ -3,10 +3,10 @@
 
 use actix_web::{HttpMessage, HttpRequest, web};
 
-use super::AppState;
 use super::error::ApiError;
 use crate::domain::envelope::{Envelope, EnvelopeError};
 use crate::domain::ids::{EventId, InstanceName};
+use crate::http::state::AppState;
 use crate::signature::{self, SignatureHeaders, VerifiedHeaders, VerifyError};
 
 /// Largest body accepted on signed routes.

@@ -18,10 +18,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::AppState;
 use super::error::ApiError;
 use super::signed::read_limited;
 use crate::domain::delivery::DeliveryStatus;
+use crate::http::state::AppState;
 use crate::signature::verify_hub_signature;
 use crate::store::whatsapp::{self, Applied, StatusReport};
 

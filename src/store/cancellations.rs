@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
-use super::Filter;
 use super::messages::{self, Retry};
+use super::sql::Filter;
 use super::wake::{Tx, Work};
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, RequestOrigin, Target};
@@ -20,7 +20,7 @@ pub use crate::domain::cancel::CancellationStatus as Status;
 
 /// The statuses of a service's one open cancellation, as SQL (the same
 /// text as the partial unique index of migration 0014).
-const OPEN: super::AnyStatus<Status> = super::AnyStatus(Status::IN_FLIGHT);
+const OPEN: super::sql::AnyStatus<Status> = super::sql::AnyStatus(Status::IN_FLIGHT);
 
 /// The statements that record what an event tells the rule.
 pub(super) struct CancellationRows<'t> {

@@ -75,7 +75,7 @@ impl Counts {
             open_transfers: count(&format!(
                 "SELECT count(*) FROM transfers
                   WHERE ({}) AND (?1 IS NULL OR instance = ?1)",
-                super::AnyStatus(TransferStatus::OPEN)
+                super::sql::AnyStatus(TransferStatus::OPEN)
             ))?,
         })
     }

@@ -2,35 +2,13 @@
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
-use super::Filter;
+use super::sql::Filter;
 
 use super::model::{Inserted, NewEvent};
 use crate::domain::envelope::{Actor, ActorKind, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
 
-/// Where an event stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventStatus {
-    /// Stored; a rule of puente's consumes this type.
-    Received,
-    /// Stored for the record; no rule consumes this type (yet).
-    Unhandled,
-}
-
-impl EventStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Unhandled => "unhandled",
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        [Self::Received, Self::Unhandled]
-            .into_iter()
-            .find(|status| status.as_str() == text)
-    }
-}
+pub use super::model::EventStatus;
 
 /// The insert statement, prepared once per transaction.
 pub(super) struct Insert<'t> {

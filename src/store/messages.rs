@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::Filter;
+use super::sql::Filter;
 use super::wake::{Tx, Work};
 
 use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient, Subject};

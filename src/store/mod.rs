@@ -2,6 +2,7 @@
 
 pub mod cancellations;
 pub mod dashboard;
+mod database;
 mod delivery;
 pub mod diagnostics;
 pub mod events;
@@ -9,158 +10,17 @@ pub mod messages;
 mod model;
 mod plan;
 pub mod retention;
+mod sql;
 pub mod transfers;
 pub mod upgrades;
 mod wake;
 pub mod whatsapp;
 mod writer;
 
-use std::ffi::OsString;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use anyhow::Context as _;
-use rusqlite::{Connection, OpenFlags};
-use rusqlite_migration::{M, Migrations};
-
+pub use database::Database;
 pub use model::{Inserted, NewEvent, StoreError};
 pub use wake::{Tx, Wake, Work};
 pub use writer::{FloodWatch, GIVE_WAY, Writer, WriterThread};
-
-/// `status = 'a' OR status = 'b' …` for a set of statuses, written into
-/// SQL with `{}`: an OR list, not IN, as the tables' CHECKs and partial
-/// indexes are written.
-struct AnyStatus<S: 'static>(&'static [S]);
-
-impl<S: crate::domain::status::Named> std::fmt::Display for AnyStatus<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (at, status) in self.0.iter().enumerate() {
-            if at > 0 {
-                f.write_str(" OR ")?;
-            }
-            write!(f, "status = '{}'", status.name())?;
-        }
-        Ok(())
-    }
-}
-
-/// Numbered migrations, applied in order at start-up; `user_version` records
-/// how far a database has come.
-fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("migrations/0001_events.sql")),
-        M::up(include_str!("migrations/0002_messages.sql")),
-        M::up(include_str!("migrations/0003_whatsapp_webhook.sql")),
-        M::up(include_str!("migrations/0004_outbox_delivery.sql")),
-        M::up(include_str!("migrations/0005_message_attempts.sql")),
-        M::up(include_str!("migrations/0006_upgrades.sql")),
-        M::up_with_hook(
-            include_str!("migrations/0007_checks_without_in_lists.sql"),
-            rewrite_in_list_checks,
-        ),
-        M::up(include_str!("migrations/0008_upgrade_types.sql")),
-        M::up(include_str!("migrations/0009_cancellations.sql")),
-        M::up(include_str!("migrations/0010_transfers.sql")),
-        M::up(include_str!("migrations/0011_instance_indexes.sql")),
-        M::up(include_str!("migrations/0012_retention.sql")),
-        M::up(include_str!("migrations/0013_dead_letters.sql")),
-        M::up(include_str!(
-            "migrations/0014_cancellation_confirmation.sql"
-        )),
-        M::up(include_str!("migrations/0015_move_subscriptions.sql")),
-        M::up(include_str!("migrations/0016_diagnostic_reports.sql")),
-        M::up(include_str!("migrations/0017_dashboard_spent.sql")),
-    ])
-}
-
-/// Each CHECK of migrations 0001, 0002 and 0005 written as an IN list, and
-/// the same rule with OR, as the table definitions store them.
-const IN_LIST_CHECKS: &[(&str, &str, &str)] = &[
-    (
-        "events",
-        "CHECK (actor_kind IN ('client', 'admin', 'system', 'api'))",
-        "CHECK (actor_kind = 'client' OR actor_kind = 'admin' OR actor_kind = 'system' OR actor_kind = 'api')",
-    ),
-    (
-        "events",
-        "CHECK (source IN ('clientarea', 'adminarea', 'api', 'cron'))",
-        "CHECK (source = 'clientarea' OR source = 'adminarea' OR source = 'api' OR source = 'cron')",
-    ),
-    (
-        "messages",
-        "CHECK (subject_kind IN ('client', 'invoice', 'service', 'domain', 'quote'))",
-        "CHECK (subject_kind = 'client' OR subject_kind = 'invoice' OR subject_kind = 'service' \
-         OR subject_kind = 'domain' OR subject_kind = 'quote')",
-    ),
-    (
-        "messages",
-        "CHECK (status IN ('planned', 'skipped', 'sending', 'uncertain',\n                                                        'sent', 'delivered', 'read', 'failed', 'dead'))",
-        "CHECK (status = 'planned' OR status = 'skipped' OR status = 'sending' OR status = 'uncertain' \
-         OR status = 'sent' OR status = 'delivered' OR status = 'read' OR status = 'failed' OR status = 'dead')",
-    ),
-    (
-        "message_attempts",
-        "CHECK (outcome IN ('accepted', 'refused', 'not_sent', 'unknown'))",
-        "CHECK (outcome = 'accepted' OR outcome = 'refused' OR outcome = 'not_sent' OR outcome = 'unknown')",
-    ),
-];
-
-/// Migration 0007: rewrites the stored table definitions (see its SQL file),
-/// then bumps the schema version so every connection reads them again.
-fn rewrite_in_list_checks(transaction: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
-    let version: i64 = transaction.query_row("PRAGMA schema_version", [], |row| row.get(0))?;
-    transaction.execute_batch("PRAGMA writable_schema = ON")?;
-    for (table, in_list, with_or) in IN_LIST_CHECKS {
-        let sql: String = transaction.query_row(
-            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-            [table],
-            |row| row.get(0),
-        )?;
-        if !sql.contains(in_list) {
-            return Err(rusqlite_migration::HookError::Hook(format!(
-                "table {table} does not have the constraint {in_list}"
-            )));
-        }
-        transaction.execute(
-            "UPDATE sqlite_schema SET sql = ?2 WHERE type = 'table' AND name = ?1",
-            rusqlite::params![table, sql.replace(in_list, with_or)],
-        )?;
-    }
-    transaction.execute_batch(&format!(
-        "PRAGMA schema_version = {}; PRAGMA writable_schema = OFF;",
-        version + 1
-    ))?;
-    Ok(())
-}
-
-/// `WHERE` conditions with numbered parameters, for the admin lists.
-#[derive(Default)]
-struct Filter {
-    conditions: Vec<String>,
-    values: Vec<Box<dyn rusqlite::ToSql>>,
-}
-
-impl Filter {
-    /// Adds `column op ?N` with its value.
-    fn push(&mut self, column_and_operator: &str, value: impl rusqlite::ToSql + 'static) {
-        self.values.push(Box::new(value));
-        self.conditions
-            .push(format!("{column_and_operator} ?{}", self.values.len()));
-    }
-
-    /// The `WHERE` clause (empty when unfiltered), the parameter number of
-    /// `limit`, and every value in order.
-    fn finish(mut self, limit: u32) -> (String, usize, Vec<Box<dyn rusqlite::ToSql>>) {
-        self.values.push(Box::new(limit));
-        let clause = if self.conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.conditions.join(" AND "))
-        };
-        (clause, self.values.len(), self.values)
-    }
-}
 
 /// Tables whose rows each belong to one instance: the admin API checks a
 /// scoped token against a row's instance before acting on it.
@@ -191,134 +51,14 @@ pub fn instance_of(
         .optional()
 }
 
-/// Where the database lives, how long to wait for a lock, and how much of
-/// the WAL file to write ahead.
-#[derive(Debug, Clone)]
-pub struct Database {
-    path: PathBuf,
-    busy_timeout: Duration,
-    wal_preallocation: u64,
-}
-
-impl Database {
-    /// Creates the folder and the file if needed, sets the journal mode and
-    /// brings the schema up to date.
-    pub fn open(path: &Path, busy_timeout: Duration) -> anyhow::Result<Self> {
-        let folder = crate::config::data_dir_of(path);
-        std::fs::create_dir_all(&folder)
-            .with_context(|| format!("cannot create the data folder {}", folder.display()))?;
-        let database = Self {
-            path: path.to_owned(),
-            busy_timeout,
-            wal_preallocation: 0,
-        };
-        let mut connection = database.connect(OpenFlags::default())?;
-        // WAL persists in the file: readers never block the writer.
-        let mode: String = connection
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .context("cannot switch the database to WAL mode")?;
-        anyhow::ensure!(
-            mode.eq_ignore_ascii_case("wal"),
-            "the database refused WAL mode (it stays in {mode})"
-        );
-        migrations()
-            .to_latest(&mut connection)
-            .with_context(|| format!("cannot migrate the database {}", path.display()))?;
-        Ok(database)
-    }
-
-    /// Makes the writer fill the WAL file with `bytes` of zeros before its
-    /// first commit (see [`Database::preallocate_wal`]).
-    pub fn with_wal_preallocation(mut self, bytes: u64) -> Self {
-        self.wal_preallocation = bytes;
-        self
-    }
-
-    /// The file this database lives in.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn connect(&self, flags: OpenFlags) -> anyhow::Result<Connection> {
-        let connection = Connection::open_with_flags(&self.path, flags)
-            .with_context(|| format!("cannot open the database {}", self.path.display()))?;
-        connection
-            .busy_timeout(self.busy_timeout)
-            .context("cannot set the busy timeout")?;
-        // FULL: a commit is on disk before anyone is told it succeeded.
-        connection
-            .execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .context("cannot set the connection pragmas")?;
-        Ok(connection)
-    }
-
-    /// The connection of the writer thread. It checkpoints the WAL itself,
-    /// after every ~40 MiB of frames: rarer checkpoints copy each hot page
-    /// once instead of once per few commits. The WAL file is cut back to
-    /// 64 MiB after a checkpoint so a burst does not keep its size.
-    fn writer_connection(&self) -> anyhow::Result<Connection> {
-        let connection =
-            self.connect(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        connection
-            .execute_batch(
-                "PRAGMA wal_autocheckpoint = 10000; PRAGMA journal_size_limit = 67108864;",
-            )
-            .context("cannot set the writer's checkpoint pragmas")?;
-        self.preallocate_wal(&connection)?;
-        Ok(connection)
-    }
-
-    /// Writes zeros to the WAL file up to the preallocation size. A commit
-    /// that overwrites blocks the file already has is synced without an
-    /// ext4 journal commit for a new file size: single-event commits took
-    /// ~150 µs less here (0.42 against 0.57 ms). SQLite reads a WAL only up
-    /// to the first frame whose salt and checksum do not match its header,
-    /// so zeros past the last frame are never taken for frames, as stale
-    /// frames of an earlier WAL generation are not.
-    fn preallocate_wal(&self, connection: &Connection) -> anyhow::Result<()> {
-        if self.wal_preallocation == 0 {
-            return Ok(());
-        }
-        // A write makes SQLite create the WAL and write its header first.
-        connection
-            .execute(
-                "INSERT INTO readiness_probe (id, checked_at_ms) VALUES (1, ?1) \
-                 ON CONFLICT (id) DO UPDATE SET checked_at_ms = excluded.checked_at_ms",
-                [jiff::Timestamp::now().as_millisecond()],
-            )
-            .context("cannot write to the database")?;
-        let mut wal_path = OsString::from(self.path.as_os_str());
-        wal_path.push("-wal");
-        let wal_path = PathBuf::from(wal_path);
-        let context = || format!("cannot preallocate the WAL file {}", wal_path.display());
-        let mut wal = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&wal_path)
-            .with_context(context)?;
-        let mut missing = self
-            .wal_preallocation
-            .saturating_sub(wal.metadata().with_context(context)?.len());
-        if missing == 0 {
-            return Ok(());
-        }
-        let zeros = vec![0u8; 1 << 20];
-        while missing > 0 {
-            let chunk = missing.min(zeros.len() as u64);
-            wal.write_all(&zeros[..chunk as usize])
-                .with_context(context)?;
-            missing -= chunk;
-        }
-        wal.sync_all().with_context(context)
-    }
-
-    /// A read-only connection for queries (admin API).
-    pub fn reader(&self) -> anyhow::Result<Connection> {
-        self.connect(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use rusqlite::Connection;
+
+    use super::database::migrations;
+    use super::sql::AnyStatus;
     use super::*;
     use crate::domain::ids::InstanceName;
 

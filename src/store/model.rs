@@ -1,11 +1,20 @@
-//! What the writer stores and answers, below the writer so that the
-//! modules it uses (events, delivery, the plan's rows) need not import it.
+//! What the writer stores and answers, below the writer and the events
+//! module so that the modules it uses (events, delivery, the plan's rows)
+//! need not import it, and it imports none of them.
 
 use crate::domain::envelope::{Actor, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
 use crate::domain::plan::Plan;
 
-use super::events::EventStatus;
+crate::domain::status::statuses! {
+    /// Where an event stands (`events.status`).
+    pub enum EventStatus {
+        /// Stored; a rule of puente's consumes this type.
+        Received = "received",
+        /// Stored for the record; no rule consumes this type (yet).
+        Unhandled = "unhandled",
+    }
+}
 
 /// A verified event, ready to be stored.
 #[derive(Debug, Clone)]

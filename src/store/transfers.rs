@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
-use super::Filter;
 use super::messages;
+use super::sql::Filter;
 use super::wake::{Tx, Work};
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::InstanceName;
@@ -17,7 +17,7 @@ use crate::domain::transfer::{Approval, Check, ClearedSubscription, NewTransfer,
 
 /// The statuses of a service's one open transfer, as SQL (the same text as
 /// the partial unique index of migration 0010).
-const OPEN: super::AnyStatus<Status> = super::AnyStatus(Status::OPEN);
+const OPEN: super::sql::AnyStatus<Status> = super::sql::AnyStatus(Status::OPEN);
 
 /// The statements that record an owner's request.
 pub(super) struct TransferRows<'t> {

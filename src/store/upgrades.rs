@@ -6,8 +6,8 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction,
 
 use std::collections::BTreeMap;
 
-use super::Filter;
 use super::messages::{self, Retry};
+use super::sql::Filter;
 use super::wake::{Tx, Work};
 
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::Database;
+use super::database::Database;
 use super::delivery::{self, Reply};
 use super::events;
 use super::model::{Inserted, NewEvent, StoreError};

@@ -9,7 +9,7 @@
 pub mod addon;
 pub mod facts;
 mod lenient;
-mod open_invoices;
+pub mod open_invoices;
 mod types;
 
 use std::time::Duration;
@@ -20,7 +20,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use addon::{AddonClient, AddonError};
-pub use open_invoices::OpenInvoices;
 pub use types::{
     ClientDetails, ClientDomain, ClientProduct, CustomFieldValue, EmailPreferences, Invoice,
     InvoiceItem, InvoiceSummary, Quote,

@@ -6,9 +6,9 @@
 use super::Admin;
 use crate::domain::texts::Language;
 use crate::domain::transfer::{self, Party, Status, Step, StepRefusal};
-use crate::http::AppState;
 use crate::http::client::transfers::step_refused;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::messages::{self, Retry};
 use crate::store::transfers::{self, Actor};
 use crate::store::{InstanceOwned, cancellations, upgrades};

@@ -10,8 +10,8 @@ use super::{
     Admin, actions, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id,
     parse_status,
 };
-use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::cancellations::{self, CancellationQuery, Status, StoredCancellation};
 
 #[derive(Debug, Deserialize)]

@@ -7,8 +7,8 @@ use serde_json::value::RawValue;
 use super::{Admin, next_cursor, parse_cursor, parse_instance, parse_limit};
 use crate::domain::envelope::{Actor, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
-use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::events::{self, EventQuery, StoredEvent};
 
 /// Query string of the list route, as typed by an operator.

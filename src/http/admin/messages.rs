@@ -10,8 +10,8 @@ use super::{
 };
 use crate::domain::delivery::MessageStatus;
 use crate::domain::ids::EventId;
-use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::messages::{self, MessageQuery, StoredMessage};
 
 #[derive(Debug, Deserialize)]

@@ -15,9 +15,9 @@ use std::future::{Ready, ready};
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 
-use super::AppState;
 use super::error::ApiError;
 use crate::domain::ids::InstanceName;
+use crate::http::state::AppState;
 use crate::store::{self, InstanceOwned};
 
 const DEFAULT_PAGE: u32 = 100;

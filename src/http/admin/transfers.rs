@@ -11,8 +11,8 @@ use super::{
     parse_status,
 };
 use crate::domain::transfer::Status;
-use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::transfers::{self, StoredTransfer, TransferQuery};
 
 #[derive(Debug, Deserialize)]

@@ -9,8 +9,8 @@ use super::{
     parse_status,
 };
 use crate::domain::upgrade_apply::UpgradeStatus;
-use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::http::state::AppState;
 use crate::store::upgrades::{self, ApplicationQuery, StoredApplication};
 
 #[derive(Debug, Deserialize)]

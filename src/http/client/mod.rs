@@ -13,11 +13,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::AppState;
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::domain::envelope::ActorKind;
 use crate::domain::texts::Language;
+use crate::http::state::AppState;
 
 /// A verified, parsed action of a logged-in client: the prelude of every
 /// client route.

@@ -11,10 +11,10 @@ use crate::domain::cycle::Cycle;
 use crate::domain::ids::whmcs_id;
 use crate::domain::texts::{Language, Text};
 use crate::domain::upgrade_check::{self, UpgradeFacts};
-use crate::http::AppState;
 use crate::http::decisions::record_paid_source;
 use crate::http::error::ApiError;
 use crate::http::signed::SignedEvent;
+use crate::http::state::AppState;
 use crate::store::upgrades::{self as requests, NewRequest};
 use crate::whmcs::{NewTicket, WhmcsError};
 
