@@ -12,18 +12,17 @@
 //!
 //! Exits non-zero on any loss or repeat. Not part of `make test`.
 
-#[allow(dead_code)]
-#[path = "../tests/api/fake_whmcs.rs"]
-mod fake_whmcs;
+// Figures (rates, latencies) are floats; no money is computed here.
+#![allow(clippy::disallowed_types)]
 
-/// What the fake WHMCS reads from the tests' helpers.
-mod outbox {
-    pub(crate) fn fixture(name: &str) -> serde_json::Value {
-        let path = format!("{}/fixtures/whmcs/{name}.json", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
-    }
-}
-mod helpers {
+#[allow(dead_code)]
+#[path = "../tests/api/support/fake_whmcs.rs"]
+mod fake_whmcs;
+#[path = "../tests/api/support/fixtures.rs"]
+mod fixtures;
+
+/// What the fake WHMCS reads from the tests' app support.
+mod app {
     pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 }
 
@@ -222,7 +221,7 @@ impl Drop for Puente {
 /// Sends the queue's events until it is empty, putting back any that were
 /// not answered 2xx (as the addon's spool does); returns the ids answered.
 async fn send_all(port: u16, queue: Queue, acknowledged: Arc<Mutex<BTreeSet<String>>>) {
-    let secret: HookSecret = helpers::SECRET.parse().expect("secret");
+    let secret: HookSecret = app::SECRET.parse().expect("secret");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
@@ -259,7 +258,7 @@ async fn send_all(port: u16, queue: Queue, acknowledged: Arc<Mutex<BTreeSet<Stri
 /// answered 2xx (the same `webhook-id` every time, as the addon's page
 /// would); returns the answer.
 async fn client_action(port: u16, route: &str, id: &str, client: u64, data: Value) -> Value {
-    let secret: HookSecret = helpers::SECRET.parse().expect("secret");
+    let secret: HookSecret = app::SECRET.parse().expect("secret");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -370,7 +369,7 @@ async fn run() -> ExitCode {
         ("PUENTE_LISTEN", format!("127.0.0.1:{port}")),
         ("PUENTE_DATABASE", database.clone()),
         ("PUENTE_DATABASE_WAL_PREALLOCATE_MIB", "4".to_owned()),
-        ("PUENTE_HOOK_SECRETS", helpers::SECRET.to_owned()),
+        ("PUENTE_HOOK_SECRETS", app::SECRET.to_owned()),
         ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
         ("PUENTE_WHMCS_URL", whmcs.uri()),
         ("PUENTE_WHMCS_IDENTIFIER", "crash".to_owned()),

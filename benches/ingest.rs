@@ -10,6 +10,12 @@
 //! split by thread family (HTTP workers, writer, load generator), read from
 //! /proc, because on two cores CPU is what throughput is made of.
 
+// Figures (rates, latencies) are floats; no money is computed here.
+#![allow(clippy::disallowed_types)]
+
+#[path = "../tests/api/support/fixtures.rs"]
+mod fixtures;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -288,14 +294,10 @@ fn start_service(
 
 /// Every forwarded hook's data, from the fixtures the tests use.
 fn templates() -> Vec<Template> {
-    let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/whmcs");
-    let mut templates: Vec<Template> = std::fs::read_dir(folder)
-        .expect("fixtures/whmcs")
-        .flatten()
-        .filter(|entry| !entry.file_name().to_string_lossy().starts_with("api-"))
-        .map(|entry| {
-            let text = std::fs::read_to_string(entry.path()).expect("fixture");
-            let fixture: serde_json::Value = serde_json::from_str(&text).expect("fixture JSON");
+    let mut templates: Vec<Template> = fixtures::hook_fixture_names()
+        .into_iter()
+        .map(|name| {
+            let fixture = fixtures::fixture(&name);
             Template {
                 hook: fixture["hook"].as_str().expect("hook").to_owned(),
                 data: fixture["vars"].clone(),

@@ -4,6 +4,10 @@
 //! instances are configured names (or the names of authenticated events;
 //! empty when a refused request named none that is configured).
 
+// Measurements (seconds, ratios) are floats, as Prometheus takes them;
+// no money or rule goes through here.
+#![allow(clippy::disallowed_types)]
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

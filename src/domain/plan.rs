@@ -261,6 +261,26 @@ mod tests {
         assert!(planned.notes[0].warning);
     }
 
+    /// A transfer as the client's request carries it.
+    fn transfer() -> NewTransfer {
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        NewTransfer {
+            service_id: 7731,
+            service_name: "Business".into(),
+            service_domain: "example.com".into(),
+            domain_id: None,
+            owner_client_id: 1842,
+            owner_user_id: Some(1907),
+            recipient_client_id: 2210,
+            recipient_email: "jose@example.com".into(),
+            approval: crate::domain::transfer::Approval::None,
+            requested_at: at,
+            expires_at: at,
+            checks: Vec::new(),
+            answer_link: String::new(),
+        }
+    }
+
     #[test]
     fn a_paid_upgrade_is_planned_and_any_part_makes_a_plan_non_empty() {
         let actor = system();
@@ -285,11 +305,12 @@ mod tests {
                 "alerts" => only.alerts = terminated.alerts.clone(),
                 "upgrades" => only.upgrades = upgraded.upgrades.clone(),
                 "cancellations" => only.cancellations = terminated.cancellations.clone(),
+                "transfers" => only.transfers = vec![transfer()],
                 _ => unreachable!(),
             }
             only
         };
-        for part in ["alerts", "upgrades", "cancellations"] {
+        for part in ["alerts", "upgrades", "cancellations", "transfers"] {
             assert!(!only(part).is_empty(), "{part}");
         }
     }

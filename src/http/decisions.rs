@@ -19,6 +19,7 @@ use crate::domain::upgrade::Kind;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
 use crate::http::state::AppState;
 use crate::store::cancellations;
+use flattened::PriceFacts;
 
 #[derive(Deserialize)]
 struct UpgradeRequest {
@@ -77,12 +78,22 @@ struct PriceData {
     facts: Option<PriceFacts>,
 }
 
-#[derive(Deserialize)]
-struct PriceFacts {
-    #[serde(default)]
-    cycle: Option<String>,
-    #[serde(flatten)]
-    upgrade: UpgradeFacts,
+/// serde's `flatten` buffers the other fields in a value that can hold any
+/// number (its derived code names `f32`/`f64`); nothing here is read as a
+/// float.
+#[allow(clippy::disallowed_types)]
+mod flattened {
+    use serde::Deserialize;
+
+    use crate::domain::upgrade_check::UpgradeFacts;
+
+    #[derive(Deserialize)]
+    pub(super) struct PriceFacts {
+        #[serde(default)]
+        pub(super) cycle: Option<String>,
+        #[serde(flatten)]
+        pub(super) upgrade: UpgradeFacts,
+    }
 }
 
 /// The policy's price, so the page shows and the invoice charges what the

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn the_admin_api_does_not_exist_without_a_token() {

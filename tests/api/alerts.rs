@@ -5,12 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-
-fn fixture_vars(hook: &str) -> Value {
-    let path = format!("{}/fixtures/whmcs/{hook}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str::<Value>(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")["vars"].clone()
-}
+use crate::support::*;
 
 /// An envelope of `hook` with `data`, caused by `actor`.
 fn event(hook: &str, data: Value, actor: Value) -> Value {

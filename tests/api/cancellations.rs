@@ -9,9 +9,8 @@ use jiff::civil::Date;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::fake_whmcs::{FakeWhmcs, Invoice, Service, noon, serve, today};
-use crate::helpers::*;
-use crate::outbox::{app_with, fire, messages_of, system};
+use crate::support::fake_whmcs::{FakeWhmcs, Invoice, Service, noon, serve, today};
+use crate::support::*;
 
 /// Client 1842's annual service 7731, paid until `next_due`; its domain
 /// 912; client 9 owns nothing here.

@@ -4,7 +4,7 @@ use std::process::{Command, Output};
 
 use reqwest::StatusCode;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn puente(args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_puente"))
@@ -214,20 +214,6 @@ fn explicit_consent_needs_the_opt_in_field() {
         "{}",
         stderr(&output)
     );
-}
-
-pub(crate) fn quote(request: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_puente"))
-        .arg("quote")
-        .env_clear()
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run puente quote");
-    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), request.as_bytes())
-        .expect("write");
-    child.wait_with_output().expect("quote output")
 }
 
 fn request(currency: &str, price: &str, paid: &str, target: &str, cycle: &str) -> String {

@@ -10,8 +10,7 @@ use serde_json::json;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
-use crate::outbox::{fire, fixture, system};
+use crate::support::*;
 
 const BETA_TOKEN: &str = "beta-admin-token-0123456789";
 
@@ -884,8 +883,6 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
 
 #[tokio::test]
 async fn a_failed_upgrade_is_listed_with_its_next_step_and_retried_from_the_list() {
-    use crate::outbox::{app_with, fake_whmcs};
-    use crate::upgrades::{mount_update, upgrade_row};
     let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
     mount_update(
         &whmcs,

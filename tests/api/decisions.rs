@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn validate_upgrade(pid: u64, language: &str, annual_price: &str) -> Value {
     let mut envelope = envelope("ShoppingCartValidateUpgrade");
@@ -148,7 +148,7 @@ async fn the_price_override_and_the_checkout_amount_are_the_policy_s_charge() {
 
     // The seed rule: 150 for the new year minus the 100 already paid, as
     // `puente quote` prices it (the period has not begun: its first day).
-    let cli = crate::cli::quote(
+    let cli = crate::support::quote(
         &json!({
             "policy": "seed", "currency": "USD",
             "current": {"price": "100.00", "cycle": "Annually", "paid": "100.00",

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn liveness_answers_ok() {

@@ -7,8 +7,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer};
 
-use crate::helpers::*;
-use crate::outbox::{fake_whmcs, fixture};
+use crate::support::*;
 
 const ALFA_SECRET: &str = "whsec_QWxmYS1ob29rLXNlY3JldC0wMTIzNDU2Nzg5";
 const BETA_SECRET: &str = "whsec_QmV0YS1ob29rLXNlY3JldC0wMTIzNDU2Nzg5";

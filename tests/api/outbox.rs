@@ -5,52 +5,14 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use wiremock::matchers::{body_string_contains, method};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
+use crate::support::*;
 use puente::workers::Worker as _;
-
-pub(crate) fn fixture(name: &str) -> Value {
-    let path = format!("{}/fixtures/whmcs/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
-}
-
-/// A fake WHMCS answering every action the outbox uses; `client` is the
-/// GetClientsDetails answer.
-pub(crate) async fn fake_whmcs(client: Value) -> MockServer {
-    let server = MockServer::start().await;
-    for (action, answer) in [
-        ("GetClientsDetails", client),
-        ("GetInvoice", fixture("api-GetInvoice")),
-        ("GetClientsProducts", fixture("api-GetClientsProducts")),
-        ("GetClientsDomains", fixture("api-GetClientsDomains")),
-        ("GetQuotes", fixture("api-GetQuotes")),
-    ] {
-        Mock::given(method("POST"))
-            .and(body_string_contains(format!("action={action}")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
-            .mount(&server)
-            .await;
-    }
-    server
-}
 
 async fn app_with_whmcs(whmcs: &MockServer) -> TestApp {
     app_with(whmcs, &[]).await
-}
-
-pub(crate) async fn app_with(whmcs: &MockServer, extra: &[(&str, &str)]) -> TestApp {
-    let url = whmcs.uri();
-    let mut vars = vec![
-        ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
-        ("PUENTE_WHMCS_URL", url.as_str()),
-        ("PUENTE_WHMCS_IDENTIFIER", "puente"),
-        ("PUENTE_WHMCS_SECRET", "api-secret-123"),
-        ("PUENTE_PUBLIC_URL", "https://panel.example"),
-    ];
-    vars.extend_from_slice(extra);
-    spawn_app_with(&vars, "").await
 }
 
 /// The usual cloud test: the fake WHMCS (kept alive by the caller), a fake
@@ -128,47 +90,6 @@ fn message_state(app: &TestApp) -> (String, i64, Option<String>) {
 /// (outcome, HTTP status, Meta code) of every attempt, in order.
 fn attempts(app: &TestApp) -> Vec<(String, Option<i64>, Option<i64>)> {
     app.triples("SELECT outcome, http_status, meta_code FROM message_attempts ORDER BY id")
-}
-
-pub(crate) async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value) {
-    let mut envelope = envelope(hook);
-    envelope["data"] = data;
-    envelope["context"]["actor"] = actor;
-    assert_eq!(
-        app.send_event(id, &envelope).await.status(),
-        StatusCode::ACCEPTED,
-        "{id}"
-    );
-}
-
-pub(crate) fn system() -> Value {
-    json!({"kind": "system"})
-}
-
-/// (status, reason, request body) of every message of an event.
-pub(crate) fn messages_of(
-    app: &TestApp,
-    event: &str,
-) -> Vec<(String, Option<String>, Option<Value>)> {
-    let connection = app.open_database();
-    let mut statement = connection
-        .prepare(
-            "SELECT m.status, m.reason, m.request_body FROM messages m JOIN events e ON e.seq = m.event_seq
-              WHERE e.id = ?1 ORDER BY m.id",
-        )
-        .expect("query");
-    statement
-        .query_map([event], |row| {
-            let body: Option<String> = row.get(2)?;
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                body.map(|text| serde_json::from_str(&text).expect("body JSON")),
-            ))
-        })
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
 }
 
 fn parameters(body: &Value) -> Vec<String> {

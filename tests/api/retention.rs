@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const ALFA_SECRET: &str = "whsec_QWxmYS1ob29rLXNlY3JldC0wMTIzNDU2Nzg5";
 

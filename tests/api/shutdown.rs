@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::StatusCode;
 use tokio::sync::Notify;
 
-use crate::helpers::*;
+use crate::support::*;
 
 const SENDERS: usize = 8;
 const ACKS_BEFORE_STOP: usize = 50;

@@ -9,12 +9,7 @@ use puente::signature::{self, HookSecret, SignatureHeaders};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::helpers::*;
-
-#[derive(Deserialize)]
-struct Vectors {
-    standard_webhooks_v1: Vec<Vector>,
-}
+use crate::support::*;
 
 #[derive(Deserialize)]
 struct Vector {
@@ -27,11 +22,12 @@ struct Vector {
 }
 
 fn vectors() -> Vec<Vector> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/signatures.json");
-    let text = std::fs::read_to_string(path).expect("fixtures/signatures.json");
-    let vectors: Vectors = serde_json::from_str(&text).expect("vector file");
-    assert_eq!(vectors.standard_webhooks_v1.len(), 3);
-    vectors.standard_webhooks_v1
+    let vectors: Vec<Vector> = signature_vectors("standard_webhooks_v1")
+        .into_iter()
+        .map(|vector| serde_json::from_value(vector).expect("a vector"))
+        .collect();
+    assert_eq!(vectors.len(), 3);
+    vectors
 }
 
 #[test]

@@ -7,9 +7,8 @@ use jiff::ToSpan as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::fake_whmcs::{Client, FakeWhmcs, Invoice, Service, serve, today};
-use crate::helpers::*;
-use crate::outbox::app_with;
+use crate::support::fake_whmcs::{Client, FakeWhmcs, Invoice, Service, serve, today};
+use crate::support::*;
 
 /// Juan (client 1842, user 1907) owns service 7731 (with addon 501); José
 /// (2210, user 2300) may receive it. Two clients share an email; Kofi
@@ -700,12 +699,12 @@ async fn alerts_about_a_service_that_moved_go_to_the_client_who_owned_it_when_it
         ("evt_suspended", "AfterModuleSuspend"),
         ("evt_unsuspended", "AfterModuleUnsuspend"),
     ] {
-        crate::outbox::fire(
+        crate::support::fire(
             &app,
             id,
             hook,
             json!({"params": {"serviceid": 7731, "userid": 1842}}),
-            crate::outbox::system(),
+            crate::support::system(),
         )
         .await;
     }
@@ -719,12 +718,12 @@ async fn alerts_about_a_service_that_moved_go_to_the_client_who_owned_it_when_it
     );
     assert_eq!(app.transfers.drain().await.expect("drain").completed, 1);
     // A suspension after the move is José's.
-    crate::outbox::fire(
+    crate::support::fire(
         &app,
         "evt_suspended_after",
         "AfterModuleSuspend",
         json!({"params": {"serviceid": 7731, "userid": 2210}}),
-        crate::outbox::system(),
+        crate::support::system(),
     )
     .await;
 

@@ -7,26 +7,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::*;
-use crate::outbox::{app_with, fake_whmcs, fire, fixture, messages_of, system};
+use crate::support::*;
 use puente::workers::Worker as _;
-
-/// The tblupgrades row the addon adds: service 7731 of client 1842 moves
-/// to product 13, annually, 150.00 USD.
-pub(crate) fn upgrade_row(status: &str) -> Value {
-    json!({"id": 77, "type": "package", "relid": "7731", "userid": "1842",
-           "originalvalue": "12", "newvalue": "13,annually", "new_cycle": "", "status": status,
-           "service": {"id": 7731, "userid": 1842, "pid": 13},
-           "currency": "USD", "new_price": "150.00"})
-}
-
-pub(crate) async fn mount_update(whmcs: &MockServer, answer: ResponseTemplate) {
-    Mock::given(method("POST"))
-        .and(body_string_contains("action=UpdateClientProduct"))
-        .respond_with(answer)
-        .mount(whmcs)
-        .await;
-}
 
 fn success() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({"result": "success", "serviceid": 7731}))

@@ -10,12 +10,9 @@ use secrecy::SecretString;
 use wiremock::matchers::{body_string_contains, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const API_SECRET: &str = "s3cr!t-api-secret";
+use crate::support::fixture;
 
-fn fixture(name: &str) -> serde_json::Value {
-    let path = format!("{}/fixtures/whmcs/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
-}
+const API_SECRET: &str = "s3cr!t-api-secret";
 
 fn quick_retries(attempts: u32, timeout: Duration) -> RetryPolicy {
     RetryPolicy {

@@ -10,13 +10,14 @@ use super::ClientAction;
 use crate::domain::cycle::Cycle;
 use crate::domain::ids::whmcs_id;
 use crate::domain::texts::{Language, Text};
-use crate::domain::upgrade_check::{self, UpgradeFacts};
+use crate::domain::upgrade_check;
 use crate::http::decisions::record_paid_source;
 use crate::http::error::ApiError;
 use crate::http::signed::SignedEvent;
 use crate::http::state::AppState;
 use crate::store::upgrades::{self as requests, NewRequest};
 use crate::whmcs::{NewTicket, WhmcsError};
+use flattened::ActionFacts;
 
 /// An `opening` request older than this was interrupted (the WHMCS call
 /// is bounded well below it).
@@ -35,15 +36,25 @@ struct UpgradeData {
     facts: Option<ActionFacts>,
 }
 
-#[derive(Deserialize)]
-struct ActionFacts {
-    #[serde(flatten)]
-    upgrade: UpgradeFacts,
-    /// Names for the ticket, when the addon could read them.
-    #[serde(default)]
-    service_name: String,
-    #[serde(default)]
-    target_name: String,
+/// serde's `flatten` buffers the other fields in a value that can hold any
+/// number (its derived code names `f32`/`f64`); nothing here is read as a
+/// float.
+#[allow(clippy::disallowed_types)]
+mod flattened {
+    use serde::Deserialize;
+
+    use crate::domain::upgrade_check::UpgradeFacts;
+
+    #[derive(Deserialize)]
+    pub(super) struct ActionFacts {
+        #[serde(flatten)]
+        pub(super) upgrade: UpgradeFacts,
+        /// Names for the ticket, when the addon could read them.
+        #[serde(default)]
+        pub(super) service_name: String,
+        #[serde(default)]
+        pub(super) target_name: String,
+    }
 }
 
 /// A verified upgrade action of the client who owns the service.

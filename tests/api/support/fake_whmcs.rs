@@ -12,7 +12,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use puente::domain::invoices::{self, ServiceLines, UpgradeRow};
 
-use crate::outbox::fixture;
+use super::fixtures::fixture;
 
 /// WHMCS API actions that move money; none may ever be called.
 pub(crate) const MONEY: [&str; 8] = [
@@ -442,7 +442,7 @@ impl FakeWhmcs {
                 .to_owned()
         };
         let id = header("webhook-id");
-        let secrets = [crate::helpers::SECRET
+        let secrets = [super::app::SECRET
             .parse::<puente::signature::HookSecret>()
             .expect("secret")];
         let (timestamp, signature) = (header("webhook-timestamp"), header("webhook-signature"));

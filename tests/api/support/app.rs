@@ -433,3 +433,18 @@ impl RunningBinary {
         (status, log.join().expect("log reader"))
     }
 }
+
+/// `puente quote` run with `request` on its standard input.
+pub fn quote(request: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_puente"))
+        .arg("quote")
+        .env_clear()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run puente quote");
+    std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), request.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("quote output")
+}

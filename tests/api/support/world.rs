@@ -1,0 +1,99 @@
+//! An app wired to a fake WHMCS, and the events and reads the rule tests
+//! share: firing a hook, reading the messages an event planned, the
+//! upgrade row the addon sends.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use wiremock::matchers::{body_string_contains, method};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::app::*;
+use super::fixtures::fixture;
+
+/// A fake WHMCS answering every action the outbox uses; `client` is the
+/// GetClientsDetails answer.
+pub async fn fake_whmcs(client: Value) -> MockServer {
+    let server = MockServer::start().await;
+    for (action, answer) in [
+        ("GetClientsDetails", client),
+        ("GetInvoice", fixture("api-GetInvoice")),
+        ("GetClientsProducts", fixture("api-GetClientsProducts")),
+        ("GetClientsDomains", fixture("api-GetClientsDomains")),
+        ("GetQuotes", fixture("api-GetQuotes")),
+    ] {
+        Mock::given(method("POST"))
+            .and(body_string_contains(format!("action={action}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(answer))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+pub async fn app_with(whmcs: &MockServer, extra: &[(&str, &str)]) -> TestApp {
+    let url = whmcs.uri();
+    let mut vars = vec![
+        ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+        ("PUENTE_WHMCS_URL", url.as_str()),
+        ("PUENTE_WHMCS_IDENTIFIER", "puente"),
+        ("PUENTE_WHMCS_SECRET", "api-secret-123"),
+        ("PUENTE_PUBLIC_URL", "https://panel.example"),
+    ];
+    vars.extend_from_slice(extra);
+    spawn_app_with(&vars, "").await
+}
+
+pub async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value) {
+    let mut envelope = envelope(hook);
+    envelope["data"] = data;
+    envelope["context"]["actor"] = actor;
+    assert_eq!(
+        app.send_event(id, &envelope).await.status(),
+        StatusCode::ACCEPTED,
+        "{id}"
+    );
+}
+
+pub fn system() -> Value {
+    json!({"kind": "system"})
+}
+
+/// (status, reason, request body) of every message of an event.
+pub fn messages_of(app: &TestApp, event: &str) -> Vec<(String, Option<String>, Option<Value>)> {
+    let connection = app.open_database();
+    let mut statement = connection
+        .prepare(
+            "SELECT m.status, m.reason, m.request_body FROM messages m JOIN events e ON e.seq = m.event_seq
+              WHERE e.id = ?1 ORDER BY m.id",
+        )
+        .expect("query");
+    statement
+        .query_map([event], |row| {
+            let body: Option<String> = row.get(2)?;
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                body.map(|text| serde_json::from_str(&text).expect("body JSON")),
+            ))
+        })
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// The tblupgrades row the addon adds: service 7731 of client 1842 moves
+/// to product 13, annually, 150.00 USD.
+pub fn upgrade_row(status: &str) -> Value {
+    json!({"id": 77, "type": "package", "relid": "7731", "userid": "1842",
+           "originalvalue": "12", "newvalue": "13,annually", "new_cycle": "", "status": status,
+           "service": {"id": 7731, "userid": 1842, "pid": 13},
+           "currency": "USD", "new_price": "150.00"})
+}
+
+pub async fn mount_update(whmcs: &MockServer, answer: ResponseTemplate) {
+    Mock::given(method("POST"))
+        .and(body_string_contains("action=UpdateClientProduct"))
+        .respond_with(answer)
+        .mount(whmcs)
+        .await;
+}
