@@ -277,7 +277,7 @@ fn start_service(
             started
                 .send((
                     application.port(),
-                    application.retention(),
+                    application.workers().retention,
                     application.handle(),
                 ))
                 .expect("report port");

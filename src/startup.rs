@@ -1,5 +1,6 @@
 //! Builds the service from a configuration: database, writer, HTTP server.
 
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -8,9 +9,11 @@ use actix_web::{App, HttpServer, middleware, web};
 use anyhow::Context as _;
 
 use crate::config::Config;
+use crate::domain::ids::InstanceName;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::store::{Database, WriterThread};
+use crate::whmcs::{AddonClient, WhmcsClient};
 use crate::workers;
 use crate::workers::cancellations::CancellationWorker;
 use crate::workers::outbox::Outbox;
@@ -21,20 +24,85 @@ use crate::workers::upgrades::UpgradeWorker;
 /// Seconds a graceful stop waits for requests in flight.
 const SHUTDOWN_TIMEOUT_S: u64 = 30;
 
+/// Every background worker: adding one is a field here, its line in
+/// [`Workers::new`] and in [`Workers::spawn`].
+#[derive(Clone)]
+pub struct Workers {
+    pub outbox: Outbox,
+    pub upgrades: UpgradeWorker,
+    pub cancellations: CancellationWorker,
+    pub transfers: TransferWorker,
+    pub retention: RetentionWorker,
+}
+
+impl Workers {
+    fn new(
+        config: &Arc<Config>,
+        database: &Database,
+        writer: &WriterThread,
+        whmcs: &Arc<BTreeMap<InstanceName, WhmcsClient>>,
+        addons: &Arc<BTreeMap<InstanceName, AddonClient>>,
+        metrics: &Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
+        Ok(Self {
+            outbox: Outbox::new(
+                Arc::clone(config),
+                database.clone(),
+                writer.writer(),
+                Arc::clone(whmcs),
+                Arc::clone(metrics),
+            )?,
+            upgrades: UpgradeWorker::new(
+                database.clone(),
+                writer.writer(),
+                Arc::clone(whmcs),
+                Arc::clone(metrics),
+            ),
+            cancellations: CancellationWorker::new(
+                Arc::clone(config),
+                database.clone(),
+                writer.writer(),
+                Arc::clone(whmcs),
+                Arc::clone(addons),
+                Arc::clone(metrics),
+            ),
+            transfers: TransferWorker::new(
+                database.clone(),
+                writer.writer(),
+                Arc::clone(addons),
+                Arc::clone(metrics),
+            ),
+            retention: RetentionWorker::new(
+                Arc::clone(config),
+                writer.writer(),
+                Arc::clone(metrics),
+            ),
+        })
+    }
+
+    /// Runs each in its loop ([`workers::run`]) until aborted.
+    fn spawn(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![
+            tokio::spawn(workers::run(self.outbox.clone())),
+            tokio::spawn(workers::run(self.upgrades.clone())),
+            tokio::spawn(workers::run(self.cancellations.clone())),
+            tokio::spawn(workers::run(self.transfers.clone())),
+            tokio::spawn(workers::run(self.retention.clone())),
+        ]
+    }
+}
+
 /// A bound, not yet running service.
 pub struct Application {
     server: Server,
     port: u16,
     writer: WriterThread,
-    outbox: Outbox,
-    upgrades: UpgradeWorker,
-    cancellations: CancellationWorker,
-    transfers: TransferWorker,
-    retention: RetentionWorker,
+    workers: Workers,
     metrics: Arc<Metrics>,
     /// Takes the dashboard's samples once a minute while the server runs.
     sampler: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
-    workers: bool,
+    /// Whether `run_until_stopped` starts the workers' loops.
+    run_workers: bool,
 }
 
 impl Application {
@@ -60,34 +128,7 @@ impl Application {
         let config = Arc::new(config);
         let whmcs = Arc::new(crate::whmcs::clients(&config, &metrics)?);
         let addons = Arc::new(crate::whmcs::addon::clients(&config, &metrics)?);
-        let upgrades = UpgradeWorker::new(
-            database.clone(),
-            writer.writer(),
-            Arc::clone(&whmcs),
-            Arc::clone(&metrics),
-        );
-        let cancellations = CancellationWorker::new(
-            Arc::clone(&config),
-            database.clone(),
-            writer.writer(),
-            Arc::clone(&whmcs),
-            Arc::clone(&addons),
-            Arc::clone(&metrics),
-        );
-        let transfers = TransferWorker::new(
-            database.clone(),
-            writer.writer(),
-            Arc::clone(&addons),
-            Arc::clone(&metrics),
-        );
-        let retention =
-            RetentionWorker::new(Arc::clone(&config), writer.writer(), Arc::clone(&metrics));
-        let outbox = Outbox::new(
-            Arc::clone(&config),
-            database.clone(),
-            writer.writer(),
-            Arc::clone(&metrics),
-        )?;
+        let workers = Workers::new(&config, &database, &writer, &whmcs, &addons, &metrics)?;
         let sampler = Box::pin(crate::dashboard::run_sampler(
             Arc::clone(&config),
             database.clone(),
@@ -122,14 +163,10 @@ impl Application {
             server,
             port,
             writer,
-            outbox,
-            upgrades,
-            cancellations,
-            transfers,
-            retention,
+            workers,
             metrics: shared_metrics,
             sampler,
-            workers: true,
+            run_workers: true,
         })
     }
 
@@ -137,28 +174,13 @@ impl Application {
     /// retention workers to whoever calls their `drain` / `purge_at` (tests
     /// do).
     pub fn without_workers(mut self) -> Self {
-        self.workers = false;
+        self.run_workers = false;
         self
     }
 
-    pub fn outbox(&self) -> Outbox {
-        self.outbox.clone()
-    }
-
-    pub fn upgrades(&self) -> UpgradeWorker {
-        self.upgrades.clone()
-    }
-
-    pub fn cancellations(&self) -> CancellationWorker {
-        self.cancellations.clone()
-    }
-
-    pub fn transfers(&self) -> TransferWorker {
-        self.transfers.clone()
-    }
-
-    pub fn retention(&self) -> RetentionWorker {
-        self.retention.clone()
+    /// The background workers (tests drive their passes).
+    pub fn workers(&self) -> Workers {
+        self.workers.clone()
     }
 
     /// The metrics the service records (tests take the dashboard's samples
@@ -180,19 +202,15 @@ impl Application {
 
     /// Serves until stopped, then commits what the writer still holds.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let workers = self.workers.then(|| {
-            [
-                tokio::spawn(workers::run(self.outbox.clone())),
-                tokio::spawn(workers::run(self.upgrades.clone())),
-                tokio::spawn(workers::run(self.cancellations.clone())),
-                tokio::spawn(workers::run(self.transfers.clone())),
-                tokio::spawn(workers::run(self.retention.clone())),
-            ]
-        });
+        let workers = if self.run_workers {
+            self.workers.spawn()
+        } else {
+            Vec::new()
+        };
         let sampler = tokio::spawn(self.sampler);
         let served = self.server.await;
         sampler.abort();
-        for worker in workers.into_iter().flatten() {
+        for worker in workers {
             worker.abort();
         }
         let writer = self.writer;

@@ -145,7 +145,6 @@ pub enum NoAlert {
     Missing(&'static str),
 }
 
-/// The hook points that may cause an alert.
 /// The hooks whose events may cause an alert.
 pub const ALERT_HOOKS: [&str; 14] = [
     "ClientAdd",
@@ -163,10 +162,6 @@ pub const ALERT_HOOKS: [&str; 14] = [
     "QuoteStatusChange",
     "DomainDelete",
 ];
-
-pub fn is_alert_hook(hook: &str) -> bool {
-    ALERT_HOOKS.contains(&hook)
-}
 
 /// Two hooks of one change arrive within seconds; this is generous.
 const SAME_CHANGE: Duration = Duration::from_secs(120);
@@ -705,10 +700,10 @@ mod tests {
             "AfterModuleSuspend",
             "DomainDelete",
         ] {
-            assert!(is_alert_hook(hook), "{hook}");
+            assert!(ALERT_HOOKS.contains(&hook), "{hook}");
         }
         for hook in ["ClientLogin", "OrderPaid", "ServiceEdit", "", "invoicepaid"] {
-            assert!(!is_alert_hook(hook), "{hook}");
+            assert!(!ALERT_HOOKS.contains(&hook), "{hook}");
         }
     }
 }

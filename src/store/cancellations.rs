@@ -9,11 +9,13 @@ use jiff::civil::Date;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
 use super::messages::{self, Retry};
+use super::rows::RuleRows;
 use super::sql::Filter;
 use super::wake::{Tx, Work};
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, RequestOrigin, Target};
 use crate::domain::ids::InstanceName;
+use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
 
 pub use crate::domain::cancel::CancellationStatus as Status;
@@ -30,8 +32,15 @@ pub(super) struct CancellationRows<'t> {
     terminated: CachedStatement<'t>,
 }
 
-impl<'t> CancellationRows<'t> {
-    pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
+impl<'t> RuleRows<'t> for CancellationRows<'t> {
+    type Item = Observed;
+    const TABLE: &'static str = "cancellations";
+
+    fn planned(plan: &Plan) -> &[Observed] {
+        &plan.cancellations
+    }
+
+    fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             // A request made on WHMCS's own form waits for the client to
             // confirm it; any other is carried out on its date.
@@ -80,7 +89,7 @@ impl<'t> CancellationRows<'t> {
 
     /// Records one observation of the event `event_seq`, waking the
     /// cancellation worker when it has something new to do.
-    pub(super) fn run(
+    fn run(
         &mut self,
         tx: &Tx<'_>,
         event_seq: i64,
@@ -133,7 +142,9 @@ impl<'t> CancellationRows<'t> {
         }
         Ok(())
     }
+}
 
+impl CancellationRows<'_> {
     fn accepted(
         &mut self,
         event_seq: i64,

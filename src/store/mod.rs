@@ -10,6 +10,7 @@ pub mod messages;
 mod model;
 mod plan;
 pub mod retention;
+mod rows;
 mod sql;
 pub mod transfers;
 pub mod upgrades;

@@ -1,21 +1,30 @@
 //! The rows a stored event's plan adds, written in the event's own
-//! transaction: one entry for every rule, so the writer does not change when
-//! a rule is added.
+//! transaction: the alerts (`messages::plan`), then each rule's rows
+//! ([`RuleRows`]), one line per rule, so the writer does not change when a
+//! rule is added.
 
 use rusqlite::Transaction;
 
 use super::cancellations::CancellationRows;
 use super::messages;
+use super::rows::RuleRows;
 use super::transfers::TransferRows;
-use super::upgrades::ApplicationInsert;
+use super::upgrades::UpgradeRows;
 use super::wake::Tx;
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 
+/// The tables of the rules' records, in the order `record` writes them.
+pub(super) const RECORD_TABLES: [&str; 3] = [
+    UpgradeRows::TABLE,
+    CancellationRows::TABLE,
+    TransferRows::TABLE,
+];
+
 /// The statements of one transaction, each prepared on first use.
 pub(super) struct PlanRows<'t, 'c> {
     transaction: &'t Transaction<'c>,
-    upgrades: Option<ApplicationInsert<'t>>,
+    upgrades: Option<UpgradeRows<'t>>,
     cancellations: Option<CancellationRows<'t>>,
     transfers: Option<TransferRows<'t>>,
 }
@@ -43,38 +52,47 @@ impl<'t, 'c> PlanRows<'t, 'c> {
         for alert in &plan.alerts {
             messages::plan(tx, event_seq, instance.as_str(), alert, now)?;
         }
-        if !plan.upgrades.is_empty() {
-            let upgrades = match &mut self.upgrades {
-                Some(statement) => statement,
-                None => self
-                    .upgrades
-                    .insert(ApplicationInsert::prepare(self.transaction)?),
-            };
-            for upgrade in &plan.upgrades {
-                upgrades.run(tx, event_seq, instance, upgrade, now)?;
-            }
+        let event = Event {
+            tx,
+            seq: event_seq,
+            instance,
+            plan,
+            now,
+        };
+        event.record(&mut self.upgrades, self.transaction)?;
+        event.record(&mut self.cancellations, self.transaction)?;
+        event.record(&mut self.transfers, self.transaction)?;
+        Ok(())
+    }
+}
+
+/// One accepted event, for each rule to write its rows of.
+struct Event<'a, 'x> {
+    tx: &'a Tx<'x>,
+    seq: i64,
+    instance: &'a InstanceName,
+    plan: &'a Plan,
+    now: jiff::Timestamp,
+}
+
+impl Event<'_, '_> {
+    /// Writes rule `R`'s rows of the event, preparing its statements in
+    /// `slot` on first use.
+    fn record<'t, R: RuleRows<'t>>(
+        &self,
+        slot: &mut Option<R>,
+        transaction: &'t Transaction<'_>,
+    ) -> rusqlite::Result<()> {
+        let items = R::planned(self.plan);
+        if items.is_empty() {
+            return Ok(());
         }
-        if !plan.cancellations.is_empty() {
-            let cancellations = match &mut self.cancellations {
-                Some(statements) => statements,
-                None => self
-                    .cancellations
-                    .insert(CancellationRows::prepare(self.transaction)?),
-            };
-            for observed in &plan.cancellations {
-                cancellations.run(tx, event_seq, instance, observed, now)?;
-            }
-        }
-        if !plan.transfers.is_empty() {
-            let transfers = match &mut self.transfers {
-                Some(statements) => statements,
-                None => self
-                    .transfers
-                    .insert(TransferRows::prepare(self.transaction)?),
-            };
-            for transfer in &plan.transfers {
-                transfers.run(tx, event_seq, instance, transfer, now)?;
-            }
+        let rows = match slot {
+            Some(rows) => rows,
+            None => slot.insert(R::prepare(transaction)?),
+        };
+        for item in items {
+            rows.run(self.tx, self.seq, self.instance, item, self.now)?;
         }
         Ok(())
     }

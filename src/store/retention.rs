@@ -8,6 +8,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::events::first_seq_received_since;
+use super::plan::RECORD_TABLES;
 
 /// Events examined per transaction: a few milliseconds of the writer, so
 /// ingest never waits long behind one.
@@ -17,11 +18,18 @@ const NEXT_INSTANCE: &str =
     "SELECT instance FROM events WHERE instance > ?1 ORDER BY instance LIMIT 1";
 const CANDIDATES: &str = "SELECT seq FROM events WHERE instance = ?1 AND seq > ?2 AND seq < ?3
                            ORDER BY seq LIMIT ?4";
-const NEEDED: &str = "SELECT EXISTS (SELECT 1 FROM messages WHERE event_seq = ?1
-                                        AND (status = 'planned' OR status = 'sending'))
-                          OR EXISTS (SELECT 1 FROM upgrade_applications WHERE event_seq = ?1)
-                          OR EXISTS (SELECT 1 FROM cancellations WHERE event_seq = ?1)
-                          OR EXISTS (SELECT 1 FROM transfers WHERE event_seq = ?1)";
+/// Whether event `?1` must stay: an alert of it still to send, or a rule's
+/// record of it (every table of [`RECORD_TABLES`]).
+static NEEDED: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let records = RECORD_TABLES
+        .iter()
+        .map(|table| format!(" OR EXISTS (SELECT 1 FROM {table} WHERE event_seq = ?1)"))
+        .collect::<String>();
+    format!(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE event_seq = ?1
+                          AND (status = 'planned' OR status = 'sending')){records}"
+    )
+});
 const DELETE_ATTEMPTS: &str = "DELETE FROM message_attempts
                                 WHERE message_id IN (SELECT id FROM messages WHERE event_seq = ?1)";
 const DELETE_MESSAGES: &str = "DELETE FROM messages WHERE event_seq = ?1";
@@ -99,7 +107,7 @@ pub fn purge_batch(
     let mut purged = Purged::default();
     for &seq in &candidates {
         let needed: bool = connection
-            .prepare_cached(NEEDED)?
+            .prepare_cached(&NEEDED)?
             .query_row([seq], |row| row.get(0))?;
         if needed {
             purged.kept += 1;
@@ -145,7 +153,7 @@ mod tests {
         for sql in [
             NEXT_INSTANCE,
             CANDIDATES,
-            NEEDED,
+            &NEEDED,
             DELETE_ATTEMPTS,
             DELETE_MESSAGES,
             DELETE_EVENT,

@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
 use super::messages;
+use super::rows::RuleRows;
 use super::sql::Filter;
 use super::wake::{Tx, Work};
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::InstanceName;
+use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
 use crate::domain::transfer::{Approval, Check, ClearedSubscription, NewTransfer, Party, Status};
 
@@ -24,8 +26,15 @@ pub(super) struct TransferRows<'t> {
     insert: CachedStatement<'t>,
 }
 
-impl<'t> TransferRows<'t> {
-    pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
+impl<'t> RuleRows<'t> for TransferRows<'t> {
+    type Item = NewTransfer;
+    const TABLE: &'static str = "transfers";
+
+    fn planned(plan: &Plan) -> &[NewTransfer] {
+        &plan.transfers
+    }
+
+    fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             insert: transaction.prepare_cached(&format!(
                 "INSERT INTO transfers
@@ -40,7 +49,7 @@ impl<'t> TransferRows<'t> {
 
     /// Records the request, its first step and the recipient's alert;
     /// nothing when the service already has an open transfer.
-    pub(super) fn run(
+    fn run(
         &mut self,
         tx: &Tx<'_>,
         event_seq: i64,

@@ -7,20 +7,29 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction,
 use std::collections::BTreeMap;
 
 use super::messages::{self, Retry};
+use super::rows::RuleRows;
 use super::sql::Filter;
 use super::wake::{Tx, Work};
 
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::InstanceName;
+use crate::domain::plan::Plan;
 use crate::domain::upgrade_apply::{Application, Disposition, UpgradeStatus};
 
 /// The statement that records an event's upgrades.
-pub(super) struct ApplicationInsert<'t> {
+pub(super) struct UpgradeRows<'t> {
     insert: CachedStatement<'t>,
 }
 
-impl<'t> ApplicationInsert<'t> {
-    pub(super) fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
+impl<'t> RuleRows<'t> for UpgradeRows<'t> {
+    type Item = Application;
+    const TABLE: &'static str = "upgrade_applications";
+
+    fn planned(plan: &Plan) -> &[Application] {
+        &plan.upgrades
+    }
+
+    fn prepare(transaction: &'t Transaction<'_>) -> rusqlite::Result<Self> {
         Ok(Self {
             insert: transaction.prepare_cached(
                 "INSERT INTO upgrade_applications
@@ -33,8 +42,9 @@ impl<'t> ApplicationInsert<'t> {
         })
     }
 
-    /// True when the upgrade was not recorded yet and is to be applied.
-    pub(super) fn run(
+    /// Records the upgrade; wakes the upgrade worker when it was not
+    /// recorded yet and is to be applied.
+    fn run(
         &mut self,
         tx: &Tx<'_>,
         event_seq: i64,

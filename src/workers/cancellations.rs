@@ -73,7 +73,7 @@ pub struct CancellationWorker {
 }
 
 /// Where one cancellation got to in a pass.
-enum Step {
+enum Advanced {
     Scheduled,
     Terminated,
     /// Nothing to do yet; WHMCS was not asked.
@@ -140,29 +140,29 @@ impl CancellationWorker {
                 break;
             }
             let mut steps = vec![self.advance(&cancellation, now).await?];
-            if !matches!(steps[0], Step::NotDue) {
+            if !matches!(steps[0], Advanced::NotDue) {
                 advanced += 1;
             }
-            if matches!(steps[0], Step::Scheduled) {
+            if matches!(steps[0], Advanced::Scheduled) {
                 // An Immediate request is due the day it is scheduled.
                 let mut scheduled = cancellation.clone();
                 scheduled.status = Status::Scheduled;
                 scheduled.effective_date = self.effective_date(scheduled.id).await?;
                 steps.push(self.advance(&scheduled, now).await?);
             }
-            if matches!(steps.last(), Some(Step::Waiting)) {
+            if matches!(steps.last(), Some(Advanced::Waiting)) {
                 self.backoff.wait(cancellation.id, now);
             } else {
                 self.backoff.done(cancellation.id);
             }
             for step in steps {
                 match step {
-                    Step::Scheduled => report.scheduled += 1,
-                    Step::Terminated => report.terminated += 1,
-                    Step::Failed => report.failed += 1,
-                    Step::Withdrawn => report.withdrawn += 1,
-                    Step::Waiting => report.waiting += 1,
-                    Step::NotDue | Step::StillHeld => {}
+                    Advanced::Scheduled => report.scheduled += 1,
+                    Advanced::Terminated => report.terminated += 1,
+                    Advanced::Failed => report.failed += 1,
+                    Advanced::Withdrawn => report.withdrawn += 1,
+                    Advanced::Waiting => report.waiting += 1,
+                    Advanced::NotDue | Advanced::StillHeld => {}
                 }
             }
         }
@@ -182,7 +182,7 @@ impl CancellationWorker {
         &self,
         cancellation: &OpenCancellation,
         now: jiff::Timestamp,
-    ) -> anyhow::Result<Step> {
+    ) -> anyhow::Result<Advanced> {
         let id = cancellation.id;
         let whmcs = InstanceName::parse(&cancellation.instance)
             .ok()
@@ -202,7 +202,7 @@ impl CancellationWorker {
             );
             self.change(move |c| cancellations::mark_retry(c, id, &reason, now))
                 .await?;
-            return Ok(Step::Waiting);
+            return Ok(Advanced::Waiting);
         };
         let local = self.local_time(&whmcs.instance, now);
         let today = local.date();
@@ -229,16 +229,16 @@ impl CancellationWorker {
         cancellation: &OpenCancellation,
         whmcs: &Whmcs<'_>,
         now: jiff::Timestamp,
-    ) -> anyhow::Result<Step> {
+    ) -> anyhow::Result<Advanced> {
         let last = self.lock_checked().get(&cancellation.id).copied();
         if last.is_some_and(|at| now.duration_since(at) < RECHECK_EVERY) {
-            return Ok(Step::NotDue);
+            return Ok(Advanced::NotDue);
         }
         match self.request_held(cancellation, whmcs, now).await? {
-            Held::Yes(_) => Ok(Step::StillHeld),
+            Held::Yes(_) => Ok(Advanced::StillHeld),
             Held::No => self.withdraw(cancellation, now).await,
             // Checked again on a later pass; nothing changes meanwhile.
-            Held::Unknown => Ok(Step::NotDue),
+            Held::Unknown => Ok(Advanced::NotDue),
         }
     }
 
@@ -282,7 +282,7 @@ impl CancellationWorker {
         &self,
         cancellation: &OpenCancellation,
         now: jiff::Timestamp,
-    ) -> anyhow::Result<Step> {
+    ) -> anyhow::Result<Advanced> {
         let id = cancellation.id;
         let why = "WHMCS no longer holds the cancellation request (deleted in WHMCS): \
                    it was withdrawn and nothing was terminated";
@@ -299,7 +299,7 @@ impl CancellationWorker {
             );
         }
         self.lock_checked().remove(&id);
-        Ok(Step::Withdrawn)
+        Ok(Advanced::Withdrawn)
     }
 
     /// Reads the dates of a request WHMCS recorded, and tells the client.
@@ -308,12 +308,12 @@ impl CancellationWorker {
         cancellation: &OpenCancellation,
         whmcs: &Whmcs<'_>,
         now: jiff::Timestamp,
-    ) -> anyhow::Result<Step> {
+    ) -> anyhow::Result<Advanced> {
         let id = cancellation.id;
         let upgrades = match self.request_held(cancellation, whmcs, now).await? {
             Held::Yes(upgrades) => upgrades,
             Held::No => return self.withdraw(cancellation, now).await,
-            Held::Unknown => return Ok(Step::Waiting),
+            Held::Unknown => return Ok(Advanced::Waiting),
         };
         let public_url = self.config.public_url_of(&whmcs.instance);
         let facts = match crate::whmcs::facts::service_facts(
@@ -329,7 +329,7 @@ impl CancellationWorker {
                 let reason = format!("WHMCS has no service {}", cancellation.service_id);
                 self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
                     .await?;
-                return Ok(Step::Failed);
+                return Ok(Advanced::Failed);
             }
             Err(error) => return self.not_now(id, &error, now).await,
         };
@@ -338,7 +338,7 @@ impl CancellationWorker {
             let gone = cancellation.clone();
             self.change(move |c| cancellations::mark_terminated(c, &gone, today, false, now))
                 .await?;
-            return Ok(Step::Terminated);
+            return Ok(Advanced::Terminated);
         }
         let accepted = cancel::schedule(
             &facts.service,
@@ -354,7 +354,7 @@ impl CancellationWorker {
         .await?;
         self.metrics
             .record_cancellation("scheduled", &cancellation.instance);
-        Ok(Step::Scheduled)
+        Ok(Advanced::Scheduled)
     }
 
     /// Terminates a service whose day has come, unless WHMCS did, or WHMCS
@@ -365,7 +365,7 @@ impl CancellationWorker {
         whmcs: &Whmcs<'_>,
         today: Date,
         now: jiff::Timestamp,
-    ) -> anyhow::Result<Step> {
+    ) -> anyhow::Result<Advanced> {
         let id = cancellation.id;
         let service_id = cancellation.service_id;
         // WHMCS's cron, staff or an earlier interrupted pass may have
@@ -376,7 +376,7 @@ impl CancellationWorker {
                 let reason = format!("WHMCS has no service {service_id}");
                 self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
                     .await?;
-                return Ok(Step::Failed);
+                return Ok(Advanced::Failed);
             }
             Err(error) => return self.not_now(id, &error, now).await,
         };
@@ -386,20 +386,20 @@ impl CancellationWorker {
                 .await?;
             self.metrics
                 .record_cancellation("terminated_by_whmcs", &cancellation.instance);
-            return Ok(Step::Terminated);
+            return Ok(Advanced::Terminated);
         }
         // Staff withdraw a request by deleting it in WHMCS: never terminate
         // one that is gone.
         match self.request_held(cancellation, whmcs, now).await? {
             Held::Yes(_) => {}
             Held::No => return self.withdraw(cancellation, now).await,
-            Held::Unknown => return Ok(Step::Waiting),
+            Held::Unknown => return Ok(Advanced::Waiting),
         }
         if !self
             .change(move |c| cancellations::mark_terminating(c, id, now))
             .await?
         {
-            return Ok(Step::NotDue);
+            return Ok(Advanced::NotDue);
         }
         let outcome = match whmcs.api.module_terminate(service_id).await {
             Ok(Termination::Terminated) => Ok(false),
@@ -430,7 +430,7 @@ impl CancellationWorker {
                 );
                 self.metrics
                     .record_cancellation("terminated", &cancellation.instance);
-                Ok(Step::Terminated)
+                Ok(Advanced::Terminated)
             }
             Err(error @ WhmcsError::Rejected { .. }) => {
                 tracing::error!(service = service_id, %error, "WHMCS refused to terminate a cancelled service");
@@ -439,7 +439,7 @@ impl CancellationWorker {
                 let reason = error.to_string();
                 self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
                     .await?;
-                Ok(Step::Failed)
+                Ok(Advanced::Failed)
             }
             Err(error) => self.not_now(id, &error, now).await,
         }
@@ -451,12 +451,12 @@ impl CancellationWorker {
         id: i64,
         error: &WhmcsError,
         now: jiff::Timestamp,
-    ) -> anyhow::Result<Step> {
+    ) -> anyhow::Result<Advanced> {
         tracing::warn!(cancellation = id, %error, "cancellation not carried out yet; will retry");
         let reason = error.to_string();
         self.change(move |c| cancellations::mark_retry(c, id, &reason, now))
             .await?;
-        Ok(Step::Waiting)
+        Ok(Advanced::Waiting)
     }
 
     fn lock_checked(&self) -> std::sync::MutexGuard<'_, HashMap<i64, jiff::Timestamp>> {

@@ -186,8 +186,6 @@ enum Applied {
     Later,
 }
 
-/// The `UpdateClientProduct` fields of a restarted period; none when the
-/// policy keeps WHMCS's due date.
 /// Whether WHMCS's service already has the values an interrupted call was
 /// setting (read errors count as no: the call is made again).
 async fn already_in_whmcs(whmcs: &WhmcsClient, upgrade: &PendingApplication) -> bool {
@@ -207,6 +205,8 @@ async fn already_in_whmcs(whmcs: &WhmcsClient, upgrade: &PendingApplication) -> 
         && amount_matches
 }
 
+/// The `UpdateClientProduct` fields of a restarted period; none when the
+/// policy keeps WHMCS's due date.
 fn whmcs_fields(upgrade: &PendingApplication) -> Vec<(&'static str, String)> {
     let Some(next_due_date) = &upgrade.next_due_date else {
         return Vec::new();

@@ -166,9 +166,9 @@ impl Outbox {
         config: Arc<Config>,
         database: Database,
         writer: Writer,
+        whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
-        let whmcs = crate::whmcs::clients(&config, &metrics)?;
         let mut cloud = BTreeMap::new();
         for (name, instance) in &config.instances {
             let whatsapp = &instance.rules.whatsapp;
@@ -186,7 +186,7 @@ impl Outbox {
             config,
             database,
             writer,
-            whmcs: Arc::new(whmcs),
+            whmcs,
             cloud: Arc::new(cloud),
             metrics,
             paused_until: Arc::new(Mutex::new(HashMap::new())),

@@ -83,11 +83,13 @@ async fn spawn_in(dir: tempfile::TempDir, env: Vec<(String, String)>) -> TestApp
         .expect("application builds")
         .without_workers();
     let port = application.port();
-    let outbox = application.outbox();
-    let upgrades = application.upgrades();
-    let cancellations = application.cancellations();
-    let transfers = application.transfers();
-    let retention = application.retention();
+    let puente::startup::Workers {
+        outbox,
+        upgrades,
+        cancellations,
+        transfers,
+        retention,
+    } = application.workers();
     let metrics = application.metrics();
     let handle = application.handle();
     let server = tokio::spawn(application.run_until_stopped());
