@@ -20,12 +20,13 @@ use serde::Deserialize;
 
 use crate::domain::cancel::CancellationStatus;
 use crate::domain::ids::{EventId, HookType, InstanceName};
-use crate::domain::status::names;
+use crate::domain::status::{Named, names};
 use crate::domain::transfer::Status as TransferStatus;
 use crate::domain::upgrade_apply::UpgradeStatus;
 use crate::http::AppState;
 use crate::http::admin::{Admin, actions, parse_cursor, parse_instance, parse_record_id};
 use crate::http::error::ApiError;
+use crate::store::{self, RecordQuery};
 use session::{COOKIE, Scope, Session, SessionKey, SignInLimit, SignInLink};
 
 /// Rows on one page of a list.
@@ -665,24 +666,37 @@ impl WorkFilter {
     }
 }
 
-/// The rows of each of `statuses` (one indexed query each), in id order.
-async fn by_status<T: Send + 'static>(
-    state: &AppState,
-    statuses: Vec<String>,
-    list: impl Fn(&rusqlite::Connection, String) -> rusqlite::Result<Vec<T>> + Send + 'static,
-    id: fn(&T) -> i64,
-) -> Result<Vec<T>, PageError> {
-    let mut found = state
-        .read(move |c| {
-            let mut found = Vec::new();
-            for status in statuses {
-                found.extend(list(c, status)?);
-            }
-            Ok(found)
-        })
-        .await?;
-    found.sort_by_key(id);
-    Ok(found)
+impl WorkFilter {
+    /// The records of the statuses to list (one indexed query each), within
+    /// the operator's scope, in id order.
+    async fn records<T: Send + 'static, S: Named>(
+        &self,
+        operator: &Operator,
+        state: &AppState,
+        (all, in_flight): (&[&str], &[S]),
+        list: fn(&rusqlite::Connection, &RecordQuery) -> rusqlite::Result<Vec<T>>,
+        id: fn(&T) -> i64,
+    ) -> Result<Vec<T>, PageError> {
+        let statuses = self.statuses(all, &names(in_flight))?;
+        let instance = operator.instance_filter(given(&self.instance))?;
+        let mut found = state
+            .read(move |c| {
+                let mut found = Vec::new();
+                for status in statuses {
+                    let query = RecordQuery {
+                        instance: instance.clone(),
+                        status: Some(status),
+                        limit: PAGE,
+                        ..Default::default()
+                    };
+                    found.extend(list(c, &query)?);
+                }
+                Ok(found)
+            })
+            .await?;
+        found.sort_by_key(id);
+        Ok(found)
+    }
 }
 
 async fn upgrades(
@@ -690,23 +704,12 @@ async fn upgrades(
     filter: web::Query<WorkFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let statuses = filter.statuses(UpgradeStatus::NAMES, &names(UpgradeStatus::IN_FLIGHT))?;
-    let instance = operator.instance_filter(given(&filter.instance))?;
-    let found = by_status(
-        &state,
-        statuses,
-        move |c, status| {
-            let query = crate::store::upgrades::ApplicationQuery {
-                instance: instance.clone(),
-                status: Some(status),
-                limit: PAGE,
-                ..Default::default()
-            };
-            crate::store::upgrades::list(c, &query)
-        },
-        |row| row.id,
-    )
-    .await?;
+    let statuses = (UpgradeStatus::NAMES, UpgradeStatus::IN_FLIGHT);
+    let found = filter
+        .records(&operator, &state, statuses, store::upgrades::list, |row| {
+            row.id
+        })
+        .await?;
     let body = pages::upgrades(
         &found,
         given(&filter.status),
@@ -732,26 +735,16 @@ async fn cancellations(
     filter: web::Query<WorkFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let statuses = filter.statuses(
-        CancellationStatus::NAMES,
-        &names(CancellationStatus::IN_FLIGHT),
-    )?;
-    let instance = operator.instance_filter(given(&filter.instance))?;
-    let found = by_status(
-        &state,
-        statuses,
-        move |c, status| {
-            let query = crate::store::cancellations::CancellationQuery {
-                instance: instance.clone(),
-                status: Some(status),
-                limit: PAGE,
-                ..Default::default()
-            };
-            crate::store::cancellations::list(c, &query)
-        },
-        |row| row.id,
-    )
-    .await?;
+    let statuses = (CancellationStatus::NAMES, CancellationStatus::IN_FLIGHT);
+    let found = filter
+        .records(
+            &operator,
+            &state,
+            statuses,
+            store::cancellations::list,
+            |row| row.id,
+        )
+        .await?;
     let body = pages::cancellations(
         &found,
         given(&filter.status),
@@ -781,23 +774,12 @@ async fn transfers(
     filter: web::Query<WorkFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let statuses = filter.statuses(TransferStatus::NAMES, &names(TransferStatus::IN_FLIGHT))?;
-    let instance = operator.instance_filter(given(&filter.instance))?;
-    let found = by_status(
-        &state,
-        statuses,
-        move |c, status| {
-            let query = crate::store::transfers::TransferQuery {
-                instance: instance.clone(),
-                status: Some(status),
-                limit: PAGE,
-                ..Default::default()
-            };
-            crate::store::transfers::list(c, &query)
-        },
-        |row| row.id,
-    )
-    .await?;
+    let statuses = (TransferStatus::NAMES, TransferStatus::IN_FLIGHT);
+    let found = filter
+        .records(&operator, &state, statuses, store::transfers::list, |row| {
+            row.id
+        })
+        .await?;
     let body = pages::transfers(
         &found,
         given(&filter.status),

@@ -10,7 +10,7 @@ use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction,
 
 use super::messages::{self, Retry};
 use super::rows::RuleRows;
-use super::sql::Filter;
+use super::sql::{RecordColumns, RecordQuery, list_rows, sql_integer};
 use super::wake::{Tx, Work};
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, RequestOrigin, Target};
@@ -663,53 +663,21 @@ pub fn holding(
     )
 }
 
-/// Filters and paging for [`list`].
-#[derive(Debug, Clone, Default)]
-pub struct CancellationQuery {
-    pub instance: Option<InstanceName>,
-    pub status: Option<String>,
-    pub service_id: Option<u64>,
-    pub after: Option<i64>,
-    pub limit: u32,
-}
-
 /// The statement [`list`] runs, and its parameters.
-pub(crate) fn list_statement(query: &CancellationQuery) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
-    let mut filter = Filter::default();
-    if let Some(instance) = &query.instance {
-        filter.push("c.instance =", instance.as_str().to_owned());
-    }
-    if let Some(status) = &query.status {
-        filter.push("c.status =", status.clone());
-    }
-    if let Some(service) = query.service_id {
-        filter.push(
-            "c.subject_kind = 'service' AND c.subject_id =",
-            sql_integer(service),
-        );
-    }
-    if let Some(after) = query.after {
-        filter.push("c.id >", after);
-    }
-    let (clause, limit, values) = filter.finish(query.limit);
-    let sql = format!("{STORED} {clause} ORDER BY c.id LIMIT ?{limit}");
-    (sql, values)
+pub(crate) fn list_statement(query: &RecordQuery) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    query.statement(
+        STORED,
+        &RecordColumns {
+            alias: "c.",
+            service: "c.subject_kind = 'service' AND c.subject_id =",
+        },
+    )
 }
 
 /// Cancellations in the order they were recorded.
 pub fn list(
     connection: &Connection,
-    query: &CancellationQuery,
+    query: &RecordQuery,
 ) -> rusqlite::Result<Vec<StoredCancellation>> {
-    let (sql, values) = list_statement(query);
-    let mut statement = connection.prepare(&sql)?;
-    let rows = statement.query_map(
-        rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
-        stored_from_row,
-    )?;
-    rows.collect()
-}
-
-fn sql_integer(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
+    list_rows(connection, list_statement(query), stored_from_row)
 }

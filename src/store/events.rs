@@ -2,7 +2,7 @@
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
-use super::sql::Filter;
+use super::sql::{Filter, sql_integer};
 
 use super::model::{Inserted, NewEvent};
 use crate::domain::envelope::{Actor, ActorKind, Source};
@@ -51,12 +51,6 @@ impl<'t> Insert<'t> {
             Inserted::Duplicate
         })
     }
-}
-
-/// WHMCS ids fit in SQLite's signed 64-bit integers; larger ones are clamped
-/// rather than wrapped into negatives.
-fn sql_integer(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
 }
 
 /// A stored event as the admin API shows it.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::sql::Filter;
+use super::sql::{Filter, sql_integer};
 use super::wake::{Tx, Work};
 
 use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient, Subject};
@@ -98,10 +98,6 @@ pub(super) fn subject_columns(subject: Subject) -> (&'static str, Option<u64>) {
         Subject::Domain(id) => ("domain", Some(id)),
         Subject::Quote(id) => ("quote", Some(id)),
     }
-}
-
-fn sql_integer(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
 }
 
 /// What an operator's retry did.

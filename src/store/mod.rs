@@ -20,6 +20,7 @@ mod writer;
 
 pub use database::Database;
 pub use model::{Inserted, NewEvent, StoreError};
+pub use sql::RecordQuery;
 pub use wake::{Tx, Wake, Work};
 pub use writer::{FloodWatch, GIVE_WAY, Writer, WriterThread};
 
@@ -252,7 +253,7 @@ mod tests {
             ),
             (
                 "upgrade_applications",
-                upgrades::list_statement(&upgrades::ApplicationQuery {
+                upgrades::list_statement(&RecordQuery {
                     instance: instance(),
                     status: None,
                     service_id: None,
@@ -262,7 +263,7 @@ mod tests {
             ),
             (
                 "cancellations",
-                cancellations::list_statement(&cancellations::CancellationQuery {
+                cancellations::list_statement(&RecordQuery {
                     instance: instance(),
                     status: None,
                     service_id: None,
@@ -272,7 +273,7 @@ mod tests {
             ),
             (
                 "transfers",
-                transfers::list_statement(&transfers::TransferQuery {
+                transfers::list_statement(&RecordQuery {
                     instance: instance(),
                     status: None,
                     service_id: None,

@@ -1,5 +1,9 @@
 //! Pieces of SQL the store's modules build their statements from.
 
+use rusqlite::{Connection, Row, ToSql};
+
+use crate::domain::ids::InstanceName;
+
 /// `WHERE` conditions with numbered parameters, for the admin lists.
 #[derive(Default)]
 pub(super) struct Filter {
@@ -47,4 +51,72 @@ impl<S: crate::domain::status::Named> std::fmt::Display for AnyStatus<S> {
         }
         Ok(())
     }
+}
+
+/// A WHMCS id as SQLite stores it.
+pub(super) fn sql_integer(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// Filters and paging of a list of a rule's records (upgrades,
+/// cancellations, transfers), in id order.
+#[derive(Debug, Clone, Default)]
+pub struct RecordQuery {
+    pub instance: Option<InstanceName>,
+    pub status: Option<String>,
+    pub service_id: Option<u64>,
+    /// Only rows after this id (the previous page's cursor).
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// Where a record table's columns are: `alias` prefixes its columns (`c.`,
+/// or empty), `service` is the condition a service id completes.
+pub(super) struct RecordColumns {
+    pub(super) alias: &'static str,
+    pub(super) service: &'static str,
+}
+
+impl RecordQuery {
+    /// `select` (the statement up to its `WHERE`) with this query's
+    /// conditions, in id order, and its parameters.
+    pub(super) fn statement(
+        &self,
+        select: &str,
+        columns: &RecordColumns,
+    ) -> (String, Vec<Box<dyn ToSql>>) {
+        let alias = columns.alias;
+        let mut filter = Filter::default();
+        if let Some(instance) = &self.instance {
+            filter.push(&format!("{alias}instance ="), instance.as_str().to_owned());
+        }
+        if let Some(status) = &self.status {
+            filter.push(&format!("{alias}status ="), status.clone());
+        }
+        if let Some(service) = self.service_id {
+            filter.push(columns.service, sql_integer(service));
+        }
+        if let Some(after) = self.after {
+            filter.push(&format!("{alias}id >"), after);
+        }
+        let (clause, limit, values) = filter.finish(self.limit);
+        (
+            format!("{select} {clause} ORDER BY {alias}id LIMIT ?{limit}"),
+            values,
+        )
+    }
+}
+
+/// Runs a list statement and reads each row with `read`.
+pub(super) fn list_rows<T>(
+    connection: &Connection,
+    (sql, values): (String, Vec<Box<dyn ToSql>>),
+    read: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let mut statement = connection.prepare(&sql)?;
+    let rows = statement.query_map(
+        rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
+        read,
+    )?;
+    rows.collect()
 }

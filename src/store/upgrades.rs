@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::messages::{self, Retry};
 use super::rows::RuleRows;
-use super::sql::Filter;
+use super::sql::{RecordColumns, RecordQuery, list_rows, sql_integer};
 use super::wake::{Tx, Work};
 
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
@@ -213,56 +213,27 @@ pub struct StoredApplication {
     pub applied_at: Option<String>,
 }
 
-/// Filters and paging for [`list`].
-#[derive(Debug, Clone, Default)]
-pub struct ApplicationQuery {
-    pub instance: Option<InstanceName>,
-    pub status: Option<String>,
-    pub service_id: Option<u64>,
-    /// Only rows after this id (the previous page's cursor).
-    pub after: Option<i64>,
-    pub limit: u32,
-}
-
 /// The statement [`list`] runs, and its parameters.
-pub(crate) fn list_statement(query: &ApplicationQuery) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
-    let mut filter = Filter::default();
-    if let Some(instance) = &query.instance {
-        filter.push("u.instance =", instance.as_str().to_owned());
-    }
-    if let Some(status) = &query.status {
-        filter.push("u.status =", status.clone());
-    }
-    if let Some(service) = query.service_id {
-        filter.push("u.service_id =", sql_integer(service));
-    }
-    if let Some(after) = query.after {
-        filter.push("u.id >", after);
-    }
-    let (clause, limit, values) = filter.finish(query.limit);
-    let sql = format!(
+pub(crate) fn list_statement(query: &RecordQuery) -> (String, Vec<Box<dyn rusqlite::ToSql>>) {
+    query.statement(
         "SELECT u.id, e.id, u.instance, u.upgrade_id, u.service_id, u.client_id, u.product_id,
                 u.billing_cycle, u.policy, u.enable_date, u.next_due_date, u.recurring_amount,
                 u.status, u.attempts, u.last_error, u.planned_at_ms, u.applied_at_ms,
                 u.upgrade_type
-           FROM upgrade_applications u JOIN events e ON e.seq = u.event_seq
-           {clause} ORDER BY u.id LIMIT ?{limit}"
-    );
-    (sql, values)
+           FROM upgrade_applications u JOIN events e ON e.seq = u.event_seq",
+        &RecordColumns {
+            alias: "u.",
+            service: "u.service_id =",
+        },
+    )
 }
 
 /// Recorded upgrades in the order they were reported.
 pub fn list(
     connection: &Connection,
-    query: &ApplicationQuery,
+    query: &RecordQuery,
 ) -> rusqlite::Result<Vec<StoredApplication>> {
-    let (sql, values) = list_statement(query);
-    let mut statement = connection.prepare(&sql)?;
-    let rows = statement.query_map(
-        rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
-        application_from_row,
-    )?;
-    rows.collect()
+    list_rows(connection, list_statement(query), application_from_row)
 }
 
 fn application_from_row(row: &Row<'_>) -> rusqlite::Result<StoredApplication> {
@@ -425,8 +396,4 @@ pub fn request_ended(
         params![id, status, error, now.as_millisecond()],
     )?;
     Ok(())
-}
-
-fn sql_integer(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
 }

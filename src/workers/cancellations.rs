@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context as _;
+
+use super::{Budget, Turn};
 use jiff::civil::Date;
 
 use crate::config::Config;
@@ -121,27 +123,24 @@ impl CancellationWorker {
     /// Carries out every open cancellation as of `now`: the day each
     /// installation's timezone gives it decides what is due.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<CancellationReport> {
-        let database = self.database.clone();
-        let open = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let connection = database.reader()?;
-            Ok(cancellations::open(&connection)?)
-        })
-        .await
-        .context("the cancellation query stopped")??;
+        let open = super::read(&self.database, "cancellation", cancellations::open).await?;
         let mut report = CancellationReport::default();
-        let mut advanced = 0;
+        let mut budget = Budget::new(&self.backoff, now, PASS_LIMIT);
         for cancellation in open {
-            if !self.backoff.due(cancellation.id, now) {
-                report.waiting += 1;
-                continue;
-            }
-            if advanced == PASS_LIMIT {
-                report.more = true;
-                break;
+            match budget.turn(cancellation.id) {
+                Turn::Waiting => {
+                    report.waiting += 1;
+                    continue;
+                }
+                Turn::Spent => {
+                    report.more = true;
+                    break;
+                }
+                Turn::Go => {}
             }
             let mut steps = vec![self.advance(&cancellation, now).await?];
             if !matches!(steps[0], Advanced::NotDue) {
-                advanced += 1;
+                budget.spend();
             }
             if matches!(steps[0], Advanced::Scheduled) {
                 // An Immediate request is due the day it is scheduled.
@@ -170,12 +169,10 @@ impl CancellationWorker {
     }
 
     async fn effective_date(&self, id: i64) -> anyhow::Result<Option<Date>> {
-        let database = self.database.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Date>> {
-            Ok(cancellations::effective_date(&database.reader()?, id)?)
+        super::read(&self.database, "cancellation", move |c| {
+            cancellations::effective_date(c, id)
         })
         .await
-        .context("the cancellation query stopped")?
     }
 
     async fn advance(

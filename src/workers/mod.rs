@@ -17,7 +17,9 @@ pub mod upgrades;
 use std::future::Future;
 use std::time::Duration;
 
-use crate::store::{FloodWatch, GIVE_WAY, Work, Writer};
+use anyhow::Context as _;
+
+use crate::store::{Database, FloodWatch, GIVE_WAY, Work, Writer};
 
 /// How long a worker rests when nothing wakes it, and after a failed pass.
 pub const IDLE_PASS: Duration = Duration::from_secs(60);
@@ -38,6 +40,66 @@ impl Pass {
             more,
             rest: IDLE_PASS,
         }
+    }
+}
+
+/// Runs a read of the store on a blocking thread; `what` names it in the
+/// error.
+pub(crate) async fn read<T: Send + 'static>(
+    database: &Database,
+    what: &'static str,
+    query: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let database = database.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<T> { Ok(query(&database.reader()?)?) })
+        .await
+        .with_context(|| format!("the {what} query stopped"))?
+}
+
+/// What a pass may do with its next record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Turn {
+    /// It is waiting out its back-off: skip it.
+    Waiting,
+    /// The pass tried as many as it may: stop, more are due.
+    Spent,
+    Go,
+}
+
+/// One pass's budget: a record waiting out its back-off is skipped, and at
+/// most `limit` records are tried before the worker looks up (at a flood of
+/// hooks) again.
+pub(crate) struct Budget<'a> {
+    backoff: &'a backoff::Backoff,
+    now: jiff::Timestamp,
+    limit: usize,
+    tried: usize,
+}
+
+impl<'a> Budget<'a> {
+    pub(crate) fn new(backoff: &'a backoff::Backoff, now: jiff::Timestamp, limit: usize) -> Self {
+        Self {
+            backoff,
+            now,
+            limit,
+            tried: 0,
+        }
+    }
+
+    /// Whether record `id` is tried now.
+    pub(crate) fn turn(&self, id: i64) -> Turn {
+        if !self.backoff.due(id, self.now) {
+            Turn::Waiting
+        } else if self.tried >= self.limit {
+            Turn::Spent
+        } else {
+            Turn::Go
+        }
+    }
+
+    /// A record was tried.
+    pub(crate) fn spend(&mut self) {
+        self.tried += 1;
     }
 }
 

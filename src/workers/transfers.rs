@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use super::{Budget, Turn};
+
 use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::transfer::{self, ClearedSubscription, Status, Step};
@@ -72,15 +74,9 @@ impl TransferWorker {
 
     /// Expires and moves what is due at `now`.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<TransferReport> {
-        let database = self.database.clone();
-        let open = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let connection = database.reader()?;
-            Ok(transfers::open(&connection)?)
-        })
-        .await
-        .context("the transfer query stopped")??;
+        let open = super::read(&self.database, "transfer", transfers::open).await?;
         let mut report = TransferReport::default();
-        let mut tried = 0;
+        let mut budget = Budget::new(&self.backoff, now, PASS_LIMIT);
         for transfer in open {
             let Some(status) = transfer.status() else {
                 continue;
@@ -125,13 +121,16 @@ impl TransferWorker {
                 continue;
             }
             if matches!(status, Status::Accepted | Status::Approved | Status::Moving) {
-                if !self.backoff.due(transfer.id, now) {
-                    report.waiting += 1;
-                    continue;
-                }
-                if tried == PASS_LIMIT {
-                    report.more = true;
-                    break;
+                match budget.turn(transfer.id) {
+                    Turn::Waiting => {
+                        report.waiting += 1;
+                        continue;
+                    }
+                    Turn::Spent => {
+                        report.more = true;
+                        break;
+                    }
+                    Turn::Go => {}
                 }
             }
             let moving = match status {
@@ -166,7 +165,7 @@ impl TransferWorker {
                 _ => false,
             };
             if moving {
-                tried += 1;
+                budget.spend();
                 match self.carry_out(&transfer, now).await? {
                     Status::Completed => report.completed += 1,
                     Status::Failed => report.failed += 1,

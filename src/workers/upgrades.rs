@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
+use super::{Budget, Turn};
+
 use crate::domain::ids::InstanceName;
 use crate::metrics::Metrics;
 use crate::store::upgrades::{self, PendingApplication};
@@ -69,25 +71,21 @@ impl UpgradeWorker {
 
     /// As [`UpgradeWorker::drain`], as of `now`.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<ApplyReport> {
-        let database = self.database.clone();
-        let pending = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let connection = database.reader()?;
-            Ok(upgrades::pending(&connection)?)
-        })
-        .await
-        .context("the upgrade query stopped")??;
+        let pending = super::read(&self.database, "upgrade", upgrades::pending).await?;
         let mut report = ApplyReport::default();
-        let mut tried = 0;
+        let mut budget = Budget::new(&self.backoff, now, PASS_LIMIT);
         for upgrade in pending {
-            if !self.backoff.due(upgrade.id, now) {
-                report.waiting += 1;
-                continue;
+            match budget.turn(upgrade.id) {
+                Turn::Waiting => {
+                    report.waiting += 1;
+                    continue;
+                }
+                Turn::Spent => {
+                    report.more = true;
+                    break;
+                }
+                Turn::Go => budget.spend(),
             }
-            if tried == PASS_LIMIT {
-                report.more = true;
-                break;
-            }
-            tried += 1;
             match self.apply(&upgrade).await? {
                 Applied::Done => report.applied += 1,
                 Applied::Refused => report.failed += 1,

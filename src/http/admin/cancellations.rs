@@ -3,67 +3,27 @@
 //! token.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{
-    Admin, actions, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id,
-    parse_status,
-};
+use super::{Admin, RecordListParams, actions, page};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::cancellations::{self, CancellationQuery, Status, StoredCancellation};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    instance: Option<String>,
-    status: Option<String>,
-    service: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
-
-#[derive(Serialize)]
-struct CancellationPage {
-    cancellations: Vec<StoredCancellation>,
-    next_cursor: Option<String>,
-}
+use crate::store::cancellations::{self, Status};
 
 /// `GET /v1/admin/cancellations`: every recorded cancellation in order,
 /// with its dates, filtered by `instance`, `status` and `service`.
 pub async fn list(
     admin: Admin,
-    params: web::Query<ListParams>,
+    params: web::Query<RecordListParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = params.into_inner();
-    let query = CancellationQuery {
-        instance: admin.instance_filter(
-            params
-                .instance
-                .map(|text| parse_instance(&text))
-                .transpose()?,
-        )?,
-        status: params
-            .status
-            .map(|text| parse_status(text, Status::NAMES))
-            .transpose()?,
-        service_id: params
-            .service
-            .map(|text| parse_record_id("service", &text))
-            .transpose()?,
-        after: params.cursor.map(|text| parse_cursor(&text)).transpose()?,
-        limit: parse_limit(params.limit.as_deref())?,
-    };
-    let limit = query.limit as usize;
+    let query = params.into_inner().into_query(&admin, Status::NAMES)?;
+    let limit = query.limit;
     let found = state
         .read(move |connection| cancellations::list(connection, &query))
         .await?;
-    let next_cursor = next_cursor(&found, limit, |cancellation| cancellation.id);
-    Ok(HttpResponse::Ok().json(CancellationPage {
-        cancellations: found,
-        next_cursor,
+    Ok(page("cancellations", found, limit, |cancellation| {
+        cancellation.id
     }))
 }
 

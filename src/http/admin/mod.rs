@@ -202,3 +202,58 @@ pub(crate) fn parse_limit(text: Option<&str>) -> Result<u32, ApiError> {
         },
     }
 }
+
+/// The query of a list of a rule's records (upgrades, cancellations,
+/// transfers): `instance`, `status`, `service`, `cursor`, `limit`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordListParams {
+    instance: Option<String>,
+    status: Option<String>,
+    service: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+impl RecordListParams {
+    /// The store's query, within `admin`'s scope; `statuses` are the
+    /// table's.
+    pub(crate) fn into_query(
+        self,
+        admin: &Admin,
+        statuses: &[&str],
+    ) -> Result<store::RecordQuery, ApiError> {
+        Ok(store::RecordQuery {
+            instance: admin.instance_filter(
+                self.instance
+                    .map(|text| parse_instance(&text))
+                    .transpose()?,
+            )?,
+            status: self
+                .status
+                .map(|text| parse_status(text, statuses))
+                .transpose()?,
+            service_id: self
+                .service
+                .map(|text| parse_record_id("service", &text))
+                .transpose()?,
+            after: self.cursor.map(|text| parse_cursor(&text)).transpose()?,
+            limit: parse_limit(self.limit.as_deref())?,
+        })
+    }
+}
+
+/// `{"<key>": [...], "next_cursor": …}`: a page of `found` (at most
+/// `limit`), with the cursor of the next page, `null` on the last one.
+pub(crate) fn page<T: serde::Serialize>(
+    key: &str,
+    found: Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> i64,
+) -> actix_web::HttpResponse {
+    let next_cursor = next_cursor(&found, limit as usize, id);
+    actix_web::HttpResponse::Ok().json(serde_json::json!({
+        key: found,
+        "next_cursor": next_cursor,
+    }))
+}

@@ -3,27 +3,14 @@
 //! admin token.
 
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
-use super::{
-    Admin, actions, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id,
-    parse_status,
-};
+use super::{Admin, RecordListParams, actions, page};
 use crate::domain::transfer::Status;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::transfers::{self, StoredTransfer, TransferQuery};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    instance: Option<String>,
-    status: Option<String>,
-    service: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
+use crate::store::transfers::{self, StoredTransfer};
 
 /// A transfer with its audit trail.
 #[derive(Serialize)]
@@ -33,39 +20,15 @@ struct Audited {
     steps: Vec<transfers::StoredStep>,
 }
 
-#[derive(Serialize)]
-struct TransferPage {
-    transfers: Vec<Audited>,
-    next_cursor: Option<String>,
-}
-
 /// `GET /v1/admin/transfers`: transfers in order, each with every step
 /// (who took it, when, the preconditions checked).
 pub async fn list(
     admin: Admin,
-    params: web::Query<ListParams>,
+    params: web::Query<RecordListParams>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let params = params.into_inner();
-    let query = TransferQuery {
-        instance: admin.instance_filter(
-            params
-                .instance
-                .map(|text| parse_instance(&text))
-                .transpose()?,
-        )?,
-        status: params
-            .status
-            .map(|text| parse_status(text, Status::NAMES))
-            .transpose()?,
-        service_id: params
-            .service
-            .map(|text| parse_record_id("service", &text))
-            .transpose()?,
-        after: params.cursor.map(|text| parse_cursor(&text)).transpose()?,
-        limit: parse_limit(params.limit.as_deref())?,
-    };
-    let limit = query.limit as usize;
+    let query = params.into_inner().into_query(&admin, Status::NAMES)?;
+    let limit = query.limit;
     let found = state
         .read(move |c| {
             let found = transfers::list(c, &query)?;
@@ -78,10 +41,8 @@ pub async fn list(
                 .collect::<rusqlite::Result<Vec<_>>>()
         })
         .await?;
-    let next_cursor = next_cursor(&found, limit, |audited| audited.transfer.id);
-    Ok(HttpResponse::Ok().json(TransferPage {
-        transfers: found,
-        next_cursor,
+    Ok(page("transfers", found, limit, |audited| {
+        audited.transfer.id
     }))
 }
 

@@ -21,9 +21,7 @@ use crate::domain::texts::Language;
 use crate::http::error::ApiError;
 use crate::http::signed::SignedEvent;
 use crate::http::state::AppState;
-use crate::store::NewEvent;
 use crate::store::cancellations::{self, Status, StoredCancellation};
-use crate::store::events::EventStatus;
 use crate::whmcs::facts::{domain_facts, service_facts};
 
 /// Longest reason copied into WHMCS.
@@ -121,6 +119,24 @@ fn refused(refusal: Refusal, language: Language) -> ApiError {
     }
 }
 
+/// The service as WHMCS has it, with the open invoices that carry its
+/// lines (its upgrade rows read through the addon); `None` when WHMCS has no
+/// such service.
+async fn read_service(
+    whmcs: &crate::whmcs::WhmcsClient,
+    addon: &crate::whmcs::AddonClient,
+    service_id: u64,
+    public_url: &str,
+) -> Result<Option<crate::whmcs::facts::ServiceInvoices>, ApiError> {
+    let upgrades = addon
+        .upgrades(service_id)
+        .await
+        .map_err(ApiError::addon_unavailable)?;
+    service_facts(whmcs, service_id, &upgrades, public_url)
+        .await
+        .map_err(ApiError::unavailable)
+}
+
 fn not_found(target: Target) -> ApiError {
     let (kind, id) = target.columns();
     ApiError::NotFound(format!("WHMCS has no {kind} {id}"))
@@ -184,13 +200,8 @@ pub async fn preview(
                     "outcome": "cancellation_requested",
                 })));
             }
-            let upgrades = addon
-                .upgrades(service_id)
-                .await
-                .map_err(ApiError::addon_unavailable)?;
-            let facts = service_facts(whmcs, service_id, &upgrades, &public_url)
-                .await
-                .map_err(ApiError::unavailable)?
+            let facts = read_service(whmcs, addon, service_id, &public_url)
+                .await?
                 .ok_or_else(|| not_found(action.target))?;
             let mut options = Vec::new();
             for kind in [CancelType::Immediate, CancelType::EndOfBillingPeriod] {
@@ -283,13 +294,8 @@ pub async fn request(
                         .into(),
                 )
             })?;
-            let upgrades = addon
-                .upgrades(service_id)
-                .await
-                .map_err(ApiError::addon_unavailable)?;
-            let facts = service_facts(whmcs, service_id, &upgrades, &public_url)
-                .await
-                .map_err(ApiError::unavailable)?
+            let facts = read_service(whmcs, addon, service_id, &public_url)
+                .await?
                 .ok_or_else(|| not_found(action.target))?;
             let accepted = cancel::decide_service(
                 action.client_id,
@@ -340,31 +346,8 @@ pub async fn request(
         }
     };
     let target = action.target;
-    let SignedEvent {
-        id,
-        instance,
-        envelope,
-        body,
-    } = action.event;
+    let (id, instance, inserted) = super::store(action.event, &state, plan).await?;
     let event_id = id.as_str().to_owned();
-    let inserted = state
-        .writer
-        .insert(NewEvent {
-            id,
-            instance: instance.clone(),
-            hook: envelope.hook,
-            actor: envelope.context.actor,
-            source: envelope.context.source,
-            occurred_at: envelope.timestamp,
-            status: EventStatus::Received,
-            body,
-            plan,
-        })
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "cancellation not stored");
-            ApiError::StorageUnavailable
-        })?;
     tracing::info!(event = %event_id, ?inserted, ?target, "cancellation requested by the client");
     let name = instance.as_str().to_owned();
     let stored = state

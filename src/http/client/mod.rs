@@ -16,8 +16,12 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::domain::envelope::ActorKind;
+use crate::domain::ids::{EventId, InstanceName};
+use crate::domain::plan::Plan;
 use crate::domain::texts::Language;
 use crate::http::state::AppState;
+use crate::store::events::EventStatus;
+use crate::store::{Inserted, NewEvent};
 
 /// A verified, parsed action of a logged-in client: the prelude of every
 /// client route.
@@ -82,4 +86,40 @@ impl ClientAction {
                 .unwrap_or_default(),
         )
     }
+}
+
+/// Stores a client action's signed event as received, with what it plans
+/// (written in the event's transaction); returns its id and instance and
+/// whether it was new.
+pub async fn store(
+    event: SignedEvent,
+    state: &AppState,
+    plan: Plan,
+) -> Result<(EventId, InstanceName, Inserted), ApiError> {
+    let SignedEvent {
+        id,
+        instance,
+        envelope,
+        body,
+    } = event;
+    let hook = envelope.hook;
+    let inserted = state
+        .writer
+        .insert(NewEvent {
+            id: id.clone(),
+            instance: instance.clone(),
+            hook: hook.clone(),
+            actor: envelope.context.actor,
+            source: envelope.context.source,
+            occurred_at: envelope.timestamp,
+            status: EventStatus::Received,
+            body,
+            plan,
+        })
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, hook = hook.as_str(), "a client's action was not stored");
+            ApiError::StorageUnavailable
+        })?;
+    Ok((id, instance, inserted))
 }

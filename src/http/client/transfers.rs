@@ -17,10 +17,7 @@ use crate::domain::plan::Plan;
 use crate::domain::texts::{Language, Text};
 use crate::domain::transfer::{self, NewTransfer, Party, Refusal, Status, Step, StepRefusal};
 use crate::http::error::ApiError;
-use crate::http::signed::SignedEvent;
 use crate::http::state::AppState;
-use crate::store::NewEvent;
-use crate::store::events::EventStatus;
 use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer};
 use crate::whmcs::facts::{Question, transfer_facts};
 
@@ -156,36 +153,14 @@ pub async fn request(
             config.public_url_of(&instance)
         ),
     };
-    let SignedEvent {
-        id,
-        instance,
-        envelope,
-        body,
-    } = action.event;
+    let plan = Plan {
+        claimed: true,
+        transfers: vec![new],
+        ..Plan::default()
+    };
+    let (id, instance, _) = super::store(action.event, &state, plan).await?;
     let event_id = id.as_str().to_owned();
     let instance_name = instance.as_str().to_owned();
-    state
-        .writer
-        .insert(NewEvent {
-            id,
-            instance,
-            hook: envelope.hook,
-            actor: envelope.context.actor,
-            source: envelope.context.source,
-            occurred_at: envelope.timestamp,
-            status: EventStatus::Received,
-            body,
-            plan: Plan {
-                claimed: true,
-                transfers: vec![new],
-                ..Plan::default()
-            },
-        })
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "transfer request not stored");
-            ApiError::StorageUnavailable
-        })?;
     // Nothing recorded: another request for the service got there first.
     let stored = state
         .read(move |c| transfers::by_event(c, &event_id))

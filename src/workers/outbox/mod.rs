@@ -211,12 +211,10 @@ impl Outbox {
     /// retries through their schedule this way). Outcomes that sent nothing
     /// are written in batches, so a backlog drains at the writer's speed.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<DrainReport> {
-        let database = self.database.clone();
-        let due = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            Ok(messages::due(&database.reader()?, now, BATCH)?)
+        let due = super::read(&self.database, "outbox", move |c| {
+            messages::due(c, now, BATCH)
         })
-        .await
-        .context("the outbox query stopped")??;
+        .await?;
         let mut report = DrainReport::default();
         let mut pacing = Pacing::default();
         let mut settled: Vec<Settled> = Vec::new();
@@ -297,26 +295,24 @@ impl Outbox {
         if report.handled() >= BATCH as usize {
             return Duration::ZERO;
         }
-        let database = self.database.clone();
         let now = jiff::Timestamp::now();
-        let next = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            Ok(messages::next_due_after(&database.reader()?, now)?)
+        let next = super::read(&self.database, "outbox", move |c| {
+            messages::next_due_after(c, now)
         })
         .await;
         match next {
-            Ok(Ok(Some(at))) => {
+            Ok(Some(at)) => {
                 let wait = now
                     .duration_until(at)
                     .unsigned_abs()
                     .max(Duration::from_millis(1));
                 wait.min(IDLE_PASS)
             }
-            Ok(Ok(None)) => IDLE_PASS,
-            Ok(Err(error)) => {
+            Ok(None) => IDLE_PASS,
+            Err(error) => {
                 tracing::warn!(error = %format!("{error:#}"), "cannot read when the next alert is due");
                 IDLE_PASS
             }
-            Err(_) => IDLE_PASS,
         }
     }
 
