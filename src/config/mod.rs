@@ -82,82 +82,36 @@ pub const RULE_SETTINGS: &[&str] = &[
 
 /// Every flat setting key; the environment variable is `PUENTE_` + the key
 /// in upper case, the TOML key is the same split at its first `_` or not.
-pub const SETTINGS: &[&str] = &[
-    "listen",
-    "database",
-    "database_busy_timeout_ms",
-    "database_wal_preallocate_mib",
-    "timestamp_tolerance_s",
-    "log",
-    "log_format",
-    "dashboard_key",
-    "dashboard_url",
-    "hook_secrets",
-    "admin_token",
-    "whmcs_url",
-    "whmcs_identifier",
-    "whmcs_secret",
-    "whmcs_accesskey",
-    "public_url",
-    "timezone",
-    "whatsapp_mode",
-    "whatsapp_api_base",
-    "whatsapp_phone_number_id",
-    "whatsapp_token",
-    "whatsapp_app_secret",
-    "whatsapp_verify_token",
-    "whatsapp_timeout_ms",
-    "whatsapp_send_rate",
-    "alerts_templates",
-    "alerts_brand",
-    "alerts_consent",
-    "alerts_optin_field",
-    "alerts_optout_field",
-    "upgrade_policy",
-    "upgrade_targets",
-    "upgrade_tiers",
-    "upgrade_manual_department",
-    "cancellation_immediate_hour",
-    "outbox_retry_delays",
-    "transfer_approval",
-    "transfer_expiry_days",
-    "retention_days",
-];
+pub const SETTINGS: &[&str] = &joined::<
+    { SERVICE_SETTINGS.len() + CONNECTION_SETTINGS.len() + RULE_SETTINGS.len() },
+>([SERVICE_SETTINGS, CONNECTION_SETTINGS, RULE_SETTINGS]);
 
 /// Flat keys an `[instances.<name>]` table may set: its connection and any
 /// rule setting.
-pub const INSTANCE_SETTINGS: &[&str] = &[
-    "hook_secrets",
-    "admin_token",
-    "whmcs_url",
-    "whmcs_identifier",
-    "whmcs_secret",
-    "whmcs_accesskey",
-    "public_url",
-    "timezone",
-    "whatsapp_mode",
-    "whatsapp_api_base",
-    "whatsapp_phone_number_id",
-    "whatsapp_token",
-    "whatsapp_app_secret",
-    "whatsapp_verify_token",
-    "whatsapp_timeout_ms",
-    "whatsapp_send_rate",
-    "alerts_templates",
-    "alerts_brand",
-    "alerts_consent",
-    "alerts_optin_field",
-    "alerts_optout_field",
-    "upgrade_policy",
-    "upgrade_targets",
-    "upgrade_tiers",
-    "upgrade_manual_department",
-    "cancellation_immediate_hour",
-    "outbox_retry_delays",
-    "transfer_approval",
-    "transfer_expiry_days",
-    "retention_days",
-];
+pub const INSTANCE_SETTINGS: &[&str] =
+    &joined::<{ CONNECTION_SETTINGS.len() + RULE_SETTINGS.len() }>([
+        CONNECTION_SETTINGS,
+        RULE_SETTINGS,
+        &[],
+    ]);
+
+/// The lists one after the other, at compile time.
+const fn joined<const N: usize>(lists: [&[&'static str]; 3]) -> [&'static str; N] {
+    let mut all = [""; N];
+    let mut at = 0;
+    let mut list = 0;
+    while list < lists.len() {
+        let mut item = 0;
+        while item < lists[list].len() {
+            all[at] = lists[list][item];
+            at += 1;
+            item += 1;
+        }
+        list += 1;
+    }
+    assert!(at == N, "the lengths add up");
+    all
+}
 
 /// Settings whose values are never shown.
 pub const SECRET_SETTINGS: &[&str] = &[

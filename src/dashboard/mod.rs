@@ -699,24 +699,51 @@ impl WorkFilter {
     }
 }
 
+/// One list of a rule's records: where it reads them, how it shows them.
+struct RecordList<T, S: 'static> {
+    statuses: (&'static [&'static str], &'static [S]),
+    list: fn(&rusqlite::Connection, &RecordQuery) -> rusqlite::Result<Vec<T>>,
+    id: fn(&T) -> i64,
+    render: fn(&[T], Option<&str>, &str, Option<&str>) -> maud::Markup,
+    /// The page's title and its navigation entry.
+    title: &'static str,
+    active: &'static str,
+}
+
+impl<T: Send + 'static, S: Named> RecordList<T, S> {
+    async fn page(
+        &self,
+        operator: Operator,
+        filter: web::Query<WorkFilter>,
+        state: web::Data<AppState>,
+    ) -> Result<HttpResponse, PageError> {
+        let found = filter
+            .records(&operator, &state, self.statuses, self.list, self.id)
+            .await?;
+        let body = (self.render)(
+            &found,
+            given(&filter.status),
+            &operator.csrf,
+            given(&filter.done),
+        );
+        Ok(page(operator.layout(self.title, self.active, body)))
+    }
+}
+
 async fn upgrades(
     operator: Operator,
     filter: web::Query<WorkFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let statuses = (UpgradeStatus::NAMES, UpgradeStatus::IN_FLIGHT);
-    let found = filter
-        .records(&operator, &state, statuses, store::upgrades::list, |row| {
-            row.id
-        })
-        .await?;
-    let body = pages::upgrades(
-        &found,
-        given(&filter.status),
-        &operator.csrf,
-        given(&filter.done),
-    );
-    Ok(page(operator.layout("Upgrades", "upgrades", body)))
+    let list = RecordList {
+        statuses: (UpgradeStatus::NAMES, UpgradeStatus::IN_FLIGHT),
+        list: store::upgrades::list,
+        id: |row| row.id,
+        render: pages::upgrades,
+        title: "Upgrades",
+        active: "upgrades",
+    };
+    list.page(operator, filter, state).await
 }
 
 async fn retry_upgrade(
@@ -735,27 +762,15 @@ async fn cancellations(
     filter: web::Query<WorkFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let statuses = (CancellationStatus::NAMES, CancellationStatus::IN_FLIGHT);
-    let found = filter
-        .records(
-            &operator,
-            &state,
-            statuses,
-            store::cancellations::list,
-            |row| row.id,
-        )
-        .await?;
-    let body = pages::cancellations(
-        &found,
-        given(&filter.status),
-        &operator.csrf,
-        given(&filter.done),
-    );
-    Ok(page(operator.layout(
-        "Cancellations",
-        "cancellations",
-        body,
-    )))
+    let list = RecordList {
+        statuses: (CancellationStatus::NAMES, CancellationStatus::IN_FLIGHT),
+        list: store::cancellations::list,
+        id: |row| row.id,
+        render: pages::cancellations,
+        title: "Cancellations",
+        active: "cancellations",
+    };
+    list.page(operator, filter, state).await
 }
 
 async fn retry_cancellation(
@@ -774,19 +789,15 @@ async fn transfers(
     filter: web::Query<WorkFilter>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let statuses = (TransferStatus::NAMES, TransferStatus::IN_FLIGHT);
-    let found = filter
-        .records(&operator, &state, statuses, store::transfers::list, |row| {
-            row.id
-        })
-        .await?;
-    let body = pages::transfers(
-        &found,
-        given(&filter.status),
-        &operator.csrf,
-        given(&filter.done),
-    );
-    Ok(page(operator.layout("Transfers", "transfers", body)))
+    let list = RecordList {
+        statuses: (TransferStatus::NAMES, TransferStatus::IN_FLIGHT),
+        list: store::transfers::list,
+        id: |row| row.id,
+        render: pages::transfers,
+        title: "Transfers",
+        active: "transfers",
+    };
+    list.page(operator, filter, state).await
 }
 
 /// Each install's last diagnostics report (one instance's for a scoped

@@ -14,8 +14,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use anyhow::Context as _;
-
 use super::{Budget, Turn};
 use jiff::civil::Date;
 
@@ -27,6 +25,9 @@ use crate::metrics::Metrics;
 use crate::store::cancellations::{self, OpenCancellation, Status};
 use crate::store::{Database, Writer};
 use crate::whmcs::{AddonClient, Termination, WhmcsClient, WhmcsError};
+
+/// What a failed write of this worker failed to record.
+const STATE: &str = "cannot record the cancellation's state";
 
 /// How often a cancellation that waits (for the client's confirmation, or
 /// for its day) is checked against WHMCS's requests: staff withdraw one by
@@ -128,14 +129,8 @@ impl CancellationWorker {
         let mut budget = Budget::new(&self.backoff, now, PASS_LIMIT);
         for cancellation in open {
             match budget.turn(cancellation.id) {
-                Turn::Waiting => {
-                    report.waiting += 1;
-                    continue;
-                }
-                Turn::Spent => {
-                    report.more = true;
-                    break;
-                }
+                Turn::Skip => continue,
+                Turn::Stop => break,
                 Turn::Go => {}
             }
             let mut steps = vec![self.advance(&cancellation, now).await?];
@@ -165,6 +160,8 @@ impl CancellationWorker {
                 }
             }
         }
+        report.waiting += budget.skipped;
+        report.more = budget.more;
         Ok(report)
     }
 
@@ -197,8 +194,10 @@ impl CancellationWorker {
                 "instance {} has no WHMCS API settings (PUENTE_WHMCS_URL, …)",
                 cancellation.instance
             );
-            self.change(move |c| cancellations::mark_retry(c, id, &reason, now))
-                .await?;
+            super::record(&self.writer, STATE, move |c| {
+                cancellations::mark_retry(c, id, &reason, now)
+            })
+            .await?;
             return Ok(Advanced::Waiting);
         };
         let local = self.local_time(&whmcs.instance, now);
@@ -267,8 +266,10 @@ impl CancellationWorker {
                     format!("cannot ask the addon whether WHMCS holds the request: {error}");
                 tracing::warn!(cancellation = id, %error, "the addon could not be asked about a cancellation request");
                 let stored = reason.clone();
-                self.change(move |c| cancellations::mark_retry(c, id, &stored, now))
-                    .await?;
+                super::record(&self.writer, STATE, move |c| {
+                    cancellations::mark_retry(c, id, &stored, now)
+                })
+                .await?;
                 self.lock_checked().insert(id, now);
                 Ok(Held::Unknown)
             }
@@ -283,9 +284,10 @@ impl CancellationWorker {
         let id = cancellation.id;
         let why = "WHMCS no longer holds the cancellation request (deleted in WHMCS): \
                    it was withdrawn and nothing was terminated";
-        if self
-            .change(move |c| cancellations::mark_withdrawn(c, id, why, now))
-            .await?
+        if super::record(&self.writer, STATE, move |c| {
+            cancellations::mark_withdrawn(c, id, why, now)
+        })
+        .await?
         {
             self.metrics
                 .record_cancellation("withdrawn", &cancellation.instance);
@@ -324,8 +326,10 @@ impl CancellationWorker {
             Ok(Some(facts)) => facts,
             Ok(None) => {
                 let reason = format!("WHMCS has no service {}", cancellation.service_id);
-                self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
-                    .await?;
+                super::record(&self.writer, STATE, move |c| {
+                    cancellations::mark_failed(c, id, &reason, now)
+                })
+                .await?;
                 return Ok(Advanced::Failed);
             }
             Err(error) => return self.not_now(id, &error, now).await,
@@ -333,8 +337,10 @@ impl CancellationWorker {
         if is_gone(&facts.service.status) {
             let today = self.local_date(&whmcs.instance, now);
             let gone = cancellation.clone();
-            self.change(move |c| cancellations::mark_terminated(c, &gone, today, false, now))
-                .await?;
+            super::record(&self.writer, STATE, move |c| {
+                cancellations::mark_terminated(c, &gone, today, false, now)
+            })
+            .await?;
             return Ok(Advanced::Terminated);
         }
         let accepted = cancel::schedule(
@@ -345,7 +351,7 @@ impl CancellationWorker {
         );
         let row = cancellation.clone();
         let open = facts.open;
-        self.change(move |c| {
+        super::record(&self.writer, STATE, move |c| {
             cancellations::mark_scheduled(c, &row, accepted.effective_date, &open, now)
         })
         .await?;
@@ -371,16 +377,20 @@ impl CancellationWorker {
             Ok(Some(product)) => product.status,
             Ok(None) => {
                 let reason = format!("WHMCS has no service {service_id}");
-                self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
-                    .await?;
+                super::record(&self.writer, STATE, move |c| {
+                    cancellations::mark_failed(c, id, &reason, now)
+                })
+                .await?;
                 return Ok(Advanced::Failed);
             }
             Err(error) => return self.not_now(id, &error, now).await,
         };
         let done = cancellation.clone();
         if is_gone(&status) {
-            self.change(move |c| cancellations::mark_terminated(c, &done, today, false, now))
-                .await?;
+            super::record(&self.writer, STATE, move |c| {
+                cancellations::mark_terminated(c, &done, today, false, now)
+            })
+            .await?;
             self.metrics
                 .record_cancellation("terminated_by_whmcs", &cancellation.instance);
             return Ok(Advanced::Terminated);
@@ -392,9 +402,10 @@ impl CancellationWorker {
             Held::No => return self.withdraw(cancellation, now).await,
             Held::Unknown => return Ok(Advanced::Waiting),
         }
-        if !self
-            .change(move |c| cancellations::mark_terminating(c, id, now))
-            .await?
+        if !super::record(&self.writer, STATE, move |c| {
+            cancellations::mark_terminating(c, id, now)
+        })
+        .await?
         {
             return Ok(Advanced::NotDue);
         }
@@ -417,8 +428,10 @@ impl CancellationWorker {
         };
         match outcome {
             Ok(alert) => {
-                self.change(move |c| cancellations::mark_terminated(c, &done, today, alert, now))
-                    .await?;
+                super::record(&self.writer, STATE, move |c| {
+                    cancellations::mark_terminated(c, &done, today, alert, now)
+                })
+                .await?;
                 self.lock_checked().remove(&id);
                 tracing::info!(
                     service = service_id,
@@ -434,8 +447,10 @@ impl CancellationWorker {
                 self.metrics
                     .record_cancellation("failed", &cancellation.instance);
                 let reason = error.to_string();
-                self.change(move |c| cancellations::mark_failed(c, id, &reason, now))
-                    .await?;
+                super::record(&self.writer, STATE, move |c| {
+                    cancellations::mark_failed(c, id, &reason, now)
+                })
+                .await?;
                 Ok(Advanced::Failed)
             }
             Err(error) => self.not_now(id, &error, now).await,
@@ -451,8 +466,10 @@ impl CancellationWorker {
     ) -> anyhow::Result<Advanced> {
         tracing::warn!(cancellation = id, %error, "cancellation not carried out yet; will retry");
         let reason = error.to_string();
-        self.change(move |c| cancellations::mark_retry(c, id, &reason, now))
-            .await?;
+        super::record(&self.writer, STATE, move |c| {
+            cancellations::mark_retry(c, id, &reason, now)
+        })
+        .await?;
         Ok(Advanced::Waiting)
     }
 
@@ -491,17 +508,6 @@ impl CancellationWorker {
             (CancelType::Immediate, Some(hour)) => local.hour() >= hour,
             _ => true,
         }
-    }
-
-    async fn change<T, F>(&self, change: F) -> anyhow::Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
-    {
-        self.writer
-            .change(change)
-            .await
-            .context("cannot record the cancellation's state")
     }
 }
 

@@ -56,13 +56,27 @@ pub(crate) async fn read<T: Send + 'static>(
         .with_context(|| format!("the {what} query stopped"))?
 }
 
-/// What a pass may do with its next record.
+/// Runs `change` through the writer; `context` says what failed to be
+/// recorded.
+pub(crate) async fn record<T, F>(
+    writer: &Writer,
+    context: &'static str,
+    change: F,
+) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
+{
+    writer.change(change).await.context(context)
+}
+
+/// What a pass does with its next record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Turn {
-    /// It is waiting out its back-off: skip it.
-    Waiting,
+    /// It is waiting out its back-off: skip it (counted as waiting).
+    Skip,
     /// The pass tried as many as it may: stop, more are due.
-    Spent,
+    Stop,
     Go,
 }
 
@@ -74,6 +88,10 @@ pub(crate) struct Budget<'a> {
     now: jiff::Timestamp,
     limit: usize,
     tried: usize,
+    /// Records skipped while waiting out their back-off.
+    pub(crate) skipped: usize,
+    /// The pass stopped at its limit: more are due now.
+    pub(crate) more: bool,
 }
 
 impl<'a> Budget<'a> {
@@ -83,15 +101,19 @@ impl<'a> Budget<'a> {
             now,
             limit,
             tried: 0,
+            skipped: 0,
+            more: false,
         }
     }
 
-    /// Whether record `id` is tried now.
-    pub(crate) fn turn(&self, id: i64) -> Turn {
+    /// What the pass does with record `id`.
+    pub(crate) fn turn(&mut self, id: i64) -> Turn {
         if !self.backoff.due(id, self.now) {
-            Turn::Waiting
+            self.skipped += 1;
+            Turn::Skip
         } else if self.tried >= self.limit {
-            Turn::Spent
+            self.more = true;
+            Turn::Stop
         } else {
             Turn::Go
         }

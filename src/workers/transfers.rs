@@ -9,8 +9,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::Context as _;
-
 use super::{Budget, Turn};
 
 use crate::domain::alerts::AlertKind;
@@ -21,6 +19,9 @@ use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer};
 use crate::store::{Database, Writer};
 use crate::whmcs::addon::{MoveRequest, Moved};
 use crate::whmcs::{AddonClient, AddonError};
+
+/// What a failed write of this worker failed to record.
+const STATE: &str = "cannot record the transfer's state";
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -99,21 +100,20 @@ impl TransferWorker {
                     to_owner: true,
                     to_recipient: false,
                 };
-                if self
-                    .change(move |c| {
-                        transfers::take_step(
-                            c,
-                            &expired,
-                            status,
-                            Status::Expired,
-                            Actor::system(),
-                            &[],
-                            None,
-                            Some(alert),
-                            now,
-                        )
-                    })
-                    .await?
+                if super::record(&self.writer, STATE, move |c| {
+                    transfers::take_step(
+                        c,
+                        &expired,
+                        status,
+                        Status::Expired,
+                        Actor::system(),
+                        &[],
+                        None,
+                        Some(alert),
+                        now,
+                    )
+                })
+                .await?
                 {
                     self.metrics.record_transfer("expired", &transfer.instance);
                     report.expired += 1;
@@ -122,14 +122,8 @@ impl TransferWorker {
             }
             if matches!(status, Status::Accepted | Status::Approved | Status::Moving) {
                 match budget.turn(transfer.id) {
-                    Turn::Waiting => {
-                        report.waiting += 1;
-                        continue;
-                    }
-                    Turn::Spent => {
-                        report.more = true;
-                        break;
-                    }
+                    Turn::Skip => continue,
+                    Turn::Stop => break,
                     Turn::Go => {}
                 }
             }
@@ -146,21 +140,20 @@ impl TransferWorker {
                         now,
                     )
                     .is_ok()
-                        && self
-                            .change(move |c| {
-                                transfers::take_step(
-                                    c,
-                                    &starting,
-                                    status,
-                                    Status::Moving,
-                                    Actor::system(),
-                                    &[],
-                                    None,
-                                    None,
-                                    now,
-                                )
-                            })
-                            .await?
+                        && super::record(&self.writer, STATE, move |c| {
+                            transfers::take_step(
+                                c,
+                                &starting,
+                                status,
+                                Status::Moving,
+                                Actor::system(),
+                                &[],
+                                None,
+                                None,
+                                now,
+                            )
+                        })
+                        .await?
                 }
                 _ => false,
             };
@@ -178,6 +171,8 @@ impl TransferWorker {
                 self.backoff.done(transfer.id);
             }
         }
+        report.waiting += budget.skipped;
+        report.more = budget.more;
         Ok(report)
     }
 
@@ -214,7 +209,7 @@ impl TransferWorker {
             Err(AddonError::Refused { code, message }) => {
                 let failed = transfer.clone();
                 let note = format!("{code}: {message}");
-                self.change(move |c| {
+                super::record(&self.writer, STATE, move |c| {
                     transfers::take_step(
                         c,
                         &failed,
@@ -234,8 +229,10 @@ impl TransferWorker {
             }
             Err(AddonError::Unreachable(reason)) => {
                 tracing::warn!(transfer = id, %reason, "move not made yet; will retry");
-                self.change(move |c| transfers::note_move_failure(c, id, &reason, now))
-                    .await?;
+                super::record(&self.writer, STATE, move |c| {
+                    transfers::note_move_failure(c, id, &reason, now)
+                })
+                .await?;
                 Ok(Status::Moving)
             }
         }
@@ -268,7 +265,7 @@ impl TransferWorker {
             to_owner: true,
             to_recipient: true,
         };
-        self.change(move |c| {
+        super::record(&self.writer, STATE, move |c| {
             if !cleared.is_empty() {
                 transfers::note_subscriptions_cleared(c, id, &cleared)?;
             }
@@ -301,17 +298,6 @@ impl TransferWorker {
             );
         }
         Ok(Status::Completed)
-    }
-
-    async fn change<T, F>(&self, change: F) -> anyhow::Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
-    {
-        self.writer
-            .change(change)
-            .await
-            .context("cannot record the transfer's state")
     }
 }
 

@@ -11,8 +11,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use anyhow::Context as _;
-
 use super::{Budget, Turn};
 
 use crate::domain::ids::InstanceName;
@@ -20,6 +18,9 @@ use crate::metrics::Metrics;
 use crate::store::upgrades::{self, PendingApplication};
 use crate::store::{Database, Writer};
 use crate::whmcs::{WhmcsClient, WhmcsError};
+
+/// What a failed write of this worker failed to record.
+const STATE: &str = "cannot record the upgrade's state";
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -76,14 +77,8 @@ impl UpgradeWorker {
         let mut budget = Budget::new(&self.backoff, now, PASS_LIMIT);
         for upgrade in pending {
             match budget.turn(upgrade.id) {
-                Turn::Waiting => {
-                    report.waiting += 1;
-                    continue;
-                }
-                Turn::Spent => {
-                    report.more = true;
-                    break;
-                }
+                Turn::Skip => continue,
+                Turn::Stop => break,
                 Turn::Go => budget.spend(),
             }
             match self.apply(&upgrade).await? {
@@ -97,6 +92,8 @@ impl UpgradeWorker {
             }
             self.backoff.done(upgrade.id);
         }
+        report.waiting += budget.skipped;
+        report.more = budget.more;
         Ok(report)
     }
 
@@ -112,8 +109,10 @@ impl UpgradeWorker {
                     "instance {} has no WHMCS API settings (PUENTE_WHMCS_URL, …)",
                     upgrade.instance
                 );
-                self.change(move |c| upgrades::mark_retry(c, id, &reason))
-                    .await?;
+                super::record(&self.writer, STATE, move |c| {
+                    upgrades::mark_retry(c, id, &reason)
+                })
+                .await?;
                 return Ok(Applied::Later);
             };
             if upgrade.interrupted && already_in_whmcs(whmcs, upgrade).await {
@@ -123,7 +122,7 @@ impl UpgradeWorker {
                 );
                 return self.applied(upgrade).await;
             }
-            self.change(move |c| upgrades::mark_applying(c, id)).await?;
+            super::record(&self.writer, STATE, move |c| upgrades::mark_applying(c, id)).await?;
             match whmcs
                 .update_client_product(upgrade.service_id, &fields)
                 .await
@@ -134,15 +133,19 @@ impl UpgradeWorker {
                     self.metrics
                         .record_upgrade("apply_failed", &upgrade.instance);
                     let reason = error.to_string();
-                    self.change(move |c| upgrades::mark_failed(c, id, &reason))
-                        .await?;
+                    super::record(&self.writer, STATE, move |c| {
+                        upgrades::mark_failed(c, id, &reason)
+                    })
+                    .await?;
                     return Ok(Applied::Refused);
                 }
                 Err(error) => {
                     tracing::warn!(upgrade = upgrade.upgrade_id, %error, "upgrade not applied yet; will retry");
                     let reason = error.to_string();
-                    self.change(move |c| upgrades::mark_retry(c, id, &reason))
-                        .await?;
+                    super::record(&self.writer, STATE, move |c| {
+                        upgrades::mark_retry(c, id, &reason)
+                    })
+                    .await?;
                     return Ok(Applied::Later);
                 }
             }
@@ -154,8 +157,10 @@ impl UpgradeWorker {
     async fn applied(&self, upgrade: &PendingApplication) -> anyhow::Result<Applied> {
         let now = jiff::Timestamp::now();
         let applied = upgrade.clone();
-        self.change(move |c| upgrades::mark_applied(c, &applied, now))
-            .await?;
+        super::record(&self.writer, STATE, move |c| {
+            upgrades::mark_applied(c, &applied, now)
+        })
+        .await?;
         self.metrics.record_upgrade("applied", &upgrade.instance);
         tracing::info!(
             upgrade = upgrade.upgrade_id,
@@ -164,17 +169,6 @@ impl UpgradeWorker {
             "upgrade applied"
         );
         Ok(Applied::Done)
-    }
-
-    async fn change<T, F>(&self, change: F) -> anyhow::Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
-    {
-        self.writer
-            .change(change)
-            .await
-            .context("cannot record the upgrade's state")
     }
 }
 
