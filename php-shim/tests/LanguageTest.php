@@ -1,6 +1,5 @@
 <?php
 
-use WHMCS\Module\Addon\Puente\Language;
 use WHMCS\Module\Addon\Puente\Messages;
 
 /**
@@ -17,15 +16,15 @@ final class LanguageTest extends ShimTestCase
         $cases = json_decode((string) file_get_contents(self::RULE), true)['cases'];
         $this->assertGreaterThanOrEqual(10, count($cases));
         foreach ($cases as $case) {
-            $this->assertSame($case['language'], Language::pick($case['profile'], $case['session']), json_encode($case));
+            $this->assertSame($case['language'], Messages::pickLanguage($case['profile'], $case['session']), json_encode($case));
         }
     }
 
     public function test_without_whmcs_database_the_session_decides(): void
     {
-        $this->assertSame('english', Language::current(['Language' => 'English', 'uid' => 1842]));
-        $this->assertSame('spanish', Language::current(['Language' => 'french']));
-        $this->assertSame('spanish', Language::current([]));
+        $this->assertSame('english', Messages::language(['Language' => 'English', 'uid' => 1842]));
+        $this->assertSame('spanish', Messages::language(['Language' => 'french']));
+        $this->assertSame('spanish', Messages::language([]));
         $_SESSION = ['Language' => 'english'];
         $this->assertSame('Cancel a service', Messages::text('cancel_title'));
         $_SESSION = ['Language' => 'spanish'];

@@ -561,7 +561,7 @@ async fn messages(
         .map(|text| {
             crate::http::admin::parse_status(
                 text.to_owned(),
-                crate::domain::delivery::MessageStatus::NAMES,
+                crate::domain::status::MessageStatus::NAMES,
             )
         })
         .transpose()?;

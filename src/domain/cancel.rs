@@ -19,6 +19,7 @@ use super::cycle::Cycle;
 use super::envelope::{Actor, ActorKind, Source};
 use super::ids::whmcs_id;
 use super::invoices;
+pub use super::status::CancellationStatus;
 use super::texts::{Language, Text};
 
 /// How long the backups of a terminated service are kept.
@@ -61,29 +62,6 @@ impl CancelType {
             Self::EndOfBillingPeriod => Text::CancelTypeEndOfPeriod,
         }
         .get(language)
-    }
-}
-
-crate::domain::status::statuses! {
-    /// Where a cancellation stands (`cancellations.status`).
-    pub enum CancellationStatus {
-        /// Made on WHMCS's own form; waits for the client to confirm it with
-        /// their email and password on puente's page. Never carried out.
-        Unconfirmed = "unconfirmed",
-        /// WHMCS took it; its dates are not read yet.
-        Requested = "requested",
-        /// The effective date is known; the service runs until then.
-        Scheduled = "scheduled",
-        /// Committed before puente asks WHMCS to terminate the service.
-        Terminating = "terminating",
-        Terminated = "terminated",
-        /// WHMCS refused the termination; `last_error` says why.
-        Failed = "failed",
-        /// WHMCS no longer holds the request (staff deleted it): never
-        /// carried out.
-        Withdrawn = "withdrawn",
-        /// A domain: its renewal was switched off, nothing else.
-        RenewalDisabled = "renewal_disabled",
     }
 }
 

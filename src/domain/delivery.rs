@@ -2,27 +2,7 @@
 //! order and more than once (messaging_signing.md §2.5): a message's status
 //! only ever moves forward.
 
-crate::domain::status::statuses! {
-    /// Where an alert stands (the `messages` table's `status`).
-    pub enum MessageStatus {
-        /// Waiting for the outbox (new, or a retry whose time will come).
-        Planned = "planned",
-        /// Never sent, with why (opted out, no phone, coalesced…).
-        Skipped = "skipped",
-        /// Committed before the Cloud API call.
-        Sending = "sending",
-        /// The service stopped while sending it: it may have reached the
-        /// client; only an operator sends it again.
-        Uncertain = "uncertain",
-        Sent = "sent",
-        Delivered = "delivered",
-        Read = "read",
-        /// Meta refused it for good, or reported a failure.
-        Failed = "failed",
-        /// Every try of the retry schedule failed.
-        Dead = "dead",
-    }
-}
+use super::status::MessageStatus;
 
 impl MessageStatus {
     /// Statuses an operator may send again.

@@ -66,11 +66,88 @@ pub fn names<S: Named>(statuses: &[S]) -> Vec<&'static str> {
     statuses.iter().map(|status| status.name()).collect()
 }
 
+statuses! {
+    /// Where an alert stands (the `messages` table's `status`).
+    pub enum MessageStatus {
+        /// Waiting for the outbox (new, or a retry whose time will come).
+        Planned = "planned",
+        /// Never sent, with why (opted out, no phone, coalesced…).
+        Skipped = "skipped",
+        /// Committed before the Cloud API call.
+        Sending = "sending",
+        /// The service stopped while sending it: it may have reached the
+        /// client; only an operator sends it again.
+        Uncertain = "uncertain",
+        Sent = "sent",
+        Delivered = "delivered",
+        Read = "read",
+        /// Meta refused it for good, or reported a failure.
+        Failed = "failed",
+        /// Every try of the retry schedule failed.
+        Dead = "dead",
+    }
+}
+
+statuses! {
+    /// Where a recorded upgrade stands (`upgrade_applications.status`).
+    pub enum UpgradeStatus {
+        Planned = "planned",
+        /// Committed before the WHMCS call.
+        Applying = "applying",
+        Applied = "applied",
+        /// WHMCS refused the change; `last_error` says why.
+        Failed = "failed",
+        /// A kind WHMCS applies itself: recorded, never applied.
+        Recorded = "recorded",
+        /// Refused by the rules.
+        Refused = "refused",
+    }
+}
+
+statuses! {
+    /// Where a cancellation stands (`cancellations.status`).
+    pub enum CancellationStatus {
+        /// Made on WHMCS's own form; waits for the client to confirm it with
+        /// their email and password on puente's page. Never carried out.
+        Unconfirmed = "unconfirmed",
+        /// WHMCS took it; its dates are not read yet.
+        Requested = "requested",
+        /// The effective date is known; the service runs until then.
+        Scheduled = "scheduled",
+        /// Committed before puente asks WHMCS to terminate the service.
+        Terminating = "terminating",
+        Terminated = "terminated",
+        /// WHMCS refused the termination; `last_error` says why.
+        Failed = "failed",
+        /// WHMCS no longer holds the request (staff deleted it): never
+        /// carried out.
+        Withdrawn = "withdrawn",
+        /// A domain: its renewal was switched off, nothing else.
+        RenewalDisabled = "renewal_disabled",
+    }
+}
+
+statuses! {
+    /// Where a transfer stands.
+    pub enum TransferStatus {
+        Requested = "requested",
+        Accepted = "accepted",
+        Approved = "approved",
+        /// Committed before the addon is asked to move the service.
+        Moving = "moving",
+        Completed = "completed",
+        Declined = "declined",
+        Withdrawn = "withdrawn",
+        Expired = "expired",
+        Failed = "failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::cancel::CancellationStatus;
-    use crate::domain::delivery::MessageStatus;
+    use crate::domain::status::MessageStatus;
     use crate::domain::transfer::{Approval, Status as TransferStatus};
     use crate::domain::upgrade_apply::UpgradeStatus;
 

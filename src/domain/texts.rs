@@ -1,7 +1,7 @@
 //! Every text the service shows a hosting client, in Spanish and English,
 //! and the one rule that picks the language.
 //!
-//! The rule, the same in the addon (`lib/Language.php`): the client's
+//! The rule, the same in the addon (`Messages::language` in `lib/Messages.php`): the client's
 //! profile language in WHMCS, else the language of their session, else
 //! Spanish; a language puente has no texts in counts as none.
 //! `fixtures/language-rule.json` holds cases both sides must agree on.

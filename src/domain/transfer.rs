@@ -14,23 +14,8 @@
 
 use jiff::{Timestamp, ToSpan as _};
 
+pub use super::status::TransferStatus as Status;
 use super::texts::{Language, Text};
-
-crate::domain::status::statuses! {
-    /// Where a transfer stands.
-    pub enum Status {
-        Requested = "requested",
-        Accepted = "accepted",
-        Approved = "approved",
-        /// Committed before the addon is asked to move the service.
-        Moving = "moving",
-        Completed = "completed",
-        Declined = "declined",
-        Withdrawn = "withdrawn",
-        Expired = "expired",
-        Failed = "failed",
-    }
-}
 
 impl Status {
     /// What the dashboard lists unless asked for another status.

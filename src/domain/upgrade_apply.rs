@@ -19,6 +19,7 @@ use serde_json::Value;
 use super::cycle::Cycle;
 use super::ids::whmcs_id;
 use super::money::{Currency, Money};
+pub use super::status::UpgradeStatus;
 use super::upgrade::UpgradePolicy;
 
 /// `tblupgrades.type` in WHMCS 8.4.
@@ -58,22 +59,6 @@ impl UpgradeType {
     /// Whether the upgrade moves the service to another product.
     pub fn moves_product(self) -> bool {
         matches!(self, Self::Package | Self::Service)
-    }
-}
-
-crate::domain::status::statuses! {
-    /// Where a recorded upgrade stands (`upgrade_applications.status`).
-    pub enum UpgradeStatus {
-        Planned = "planned",
-        /// Committed before the WHMCS call.
-        Applying = "applying",
-        Applied = "applied",
-        /// WHMCS refused the change; `last_error` says why.
-        Failed = "failed",
-        /// A kind WHMCS applies itself: recorded, never applied.
-        Recorded = "recorded",
-        /// Refused by the rules.
-        Refused = "refused",
     }
 }
 

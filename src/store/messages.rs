@@ -9,8 +9,8 @@ use super::sql::{Filter, sql_integer};
 use super::wake::{Tx, Work};
 
 use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient, Subject};
-use crate::domain::delivery::MessageStatus;
 use crate::domain::ids::{EventId, InstanceName};
+use crate::domain::status::MessageStatus;
 use crate::domain::templates::Parameter;
 
 /// Why an alert was recorded but will not be sent.

@@ -398,7 +398,7 @@ mod tests {
         );
         assert_eq!(
             checked_values(&reader, "messages", "status"),
-            crate::domain::delivery::MessageStatus::NAMES
+            crate::domain::status::MessageStatus::NAMES
         );
         assert_eq!(
             checked_values(&reader, "upgrade_applications", "status"),

@@ -8,8 +8,8 @@ use super::{
     Admin, actions, next_cursor, parse_cursor, parse_instance, parse_limit, parse_record_id,
     parse_status,
 };
-use crate::domain::delivery::MessageStatus;
 use crate::domain::ids::EventId;
+use crate::domain::status::MessageStatus;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::store::messages::{self, MessageQuery, StoredMessage};

@@ -39,7 +39,7 @@ final class CancelPage
     ): array {
         $serviceId = self::positive($request['id'] ?? null);
         $domainId = $serviceId > 0 ? 0 : self::positive($request['domainid'] ?? null);
-        $language = Language::current();
+        $language = Messages::language();
         $vars = [
             'serviceid' => $serviceId,
             'domainid' => $domainId,

@@ -26,7 +26,7 @@ final class TransferPage
      */
     public static function page(array $request, bool $isPost, ClientActions $actions, Context $context, string $sessionToken): array
     {
-        $language = Language::current();
+        $language = Messages::language();
         $serviceId = self::positive($request['id'] ?? null);
         $clientId = (int) ($context->actor['id'] ?? 0);
         $vars = [

@@ -67,7 +67,7 @@ final class UpgradeFacts
             ],
             'currency' => self::currencyCode($currencyId),
             // The language of the refusals, by the rule the pages follow.
-            'language' => Language::pick((string) ($client->language ?? ''), is_string($_SESSION['Language'] ?? null) ? $_SESSION['Language'] : ''),
+            'language' => Messages::pickLanguage((string) ($client->language ?? ''), is_string($_SESSION['Language'] ?? null) ? $_SESSION['Language'] : ''),
             'upgrade_targets' => self::upgradeTargets((int) $service->packageid),
             'target_pricing' => (object) $prices,
         ];
