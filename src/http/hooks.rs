@@ -7,7 +7,6 @@ use serde_json::json;
 use super::error::ApiError;
 use super::signed::{self, SignedEvent};
 use crate::domain;
-use crate::domain::envelope::Envelope;
 use crate::domain::ids::{EventId, InstanceName};
 use crate::domain::plan::Input;
 use crate::http::state::AppState;
@@ -68,32 +67,22 @@ async fn store(
 
 /// The event to store: the verified one, with what the rules plan for it.
 fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
-    let SignedEvent {
-        id,
-        instance,
-        envelope,
-        body,
-    } = event;
-    let Envelope {
-        hook,
-        timestamp,
-        data,
-        context,
-    } = envelope;
+    let (id, instance, envelope) = (&event.id, &event.instance, &event.envelope);
+    let hook = envelope.hook.as_str();
     let plan = domain::plan::plan(&Input {
-        hook: hook.as_str(),
-        data: &data,
-        actor: &context.actor,
-        source: context.source,
+        hook,
+        data: &envelope.data,
+        actor: &envelope.context.actor,
+        source: envelope.context.source,
         event_id: id.as_str(),
-        local_date: state.local_date(&instance, timestamp),
-        upgrade_policy: state.config.for_instance(&instance).upgrade_policy,
+        local_date: state.local_date(instance, envelope.timestamp),
+        upgrade_policy: state.config.for_instance(instance).upgrade_policy,
     });
     for note in &plan.notes {
         if note.warning {
-            tracing::warn!(%id, hook = hook.as_str(), rule = note.rule, reason = %note.reason, "a rule could not use the event");
+            tracing::warn!(%id, hook, rule = note.rule, reason = %note.reason, "a rule could not use the event");
         } else {
-            tracing::debug!(%id, hook = hook.as_str(), rule = note.rule, reason = %note.reason, "nothing planned");
+            tracing::debug!(%id, hook, rule = note.rule, reason = %note.reason, "nothing planned");
         }
     }
     let status = if plan.claimed {
@@ -101,17 +90,7 @@ fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
     } else {
         EventStatus::Unhandled
     };
-    NewEvent {
-        id,
-        instance,
-        hook,
-        actor: context.actor,
-        source: context.source,
-        occurred_at: timestamp,
-        status,
-        body,
-        plan,
-    }
+    event.stored(status, plan)
 }
 
 /// The answer to a stored event.

@@ -6,8 +6,11 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use super::error::ApiError;
 use crate::domain::envelope::{Envelope, EnvelopeError};
 use crate::domain::ids::{EventId, InstanceName};
+use crate::domain::plan::Plan;
 use crate::http::state::AppState;
 use crate::signature::{self, SignatureHeaders, VerifiedHeaders, VerifyError};
+use crate::store::NewEvent;
+use crate::store::events::EventStatus;
 
 /// Largest body accepted on signed routes.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -28,6 +31,24 @@ pub struct SignedEvent {
     pub instance: InstanceName,
     pub envelope: Envelope,
     pub body: Vec<u8>,
+}
+
+impl SignedEvent {
+    /// The event to store: its id, instance, the envelope's facts, the
+    /// signed bytes, and what the rules plan for it.
+    pub fn stored(self, status: EventStatus, plan: Plan) -> NewEvent {
+        NewEvent {
+            id: self.id,
+            instance: self.instance,
+            hook: self.envelope.hook,
+            actor: self.envelope.context.actor,
+            source: self.envelope.context.source,
+            occurred_at: self.envelope.timestamp,
+            status,
+            body: self.body,
+            plan,
+        }
+    }
 }
 
 /// Checks media type, size and signature, in that order (415, 413, 401).

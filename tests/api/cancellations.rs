@@ -673,18 +673,7 @@ async fn a_termination_whmcs_refuses_is_kept_for_the_administrator_and_retried_o
         .expect("drain");
     assert_eq!(report.terminated, 1);
     assert_eq!(row(&app).0, "terminated");
-    assert_error(
-        app.admin_post(&retry(id)).await,
-        StatusCode::CONFLICT,
-        "not_retryable",
-    )
-    .await;
-    assert_error(
-        app.admin_post(&retry(99)).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    assert_retry_refused(&app, "cancellations", &id.to_string()).await;
     fake.assert_no_money_moved();
     app.stop().await;
 }

@@ -883,16 +883,7 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
 
 #[tokio::test]
 async fn a_failed_upgrade_is_listed_with_its_next_step_and_retried_from_the_list() {
-    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
-    mount_update(
-        &whmcs,
-        ResponseTemplate::new(200)
-            .set_body_json(json!({"result": "error", "message": "Service ID Not Found"})),
-    )
-    .await;
-    let app = app_with(&whmcs, &[]).await;
-    let after = json!({"upgradeid": 77, "_puente": {"upgrade": upgrade_row("Completed")}});
-    fire(&app, "evt_upgraded", "AfterProductUpgrade", after, system()).await;
+    let (_whmcs, app) = app_with_a_refused_upgrade().await;
     assert_eq!(app.upgrades.drain().await.expect("drain").failed, 1);
     let cookie = sign_in(&app, ADMIN_TOKEN).await;
 

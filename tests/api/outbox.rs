@@ -632,18 +632,7 @@ async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_aga
         ("sent".to_owned(), 1, Some("wamid.AGAIN".to_owned()))
     );
 
-    assert_error(
-        app.admin_post(&retry(id.to_string())).await,
-        StatusCode::CONFLICT,
-        "not_retryable",
-    )
-    .await;
-    assert_error(
-        app.admin_post(&retry("999".into())).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    assert_retry_refused(&app, "messages", &id.to_string()).await;
     app.stop().await;
 }
 

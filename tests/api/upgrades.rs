@@ -114,16 +114,7 @@ async fn a_policy_that_keeps_the_due_date_records_the_upgrade_without_calling_wh
 
 #[tokio::test]
 async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retried() {
-    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
-    mount_update(
-        &whmcs,
-        ResponseTemplate::new(200)
-            .set_body_json(json!({"result": "error", "message": "Service ID Not Found"})),
-    )
-    .await;
-    let app = app_with(&whmcs, &[]).await;
-    let after = json!({"upgradeid": 77, "_puente": {"upgrade": upgrade_row("Completed")}});
-    fire(&app, "evt_upgraded", "AfterProductUpgrade", after, system()).await;
+    let (whmcs, app) = app_with_a_refused_upgrade().await;
 
     let report = app.upgrades.drain().await.expect("drain");
     let again = app.upgrades.drain().await.expect("drain");
@@ -170,18 +161,7 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
     );
     assert_eq!(app.upgrades.drain().await.expect("drain").applied, 1);
     assert_eq!(application(&app).0, "applied");
-    assert_error(
-        app.admin_post(&retry(id.to_string())).await,
-        StatusCode::CONFLICT,
-        "not_retryable",
-    )
-    .await;
-    assert_error(
-        app.admin_post(&retry("999".into())).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    assert_retry_refused(&app, "upgrades", &id.to_string()).await;
     app.stop().await;
 
     // WHMCS down: the upgrade waits, planned, with the reason.

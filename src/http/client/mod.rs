@@ -20,8 +20,8 @@ use crate::domain::ids::{EventId, InstanceName};
 use crate::domain::plan::Plan;
 use crate::domain::texts::Language;
 use crate::http::state::AppState;
+use crate::store::Inserted;
 use crate::store::events::EventStatus;
-use crate::store::{Inserted, NewEvent};
 
 /// A verified, parsed action of a logged-in client: the prelude of every
 /// client route.
@@ -96,26 +96,11 @@ pub async fn store(
     state: &AppState,
     plan: Plan,
 ) -> Result<(EventId, InstanceName, Inserted), ApiError> {
-    let SignedEvent {
-        id,
-        instance,
-        envelope,
-        body,
-    } = event;
-    let hook = envelope.hook;
+    let (id, instance) = (event.id.clone(), event.instance.clone());
+    let hook = event.envelope.hook.clone();
     let inserted = state
         .writer
-        .insert(NewEvent {
-            id: id.clone(),
-            instance: instance.clone(),
-            hook: hook.clone(),
-            actor: envelope.context.actor,
-            source: envelope.context.source,
-            occurred_at: envelope.timestamp,
-            status: EventStatus::Received,
-            body,
-            plan,
-        })
+        .insert(event.stored(EventStatus::Received, plan))
         .await
         .map_err(|error| {
             tracing::error!(%error, hook = hook.as_str(), "a client's action was not stored");

@@ -450,3 +450,21 @@ pub fn quote(request: &str) -> std::process::Output {
         .expect("write");
     child.wait_with_output().expect("quote output")
 }
+
+/// A retry of record `id` at `{kind}`'s admin route is refused: 409
+/// `not_retryable` for a record not in a state to retry, 404 for none.
+pub async fn assert_retry_refused(app: &TestApp, kind: &str, id: &str) {
+    let path = |id: &str| format!("/v1/admin/{kind}/{id}/retry");
+    assert_error(
+        app.admin_post(&path(id)).await,
+        StatusCode::CONFLICT,
+        "not_retryable",
+    )
+    .await;
+    assert_error(
+        app.admin_post(&path("999")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}

@@ -97,3 +97,20 @@ pub async fn mount_update(whmcs: &MockServer, answer: ResponseTemplate) {
         .mount(whmcs)
         .await;
 }
+
+/// A fake WHMCS that refuses every `UpdateClientProduct` ("Service ID Not
+/// Found"), and an app on it that stored a completed package upgrade of
+/// service 7731 (`evt_upgraded`), not yet tried.
+pub async fn app_with_a_refused_upgrade() -> (MockServer, TestApp) {
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    mount_update(
+        &whmcs,
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"result": "error", "message": "Service ID Not Found"})),
+    )
+    .await;
+    let app = app_with(&whmcs, &[]).await;
+    let after = json!({"upgradeid": 77, "_puente": {"upgrade": upgrade_row("Completed")}});
+    fire(&app, "evt_upgraded", "AfterProductUpgrade", after, system()).await;
+    (whmcs, app)
+}
