@@ -62,11 +62,11 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .route(
             "/v1/admin/cancellations",
-            web::get().to(admin::cancellations::list),
+            web::get().to(admin::records::list_cancellations),
         )
         .route(
             "/v1/admin/cancellations/{id}/retry",
-            web::post().to(admin::cancellations::retry),
+            web::post().to(admin::records::retry_cancellation),
         )
         .route(
             "/v1/client/transfers",
@@ -88,26 +88,29 @@ pub fn routes(config: &mut web::ServiceConfig) {
             "/v1/client/transfers/{id}/withdraw",
             web::post().to(client::transfers::withdraw),
         )
-        .route("/v1/admin/transfers", web::get().to(admin::transfers::list))
+        .route(
+            "/v1/admin/transfers",
+            web::get().to(admin::records::list_transfers),
+        )
         .route(
             "/v1/admin/transfers/{id}/approve",
-            web::post().to(admin::transfers::approve),
+            web::post().to(admin::records::approve_transfer),
         )
         .route(
             "/v1/admin/messages",
-            web::get().to(admin::messages::list_messages),
+            web::get().to(admin::records::list_messages),
         )
         .route(
             "/v1/admin/upgrades",
-            web::get().to(admin::upgrades::list_upgrades),
+            web::get().to(admin::records::list_upgrades),
         )
         .route(
             "/v1/admin/upgrades/{id}/retry",
-            web::post().to(admin::upgrades::retry_upgrade),
+            web::post().to(admin::records::retry_upgrade),
         )
         .route(
             "/v1/admin/messages/{id}/retry",
-            web::post().to(admin::messages::retry_message),
+            web::post().to(admin::records::retry_message),
         )
         .route("/v1/whatsapp/webhook", web::get().to(whatsapp::handshake))
         .route("/v1/whatsapp/webhook", web::post().to(whatsapp::notify))

@@ -1,14 +1,11 @@
-//! The admin API (`/v1/admin/...`), one file per family, behind an admin
-//! token: the token itself, global or scoped to one instance ([`Admin`]),
+//! The admin API (`/v1/admin/...`), behind an admin token (events in
+//! [`events`], the rules' records and their actions in [`records`]): the token itself, global or scoped to one instance ([`Admin`]),
 //! and the query values every list reads. The actions the admin API and
 //! the dashboard share are plain functions in [`actions`].
 
 pub mod actions;
-pub mod cancellations;
 pub mod events;
-pub mod messages;
-pub mod transfers;
-pub mod upgrades;
+pub mod records;
 
 use std::future::{Ready, ready};
 
