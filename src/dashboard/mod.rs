@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 use crate::domain::cancel::CancellationStatus;
 use crate::domain::ids::{EventId, HookType, InstanceName};
+use crate::domain::status::MessageStatus;
 use crate::domain::status::{Named, names};
 use crate::domain::transfer::Status as TransferStatus;
 use crate::domain::upgrade_apply::UpgradeStatus;
@@ -589,12 +590,9 @@ async fn messages(
     .into_iter()
     .filter_map(|(name, value)| given(value).map(|text| (name, text.to_owned())))
     .collect::<Vec<_>>();
-    let active = if status.as_deref() == Some("dead") {
-        "dead"
-    } else {
-        "messages"
-    };
-    let body = pages::messages(&found, &values, next, status.as_deref() == Some("dead"));
+    let dead_letters = status.as_deref() == Some(MessageStatus::Dead.as_str());
+    let active = if dead_letters { "dead" } else { "messages" };
+    let body = pages::messages(&found, &values, next, dead_letters);
     Ok(page(operator.layout("Messages", active, body)))
 }
 

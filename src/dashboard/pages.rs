@@ -501,7 +501,8 @@ pub fn message(
         .as_ref()
         .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
         .and_then(|value| serde_json::to_string_pretty(&value).ok());
-    let retryable = matches!(message.status.as_str(), "dead" | "failed" | "uncertain");
+    let shown = MessageStatus::parse(&message.status);
+    let retryable = shown.is_some_and(MessageStatus::is_retryable);
     html! {
         @if done == Some("retried") {
             p.notice role="status" { "Planned again: the outbox sends it on its next pass." }
@@ -522,7 +523,7 @@ pub fn message(
             form method="post" action=(format!("/admin/messages/{}/retry", message.id)) {
                 input type="hidden" name="csrf" value=(csrf);
                 button type="submit" { "Retry this message" }
-                @if message.status == "uncertain" {
+                @if shown == Some(MessageStatus::Uncertain) {
                     " " small.muted { "It may already have reached the client: a retry can send it twice." }
                 }
             }
@@ -621,7 +622,7 @@ pub fn upgrades(
                             td { (status(&upgrade.status)) }
                             td { (UpgradeStatus::parse(&upgrade.status).map_or("–", UpgradeStatus::next_step)) }
                             td { (upgrade.last_error.as_deref().unwrap_or("")) }
-                            td { @if upgrade.status == "failed" { (action_button(format!("/admin/upgrades/{}/retry", upgrade.id), csrf, "Retry")) } }
+                            td { @if UpgradeStatus::parse(&upgrade.status) == Some(UpgradeStatus::Failed) { (action_button(format!("/admin/upgrades/{}/retry", upgrade.id), csrf, "Retry")) } }
                         }
                     }
                 }
@@ -654,7 +655,7 @@ pub fn cancellations(
                             td { (status(&cancellation.status)) }
                             td { (CancellationStatus::parse(&cancellation.status).map_or("–", CancellationStatus::next_step)) }
                             td { (cancellation.last_error.as_deref().unwrap_or("")) }
-                            td { @if cancellation.status == "failed" { (action_button(format!("/admin/cancellations/{}/retry", cancellation.id), csrf, "Retry")) } }
+                            td { @if CancellationStatus::parse(&cancellation.status) == Some(CancellationStatus::Failed) { (action_button(format!("/admin/cancellations/{}/retry", cancellation.id), csrf, "Retry")) } }
                         }
                     }
                 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params};
 
 use super::sql::{Filter, sql_integer};
 use super::wake::{Tx, Work};
@@ -35,54 +35,84 @@ pub fn plan(
     alert: &PlannedAlert,
     now: jiff::Timestamp,
 ) -> rusqlite::Result<bool> {
-    let now_ms = now.as_millisecond();
-    let group = alert
-        .coalesce
-        .as_ref()
-        .map(|coalesce| coalesce.group.as_str());
-    let coalesced = match &alert.coalesce {
-        Some(Coalesce {
-            group,
-            skip_within: Some(window),
-        }) => {
-            let since =
-                now_ms.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
-            tx.prepare_cached(RECENT_IN_GROUP)?
-                .query_row(params![instance, group, since], |row| row.get::<_, bool>(0))?
-        }
-        _ => false,
-    };
-    let (subject_kind, subject_id) = subject_columns(alert.subject);
-    let (previous_phone, previous_country) = match &alert.recipient {
-        Recipient::Current => (None, None),
-        Recipient::Previous { phone, country } => (Some(phone.as_str()), Some(country.as_str())),
-    };
-    let status = if coalesced {
-        MessageStatus::Skipped
-    } else {
-        MessageStatus::Planned
-    };
-    let added = tx.prepare_cached(INSERT)?.execute(params![
-        event_seq,
-        instance,
-        alert.kind.as_str(),
-        alert.client_id.map(sql_integer),
-        subject_kind,
-        subject_id.map(sql_integer),
-        previous_phone,
-        previous_country,
-        alert.dedupe_key,
-        group,
-        status.as_str(),
-        coalesced.then_some(COALESCED),
-        now_ms,
-        details_column(&alert.details),
-    ])?;
-    let planned = added == 1 && !coalesced;
-    if planned {
-        tx.wake(Work::Alerts);
+    PlanStatements::prepare(tx)?.plan(tx, event_seq, instance, alert, now)
+}
+
+/// The statements of [`plan`], prepared once for a transaction that plans
+/// many (the writer's batch of events).
+pub(super) struct PlanStatements<'c> {
+    recent_in_group: CachedStatement<'c>,
+    insert: CachedStatement<'c>,
+}
+
+impl<'c> PlanStatements<'c> {
+    pub(super) fn prepare(connection: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(Self {
+            recent_in_group: connection.prepare_cached(RECENT_IN_GROUP)?,
+            insert: connection.prepare_cached(INSERT)?,
+        })
     }
-    Ok(planned)
+
+    /// See [`plan`].
+    pub(super) fn plan(
+        &mut self,
+        tx: &Tx<'_>,
+        event_seq: i64,
+        instance: &str,
+        alert: &PlannedAlert,
+        now: jiff::Timestamp,
+    ) -> rusqlite::Result<bool> {
+        let now_ms = now.as_millisecond();
+        let group = alert
+            .coalesce
+            .as_ref()
+            .map(|coalesce| coalesce.group.as_str());
+        let coalesced = match &alert.coalesce {
+            Some(Coalesce {
+                group,
+                skip_within: Some(window),
+            }) => {
+                let since =
+                    now_ms.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
+                self.recent_in_group
+                    .query_row(params![instance, group, since], |row| row.get::<_, bool>(0))?
+            }
+            _ => false,
+        };
+        let (subject_kind, subject_id) = subject_columns(alert.subject);
+        let (previous_phone, previous_country) = match &alert.recipient {
+            Recipient::Current => (None, None),
+            Recipient::Previous { phone, country } => {
+                (Some(phone.as_str()), Some(country.as_str()))
+            }
+        };
+        let status = if coalesced {
+            MessageStatus::Skipped
+        } else {
+            MessageStatus::Planned
+        };
+        let added = self.insert.execute(params![
+            event_seq,
+            instance,
+            alert.kind.as_str(),
+            alert.client_id.map(sql_integer),
+            subject_kind,
+            subject_id.map(sql_integer),
+            previous_phone,
+            previous_country,
+            alert.dedupe_key,
+            group,
+            status.as_str(),
+            coalesced.then_some(COALESCED),
+            now_ms,
+            details_column(&alert.details),
+        ])?;
+        let planned = added == 1 && !coalesced;
+        if planned {
+            tx.wake(Work::Alerts);
+        }
+        Ok(planned)
+    }
 }
 
 /// An alert's planned template values as stored: a JSON object, or NULL.

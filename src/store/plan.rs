@@ -24,6 +24,7 @@ pub(super) const RECORD_TABLES: [&str; 3] = [
 /// The statements of one transaction, each prepared on first use.
 pub(super) struct PlanRows<'t, 'c> {
     transaction: &'t Transaction<'c>,
+    messages: Option<messages::PlanStatements<'t>>,
     upgrades: Option<UpgradeRows<'t>>,
     cancellations: Option<CancellationRows<'t>>,
     transfers: Option<TransferRows<'t>>,
@@ -33,6 +34,7 @@ impl<'t, 'c> PlanRows<'t, 'c> {
     pub(super) fn new(transaction: &'t Transaction<'c>) -> Self {
         Self {
             transaction,
+            messages: None,
             upgrades: None,
             cancellations: None,
             transfers: None,
@@ -49,8 +51,16 @@ impl<'t, 'c> PlanRows<'t, 'c> {
         plan: &Plan,
         now: jiff::Timestamp,
     ) -> rusqlite::Result<()> {
-        for alert in &plan.alerts {
-            messages::plan(tx, event_seq, instance.as_str(), alert, now)?;
+        if !plan.alerts.is_empty() {
+            let statements = match &mut self.messages {
+                Some(statements) => statements,
+                None => self
+                    .messages
+                    .insert(messages::PlanStatements::prepare(self.transaction)?),
+            };
+            for alert in &plan.alerts {
+                statements.plan(tx, event_seq, instance.as_str(), alert, now)?;
+            }
         }
         let event = Event {
             tx,
