@@ -34,7 +34,8 @@ pub struct Pass {
 }
 
 impl Pass {
-    /// A pass that took everything due: rest [`IDLE_PASS`].
+    /// A pass of a worker woken only by commits: it rests [`IDLE_PASS`]
+    /// unless it stopped at its limit (`more`).
     pub fn done(more: bool) -> Self {
         Self {
             more,
