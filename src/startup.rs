@@ -1,4 +1,4 @@
-//! Builds the service from a configuration: database, writer, HTTP server.
+//! Builds the service from a configuration: store, workers, HTTP server.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::domain::ids::InstanceName;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
-use crate::store::{Database, WriterThread};
+use crate::store::{Store, backends};
 use crate::whmcs::{AddonClient, WhmcsClient};
 use crate::workers;
 use crate::workers::cancellations::CancellationWorker;
@@ -38,8 +38,7 @@ pub struct Workers {
 impl Workers {
     fn new(
         config: &Arc<Config>,
-        database: &Database,
-        writer: &WriterThread,
+        store: &Arc<dyn Store>,
         whmcs: &Arc<BTreeMap<InstanceName, WhmcsClient>>,
         addons: &Arc<BTreeMap<InstanceName, AddonClient>>,
         metrics: &Arc<Metrics>,
@@ -47,34 +46,26 @@ impl Workers {
         Ok(Self {
             outbox: Outbox::new(
                 Arc::clone(config),
-                database.clone(),
-                writer.writer(),
+                Arc::clone(store),
                 Arc::clone(whmcs),
                 Arc::clone(metrics),
             )?,
-            upgrades: UpgradeWorker::new(
-                database.clone(),
-                writer.writer(),
-                Arc::clone(whmcs),
-                Arc::clone(metrics),
-            ),
+            upgrades: UpgradeWorker::new(Arc::clone(store), Arc::clone(whmcs), Arc::clone(metrics)),
             cancellations: CancellationWorker::new(
                 Arc::clone(config),
-                database.clone(),
-                writer.writer(),
+                Arc::clone(store),
                 Arc::clone(whmcs),
                 Arc::clone(addons),
                 Arc::clone(metrics),
             ),
             transfers: TransferWorker::new(
-                database.clone(),
-                writer.writer(),
+                Arc::clone(store),
                 Arc::clone(addons),
                 Arc::clone(metrics),
             ),
             retention: RetentionWorker::new(
                 Arc::clone(config),
-                writer.writer(),
+                Arc::clone(store),
                 Arc::clone(metrics),
             ),
         })
@@ -96,7 +87,7 @@ impl Workers {
 pub struct Application {
     server: Server,
     port: u16,
-    writer: WriterThread,
+    store: Arc<dyn Store>,
     workers: Workers,
     metrics: Arc<Metrics>,
     /// Takes the dashboard's samples once a minute while the server runs.
@@ -106,7 +97,7 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens (and migrates) the database, starts the writer and binds the
+    /// Opens (and migrates) the store, starts its writer and binds the
     /// listener. Port 0 picks a free port (see [`Application::port`]).
     pub fn build(config: Config) -> anyhow::Result<Self> {
         Self::build_with(config, |_| {})
@@ -119,27 +110,24 @@ impl Application {
         extra_routes: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     ) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
-        let database = Database::open(&config.database, config.database_busy_timeout)?
-            .with_wal_preallocation(config.database_wal_preallocate_mib << 20);
-        let writer = WriterThread::start(&database, Arc::clone(&metrics))?;
+        let store = backends::open(&config, Arc::clone(&metrics))?;
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen on {} (PUENTE_LISTEN)", config.listen))?;
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
         let whmcs = Arc::new(crate::whmcs::clients(&config, &metrics)?);
         let addons = Arc::new(crate::whmcs::addon::clients(&config, &metrics)?);
-        let workers = Workers::new(&config, &database, &writer, &whmcs, &addons, &metrics)?;
+        let workers = Workers::new(&config, &store, &whmcs, &addons, &metrics)?;
         let sampler = Box::pin(crate::dashboard::run_sampler(
             Arc::clone(&config),
-            database.clone(),
+            Arc::clone(&store),
             Arc::clone(&metrics),
         ));
         let shared_metrics = Arc::clone(&metrics);
         let dashboard = web::Data::new(crate::dashboard::Dashboard::new(&config)?);
         let state = web::Data::new(AppState {
             config,
-            database,
-            writer: writer.writer(),
+            store: Arc::clone(&store),
             metrics,
             whmcs,
             addons,
@@ -162,7 +150,7 @@ impl Application {
         Ok(Self {
             server,
             port,
-            writer,
+            store,
             workers,
             metrics: shared_metrics,
             sampler,
@@ -200,7 +188,7 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped, then commits what the writer still holds.
+    /// Serves until stopped, then commits what the store still holds.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let workers = if self.run_workers {
             self.workers.spawn()
@@ -213,10 +201,10 @@ impl Application {
         for worker in workers {
             worker.abort();
         }
-        let writer = self.writer;
-        tokio::task::spawn_blocking(move || writer.stop())
+        self.store
+            .close()
             .await
-            .context("the writer did not stop cleanly")?;
+            .context("the store did not stop cleanly")?;
         served.context("the HTTP server failed")
     }
 }

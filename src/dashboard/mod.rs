@@ -27,7 +27,8 @@ use crate::domain::upgrade_apply::UpgradeStatus;
 use crate::http::AppState;
 use crate::http::admin::{Admin, actions, parse_cursor, parse_instance, parse_record_id};
 use crate::http::error::ApiError;
-use crate::store::{self, RecordQuery};
+use crate::store::{RecordQuery, Store};
+use futures_util::future::BoxFuture;
 use session::{COOKIE, Scope, Session, SessionKey, SignInLimit, SignInLink};
 
 /// Rows on one page of a list.
@@ -155,6 +156,12 @@ impl From<ApiError> for PageError {
     }
 }
 
+impl From<crate::store::StoreError> for PageError {
+    fn from(error: crate::store::StoreError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
 impl ResponseError for PageError {
     fn status_code(&self) -> actix_web::http::StatusCode {
         use actix_web::http::StatusCode;
@@ -242,9 +249,7 @@ impl FromRequest for Operator {
                 return Err(PageError::SignIn { post });
             };
             let token = session.spent_token();
-            let signed_out = state
-                .read(move |c| crate::store::dashboard::is_spent(c, &token, now))
-                .await?;
+            let signed_out = state.store.is_credential_spent(token, now).await?;
             if signed_out {
                 return Err(PageError::SignIn { post });
             }
@@ -398,9 +403,7 @@ async fn link(
     })?;
     let expires = link.expires.parse::<i64>().unwrap_or(now);
     let token = link.spent_token();
-    let first_use = state
-        .change(move |c| crate::store::dashboard::spend(c, &token, expires, now))
-        .await?;
+    let first_use = state.store.spend_credential(token, expires, now).await?;
     if !first_use {
         return Err(refused(PageError::Forbidden(
             "this sign-in link was already used; open the dashboard again from WHMCS".into(),
@@ -429,9 +432,7 @@ async fn logout(
     let token = operator.session.spent_token();
     let expires = operator.session.expires;
     let now = jiff::Timestamp::now().as_second();
-    state
-        .change(move |c| crate::store::dashboard::spend(c, &token, expires, now))
-        .await?;
+    state.store.spend_credential(token, expires, now).await?;
     let mut gone = operator.dashboard.session_cookie(&request, String::new());
     gone.make_removal();
     Ok(HttpResponse::SeeOther()
@@ -446,9 +447,7 @@ async fn overview(
 ) -> Result<HttpResponse, PageError> {
     let instances = operator.instances(&state.config);
     let scope = operator.scope.instance().cloned();
-    let counts = state
-        .read(move |c| pages::Counts::read(c, scope.as_ref()))
-        .await?;
+    let counts = state.store.overview(scope).await?;
     let links = state.metrics.links();
     let health = instances
         .iter()
@@ -497,9 +496,7 @@ async fn events(
         after: given(&filter.cursor).map(parse_cursor).transpose()?,
         limit: PAGE,
     };
-    let found = state
-        .read(move |c| crate::store::events::list(c, &query))
-        .await?;
+    let found = state.store.events(query).await?;
     let next = (found.len() == PAGE as usize)
         .then(|| found.last().map(|event| event.seq))
         .flatten();
@@ -526,9 +523,9 @@ async fn event(
 ) -> Result<HttpResponse, PageError> {
     let not_found = || PageError::NotFound(format!("no event has the id `{id}`"));
     let event_id = EventId::parse(&id).map_err(|_| not_found())?;
-    let lookup = event_id.clone();
     let found = state
-        .read(move |c| crate::store::events::get(c, &lookup))
+        .store
+        .event(event_id.clone())
         .await?
         .ok_or_else(not_found)?;
     operator.admin().may_see(found.instance.as_str())?;
@@ -537,9 +534,7 @@ async fn event(
         limit: 100,
         ..Default::default()
     };
-    let messages = state
-        .read(move |c| crate::store::messages::list(c, &query))
-        .await?;
+    let messages = state.store.messages(query).await?;
     let body = pages::event(&found, &messages);
     Ok(page(operator.layout("Event", "events", body)))
 }
@@ -576,9 +571,7 @@ async fn messages(
         after: given(&filter.cursor).map(parse_cursor).transpose()?,
         limit: PAGE,
     };
-    let found = state
-        .read(move |c| crate::store::messages::list(c, &query))
-        .await?;
+    let found = state.store.messages(query).await?;
     let next = (found.len() == PAGE as usize)
         .then(|| found.last().map(|message| message.id))
         .flatten();
@@ -609,14 +602,8 @@ async fn message(
 ) -> Result<HttpResponse, PageError> {
     let not_found = || PageError::NotFound(format!("no message has the id `{id}`"));
     let row = id.parse::<i64>().map_err(|_| not_found())?;
-    let (found, attempts) = state
-        .read(move |c| {
-            Ok((
-                crate::store::messages::get(c, row)?,
-                crate::store::messages::attempts(c, row)?,
-            ))
-        })
-        .await?;
+    let found = state.store.message(row).await?;
+    let attempts = state.store.message_attempts(row).await?;
     let found = found.ok_or_else(not_found)?;
     operator.admin().may_see(&found.instance)?;
     let body = pages::message(&found, &attempts, &operator.csrf, given(&done.done));
@@ -672,35 +659,34 @@ impl WorkFilter {
         operator: &Operator,
         state: &AppState,
         (all, in_flight): (&[&str], &[S]),
-        list: fn(&rusqlite::Connection, &RecordQuery) -> rusqlite::Result<Vec<T>>,
+        list: Lister<T>,
         id: fn(&T) -> i64,
     ) -> Result<Vec<T>, PageError> {
         let statuses = self.statuses(all, &names(in_flight))?;
         let instance = operator.instance_filter(given(&self.instance))?;
-        let mut found = state
-            .read(move |c| {
-                let mut found = Vec::new();
-                for status in statuses {
-                    let query = RecordQuery {
-                        instance: instance.clone(),
-                        status: Some(status),
-                        limit: PAGE,
-                        ..Default::default()
-                    };
-                    found.extend(list(c, &query)?);
-                }
-                Ok(found)
-            })
-            .await?;
+        let mut found = Vec::new();
+        for status in statuses {
+            let query = RecordQuery {
+                instance: instance.clone(),
+                status: Some(status),
+                limit: PAGE,
+                ..Default::default()
+            };
+            found.extend(list(state.store.as_ref(), query).await?);
+        }
         found.sort_by_key(id);
         Ok(found)
     }
 }
 
+/// The store's list of one rule's records.
+type Lister<T> =
+    for<'a> fn(&'a dyn Store, RecordQuery) -> BoxFuture<'a, crate::store::Result<Vec<T>>>;
+
 /// One list of a rule's records: where it reads them, how it shows them.
 struct RecordList<T, S: 'static> {
     statuses: (&'static [&'static str], &'static [S]),
-    list: fn(&rusqlite::Connection, &RecordQuery) -> rusqlite::Result<Vec<T>>,
+    list: Lister<T>,
     id: fn(&T) -> i64,
     render: fn(&[T], Option<&str>, &str, Option<&str>) -> maud::Markup,
     /// The page's title and its navigation entry.
@@ -735,7 +721,7 @@ async fn upgrades(
 ) -> Result<HttpResponse, PageError> {
     let list = RecordList {
         statuses: (UpgradeStatus::NAMES, UpgradeStatus::IN_FLIGHT),
-        list: store::upgrades::list,
+        list: |store, query| store.upgrades(query),
         id: |row| row.id,
         render: pages::upgrades,
         title: "Upgrades",
@@ -762,7 +748,7 @@ async fn cancellations(
 ) -> Result<HttpResponse, PageError> {
     let list = RecordList {
         statuses: (CancellationStatus::NAMES, CancellationStatus::IN_FLIGHT),
-        list: store::cancellations::list,
+        list: |store, query| store.cancellations(query),
         id: |row| row.id,
         render: pages::cancellations,
         title: "Cancellations",
@@ -789,7 +775,7 @@ async fn transfers(
 ) -> Result<HttpResponse, PageError> {
     let list = RecordList {
         statuses: (TransferStatus::NAMES, TransferStatus::IN_FLIGHT),
-        list: store::transfers::list,
+        list: |store, query| store.transfers(query),
         id: |row| row.id,
         render: pages::transfers,
         title: "Transfers",
@@ -805,11 +791,7 @@ async fn diagnostics(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let instance = operator.instance_filter(None)?;
-    let reports = state
-        .read(move |c| {
-            crate::store::diagnostics::latest(c, instance.as_ref().map(InstanceName::as_str))
-        })
-        .await?;
+    let reports = state.store.latest_reports(instance).await?;
     let body = pages::diagnostics(&reports);
     Ok(page(operator.layout("Diagnostics", "diagnostics", body)))
 }
@@ -828,7 +810,7 @@ async fn approve_transfer(
 /// Takes the minute's sample of the dashboard's charts, every minute.
 pub async fn run_sampler(
     config: std::sync::Arc<crate::config::Config>,
-    database: crate::store::Database,
+    store: std::sync::Arc<dyn Store>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
     let names = config
@@ -841,20 +823,10 @@ pub async fn run_sampler(
     tick.tick().await;
     loop {
         tick.tick().await;
-        let reader = database.clone();
-        let backlog = tokio::task::spawn_blocking(move || {
-            let connection = reader.reader()?;
-            Ok::<_, anyhow::Error>(crate::store::messages::backlog(&connection)?)
-        })
-        .await;
-        let backlog = match backlog {
-            Ok(Ok(backlog)) => backlog,
-            Ok(Err(error)) => {
-                tracing::warn!(error = %format!("{error:#}"), "cannot read the outbox backlog");
-                Default::default()
-            }
-            Err(_) => Default::default(),
-        };
+        let backlog = store.message_backlog().await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot read the outbox backlog");
+            Default::default()
+        });
         metrics.sample(jiff::Timestamp::now(), backlog, &names);
     }
 }

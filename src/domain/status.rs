@@ -1,6 +1,6 @@
 //! The status vocabularies of the tables that carry work: each written
 //! once, as an enum whose names are the stored text. The SQL `CHECK` of
-//! each table is compared with its enum by a test (`store::tests`).
+//! each table is compared with its enum by a test (`store::sqlite::tests`).
 
 /// Defines a status enum from `Variant = "text"` pairs: the enum, every
 /// status in order (`ALL`, `NAMES`), its text and its parse.

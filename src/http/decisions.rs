@@ -18,7 +18,6 @@ use crate::domain::texts::Language;
 use crate::domain::upgrade::Kind;
 use crate::domain::upgrade_check::{self, UpgradeFacts};
 use crate::http::state::AppState;
-use crate::store::cancellations;
 use flattened::PriceFacts;
 
 #[derive(Deserialize)]
@@ -229,9 +228,9 @@ async fn hold_termination(
         .data
         .facts
         .is_none_or(|facts| facts.cancellation_request.is_some());
-    let instance = event.instance.as_str().to_owned();
     let holding = state
-        .read(move |c| cancellations::holding(c, &instance, service_id))
+        .store
+        .holding_cancellation(event.instance.clone(), service_id)
         .await?;
     let hold = holding.is_some_and(|pending| {
         cancel::hold_termination(pending, request_held, today, by_automation)

@@ -15,7 +15,7 @@ use crate::diagnostics::{self, Reach};
 use crate::domain::diagnostics::{AddonFacts, Row, Verdict};
 use crate::domain::envelope::ActorKind;
 use crate::http::state::AppState;
-use crate::store::diagnostics::{self as reports, NewReport};
+use crate::store::diagnostics::NewReport;
 
 #[derive(Deserialize)]
 struct DiagnosticsRequest {
@@ -58,10 +58,9 @@ pub async fn run(
         )));
     }
     let instance = event.instance.clone();
-    let name = instance.as_str().to_owned();
-    let hooks = data.addon.hooks.clone();
     let seen = state
-        .read(move |c| reports::hooks_seen(c, &name, &hooks))
+        .store
+        .hooks_seen(instance.clone(), data.addon.hooks.clone())
         .await?;
     let timezone = state.timezone_of(&instance);
     let (api, action_php) = state.links_of(&instance);
@@ -86,20 +85,15 @@ pub async fn run(
     let mut all = data.rows;
     all.extend(ours.iter().cloned());
     let addon = data.addon;
-    let name = instance.as_str().to_owned();
     state
-        .change(move |c| {
-            reports::keep(
-                c,
-                &NewReport {
-                    instance: &name,
-                    at: now,
-                    addon_version: &addon.version,
-                    whmcs_version: &addon.whmcs,
-                    php_version: &addon.php,
-                    rows: &all,
-                },
-            )
+        .store
+        .keep_report(NewReport {
+            instance: instance.as_str().to_owned(),
+            at: now,
+            addon_version: addon.version,
+            whmcs_version: addon.whmcs,
+            php_version: addon.php,
+            rows: all,
         })
         .await?;
     tracing::info!(instance = %instance, "diagnostics report kept");

@@ -6,6 +6,8 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::store::StoreError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("Content-Type must be application/json")]
@@ -162,5 +164,24 @@ impl ResponseError for ApiError {
             _ => {}
         }
         response
+    }
+}
+
+/// A failed read is the service's fault (500); a failed or refused write
+/// is storage not taking writes now (503, retry): the caller's request was
+/// not kept. Either is logged here, with the store's reason, which the
+/// answer leaves out.
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Read(_) => {
+                tracing::error!(%error, "database read failed");
+                Self::Internal
+            }
+            StoreError::Write(_) | StoreError::Stopped => {
+                tracing::error!(%error, "database write failed");
+                Self::StorageUnavailable
+            }
+        }
     }
 }

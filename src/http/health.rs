@@ -14,7 +14,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// `GET /readyz`: a write commits through the same writer that stores events.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.writer.probe().await.map_err(|error| {
+    state.store.probe().await.map_err(|error| {
         tracing::warn!(%error, "readiness probe failed");
         ApiError::NotReady
     })?;

@@ -57,7 +57,7 @@ async fn store(
     // Planned before the await, in a plain function: nothing of the parsed
     // envelope is kept in the waiting future.
     let new_event = plan(event, state);
-    let inserted = state.writer.insert(new_event).await.map_err(|error| {
+    let inserted = state.store.insert_event(new_event).await.map_err(|error| {
         tracing::error!(%error, %id, "event not stored");
         ApiError::StorageUnavailable
     })?;

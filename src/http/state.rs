@@ -3,22 +3,17 @@
 
 use std::sync::Arc;
 
-use actix_web::web;
-use rusqlite::Connection;
-
 use super::error::ApiError;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::store::{Database, Writer};
+use crate::store::Store;
 
 /// What every handler can reach.
 pub struct AppState {
     /// The configuration the service started with.
     pub config: Arc<Config>,
-    /// Where readers connect (`AppState::read`).
-    pub database: Database,
-    /// The single writer (`AppState::change`).
-    pub writer: Writer,
+    /// Every event and record, on whichever backend runs.
+    pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     /// WHMCS API clients by instance (`AppState::whmcs_of`,
     /// `AppState::links_of`).
@@ -32,24 +27,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Runs a read-only query on a blocking thread.
-    pub async fn read<T: Send + 'static>(
-        &self,
-        query: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        let database = self.database.clone();
-        let result = web::block(move || {
-            let connection = database.reader()?;
-            Ok::<_, anyhow::Error>(query(&connection)?)
-        })
-        .await
-        .map_err(|_| ApiError::Internal)?;
-        result.map_err(|error| {
-            tracing::error!(error = format!("{error:#}"), "database read failed");
-            ApiError::Internal
-        })
-    }
-
     /// The instance's WHMCS API and its addon's `action.php`, both needed
     /// (503 `whmcs_unavailable` when it has no WHMCS settings).
     pub fn whmcs_of(
@@ -93,16 +70,5 @@ impl AppState {
         at: jiff::Timestamp,
     ) -> jiff::civil::Date {
         self.timezone_of(instance).to_datetime(at).date()
-    }
-
-    /// Runs a write in the writer's next group transaction.
-    pub async fn change<T: Send + 'static>(
-        &self,
-        change: impl FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, ApiError> {
-        self.writer.change(change).await.map_err(|error| {
-            tracing::error!(%error, "database write failed");
-            ApiError::StorageUnavailable
-        })
     }
 }

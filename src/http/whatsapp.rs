@@ -23,7 +23,7 @@ use super::signed::read_limited;
 use crate::domain::delivery::DeliveryStatus;
 use crate::http::state::AppState;
 use crate::signature::verify_hub_signature;
-use crate::store::whatsapp::{self, Applied, StatusReport};
+use crate::store::whatsapp::{Applied, StatusReport};
 
 /// Meta's one-time check of the callback URL: echo `hub.challenge` when the
 /// verify token matches.
@@ -244,8 +244,8 @@ pub async fn notify(
     let digest = Sha256::digest(&body).to_vec();
     let now = jiff::Timestamp::now();
     let applied = state
-        .writer
-        .change(move |connection| whatsapp::apply(connection, &digest, &reports, now))
+        .store
+        .apply_delivery_statuses(digest, reports, now)
         .await
         .map_err(|error| {
             tracing::error!(%error, "Meta notification not applied");

@@ -1,28 +1,50 @@
-//! SQLite storage: one writer thread with group commit, short-lived readers.
+//! The store: every event, and every rule's records, kept durably.
+//!
+//! The rules, the workers and the routes use [`Store`] and never know which
+//! backend runs it. This folder holds what every backend shares: the trait,
+//! the records it hands out (one file per rule), the queries, and the
+//! signals a commit sends the workers. Each backend's statements sit in a
+//! folder of its own, with one file per rule named like the rule's file
+//! here (`sqlite/`).
 
+pub mod backends;
 pub mod cancellations;
 pub mod dashboard;
-mod database;
-mod delivery;
 pub mod diagnostics;
 pub mod events;
 pub mod messages;
 mod model;
-mod plan;
 pub mod retention;
-mod rows;
-mod sql;
+pub mod sqlite;
 pub mod transfers;
 pub mod upgrades;
 mod wake;
 pub mod whatsapp;
-mod writer;
 
-pub use database::Database;
-pub use model::{Inserted, NewEvent, StoreError};
-pub use sql::RecordQuery;
-pub use wake::{Tx, Wake, Work};
-pub use writer::{FloodWatch, GIVE_WAY, Writer, WriterThread};
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use jiff::civil::Date;
+
+use crate::domain::cancel::{OpenInvoice, Pending, Target};
+use crate::domain::ids::{EventId, InstanceName};
+use crate::domain::transfer::{Check, ClearedSubscription, Status as TransferStatus};
+
+pub use model::{EventStatus, Inserted, NewEvent, StoreError};
+pub use wake::{BUSY_INGEST_PER_S, FloodWatch, GIVE_WAY, Signals, Wake, Work};
+
+use cancellations::{OpenCancellation, StoredCancellation};
+use dashboard::Counts;
+use diagnostics::{NewReport, StoredReport};
+use events::{EventQuery, StoredEvent};
+use messages::{Attempt, DueMessage, MessageQuery, Retry, Settled, StoredMessage};
+use retention::Purged;
+use transfers::{Actor, StepAlert, StoredStep, StoredTransfer};
+use upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
+use whatsapp::{Applied, StatusReport};
+
+/// What every call to the store returns.
+pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Tables whose rows each belong to one instance: the admin API checks a
 /// scoped token against a row's instance before acting on it.
@@ -34,428 +56,281 @@ pub enum InstanceOwned {
     Transfers,
 }
 
-/// The instance a row belongs to; `None` when there is no such row.
-pub fn instance_of(
-    connection: &rusqlite::Connection,
-    table: InstanceOwned,
-    id: i64,
-) -> rusqlite::Result<Option<String>> {
-    let sql = match table {
-        InstanceOwned::Messages => "SELECT instance FROM messages WHERE id = ?1",
-        InstanceOwned::Upgrades => "SELECT instance FROM upgrade_applications WHERE id = ?1",
-        InstanceOwned::Cancellations => "SELECT instance FROM cancellations WHERE id = ?1",
-        InstanceOwned::Transfers => "SELECT instance FROM transfers WHERE id = ?1",
-    };
-    use rusqlite::OptionalExtension as _;
-    connection
-        .prepare_cached(sql)?
-        .query_row([id], |row| row.get(0))
-        .optional()
+/// Filters and paging of a list of a rule's records (upgrades,
+/// cancellations, transfers), in id order.
+#[derive(Debug, Clone, Default)]
+pub struct RecordQuery {
+    pub instance: Option<InstanceName>,
+    pub status: Option<String>,
+    pub service_id: Option<u64>,
+    /// Only rows after this id (the previous page's cursor).
+    pub after: Option<i64>,
+    pub limit: u32,
 }
 
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
+/// One step of a transfer: its status moves `from` → `to` only if it
+/// still is `from` (a compare-and-set), and the step is kept in its audit
+/// trail with the checks made, a note and the alert it sends.
+#[derive(Debug, Clone)]
+pub struct TransferStep {
+    pub transfer: StoredTransfer,
+    pub from: TransferStatus,
+    pub to: TransferStatus,
+    pub actor: Actor,
+    pub checks: Vec<Check>,
+    pub note: Option<String>,
+    pub alert: Option<StepAlert>,
+    /// Gateway subscriptions the move cleared, kept with the transfer.
+    pub subscriptions_cleared: Vec<ClearedSubscription>,
+    pub now: jiff::Timestamp,
+}
 
-    use rusqlite::Connection;
+/// The store as the rules, the workers and the routes use it, whichever
+/// backend runs it. A write returns once it is durable; a write that
+/// leaves a worker work wakes it through [`Store::signals`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// What the store's commits tell the workers.
+    fn signals(&self) -> &Signals;
 
-    use super::database::migrations;
-    use super::sql::AnyStatus;
-    use super::*;
-    use crate::domain::ids::InstanceName;
+    /// Commits a write that changes nothing of value: proof that the
+    /// database accepts writes (`/readyz`).
+    async fn probe(&self) -> Result<()>;
 
-    /// A constraint written `col IN (a, b, c)` makes SQLite build a
-    /// temporary index on every insert; no table may have one.
-    #[test]
-    fn no_insert_builds_a_temporary_index() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("c.db");
-        Database::open(&path, Duration::from_secs(1)).expect("open");
-        // A writable connection: a read-only one compiles no constraints.
-        let connection = Connection::open(&path).expect("connect");
-        let mut tables = connection
-            .prepare(
-                "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-            )
-            .expect("tables");
-        let tables: Vec<String> = tables
-            .query_map([], |row| row.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("names");
-        assert!(tables.len() >= 7, "{tables:?}");
-        for table in tables {
-            // Parameters, not constants, or SQLite folds the checks away.
-            let columns: Vec<String> = connection
-                .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
-                .expect("columns")
-                .query_map([], |row| row.get(0))
-                .expect("rows")
-                .collect::<Result<_, _>>()
-                .expect("names");
-            let parameters = vec!["?"; columns.len()].join(", ");
-            let mut explain = connection
-                .prepare(&format!(
-                    "EXPLAIN INSERT INTO {table} ({}) VALUES ({parameters})",
-                    columns.join(", ")
-                ))
-                .expect("explain");
-            let nulls = std::iter::repeat_n(rusqlite::types::Null, columns.len());
-            let opcodes: Vec<String> = explain
-                .query_map(rusqlite::params_from_iter(nulls), |row| row.get(1))
-                .expect("opcodes")
-                .collect::<Result<_, _>>()
-                .expect("opcodes");
-            assert!(
-                !opcodes.iter().any(|op| op == "OpenEphemeral"),
-                "inserting into {table} builds a temporary index"
-            );
-        }
-    }
+    /// Commits what is queued, then takes no more writes (a graceful stop).
+    async fn close(&self) -> Result<()>;
 
-    #[test]
-    fn rewriting_the_checks_keeps_the_rows_and_the_rules() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("old.db");
-        let mut connection = Connection::open(&path).expect("open");
-        migrations()
-            .to_version(&mut connection, 6)
-            .expect("version 6");
-        connection
-            .execute(
-                "INSERT INTO events (id, instance, type, actor_kind, source, occurred_at_ms,
-                                     received_at_ms, status, body)
-                 VALUES ('evt_old', 'default', 'InvoicePaid', 'system', 'cron', 0, 0, 'received', x'7b7d')",
-                [],
-            )
-            .expect("an event of the old schema");
-        drop(connection);
+    // ----- events -----
 
-        Database::open(&path, Duration::from_secs(1)).expect("migrate to 7");
-        let connection = Connection::open(&path).expect("reopen");
-        let insert = |id: &str, actor: &str, source: &str| {
-            connection.execute(
-                "INSERT INTO events (id, instance, type, actor_kind, source, occurred_at_ms,
-                                     received_at_ms, status, body)
-                 VALUES (?1, 'default', 'InvoicePaid', ?2, ?3, 0, 0, 'received', x'7b7d')",
-                [id, actor, source],
-            )
-        };
-        assert!(insert("evt_new", "client", "clientarea").is_ok());
-        for (actor, source) in [("robot", "cron"), ("system", "elsewhere")] {
-            let refused = insert("evt_bad", actor, source).expect_err("refused");
-            assert!(refused.to_string().contains("CHECK"), "{refused}");
-        }
-        let refused = connection
-            .execute(
-                "INSERT INTO messages (event_seq, instance, kind, subject_kind, dedupe_key, status, planned_at_ms)
-                 VALUES (1, 'default', 'welcome', 'client', 'k', 'lost', 0)",
-                [],
-            )
-            .expect_err("an unknown status");
-        assert!(refused.to_string().contains("CHECK"), "{refused}");
-        let (events, integrity): (i64, String) = (
-            connection
-                .query_row("SELECT COUNT(*) FROM events", [], |row| row.get(0))
-                .expect("count"),
-            connection
-                .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-                .expect("integrity"),
-        );
-        assert_eq!((events, integrity.as_str()), (2, "ok"));
-    }
+    /// Stores `event`, with the rows its plan adds, unless its id is
+    /// already stored; returns once the transaction holding it is durable.
+    async fn insert_event(&self, event: NewEvent) -> Result<Inserted>;
+    /// Events in arrival order, without their bodies.
+    async fn events(&self, query: EventQuery) -> Result<Vec<StoredEvent>>;
+    /// One event with its body, by webhook-id.
+    async fn event(&self, id: EventId) -> Result<Option<StoredEvent>>;
+    /// The instance a row belongs to; `None` when there is no such row.
+    async fn instance_of(&self, table: InstanceOwned, id: i64) -> Result<Option<String>>;
 
-    #[test]
-    fn upgrades_recorded_before_types_were_kept_are_package_upgrades() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("old.db");
-        let mut connection = Connection::open(&path).expect("open");
-        migrations()
-            .to_version(&mut connection, 7)
-            .expect("version 7");
-        connection
-            .execute_batch(
-                "INSERT INTO events (seq, id, instance, type, actor_kind, source, occurred_at_ms,
-                                     received_at_ms, status, body)
-                 VALUES (1, 'evt_old', 'default', 'AfterProductUpgrade', 'system', 'cron', 0, 0,
-                         'received', x'7b7d');
-                 INSERT INTO upgrade_applications
-                        (event_seq, instance, upgrade_id, service_id, client_id, product_id,
-                         billing_cycle, policy, enable_date, status, planned_at_ms)
-                 VALUES (1, 'default', 233, 7731, 1842, 13, 'Annually', 'seed', '2025-03-10',
-                         'planned', 0);",
-            )
-            .expect("an upgrade of the old schema");
-        drop(connection);
+    // ----- messages (the outbox) -----
 
-        let database = Database::open(&path, Duration::from_secs(1)).expect("migrate to 8");
-        let connection = database.writer_connection().expect("writer");
-        let kept: (String, String, i64) = connection
-            .query_row(
-                "SELECT upgrade_type, status, product_id FROM upgrade_applications",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .expect("the row");
-        assert_eq!(kept, ("package".to_owned(), "planned".to_owned(), 13));
-        assert_eq!(upgrades::pending(&connection).expect("pending").len(), 1);
-        let insert = |id: i64, kind: &str, product: Option<i64>, status: &str| {
-            connection.execute(
-                "INSERT INTO upgrade_applications
-                        (event_seq, instance, upgrade_id, upgrade_type, service_id, client_id,
-                         product_id, billing_cycle, policy, enable_date, status, planned_at_ms)
-                 VALUES (1, 'default', ?1, ?2, 7731, 1842, ?3, NULL, 'seed', '2025-03-10', ?4, 0)",
-                rusqlite::params![id, kind, product, status],
-            )
-        };
-        assert!(insert(235, "configoptions", None, "recorded").is_ok());
-        for refused in [
-            insert(236, "product", None, "recorded"),
-            insert(237, "package", Some(13), "planned"),
-            insert(238, "package", None, "lost"),
-        ] {
-            let error = refused.expect_err("refused");
-            assert!(error.to_string().contains("CHECK"), "{error}");
-        }
-    }
+    /// At most `limit` planned messages due at `now`, oldest first.
+    async fn due_messages(
+        &self,
+        now: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<(InstanceName, DueMessage)>>;
+    /// When the earliest retry or deferral after `now` is due.
+    async fn next_message_due_after(&self, now: jiff::Timestamp)
+    -> Result<Option<jiff::Timestamp>>;
+    /// At start: messages still `sending` become `uncertain`; how many.
+    async fn mark_interrupted_messages(&self) -> Result<usize>;
+    /// Committed before the Cloud API call, with the exact request body.
+    async fn mark_message_sending(&self, id: i64, body: String) -> Result<()>;
+    /// Writes each settled message's outcome (and its try), in one commit.
+    async fn settle_messages(&self, settled: Vec<Settled>) -> Result<()>;
+    /// Plans a dead, failed or uncertain message again (an operator's retry).
+    async fn retry_message(&self, id: i64) -> Result<Option<Retry>>;
+    /// Messages in planning order.
+    async fn messages(&self, query: MessageQuery) -> Result<Vec<StoredMessage>>;
+    /// One message by its id.
+    async fn message(&self, id: i64) -> Result<Option<StoredMessage>>;
+    /// Every try to send message `id`, in order.
+    async fn message_attempts(&self, id: i64) -> Result<Vec<Attempt>>;
+    /// Alerts waiting to be sent, by instance.
+    async fn message_backlog(&self) -> Result<BTreeMap<String, u64>>;
 
-    #[test]
-    fn every_admin_list_filtered_by_instance_reads_an_index_range() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database =
-            Database::open(&dir.path().join("p.db"), Duration::from_secs(1)).expect("open");
-        let reader = database.reader().expect("reader");
-        let instance = || Some(InstanceName::parse("alfa").expect("name"));
-        let statements = [
-            (
-                "events",
-                events::list_statement(
-                    &events::EventQuery {
-                        hook: None,
-                        instance: instance(),
-                        since: None,
-                        after: Some(10),
-                        limit: 100,
-                    },
-                    Some(10),
-                ),
-            ),
-            (
-                "messages",
-                messages::list_statement(&messages::MessageQuery {
-                    instance: instance(),
-                    status: None,
-                    client_id: None,
-                    event: None,
-                    after: None,
-                    limit: 100,
-                }),
-            ),
-            (
-                "upgrade_applications",
-                upgrades::list_statement(&RecordQuery {
-                    instance: instance(),
-                    status: None,
-                    service_id: None,
-                    after: Some(3),
-                    limit: 100,
-                }),
-            ),
-            (
-                "cancellations",
-                cancellations::list_statement(&RecordQuery {
-                    instance: instance(),
-                    status: None,
-                    service_id: None,
-                    after: None,
-                    limit: 100,
-                }),
-            ),
-            (
-                "transfers",
-                transfers::list_statement(&RecordQuery {
-                    instance: instance(),
-                    status: None,
-                    service_id: None,
-                    after: None,
-                    limit: 100,
-                }),
-            ),
-        ];
-        for (table, (sql, values)) in statements {
-            let mut statement = reader
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .expect("plan");
-            let plan: Vec<String> = statement
-                .query_map(
-                    rusqlite::params_from_iter(values.iter().map(|value| value.as_ref())),
-                    |row| row.get(3),
-                )
-                .expect("rows")
-                .collect::<Result<_, _>>()
-                .expect("plan rows");
-            let alias = plan
-                .iter()
-                .find(|step| step.contains(&format!("{table}_by_instance")))
-                .unwrap_or_else(|| panic!("{table}: no instance index in {plan:#?}"));
-            assert!(alias.starts_with("SEARCH"), "{table}: {plan:#?}");
-            assert!(
-                !plan.iter().any(|step| step.contains("USE TEMP B-TREE")),
-                "{table} sorts its rows: {plan:#?}"
-            );
-        }
-    }
+    // ----- upgrades -----
 
-    #[test]
-    fn the_dashboard_counts_waiting_and_dead_messages_from_indexes() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database =
-            Database::open(&dir.path().join("p.db"), Duration::from_secs(1)).expect("open");
-        let reader = database.reader().expect("reader");
-        for (sql, index) in [
-            (messages::COUNT_DEAD, "messages_dead"),
-            (messages::COUNT_PLANNED, "messages_due"),
-        ] {
-            let plan: Vec<String> = reader
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .expect("plan")
-                .query_map([Some("alfa")], |row| row.get(3))
-                .expect("rows")
-                .collect::<Result<_, _>>()
-                .expect("plan rows");
-            assert!(
-                plan.iter().any(|step| step.contains(index)),
-                "{sql}: {plan:#?}"
-            );
-        }
-        assert_eq!(
-            messages::waiting_and_dead(&reader, None).expect("counts"),
-            (0, 0)
-        );
-    }
+    /// Paid upgrades waiting to be applied, oldest first.
+    async fn pending_upgrades(&self) -> Result<Vec<PendingApplication>>;
+    /// Committed before `UpdateClientProduct` is called.
+    async fn mark_upgrade_applying(&self, id: i64) -> Result<()>;
+    /// The upgrade is applied, with its alert; false when it was not
+    /// `applying`.
+    async fn mark_upgrade_applied(
+        &self,
+        upgrade: PendingApplication,
+        now: jiff::Timestamp,
+    ) -> Result<bool>;
+    async fn mark_upgrade_retry(&self, id: i64, error: String) -> Result<()>;
+    async fn mark_upgrade_failed(&self, id: i64, error: String) -> Result<()>;
+    /// Plans a failed upgrade again (an operator's retry).
+    async fn retry_upgrade(&self, id: i64) -> Result<Option<Retry>>;
+    async fn upgrades(&self, query: RecordQuery) -> Result<Vec<StoredApplication>>;
+    /// The open manual-upgrade request of a service, if any.
+    async fn open_upgrade_request(
+        &self,
+        instance: InstanceName,
+        service_id: u64,
+    ) -> Result<Option<OpenRequest>>;
+    /// Reserves the one open request of a service before its ticket is
+    /// opened; `None` when another is open and not stale.
+    async fn reserve_upgrade_request(
+        &self,
+        request: NewRequest,
+        now: jiff::Timestamp,
+        stale_before_ms: i64,
+    ) -> Result<Option<i64>>;
+    async fn upgrade_request_opened(
+        &self,
+        id: i64,
+        ticket_id: u64,
+        ticket_number: String,
+    ) -> Result<()>;
+    async fn upgrade_request_ended(
+        &self,
+        id: i64,
+        status: &'static str,
+        error: Option<String>,
+        now: jiff::Timestamp,
+    ) -> Result<()>;
 
-    /// The values a table's `CHECK (column = 'a' OR column = 'b' …)` allows.
-    fn checked_values(reader: &Connection, table: &str, column: &str) -> Vec<String> {
-        let sql: String = reader
-            .query_row(
-                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                [table],
-                |row| row.get(0),
-            )
-            .expect("table");
-        let start = sql
-            .find(&format!("CHECK ({column} = '"))
-            .expect("a CHECK of the column");
-        let check = &sql[start..];
-        let check = &check[..check.find("),").or_else(|| check.find(')')).expect("end")];
-        check
-            .split(&format!("{column} = '"))
-            .skip(1)
-            .map(|part| part[..part.find('\'').expect("quote")].to_owned())
-            .collect()
-    }
+    // ----- cancellations -----
 
-    #[test]
-    fn the_open_statuses_the_code_writes_are_those_of_the_one_open_indexes() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database =
-            Database::open(&dir.path().join("o.db"), Duration::from_secs(1)).expect("open");
-        let reader = database.reader().expect("reader");
-        let index_where = |name: &str| -> String {
-            let sql: String = reader
-                .query_row(
-                    "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
-                    [name],
-                    |row| row.get(0),
-                )
-                .expect("index");
-            let condition = &sql[sql.find("WHERE").expect("partial") + "WHERE".len()..];
-            condition.split_whitespace().collect::<Vec<_>>().join(" ")
-        };
-        assert_eq!(
-            index_where("transfers_one_open"),
-            AnyStatus(crate::domain::transfer::Status::OPEN).to_string()
-        );
-        assert_eq!(
-            index_where("cancellations_one_open"),
-            AnyStatus(cancellations::Status::IN_FLIGHT).to_string()
-        );
-    }
+    /// Cancellations the worker has something to do with.
+    async fn open_cancellations(&self) -> Result<Vec<OpenCancellation>>;
+    async fn cancellation_effective_date(&self, id: i64) -> Result<Option<Date>>;
+    /// `requested` → `scheduled` with its date and open invoices (and its
+    /// alert); false when it was no longer `requested`.
+    async fn mark_cancellation_scheduled(
+        &self,
+        cancellation: OpenCancellation,
+        effective_date: Date,
+        open_invoices: Vec<OpenInvoice>,
+        now: jiff::Timestamp,
+    ) -> Result<bool>;
+    /// Committed before WHMCS is asked to terminate.
+    async fn mark_cancellation_terminating(&self, id: i64, now: jiff::Timestamp) -> Result<bool>;
+    async fn mark_cancellation_terminated(
+        &self,
+        cancellation: OpenCancellation,
+        on: Date,
+        alert: bool,
+        now: jiff::Timestamp,
+    ) -> Result<bool>;
+    async fn mark_cancellation_retry(
+        &self,
+        id: i64,
+        error: String,
+        now: jiff::Timestamp,
+    ) -> Result<()>;
+    async fn mark_cancellation_failed(
+        &self,
+        id: i64,
+        error: String,
+        now: jiff::Timestamp,
+    ) -> Result<()>;
+    async fn mark_cancellation_withdrawn(
+        &self,
+        id: i64,
+        why: &'static str,
+        now: jiff::Timestamp,
+    ) -> Result<bool>;
+    /// Plans a failed cancellation again (an operator's retry).
+    async fn retry_cancellation(&self, id: i64, now: jiff::Timestamp) -> Result<Option<Retry>>;
+    /// The open cancellation of a service, or the newest record of a
+    /// domain's renewal being switched off.
+    async fn current_cancellation(
+        &self,
+        instance: InstanceName,
+        target: Target,
+    ) -> Result<Option<StoredCancellation>>;
+    /// The newest cancellation of a service or domain, whatever its status.
+    async fn latest_cancellation(
+        &self,
+        instance: InstanceName,
+        target: Target,
+    ) -> Result<Option<StoredCancellation>>;
+    async fn cancellation_by_event(&self, event_id: EventId) -> Result<Option<StoredCancellation>>;
+    /// What holds a service's termination, if anything.
+    async fn holding_cancellation(
+        &self,
+        instance: InstanceName,
+        service_id: u64,
+    ) -> Result<Option<Pending>>;
+    async fn cancellations(&self, query: RecordQuery) -> Result<Vec<StoredCancellation>>;
 
-    #[test]
-    fn every_status_the_tables_allow_is_one_of_their_enums() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database =
-            Database::open(&dir.path().join("p.db"), Duration::from_secs(1)).expect("open");
-        let reader = database.reader().expect("reader");
-        assert_eq!(
-            checked_values(&reader, "cancellations", "status"),
-            cancellations::Status::NAMES
-        );
-        assert_eq!(
-            checked_values(&reader, "transfers", "status"),
-            crate::domain::transfer::Status::NAMES
-        );
-        assert_eq!(
-            checked_values(&reader, "messages", "status"),
-            crate::domain::status::MessageStatus::NAMES
-        );
-        assert_eq!(
-            checked_values(&reader, "upgrade_applications", "status"),
-            crate::domain::upgrade_apply::UpgradeStatus::NAMES
-        );
-    }
+    // ----- transfers -----
 
-    #[test]
-    fn migrations_are_valid_and_reopening_is_harmless() {
-        assert!(migrations().validate().is_ok());
-        let dir = std::env::temp_dir().join(format!("puente-store-{}", std::process::id()));
-        let path = dir.join("nested").join("puente.db");
-        Database::open(&path, Duration::from_secs(1)).expect("first open");
-        let database = Database::open(&path, Duration::from_secs(1)).expect("second open");
-        let reader = database.reader().expect("reader");
-        let version: i64 = reader
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .expect("user_version");
-        assert_eq!(version, 17);
-        std::fs::remove_dir_all(dir).expect("cleanup");
-    }
+    /// A transfer of `instance`.
+    async fn transfer(&self, instance: InstanceName, id: i64) -> Result<Option<StoredTransfer>>;
+    async fn transfer_by_id(&self, id: i64) -> Result<Option<StoredTransfer>>;
+    async fn transfer_by_event(&self, event_id: EventId) -> Result<Option<StoredTransfer>>;
+    /// Whether a service has a transfer in flight.
+    async fn transfer_open_for_service(
+        &self,
+        instance: InstanceName,
+        service_id: u64,
+    ) -> Result<bool>;
+    /// Transfers the worker has something to do with.
+    async fn open_transfers(&self) -> Result<Vec<StoredTransfer>>;
+    /// A client's transfers: (outgoing, incoming).
+    async fn transfers_of_client(
+        &self,
+        instance: InstanceName,
+        client_id: u64,
+    ) -> Result<(Vec<StoredTransfer>, Vec<StoredTransfer>)>;
+    /// Takes `step` if the transfer still is in its `from` status.
+    async fn take_transfer_step(&self, step: TransferStep) -> Result<bool>;
+    /// A move that could not reach the addon: kept `moving`, with why.
+    async fn note_transfer_move_failure(
+        &self,
+        id: i64,
+        error: String,
+        now: jiff::Timestamp,
+    ) -> Result<()>;
+    async fn transfer_steps(&self, transfer_id: i64) -> Result<Vec<StoredStep>>;
+    async fn transfers(&self, query: RecordQuery) -> Result<Vec<StoredTransfer>>;
 
-    #[test]
-    fn a_preallocated_wal_left_by_a_crash_recovers_every_committed_write() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("puente.db");
-        let database = Database::open(&path, Duration::from_secs(1))
-            .expect("open")
-            .with_wal_preallocation(2 << 20);
-        let writer = database.writer_connection().expect("writer");
-        let wal = dir.path().join("puente.db-wal");
-        assert!(std::fs::metadata(&wal).expect("wal").len() >= 2 << 20);
-        writer
-            .execute_batch(
-                "INSERT INTO events (id, instance, type, actor_kind, source, occurred_at_ms,
-                                     received_at_ms, status, body)
-                 VALUES ('evt_before_crash', 'default', 'InvoicePaid', 'system', 'cron', 0, 0,
-                         'received', x'7b7d')",
-            )
-            .expect("commit");
-        // A crash: the connection never closes, so SQLite neither
-        // checkpoints nor deletes the WAL, zeros and all.
-        std::mem::forget(writer);
+    // ----- Meta's delivery statuses -----
 
-        let reopened = Database::open(&path, Duration::from_secs(1)).expect("reopen");
-        let reader = reopened.reader().expect("reader");
-        let stored: i64 = reader
-            .query_row(
-                "SELECT count(*) FROM events WHERE id = 'evt_before_crash'",
-                [],
-                |row| row.get(0),
-            )
-            .expect("count");
-        assert_eq!(stored, 1);
-        let probe: i64 = reader
-            .query_row("SELECT count(*) FROM readiness_probe", [], |row| row.get(0))
-            .expect("probe");
-        assert_eq!(probe, 1);
-    }
+    /// Applies one Meta webhook body's statuses, once per body.
+    async fn apply_delivery_statuses(
+        &self,
+        body_sha256: Vec<u8>,
+        reports: Vec<StatusReport>,
+        now: jiff::Timestamp,
+    ) -> Result<Applied>;
+
+    // ----- diagnostics -----
+
+    /// Keeps an install's report in place of its previous one.
+    async fn keep_report(&self, report: NewReport) -> Result<()>;
+    /// Every install's last report (or one install's), by instance.
+    async fn latest_reports(&self, instance: Option<InstanceName>) -> Result<Vec<StoredReport>>;
+    /// When each of `hooks` was last received from `instance`.
+    async fn hooks_seen(
+        &self,
+        instance: InstanceName,
+        hooks: Vec<String>,
+    ) -> Result<Vec<(String, Option<jiff::Timestamp>)>>;
+
+    // ----- the dashboard -----
+
+    /// The overview's figures, of one instance or all.
+    async fn overview(&self, instance: Option<InstanceName>) -> Result<Counts>;
+    /// Records `token` as spent until `expires` (Unix seconds); false when
+    /// it already was.
+    async fn spend_credential(&self, token: String, expires: i64, now: i64) -> Result<bool>;
+    /// Whether `token` was spent and has not expired by `now`.
+    async fn is_credential_spent(&self, token: String, now: i64) -> Result<bool>;
+
+    // ----- retention -----
+
+    /// The first `seq` received at or after `cutoff`.
+    async fn retention_cutoff(&self, cutoff: jiff::Timestamp) -> Result<i64>;
+    /// The next instance name that has events, after `after`.
+    async fn next_instance_with_events(&self, after: String) -> Result<Option<String>>;
+    /// Deletes one batch of `instance`'s events between `after` and
+    /// `before` (exclusive) that nothing needs; what it deleted, and the
+    /// last `seq` it examined (`None`: nothing was left).
+    async fn purge_events(
+        &self,
+        instance: String,
+        after: i64,
+        before: i64,
+    ) -> Result<(Purged, Option<i64>)>;
+    /// Forgets one batch of Meta webhook bodies received before `cutoff`.
+    async fn purge_notifications(&self, cutoff: jiff::Timestamp) -> Result<usize>;
 }

@@ -39,8 +39,12 @@ pub enum Inserted {
     Duplicate,
 }
 
+/// Why the store did not answer: a read failed (nothing was changed), a
+/// write failed (nothing of it was kept), or the store is stopping.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
+    #[error("the database read failed: {0}")]
+    Read(String),
     #[error("the database write failed: {0}")]
     Write(String),
     #[error("the writer has stopped")]

@@ -22,8 +22,10 @@ use crate::domain::cancel::{self, CancelType};
 use crate::domain::ids::InstanceName;
 use crate::domain::invoices::UpgradeRow;
 use crate::metrics::Metrics;
-use crate::store::cancellations::{self, OpenCancellation, Status};
-use crate::store::{Database, Writer};
+use crate::store::cancellations::{OpenCancellation, Status};
+use anyhow::Context as _;
+
+use crate::store::Store;
 use crate::whmcs::{AddonClient, Termination, WhmcsClient, WhmcsError};
 
 /// What a failed write of this worker failed to record.
@@ -63,8 +65,7 @@ const NEWLY_RECORDED: jiff::SignedDuration = jiff::SignedDuration::from_mins(10)
 #[derive(Clone)]
 pub struct CancellationWorker {
     config: Arc<Config>,
-    database: Database,
-    writer: Writer,
+    store: Arc<dyn Store>,
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
     addons: Arc<BTreeMap<InstanceName, AddonClient>>,
     metrics: Arc<Metrics>,
@@ -98,16 +99,14 @@ struct Whmcs<'a> {
 impl CancellationWorker {
     pub fn new(
         config: Arc<Config>,
-        database: Database,
-        writer: Writer,
+        store: Arc<dyn Store>,
         whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
         addons: Arc<BTreeMap<InstanceName, AddonClient>>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             config,
-            database,
-            writer,
+            store,
             whmcs,
             addons,
             metrics,
@@ -124,7 +123,11 @@ impl CancellationWorker {
     /// Carries out every open cancellation as of `now`: the day each
     /// installation's timezone gives it decides what is due.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<CancellationReport> {
-        let open = super::read(&self.database, "cancellation", cancellations::open).await?;
+        let open = self
+            .store
+            .open_cancellations()
+            .await
+            .context("cannot read the open cancellations")?;
         let mut report = CancellationReport::default();
         let mut budget = Budget::new(&self.backoff, now, PASS_LIMIT);
         for cancellation in open {
@@ -166,10 +169,10 @@ impl CancellationWorker {
     }
 
     async fn effective_date(&self, id: i64) -> anyhow::Result<Option<Date>> {
-        super::read(&self.database, "cancellation", move |c| {
-            cancellations::effective_date(c, id)
-        })
-        .await
+        self.store
+            .cancellation_effective_date(id)
+            .await
+            .context("cannot read a cancellation's date")
     }
 
     async fn advance(
@@ -194,10 +197,10 @@ impl CancellationWorker {
                 "instance {} has no WHMCS API settings (PUENTE_WHMCS_URL, …)",
                 cancellation.instance
             );
-            super::record(&self.writer, STATE, move |c| {
-                cancellations::mark_retry(c, id, &reason, now)
-            })
-            .await?;
+            self.store
+                .mark_cancellation_retry(id, reason, now)
+                .await
+                .context(STATE)?;
             return Ok(Advanced::Waiting);
         };
         let local = self.local_time(&whmcs.instance, now);
@@ -266,10 +269,10 @@ impl CancellationWorker {
                     format!("cannot ask the addon whether WHMCS holds the request: {error}");
                 tracing::warn!(cancellation = id, %error, "the addon could not be asked about a cancellation request");
                 let stored = reason.clone();
-                super::record(&self.writer, STATE, move |c| {
-                    cancellations::mark_retry(c, id, &stored, now)
-                })
-                .await?;
+                self.store
+                    .mark_cancellation_retry(id, stored, now)
+                    .await
+                    .context(STATE)?;
                 self.lock_checked().insert(id, now);
                 Ok(Held::Unknown)
             }
@@ -284,10 +287,11 @@ impl CancellationWorker {
         let id = cancellation.id;
         let why = "WHMCS no longer holds the cancellation request (deleted in WHMCS): \
                    it was withdrawn and nothing was terminated";
-        if super::record(&self.writer, STATE, move |c| {
-            cancellations::mark_withdrawn(c, id, why, now)
-        })
-        .await?
+        if self
+            .store
+            .mark_cancellation_withdrawn(id, why, now)
+            .await
+            .context(STATE)?
         {
             self.metrics
                 .record_cancellation("withdrawn", &cancellation.instance);
@@ -326,10 +330,10 @@ impl CancellationWorker {
             Ok(Some(facts)) => facts,
             Ok(None) => {
                 let reason = format!("WHMCS has no service {}", cancellation.service_id);
-                super::record(&self.writer, STATE, move |c| {
-                    cancellations::mark_failed(c, id, &reason, now)
-                })
-                .await?;
+                self.store
+                    .mark_cancellation_failed(id, reason, now)
+                    .await
+                    .context(STATE)?;
                 return Ok(Advanced::Failed);
             }
             Err(error) => return self.not_now(id, &error, now).await,
@@ -337,10 +341,10 @@ impl CancellationWorker {
         if is_gone(&facts.service.status) {
             let today = self.local_date(&whmcs.instance, now);
             let gone = cancellation.clone();
-            super::record(&self.writer, STATE, move |c| {
-                cancellations::mark_terminated(c, &gone, today, false, now)
-            })
-            .await?;
+            self.store
+                .mark_cancellation_terminated(gone, today, false, now)
+                .await
+                .context(STATE)?;
             return Ok(Advanced::Terminated);
         }
         let accepted = cancel::schedule(
@@ -351,10 +355,10 @@ impl CancellationWorker {
         );
         let row = cancellation.clone();
         let open = facts.open;
-        super::record(&self.writer, STATE, move |c| {
-            cancellations::mark_scheduled(c, &row, accepted.effective_date, &open, now)
-        })
-        .await?;
+        self.store
+            .mark_cancellation_scheduled(row, accepted.effective_date, open, now)
+            .await
+            .context(STATE)?;
         self.metrics
             .record_cancellation("scheduled", &cancellation.instance);
         Ok(Advanced::Scheduled)
@@ -377,20 +381,20 @@ impl CancellationWorker {
             Ok(Some(product)) => product.status,
             Ok(None) => {
                 let reason = format!("WHMCS has no service {service_id}");
-                super::record(&self.writer, STATE, move |c| {
-                    cancellations::mark_failed(c, id, &reason, now)
-                })
-                .await?;
+                self.store
+                    .mark_cancellation_failed(id, reason, now)
+                    .await
+                    .context(STATE)?;
                 return Ok(Advanced::Failed);
             }
             Err(error) => return self.not_now(id, &error, now).await,
         };
         let done = cancellation.clone();
         if is_gone(&status) {
-            super::record(&self.writer, STATE, move |c| {
-                cancellations::mark_terminated(c, &done, today, false, now)
-            })
-            .await?;
+            self.store
+                .mark_cancellation_terminated(done, today, false, now)
+                .await
+                .context(STATE)?;
             self.metrics
                 .record_cancellation("terminated_by_whmcs", &cancellation.instance);
             return Ok(Advanced::Terminated);
@@ -402,10 +406,11 @@ impl CancellationWorker {
             Held::No => return self.withdraw(cancellation, now).await,
             Held::Unknown => return Ok(Advanced::Waiting),
         }
-        if !super::record(&self.writer, STATE, move |c| {
-            cancellations::mark_terminating(c, id, now)
-        })
-        .await?
+        if !self
+            .store
+            .mark_cancellation_terminating(id, now)
+            .await
+            .context(STATE)?
         {
             return Ok(Advanced::NotDue);
         }
@@ -428,10 +433,10 @@ impl CancellationWorker {
         };
         match outcome {
             Ok(alert) => {
-                super::record(&self.writer, STATE, move |c| {
-                    cancellations::mark_terminated(c, &done, today, alert, now)
-                })
-                .await?;
+                self.store
+                    .mark_cancellation_terminated(done, today, alert, now)
+                    .await
+                    .context(STATE)?;
                 self.lock_checked().remove(&id);
                 tracing::info!(
                     service = service_id,
@@ -447,10 +452,10 @@ impl CancellationWorker {
                 self.metrics
                     .record_cancellation("failed", &cancellation.instance);
                 let reason = error.to_string();
-                super::record(&self.writer, STATE, move |c| {
-                    cancellations::mark_failed(c, id, &reason, now)
-                })
-                .await?;
+                self.store
+                    .mark_cancellation_failed(id, reason, now)
+                    .await
+                    .context(STATE)?;
                 Ok(Advanced::Failed)
             }
             Err(error) => self.not_now(id, &error, now).await,
@@ -466,10 +471,10 @@ impl CancellationWorker {
     ) -> anyhow::Result<Advanced> {
         tracing::warn!(cancellation = id, %error, "cancellation not carried out yet; will retry");
         let reason = error.to_string();
-        super::record(&self.writer, STATE, move |c| {
-            cancellations::mark_retry(c, id, &reason, now)
-        })
-        .await?;
+        self.store
+            .mark_cancellation_retry(id, reason, now)
+            .await
+            .context(STATE)?;
         Ok(Advanced::Waiting)
     }
 
@@ -529,8 +534,8 @@ impl super::Worker for CancellationWorker {
     const NAME: &'static str = "cancellations";
     const WORK: Option<crate::store::Work> = Some(crate::store::Work::Cancellations);
 
-    fn writer(&self) -> &Writer {
-        &self.writer
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     async fn pass(&self) -> anyhow::Result<super::Pass> {

@@ -17,9 +17,7 @@ pub mod upgrades;
 use std::future::Future;
 use std::time::Duration;
 
-use anyhow::Context as _;
-
-use crate::store::{Database, FloodWatch, GIVE_WAY, Work, Writer};
+use crate::store::{FloodWatch, GIVE_WAY, Store, Work};
 
 /// How long a worker rests when nothing wakes it, and after a failed pass.
 pub const IDLE_PASS: Duration = Duration::from_secs(60);
@@ -42,33 +40,6 @@ impl Pass {
             rest: IDLE_PASS,
         }
     }
-}
-
-/// Runs a read of the store on a blocking thread; `what` names it in the
-/// error.
-pub(crate) async fn read<T: Send + 'static>(
-    database: &Database,
-    what: &'static str,
-    query: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    let database = database.clone();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<T> { Ok(query(&database.reader()?)?) })
-        .await
-        .with_context(|| format!("the {what} query stopped"))?
-}
-
-/// Runs `change` through the writer; `context` says what failed to be
-/// recorded.
-pub(crate) async fn record<T, F>(
-    writer: &Writer,
-    context: &'static str,
-    change: F,
-) -> anyhow::Result<T>
-where
-    T: Send + 'static,
-    F: FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
-{
-    writer.change(change).await.context(context)
 }
 
 /// What a pass does with its next record.
@@ -133,8 +104,8 @@ pub trait Worker: Send + Sync + 'static {
     /// The work a commit wakes it for; `None`: it only runs on its rest.
     const WORK: Option<Work>;
 
-    /// The writer whose commits wake it and whose ingest it gives way to.
-    fn writer(&self) -> &Writer;
+    /// The store whose commits wake it and whose ingest it gives way to.
+    fn store(&self) -> &dyn Store;
 
     /// Once, before the first pass (the outbox marks interrupted sends).
     fn start(&self) -> impl Future<Output = anyhow::Result<()>> + Send {
@@ -149,7 +120,7 @@ pub trait Worker: Send + Sync + 'static {
     fn woken(&self) -> impl Future<Output = ()> + Send {
         async {
             match Self::WORK {
-                Some(work) => self.writer().woken(work).await,
+                Some(work) => self.store().signals().woken(work).await,
                 None => std::future::pending().await,
             }
         }
@@ -161,7 +132,7 @@ pub async fn run<W: Worker>(worker: W) {
     if let Err(error) = worker.start().await {
         tracing::error!(worker = W::NAME, error = %format!("{error:#}"), "worker start failed");
     }
-    let flood: FloodWatch = worker.writer().flood_watch();
+    let flood: FloodWatch = worker.store().signals().flood_watch();
     loop {
         // While hooks flood in, the work waits: nothing here is urgent to
         // the second, and WHMCS is waiting on every hook.

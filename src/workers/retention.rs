@@ -11,8 +11,11 @@ use anyhow::Context as _;
 use crate::config::Config;
 use crate::domain::ids::InstanceName;
 use crate::metrics::Metrics;
-use crate::store::Writer;
-use crate::store::retention::{self, BATCH, Purged};
+use crate::store::Store;
+use crate::store::retention::{BATCH, Purged};
+
+/// What a failed batch failed to do.
+const BATCH_FAILED: &str = "a retention batch was not written";
 
 /// How often a pass runs.
 const EVERY: Duration = Duration::from_secs(3600);
@@ -24,15 +27,15 @@ const BETWEEN_BATCHES: Duration = Duration::from_millis(10);
 #[derive(Clone)]
 pub struct RetentionWorker {
     config: Arc<Config>,
-    writer: Writer,
+    store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
 }
 
 impl RetentionWorker {
-    pub fn new(config: Arc<Config>, writer: Writer, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: Arc<Config>, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
         Self {
             config,
-            writer,
+            store,
             metrics,
         }
     }
@@ -44,8 +47,10 @@ impl RetentionWorker {
         loop {
             let after = previous.clone();
             let Some(instance) = self
-                .change(move |c| retention::next_instance(c, &after))
-                .await?
+                .store
+                .next_instance_with_events(after)
+                .await
+                .context(BATCH_FAILED)?
             else {
                 break;
             };
@@ -56,14 +61,17 @@ impl RetentionWorker {
             };
             let cutoff = days_before(now, days);
             let before = self
-                .change(move |c| retention::cutoff_seq(c, cutoff))
-                .await?;
+                .store
+                .retention_cutoff(cutoff)
+                .await
+                .context(BATCH_FAILED)?;
             let mut after_seq = i64::MIN;
             loop {
-                let name = instance.clone();
                 let (purged, last) = self
-                    .change(move |c| retention::purge_batch(c, &name, after_seq, before))
-                    .await?;
+                    .store
+                    .purge_events(instance.clone(), after_seq, before)
+                    .await
+                    .context(BATCH_FAILED)?;
                 for (table, count) in purged.by_table() {
                     self.metrics.record_purged(&instance, table, count);
                 }
@@ -85,8 +93,10 @@ impl RetentionWorker {
             .unwrap_or(90);
         let cutoff = days_before(now, longest);
         while self
-            .change(move |c| retention::purge_notifications(c, cutoff))
-            .await?
+            .store
+            .purge_notifications(cutoff)
+            .await
+            .context(BATCH_FAILED)?
             == BATCH
         {
             tokio::time::sleep(BETWEEN_BATCHES).await;
@@ -102,16 +112,6 @@ impl RetentionWorker {
         }
         Ok(total)
     }
-
-    async fn change<T: Send + 'static>(
-        &self,
-        change: impl FnOnce(&crate::store::Tx<'_>) -> rusqlite::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        self.writer
-            .change(change)
-            .await
-            .context("a retention batch was not written")
-    }
 }
 
 fn days_before(now: jiff::Timestamp, days: u16) -> jiff::Timestamp {
@@ -122,8 +122,8 @@ impl super::Worker for RetentionWorker {
     const NAME: &'static str = "retention";
     const WORK: Option<crate::store::Work> = None;
 
-    fn writer(&self) -> &Writer {
-        &self.writer
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     /// Deletes what is past retention now, then rests an hour.

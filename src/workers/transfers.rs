@@ -15,8 +15,10 @@ use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::transfer::{self, ClearedSubscription, Status, Step};
 use crate::metrics::Metrics;
-use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer};
-use crate::store::{Database, Writer};
+use anyhow::Context as _;
+
+use crate::store::transfers::{Actor, StepAlert, StoredTransfer};
+use crate::store::{Store, TransferStep};
 use crate::whmcs::addon::{MoveRequest, Moved};
 use crate::whmcs::{AddonClient, AddonError};
 
@@ -42,8 +44,7 @@ pub const PASS_LIMIT: usize = 100;
 
 #[derive(Clone)]
 pub struct TransferWorker {
-    database: Database,
-    writer: Writer,
+    store: Arc<dyn Store>,
     addons: Arc<BTreeMap<InstanceName, AddonClient>>,
     metrics: Arc<Metrics>,
     /// Moves the addon could not be asked for yet, left alone a while: an
@@ -54,14 +55,12 @@ pub struct TransferWorker {
 
 impl TransferWorker {
     pub fn new(
-        database: Database,
-        writer: Writer,
+        store: Arc<dyn Store>,
         addons: Arc<BTreeMap<InstanceName, AddonClient>>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            database,
-            writer,
+            store,
             addons,
             metrics,
             backoff: super::backoff::Backoff::default(),
@@ -75,7 +74,11 @@ impl TransferWorker {
 
     /// Expires and moves what is due at `now`.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<TransferReport> {
-        let open = super::read(&self.database, "transfer", transfers::open).await?;
+        let open = self
+            .store
+            .open_transfers()
+            .await
+            .context("cannot read the open transfers")?;
         let mut report = TransferReport::default();
         let mut budget = Budget::new(&self.backoff, now, PASS_LIMIT);
         for transfer in open {
@@ -94,27 +97,16 @@ impl TransferWorker {
             )
             .is_ok()
             {
-                let expired = transfer.clone();
                 let alert = StepAlert {
                     kind: AlertKind::TransferExpired,
                     to_owner: true,
                     to_recipient: false,
                 };
-                if super::record(&self.writer, STATE, move |c| {
-                    transfers::take_step(
-                        c,
-                        &expired,
-                        status,
-                        Status::Expired,
-                        Actor::system(),
-                        &[],
-                        None,
-                        Some(alert),
-                        now,
-                    )
-                })
-                .await?
-                {
+                let expire = TransferStep {
+                    alert: Some(alert),
+                    ..system_step(&transfer, status, Status::Expired, now)
+                };
+                if self.store.take_transfer_step(expire).await.context(STATE)? {
                     self.metrics.record_transfer("expired", &transfer.instance);
                     report.expired += 1;
                 }
@@ -130,7 +122,6 @@ impl TransferWorker {
             let moving = match status {
                 Status::Moving => true,
                 Status::Accepted | Status::Approved => {
-                    let starting = transfer.clone();
                     transfer::step(
                         status,
                         Step::StartMove,
@@ -140,20 +131,11 @@ impl TransferWorker {
                         now,
                     )
                     .is_ok()
-                        && super::record(&self.writer, STATE, move |c| {
-                            transfers::take_step(
-                                c,
-                                &starting,
-                                status,
-                                Status::Moving,
-                                Actor::system(),
-                                &[],
-                                None,
-                                None,
-                                now,
-                            )
-                        })
-                        .await?
+                        && self
+                            .store
+                            .take_transfer_step(system_step(&transfer, status, Status::Moving, now))
+                            .await
+                            .context(STATE)?
                 }
                 _ => false,
             };
@@ -207,32 +189,21 @@ impl TransferWorker {
         match asked {
             Ok(moved) => self.completed(transfer, moved, now).await,
             Err(AddonError::Refused { code, message }) => {
-                let failed = transfer.clone();
-                let note = format!("{code}: {message}");
-                super::record(&self.writer, STATE, move |c| {
-                    transfers::take_step(
-                        c,
-                        &failed,
-                        Status::Moving,
-                        Status::Failed,
-                        Actor::system(),
-                        &[],
-                        Some(&note),
-                        None,
-                        now,
-                    )
-                })
-                .await?;
+                let failed = TransferStep {
+                    note: Some(format!("{code}: {message}")),
+                    ..system_step(transfer, Status::Moving, Status::Failed, now)
+                };
+                self.store.take_transfer_step(failed).await.context(STATE)?;
                 self.metrics.record_transfer("failed", &transfer.instance);
                 tracing::warn!(transfer = id, %code, %message, "the addon refused the move");
                 Ok(Status::Failed)
             }
             Err(AddonError::Unreachable(reason)) => {
                 tracing::warn!(transfer = id, %reason, "move not made yet; will retry");
-                super::record(&self.writer, STATE, move |c| {
-                    transfers::note_move_failure(c, id, &reason, now)
-                })
-                .await?;
+                self.store
+                    .note_transfer_move_failure(id, reason, now)
+                    .await
+                    .context(STATE)?;
                 Ok(Status::Moving)
             }
         }
@@ -258,30 +229,21 @@ impl TransferWorker {
                 ClearedSubscription::describe(&moved.subscriptions_cleared)
             ));
         }
-        let done = transfer.clone();
-        let cleared = moved.subscriptions_cleared.clone();
         let alert = StepAlert {
             kind: AlertKind::TransferCompleted,
             to_owner: true,
             to_recipient: true,
         };
-        super::record(&self.writer, STATE, move |c| {
-            if !cleared.is_empty() {
-                transfers::note_subscriptions_cleared(c, id, &cleared)?;
-            }
-            transfers::take_step(
-                c,
-                &done,
-                Status::Moving,
-                Status::Completed,
-                Actor::system(),
-                &[],
-                Some(&note),
-                Some(alert),
-                now,
-            )
-        })
-        .await?;
+        let completed = TransferStep {
+            note: Some(note),
+            alert: Some(alert),
+            subscriptions_cleared: moved.subscriptions_cleared.clone(),
+            ..system_step(transfer, Status::Moving, Status::Completed, now)
+        };
+        self.store
+            .take_transfer_step(completed)
+            .await
+            .context(STATE)?;
         self.metrics
             .record_transfer("completed", &transfer.instance);
         tracing::info!(
@@ -305,11 +267,30 @@ impl super::Worker for TransferWorker {
     const NAME: &'static str = "transfers";
     const WORK: Option<crate::store::Work> = Some(crate::store::Work::Transfers);
 
-    fn writer(&self) -> &Writer {
-        &self.writer
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     async fn pass(&self) -> anyhow::Result<super::Pass> {
         Ok(super::Pass::done(self.drain().await?.more))
+    }
+}
+/// A step the worker takes on its own: no checks, note or alert.
+fn system_step(
+    transfer: &StoredTransfer,
+    from: Status,
+    to: Status,
+    now: jiff::Timestamp,
+) -> TransferStep {
+    TransferStep {
+        transfer: transfer.clone(),
+        from,
+        to,
+        actor: Actor::system(),
+        checks: Vec::new(),
+        note: None,
+        alert: None,
+        subscriptions_cleared: Vec::new(),
+        now,
     }
 }

@@ -15,8 +15,10 @@ use super::{Budget, Turn};
 
 use crate::domain::ids::InstanceName;
 use crate::metrics::Metrics;
-use crate::store::upgrades::{self, PendingApplication};
-use crate::store::{Database, Writer};
+use anyhow::Context as _;
+
+use crate::store::Store;
+use crate::store::upgrades::PendingApplication;
 use crate::whmcs::{WhmcsClient, WhmcsError};
 
 /// What a failed write of this worker failed to record.
@@ -40,8 +42,7 @@ pub const PASS_LIMIT: usize = 100;
 
 #[derive(Clone)]
 pub struct UpgradeWorker {
-    database: Database,
-    writer: Writer,
+    store: Arc<dyn Store>,
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
     metrics: Arc<Metrics>,
     /// Upgrades WHMCS could not take yet, left alone a while.
@@ -50,14 +51,12 @@ pub struct UpgradeWorker {
 
 impl UpgradeWorker {
     pub fn new(
-        database: Database,
-        writer: Writer,
+        store: Arc<dyn Store>,
         whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            database,
-            writer,
+            store,
             whmcs,
             metrics,
             backoff: crate::workers::backoff::Backoff::default(),
@@ -72,7 +71,11 @@ impl UpgradeWorker {
 
     /// As [`UpgradeWorker::drain`], as of `now`.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<ApplyReport> {
-        let pending = super::read(&self.database, "upgrade", upgrades::pending).await?;
+        let pending = self
+            .store
+            .pending_upgrades()
+            .await
+            .context("cannot read the upgrades to apply")?;
         let mut report = ApplyReport::default();
         let mut budget = Budget::new(&self.backoff, now, PASS_LIMIT);
         for upgrade in pending {
@@ -109,10 +112,10 @@ impl UpgradeWorker {
                     "instance {} has no WHMCS API settings (PUENTE_WHMCS_URL, …)",
                     upgrade.instance
                 );
-                super::record(&self.writer, STATE, move |c| {
-                    upgrades::mark_retry(c, id, &reason)
-                })
-                .await?;
+                self.store
+                    .mark_upgrade_retry(id, reason)
+                    .await
+                    .context(STATE)?;
                 return Ok(Applied::Later);
             };
             if upgrade.interrupted && already_in_whmcs(whmcs, upgrade).await {
@@ -122,7 +125,7 @@ impl UpgradeWorker {
                 );
                 return self.applied(upgrade).await;
             }
-            super::record(&self.writer, STATE, move |c| upgrades::mark_applying(c, id)).await?;
+            self.store.mark_upgrade_applying(id).await.context(STATE)?;
             match whmcs
                 .update_client_product(upgrade.service_id, &fields)
                 .await
@@ -133,19 +136,19 @@ impl UpgradeWorker {
                     self.metrics
                         .record_upgrade("apply_failed", &upgrade.instance);
                     let reason = error.to_string();
-                    super::record(&self.writer, STATE, move |c| {
-                        upgrades::mark_failed(c, id, &reason)
-                    })
-                    .await?;
+                    self.store
+                        .mark_upgrade_failed(id, reason)
+                        .await
+                        .context(STATE)?;
                     return Ok(Applied::Refused);
                 }
                 Err(error) => {
                     tracing::warn!(upgrade = upgrade.upgrade_id, %error, "upgrade not applied yet; will retry");
                     let reason = error.to_string();
-                    super::record(&self.writer, STATE, move |c| {
-                        upgrades::mark_retry(c, id, &reason)
-                    })
-                    .await?;
+                    self.store
+                        .mark_upgrade_retry(id, reason)
+                        .await
+                        .context(STATE)?;
                     return Ok(Applied::Later);
                 }
             }
@@ -157,10 +160,10 @@ impl UpgradeWorker {
     async fn applied(&self, upgrade: &PendingApplication) -> anyhow::Result<Applied> {
         let now = jiff::Timestamp::now();
         let applied = upgrade.clone();
-        super::record(&self.writer, STATE, move |c| {
-            upgrades::mark_applied(c, &applied, now)
-        })
-        .await?;
+        self.store
+            .mark_upgrade_applied(applied, now)
+            .await
+            .context(STATE)?;
         self.metrics.record_upgrade("applied", &upgrade.instance);
         tracing::info!(
             upgrade = upgrade.upgrade_id,
@@ -217,8 +220,8 @@ impl super::Worker for UpgradeWorker {
     const NAME: &'static str = "upgrades";
     const WORK: Option<crate::store::Work> = Some(crate::store::Work::Upgrades);
 
-    fn writer(&self) -> &Writer {
-        &self.writer
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     async fn pass(&self) -> anyhow::Result<super::Pass> {

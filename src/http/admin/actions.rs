@@ -9,9 +9,9 @@ use crate::domain::transfer::{self, Party, Status, Step, StepRefusal};
 use crate::http::client::transfers::step_refused;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::messages::{self, Retry};
-use crate::store::transfers::{self, Actor};
-use crate::store::{InstanceOwned, cancellations, upgrades};
+use crate::store::messages::Retry;
+use crate::store::transfers::Actor;
+use crate::store::{InstanceOwned, TransferStep};
 
 /// A record planned again: its row id.
 #[derive(Debug, Clone, Copy)]
@@ -33,9 +33,7 @@ pub async fn retry_message(state: &AppState, admin: &Admin, id: &str) -> Result<
         return Err(ApiError::NotFound(format!("no message has the id `{id}`")));
     };
     admin.may_act_on(state, InstanceOwned::Messages, id).await?;
-    let status = state
-        .change(move |connection| messages::retry(connection, id))
-        .await?;
+    let status = state.store.retry_message(id).await?;
     match status {
         None => Err(ApiError::NotFound(format!("no message has the id `{id}`"))),
         Some(Retry::Planned) => Ok(Retried { id }),
@@ -55,10 +53,7 @@ pub async fn retry_upgrade(state: &AppState, admin: &Admin, id: &str) -> Result<
     admin
         .may_act_on(state, InstanceOwned::Upgrades, row)
         .await?;
-    match state
-        .change(move |connection| upgrades::retry(connection, row))
-        .await?
-    {
+    match state.store.retry_upgrade(row).await? {
         None => Err(not_found()),
         Some(Retry::Planned) => Ok(Retried { id: row }),
         Some(Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(
@@ -82,10 +77,7 @@ pub async fn retry_cancellation(
         .may_act_on(state, InstanceOwned::Cancellations, row)
         .await?;
     let now = jiff::Timestamp::now();
-    match state
-        .change(move |connection| cancellations::retry(connection, row, now))
-        .await?
-    {
+    match state.store.retry_cancellation(row, now).await? {
         None => Err(not_found()),
         Some(Retry::Planned) => Ok(Retried { id: row }),
         Some(Retry::NotRetryable(status)) => Err(ApiError::NotRetryable(format!(
@@ -104,7 +96,8 @@ pub async fn approve_transfer(
     let not_found = || ApiError::NotFound(format!("no transfer has the id `{id}`"));
     let transfer_id = id.parse::<i64>().map_err(|_| not_found())?;
     let transfer = state
-        .read(move |c| transfers::by_id(c, transfer_id))
+        .store
+        .transfer_by_id(transfer_id)
         .await?
         .ok_or_else(not_found)?;
     admin.may_see(&transfer.instance)?;
@@ -119,10 +112,18 @@ pub async fn approve_transfer(
         now,
     )
     .map_err(|refusal| step_refused(refusal, Language::English))?;
-    let approved = transfer.clone();
     let taken = state
-        .change(move |c| {
-            transfers::take_step(c, &approved, from, to, Actor::staff(), &[], None, None, now)
+        .store
+        .take_transfer_step(TransferStep {
+            transfer: transfer.clone(),
+            from,
+            to,
+            actor: Actor::staff(),
+            checks: Vec::new(),
+            note: None,
+            alert: None,
+            subscriptions_cleared: Vec::new(),
+            now,
         })
         .await?;
     if !taken {

@@ -9,7 +9,7 @@ use crate::domain::envelope::{Actor, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::events::{self, EventQuery, StoredEvent};
+use crate::store::events::{EventQuery, StoredEvent};
 
 /// Query string of the list route, as typed by an operator.
 #[derive(Debug, Deserialize)]
@@ -109,9 +109,7 @@ pub async fn list_events(
     let mut query = params.into_inner().into_query()?;
     query.instance = admin.instance_filter(query.instance)?;
     let limit = query.limit as usize;
-    let found = state
-        .read(move |connection| events::list(connection, &query))
-        .await?;
+    let found = state.store.events(query).await?;
     let next_cursor = next_cursor(&found, limit, |event| event.seq);
     let events = found
         .into_iter()
@@ -133,9 +131,7 @@ pub async fn get_event(
     let Ok(event_id) = EventId::parse(&id) else {
         return Err(not_found());
     };
-    let found = state
-        .read(move |connection| events::get(connection, &event_id))
-        .await?;
+    let found = state.store.event(event_id).await?;
     match found {
         Some(event) => {
             admin.may_see(event.instance.as_str())?;

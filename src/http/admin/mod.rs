@@ -15,7 +15,7 @@ use actix_web::{FromRequest, HttpRequest, web};
 use super::error::ApiError;
 use crate::domain::ids::InstanceName;
 use crate::http::state::AppState;
-use crate::store::{self, InstanceOwned};
+use crate::store::{InstanceOwned, RecordQuery};
 
 const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
@@ -129,10 +129,7 @@ impl Admin {
         if self.scope.is_none() {
             return Ok(());
         }
-        match state
-            .read(move |c| store::instance_of(c, table, id))
-            .await?
-        {
+        match state.store.instance_of(table, id).await? {
             Some(instance) => self.may_see(&instance),
             None => Ok(()),
         }
@@ -219,8 +216,8 @@ impl RecordListParams {
         self,
         admin: &Admin,
         statuses: &[&str],
-    ) -> Result<store::RecordQuery, ApiError> {
-        Ok(store::RecordQuery {
+    ) -> Result<RecordQuery, ApiError> {
+        Ok(RecordQuery {
             instance: admin.instance_filter(
                 self.instance
                     .map(|text| parse_instance(&text))

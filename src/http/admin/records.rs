@@ -18,9 +18,8 @@ use crate::domain::ids::EventId;
 use crate::domain::status::{CancellationStatus, MessageStatus, TransferStatus, UpgradeStatus};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::messages::{self, MessageQuery};
-use crate::store::transfers::{self, StoredTransfer};
-use crate::store::{cancellations, upgrades};
+use crate::store::messages::MessageQuery;
+use crate::store::transfers::{StoredStep, StoredTransfer};
 
 /// The query of the message list: `instance`, `status`, `client`, `event`,
 /// `cursor`, `limit`.
@@ -72,9 +71,7 @@ pub async fn list_messages(
 ) -> Result<HttpResponse, ApiError> {
     let query = params.into_inner().into_query(&admin)?;
     let limit = query.limit;
-    let found = state
-        .read(move |connection| messages::list(connection, &query))
-        .await?;
+    let found = state.store.messages(query).await?;
     Ok(page("messages", found, limit, |message| message.id))
 }
 
@@ -89,9 +86,7 @@ pub async fn list_upgrades(
         .into_inner()
         .into_query(&admin, UpgradeStatus::NAMES)?;
     let limit = query.limit;
-    let found = state
-        .read(move |connection| upgrades::list(connection, &query))
-        .await?;
+    let found = state.store.upgrades(query).await?;
     Ok(page("upgrades", found, limit, |upgrade| upgrade.id))
 }
 
@@ -106,9 +101,7 @@ pub async fn list_cancellations(
         .into_inner()
         .into_query(&admin, CancellationStatus::NAMES)?;
     let limit = query.limit;
-    let found = state
-        .read(move |connection| cancellations::list(connection, &query))
-        .await?;
+    let found = state.store.cancellations(query).await?;
     Ok(page("cancellations", found, limit, |cancellation| {
         cancellation.id
     }))
@@ -119,7 +112,7 @@ pub async fn list_cancellations(
 struct Audited {
     #[serde(flatten)]
     transfer: StoredTransfer,
-    steps: Vec<transfers::StoredStep>,
+    steps: Vec<StoredStep>,
 }
 
 /// Transfers in order, each with every step (who took it, when, the
@@ -133,18 +126,11 @@ pub async fn list_transfers(
         .into_inner()
         .into_query(&admin, TransferStatus::NAMES)?;
     let limit = query.limit;
-    let found = state
-        .read(move |c| {
-            let found = transfers::list(c, &query)?;
-            found
-                .into_iter()
-                .map(|transfer| {
-                    let steps = transfers::steps(c, transfer.id)?;
-                    Ok(Audited { transfer, steps })
-                })
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .await?;
+    let mut found = Vec::new();
+    for transfer in state.store.transfers(query).await? {
+        let steps = state.store.transfer_steps(transfer.id).await?;
+        found.push(Audited { transfer, steps });
+    }
     Ok(page("transfers", found, limit, |audited| {
         audited.transfer.id
     }))

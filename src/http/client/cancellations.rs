@@ -171,9 +171,9 @@ pub async fn preview(
             // A cancellation on record is shown with its dates (to its
             // owner only: the record names the client); one made on
             // WHMCS's own form, or withdrawn since, is asked for again.
-            let (name, target) = (instance.as_str().to_owned(), action.target);
             let recorded = state
-                .read(move |c| cancellations::latest(c, &name, target))
+                .store
+                .latest_cancellation(instance.clone(), action.target)
                 .await?
                 .filter(|stored| u64::try_from(stored.client_id).ok() == Some(action.client_id))
                 .filter(|stored| {
@@ -277,8 +277,11 @@ pub async fn request(
             "a cancellation needs the client's email and password entered again",
         ));
     }
-    let id = action.event.id.as_str().to_owned();
-    if let Some(stored) = state.read(move |c| cancellations::by_event(c, &id)).await? {
+    if let Some(stored) = state
+        .store
+        .cancellation_by_event(action.event.id.clone())
+        .await?
+    {
         return Ok(answer(&stored));
     }
     let (whmcs, addon) = state.whmcs_of(&action.event.instance)?;
@@ -347,21 +350,18 @@ pub async fn request(
     };
     let target = action.target;
     let (id, instance, inserted) = super::store(action.event, &state, plan).await?;
-    let event_id = id.as_str().to_owned();
-    tracing::info!(event = %event_id, ?inserted, ?target, "cancellation requested by the client");
-    let name = instance.as_str().to_owned();
-    let stored = state
-        .read(move |c| {
-            // The row this request recorded or completed; else the one a
-            // report of the same cancellation recorded first (WHMCS's hook
-            // for puente's own call), whatever the worker did with it since.
-            Ok(match cancellations::by_event(c, &event_id)? {
-                Some(stored) => Some(stored),
-                None => cancellations::latest(c, &name, target)?,
-            })
-        })
-        .await?
-        .ok_or(ApiError::Internal)?;
+    tracing::info!(event = %id, ?inserted, ?target, "cancellation requested by the client");
+    // The row this request recorded or completed; else the one a report of
+    // the same cancellation recorded first (WHMCS's hook for puente's own
+    // call), whatever the worker did with it since.
+    let stored = match state.store.cancellation_by_event(id).await? {
+        Some(stored) => stored,
+        None => state
+            .store
+            .latest_cancellation(instance, target)
+            .await?
+            .ok_or(ApiError::Internal)?,
+    };
     Ok(answer(&stored))
 }
 
@@ -413,10 +413,10 @@ async fn current(
     state: &AppState,
     action: &Action,
 ) -> Result<Option<StoredCancellation>, ApiError> {
-    let (instance, target) = (action.event.instance.as_str().to_owned(), action.target);
-    state
-        .read(move |c| cancellations::current(c, &instance, target))
-        .await
+    Ok(state
+        .store
+        .current_cancellation(action.event.instance.clone(), action.target)
+        .await?)
 }
 
 /// The 201 of a stored cancellation.

@@ -99,8 +99,8 @@ pub async fn store(
     let (id, instance) = (event.id.clone(), event.instance.clone());
     let hook = event.envelope.hook.clone();
     let inserted = state
-        .writer
-        .insert(event.stored(EventStatus::Received, plan))
+        .store
+        .insert_event(event.stored(EventStatus::Received, plan))
         .await
         .map_err(|error| {
             tracing::error!(%error, hook = hook.as_str(), "a client's action was not stored");

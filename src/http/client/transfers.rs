@@ -18,7 +18,8 @@ use crate::domain::texts::{Language, Text};
 use crate::domain::transfer::{self, NewTransfer, Party, Refusal, Status, Step, StepRefusal};
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::store::transfers::{self, Actor, StepAlert, StoredTransfer};
+use crate::store::TransferStep;
+use crate::store::transfers::{Actor, StepAlert, StoredTransfer};
 use crate::whmcs::facts::{Question, transfer_facts};
 
 fn refused(refusal: &Refusal, language: Language) -> ApiError {
@@ -98,8 +99,11 @@ pub async fn request(
             "data.recipient_email is not an email address".into(),
         ));
     }
-    let id = action.event.id.as_str().to_owned();
-    if let Some(stored) = state.read(move |c| transfers::by_event(c, &id)).await? {
+    if let Some(stored) = state
+        .store
+        .transfer_by_event(action.event.id.clone())
+        .await?
+    {
         return Ok(HttpResponse::Created().json(shown(&stored)));
     }
     let language = action.language();
@@ -109,9 +113,9 @@ pub async fn request(
         .await
         .map_err(ApiError::addon_unavailable)?;
     let instance = action.event.instance.clone();
-    let name = instance.as_str().to_owned();
     let open = state
-        .read(move |c| transfers::open_for_service(c, &name, service_id))
+        .store
+        .transfer_open_for_service(instance.clone(), service_id)
         .await?;
     let question = Question {
         service_id,
@@ -159,11 +163,11 @@ pub async fn request(
         ..Plan::default()
     };
     let (id, instance, _) = super::store(action.event, &state, plan).await?;
-    let event_id = id.as_str().to_owned();
     let instance_name = instance.as_str().to_owned();
     // Nothing recorded: another request for the service got there first.
     let stored = state
-        .read(move |c| transfers::by_event(c, &event_id))
+        .store
+        .transfer_by_event(id)
         .await?
         .ok_or_else(|| refused(&Refusal::TransferOpen, language))?;
     state.metrics.record_transfer("requested", &instance_name);
@@ -223,9 +227,9 @@ async fn take(
     let language = action.language();
     let not_found = || ApiError::NotFound(format!("no transfer has the id `{id}`"));
     let transfer_id = id.parse::<i64>().map_err(|_| not_found())?;
-    let instance = action.event.instance.as_str().to_owned();
     let transfer = state
-        .read(move |c| transfers::get(c, &instance, transfer_id))
+        .store
+        .transfer(action.event.instance.clone(), transfer_id)
         .await?
         .ok_or_else(not_found)?;
     let party = if u64::try_from(transfer.recipient_client_id).ok() == Some(action.client_id) {
@@ -312,10 +316,18 @@ async fn take(
         client_id: Some(action.client_id),
         user_id: action.user_id,
     };
-    let stepped = transfer.clone();
     let taken = state
-        .change(move |c| {
-            transfers::take_step(c, &stepped, from, to, actor, &checks, None, alert, now)
+        .store
+        .take_transfer_step(TransferStep {
+            transfer: transfer.clone(),
+            from,
+            to,
+            actor,
+            checks,
+            note: None,
+            alert,
+            subscriptions_cleared: Vec::new(),
+            now,
         })
         .await?;
     if !taken {
@@ -340,9 +352,9 @@ pub async fn list_for_client(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let action = ClientAction::verify(&request, payload, &state).await?;
-    let (instance, client) = (action.event.instance.as_str().to_owned(), action.client_id);
     let (outgoing, incoming) = state
-        .read(move |c| transfers::of_client(c, &instance, client))
+        .store
+        .transfers_of_client(action.event.instance.clone(), action.client_id)
         .await?;
     Ok(HttpResponse::Ok().json(json!({
         "outgoing": outgoing.iter().map(shown).collect::<Vec<_>>(),

@@ -15,7 +15,7 @@ use crate::http::decisions::record_paid_source;
 use crate::http::error::ApiError;
 use crate::http::signed::SignedEvent;
 use crate::http::state::AppState;
-use crate::store::upgrades::{self as requests, NewRequest};
+use crate::store::upgrades::NewRequest;
 use crate::whmcs::{NewTicket, WhmcsError};
 use flattened::ActionFacts;
 
@@ -192,9 +192,9 @@ pub async fn manual_upgrade(
     };
 
     // A request already open stays the only one, unless WHMCS closed it.
-    let (name, service_id) = (instance.as_str().to_owned(), action.service_id);
     let open = state
-        .read(move |connection| requests::open_request(connection, &name, service_id))
+        .store
+        .open_upgrade_request(instance.clone(), action.service_id)
         .await?;
     if let Some(open) = open {
         let number = open.ticket_number.clone().unwrap_or_default();
@@ -210,7 +210,8 @@ pub async fn manual_upgrade(
         }
         let now = jiff::Timestamp::now();
         state
-            .change(move |c| requests::request_ended(c, open.id, "closed", None, now))
+            .store
+            .upgrade_request_ended(open.id, "closed", None, now)
             .await?;
     }
 
@@ -223,9 +224,7 @@ pub async fn manual_upgrade(
         billing_cycle: cycle.as_str().to_owned(),
     };
     let stale = now.as_millisecond() - OPENING_GIVEN_UP_AFTER_MS;
-    let reserved = state
-        .change(move |c| requests::reserve_request(c, &new, now, stale))
-        .await?;
+    let reserved = state.store.reserve_upgrade_request(new, now, stale).await?;
     let Some(request_id) = reserved else {
         return Err(already_open(""));
     };
@@ -242,7 +241,8 @@ pub async fn manual_upgrade(
         Ok(opened) => {
             let (id, number) = (opened.id, opened.number.clone());
             state
-                .change(move |c| requests::request_opened(c, request_id, id, &number))
+                .store
+                .upgrade_request_opened(request_id, id, number)
                 .await?;
             state
                 .metrics
@@ -259,9 +259,8 @@ pub async fn manual_upgrade(
             let reason = error.to_string();
             let now = jiff::Timestamp::now();
             state
-                .change(move |c| {
-                    requests::request_ended(c, request_id, "failed", Some(&reason), now)
-                })
+                .store
+                .upgrade_request_ended(request_id, "failed", Some(reason), now)
                 .await?;
             tracing::error!(%error, service = action.service_id, "manual upgrade ticket not opened");
             Err(match error {

@@ -27,8 +27,8 @@ use crate::domain::meta_errors::{self, SendFailure};
 use crate::domain::retry::RetrySchedule;
 use crate::domain::templates::Parameter;
 use crate::metrics::Metrics;
-use crate::store::messages::{self, DueMessage, Outcome, SendAttempt, Settled};
-use crate::store::{Database, Writer};
+use crate::store::Store;
+use crate::store::messages::{DueMessage, Outcome, SendAttempt, Settled};
 use crate::whatsapp::{CloudClient, SendResult};
 use crate::whmcs::WhmcsClient;
 
@@ -68,8 +68,7 @@ impl DrainReport {
 #[derive(Clone)]
 pub struct Outbox {
     config: Arc<Config>,
-    database: Database,
-    writer: Writer,
+    store: Arc<dyn Store>,
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
     /// The Cloud API client of each instance in `cloud` mode.
     cloud: Arc<BTreeMap<InstanceName, CloudClient>>,
@@ -164,8 +163,7 @@ impl DrainReport {
 impl Outbox {
     pub fn new(
         config: Arc<Config>,
-        database: Database,
-        writer: Writer,
+        store: Arc<dyn Store>,
         whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Self> {
@@ -184,8 +182,7 @@ impl Outbox {
         }
         Ok(Self {
             config,
-            database,
-            writer,
+            store,
             whmcs,
             cloud: Arc::new(cloud),
             metrics,
@@ -196,8 +193,8 @@ impl Outbox {
     /// At start: a message still `sending` was interrupted by a stop or a
     /// crash, may have reached the client, and becomes `uncertain`.
     pub async fn recover_interrupted(&self) -> anyhow::Result<usize> {
-        self.writer
-            .change(|c| messages::mark_interrupted(c))
+        self.store
+            .mark_interrupted_messages()
             .await
             .context("cannot mark interrupted sends")
     }
@@ -211,10 +208,11 @@ impl Outbox {
     /// retries through their schedule this way). Outcomes that sent nothing
     /// are written in batches, so a backlog drains at the writer's speed.
     pub async fn drain_at(&self, now: jiff::Timestamp) -> anyhow::Result<DrainReport> {
-        let due = super::read(&self.database, "outbox", move |c| {
-            messages::due(c, now, BATCH)
-        })
-        .await?;
+        let due = self
+            .store
+            .due_messages(now, BATCH)
+            .await
+            .context("cannot read the messages due")?;
         let mut report = DrainReport::default();
         let mut pacing = Pacing::default();
         let mut settled: Vec<Settled> = Vec::new();
@@ -281,8 +279,8 @@ impl Outbox {
             return Ok(());
         }
         let batch = std::mem::take(settled);
-        self.writer
-            .change(move |c| messages::settle(c, &batch))
+        self.store
+            .settle_messages(batch)
             .await
             .context("cannot record the messages' outcomes")
     }
@@ -296,10 +294,7 @@ impl Outbox {
             return Duration::ZERO;
         }
         let now = jiff::Timestamp::now();
-        let next = super::read(&self.database, "outbox", move |c| {
-            messages::next_due_after(c, now)
-        })
-        .await;
+        let next = self.store.next_message_due_after(now).await;
         match next {
             Ok(Some(at)) => {
                 let wait = now
@@ -359,9 +354,8 @@ impl Outbox {
         now: jiff::Timestamp,
     ) -> anyhow::Result<(Outcome, SendAttempt)> {
         let Rendered { body, language, .. } = rendered;
-        let (id, recorded) = (message.id, body.clone());
-        self.writer
-            .change(move |c| messages::mark_sending(c, id, &recorded))
+        self.store
+            .mark_message_sending(message.id, body.clone())
             .await
             .context("cannot mark a message as sending")?;
         let answer = from.cloud.send(&body).await;
@@ -555,8 +549,8 @@ impl super::Worker for Outbox {
     const NAME: &'static str = "outbox";
     const WORK: Option<crate::store::Work> = Some(crate::store::Work::Alerts);
 
-    fn writer(&self) -> &Writer {
-        &self.writer
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     async fn start(&self) -> anyhow::Result<()> {

@@ -14,7 +14,7 @@ use std::cell::RefCell;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::model::{Inserted, NewEvent, StoreError};
+use crate::store::model::{Inserted, NewEvent, StoreError};
 
 /// The outcome of one insert.
 pub(super) type Answer = Result<Inserted, StoreError>;

@@ -4,7 +4,7 @@
 
 use rusqlite::Transaction;
 
-use super::wake::Tx;
+use super::tx::Tx;
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 

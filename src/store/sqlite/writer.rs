@@ -3,7 +3,6 @@
 //! request only after its transaction is on disk.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -14,10 +13,11 @@ use tokio::sync::{mpsc, oneshot};
 use super::database::Database;
 use super::delivery::{self, Reply};
 use super::events;
-use super::model::{Inserted, NewEvent, StoreError};
 use super::plan::PlanRows;
-use super::wake::{Tx, Wake, Work};
+use super::tx::Tx;
 use crate::metrics::Metrics;
+use crate::store::model::{Inserted, NewEvent, StoreError};
+use crate::store::wake::{Signals, Wake};
 
 /// Most commands committed by one transaction.
 const MAX_BATCH: usize = 1024;
@@ -74,28 +74,14 @@ where
 #[derive(Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Command>,
-    /// One per worker ([`Work`]), woken after a commit that left it work.
-    wakers: Wakers,
-    /// Events committed since start (new and duplicate), for workers that
-    /// give way to a busy ingest.
-    committed: Arc<AtomicU64>,
+    /// Told of the work each commit left, and of the events it stored.
+    signals: Signals,
 }
 
 impl Writer {
-    /// Events committed since the writer started.
-    pub fn events_committed(&self) -> u64 {
-        self.committed.load(Ordering::Relaxed)
-    }
-
-    /// A watch of ingest for a worker that gives way to floods of hooks.
-    pub fn flood_watch(&self) -> FloodWatch {
-        FloodWatch {
-            writer: self.clone(),
-            last: Arc::new(std::sync::Mutex::new(IngestWatch {
-                at: std::time::Instant::now(),
-                committed: self.events_committed(),
-            })),
-        }
+    /// What the writer tells the workers.
+    pub fn signals(&self) -> &Signals {
+        &self.signals
     }
 
     /// Stores `event` unless its id is already stored; returns once the
@@ -146,69 +132,11 @@ impl Writer {
         answer.await.map_err(|_| StoreError::Stopped)?
     }
 
-    /// Resolves once a commit left `work` for its worker (at once if one
-    /// did since the last wait). One waiter per kind of work.
-    pub async fn woken(&self, work: Work) {
-        self.wakers[work.index()].notified().await;
-    }
-
     async fn send(&self, command: Command) -> Result<(), StoreError> {
         self.queue
             .send(command)
             .await
             .map_err(|_| StoreError::Stopped)
-    }
-}
-
-/// Ingest, in events per second, from which workers give way: far above
-/// what a WHMCS install sends (a busy one sends a few per second), reached
-/// by a flood of hooks, a replay of a long outage or a benchmark.
-pub const BUSY_INGEST_PER_S: u64 = 2_000;
-
-/// How long a worker (the outbox, the upgrade and cancellation workers)
-/// rests before it looks again while ingest is that busy, so the hooks WHMCS
-/// waits on keep the CPU; the backlog is worked off once the flood ends.
-pub const GIVE_WAY: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// A worker's view of ingest: whether hooks flooded in since it last
-/// looked (see [`BUSY_INGEST_PER_S`]). Made by [`Writer::flood_watch`].
-#[derive(Clone)]
-pub struct FloodWatch {
-    writer: Writer,
-    last: Arc<std::sync::Mutex<IngestWatch>>,
-}
-
-impl FloodWatch {
-    /// Whether ingest ran at [`BUSY_INGEST_PER_S`] or more since the last
-    /// look; remembers this look.
-    pub fn flooded(&self) -> bool {
-        let committed = self.writer.events_committed();
-        self.last
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .busy(committed, std::time::Instant::now())
-    }
-}
-
-/// Events committed when a worker last looked, and when.
-#[derive(Debug, Clone, Copy)]
-struct IngestWatch {
-    at: std::time::Instant,
-    committed: u64,
-}
-
-impl IngestWatch {
-    /// Whether ingest since the last look ran at [`BUSY_INGEST_PER_S`] or
-    /// more; remembers this look.
-    fn busy(&mut self, committed: u64, now: std::time::Instant) -> bool {
-        let events = committed.saturating_sub(self.committed);
-        // Over at least 100 ms, so that two hooks of one WHMCS action
-        // arriving together are not a flood.
-        let elapsed_ms = u64::try_from(now.saturating_duration_since(self.at).as_millis())
-            .unwrap_or(u64::MAX)
-            .max(100);
-        *self = Self { at: now, committed };
-        events.saturating_mul(1000) >= BUSY_INGEST_PER_S.saturating_mul(elapsed_ms)
     }
 }
 
@@ -223,14 +151,12 @@ impl WriterThread {
         let connection = database.writer_connection()?;
         let last_received =
             events::last_received_at(&connection).context("cannot read the newest event's time")?;
-        let wakers: Wakers = Arc::new(Work::ALL.map(|_| tokio::sync::Notify::new()));
-        let committed = Arc::new(AtomicU64::new(0));
+        let signals = Signals::default();
         let mut state = State {
-            committed: Arc::clone(&committed),
+            signals: signals.clone(),
             connection,
             metrics,
             last_received,
-            wakers: Arc::clone(&wakers),
         };
         let (queue, commands) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
@@ -238,11 +164,7 @@ impl WriterThread {
             .spawn(move || state.run(commands))
             .context("cannot start the writer thread")?;
         Ok(Self {
-            writer: Writer {
-                queue,
-                wakers,
-                committed,
-            },
+            writer: Writer { queue, signals },
             thread,
         })
     }
@@ -267,12 +189,8 @@ struct State {
     /// Receive time of the newest stored event: receive times never go
     /// backwards, even if the wall clock does.
     last_received: jiff::Timestamp,
-    wakers: Wakers,
-    committed: Arc<AtomicU64>,
+    signals: Signals,
 }
-
-/// One waker per kind of [`Work`], in [`Work::ALL`] order.
-type Wakers = Arc<[tokio::sync::Notify; Work::ALL.len()]>;
 
 impl State {
     fn run(&mut self, mut commands: mpsc::Receiver<Command>) {
@@ -312,15 +230,10 @@ impl State {
         match written {
             Ok((inserted, wake, received)) => {
                 self.last_received = received;
-                for work in wake.works() {
-                    self.wakers[work.index()].notify_one();
-                }
+                self.signals.wake(wake);
                 self.metrics
                     .record_commit(inserted.len(), started.elapsed().as_secs_f64());
-                self.committed.fetch_add(
-                    u64::try_from(inserted.len()).unwrap_or(u64::MAX),
-                    Ordering::Relaxed,
-                );
+                self.signals.committed(inserted.len());
                 let mut inserted = inserted.into_iter();
                 let mut answers = Vec::with_capacity(batch.len());
                 for command in batch.drain(..) {
@@ -450,6 +363,7 @@ mod tests {
     use crate::domain::envelope::{Actor, ActorKind, Source};
     use crate::domain::ids::{EventId, HookType, InstanceName};
     use crate::domain::plan::Plan;
+    use crate::store::Work;
     use crate::store::events::EventStatus;
 
     fn event(id: &str) -> NewEvent {
@@ -548,7 +462,7 @@ mod tests {
     fn woken_now(writer: &Writer, work: Work) -> bool {
         let waker = futures_util::task::noop_waker();
         let mut context = std::task::Context::from_waker(&waker);
-        let wait = std::pin::pin!(writer.woken(work));
+        let wait = std::pin::pin!(writer.signals().woken(work));
         wait.poll(&mut context).is_ready()
     }
 
@@ -624,23 +538,5 @@ mod tests {
             .optional()
             .expect("query");
         assert_eq!(probe, None, "the failed change's first write was undone");
-    }
-    #[test]
-    fn the_outbox_gives_way_from_two_thousand_events_a_second() {
-        let start = std::time::Instant::now();
-        let mut watch = IngestWatch {
-            at: start,
-            committed: 0,
-        };
-        let later = |ms| start + std::time::Duration::from_millis(ms);
-        // 199 events in 100 ms: 1990/s.
-        assert!(!watch.busy(199, later(100)));
-        // 200 more in the next 100 ms: 2000/s.
-        assert!(watch.busy(399, later(200)));
-        // Quiet again: nothing for a second.
-        assert!(!watch.busy(399, later(1200)));
-        // A few events at once are no flood; 200 within 10 ms are.
-        assert!(!watch.busy(405, later(1201)));
-        assert!(watch.busy(605, later(1211)));
     }
 }

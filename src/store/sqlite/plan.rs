@@ -9,8 +9,8 @@ use super::cancellations::CancellationRows;
 use super::messages;
 use super::rows::RuleRows;
 use super::transfers::TransferRows;
+use super::tx::Tx;
 use super::upgrades::UpgradeRows;
-use super::wake::Tx;
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 

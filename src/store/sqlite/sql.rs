@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, Row, ToSql};
 
-use crate::domain::ids::InstanceName;
+use crate::store::RecordQuery;
 
 /// `WHERE` conditions with numbered parameters, for the admin lists.
 #[derive(Default)]
@@ -56,18 +56,6 @@ impl<S: crate::domain::status::Named> std::fmt::Display for AnyStatus<S> {
 /// A WHMCS id as SQLite stores it.
 pub(super) fn sql_integer(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
-}
-
-/// Filters and paging of a list of a rule's records (upgrades,
-/// cancellations, transfers), in id order.
-#[derive(Debug, Clone, Default)]
-pub struct RecordQuery {
-    pub instance: Option<InstanceName>,
-    pub status: Option<String>,
-    pub service_id: Option<u64>,
-    /// Only rows after this id (the previous page's cursor).
-    pub after: Option<i64>,
-    pub limit: u32,
 }
 
 /// Where a record table's columns are: `alias` prefixes its columns (`c.`,

@@ -1,0 +1,16 @@
+//! The backends, and the one that the configuration names.
+
+use std::sync::Arc;
+
+use super::Store;
+use super::sqlite::{Database, Sqlite};
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Opens the store the configuration names, bringing its schema up to
+/// date: SQLite at `PUENTE_DATABASE`.
+pub fn open(config: &Config, metrics: Arc<Metrics>) -> anyhow::Result<Arc<dyn Store>> {
+    let database = Database::open(&config.database, config.database_busy_timeout)?
+        .with_wal_preallocation(config.database_wal_preallocate_mib << 20);
+    Ok(Arc::new(Sqlite::open(database, metrics)?))
+}
