@@ -1,10 +1,11 @@
 //! The alert outbox (`messages`) as the store hands it out: what the
 //! outbox reads, what it records, what the admin pages list.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::domain::alerts::AlertKind;
+use crate::domain::alerts::{AlertKind, Subject};
 use crate::domain::ids::{EventId, InstanceName};
+use crate::domain::templates::Parameter;
 
 /// Why an alert was recorded but will not be sent.
 pub const COALESCED: &str = "the same change was already alerted (coalesced)";
@@ -131,4 +132,34 @@ impl Outcome {
             Self::Uncertain(_) => "uncertain",
         }
     }
+}
+
+/// An alert's planned template values as stored: a JSON object, or NULL.
+pub fn details_column(details: &BTreeMap<&'static str, String>) -> Option<String> {
+    (!details.is_empty()).then(|| serde_json::json!(details).to_string())
+}
+
+pub fn subject_columns(subject: Subject) -> (&'static str, Option<u64>) {
+    match subject {
+        Subject::Client => ("client", None),
+        Subject::Invoice(id) => ("invoice", Some(id)),
+        Subject::Service(id) => ("service", Some(id)),
+        Subject::Domain(id) => ("domain", Some(id)),
+        Subject::Quote(id) => ("quote", Some(id)),
+    }
+}
+
+/// The stored template values of a message (a JSON object of parameter
+/// name -> text); names this version does not know are left out.
+pub fn details_of(column: Option<&str>) -> HashMap<&'static str, String> {
+    let object: serde_json::Map<String, serde_json::Value> = column
+        .and_then(|text| serde_json::from_str(text).ok())
+        .unwrap_or_default();
+    object
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let parameter = Parameter::parse(&name)?;
+            Some((parameter.as_str(), value.as_str()?.to_owned()))
+        })
+        .collect()
 }

@@ -36,6 +36,16 @@ impl Work {
     pub const fn index(self) -> usize {
         self as usize
     }
+
+    /// Its name, as a `NOTIFY` between replicas carries it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Work::Alerts => "alerts",
+            Work::Upgrades => "upgrades",
+            Work::Cancellations => "cancellations",
+            Work::Transfers => "transfers",
+        }
+    }
 }
 
 /// The workers a commit left work for.

@@ -1,20 +1,18 @@
 //! The `messages` table (the alert outbox): planned alerts are inserted by
 //! the writer in the event's own transaction; queries for the admin API.
 
-use std::collections::{BTreeMap, HashMap};
-
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params};
 
 use super::sql::{Filter, sql_integer};
 use super::tx::Tx;
 use crate::store::Work;
 
-use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient, Subject};
+use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient};
 use crate::domain::ids::InstanceName;
 use crate::domain::status::MessageStatus;
-use crate::domain::templates::Parameter;
 use crate::store::messages::{
     Attempt, COALESCED, DueMessage, MessageQuery, Outcome, Retry, Settled, StoredMessage,
+    details_column, details_of, subject_columns,
 };
 
 const RECENT_IN_GROUP: &str = "SELECT EXISTS (SELECT 1 FROM messages
@@ -116,21 +114,6 @@ impl<'c> PlanStatements<'c> {
     }
 }
 
-/// An alert's planned template values as stored: a JSON object, or NULL.
-fn details_column(details: &BTreeMap<&'static str, String>) -> Option<String> {
-    (!details.is_empty()).then(|| serde_json::json!(details).to_string())
-}
-
-pub(super) fn subject_columns(subject: Subject) -> (&'static str, Option<u64>) {
-    match subject {
-        Subject::Client => ("client", None),
-        Subject::Invoice(id) => ("invoice", Some(id)),
-        Subject::Service(id) => ("service", Some(id)),
-        Subject::Domain(id) => ("domain", Some(id)),
-        Subject::Quote(id) => ("quote", Some(id)),
-    }
-}
-
 /// Plans a dead, failed or uncertain message again; `None` when there is
 /// no such message.
 pub fn retry(tx: &Tx<'_>, id: i64) -> rusqlite::Result<Option<Retry>> {
@@ -154,21 +137,6 @@ pub fn retry(tx: &Tx<'_>, id: i64) -> rusqlite::Result<Option<Retry>> {
     )?;
     tx.wake(Work::Alerts);
     Ok(Some(Retry::Planned))
-}
-
-/// The stored template values of a message (a JSON object of parameter
-/// name -> text); names this version does not know are left out.
-fn details_of(column: Option<&str>) -> HashMap<&'static str, String> {
-    let object: serde_json::Map<String, serde_json::Value> = column
-        .and_then(|text| serde_json::from_str(text).ok())
-        .unwrap_or_default();
-    object
-        .into_iter()
-        .filter_map(|(name, value)| {
-            let parameter = Parameter::parse(&name)?;
-            Some((parameter.as_str(), value.as_str()?.to_owned()))
-        })
-        .collect()
 }
 
 /// The planned messages due at `?1`, at most `?2`; see [`due`].

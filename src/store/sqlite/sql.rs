@@ -3,6 +3,7 @@
 use rusqlite::{Connection, Row, ToSql};
 
 use crate::store::RecordQuery;
+pub(super) use crate::store::sql::{AnyStatus, sql_integer};
 
 /// `WHERE` conditions with numbered parameters, for the admin lists.
 #[derive(Default)]
@@ -34,28 +35,6 @@ impl Filter {
         };
         (clause, self.values.len(), self.values)
     }
-}
-
-/// `status = 'a' OR status = 'b' …` for a set of statuses, written into
-/// SQL with `{}`: an OR list, not IN, as the tables' CHECKs and partial
-/// indexes are written.
-pub(super) struct AnyStatus<S: 'static>(pub(super) &'static [S]);
-
-impl<S: crate::domain::status::Named> std::fmt::Display for AnyStatus<S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for (at, status) in self.0.iter().enumerate() {
-            if at > 0 {
-                f.write_str(" OR ")?;
-            }
-            write!(f, "status = '{}'", status.name())?;
-        }
-        Ok(())
-    }
-}
-
-/// A WHMCS id as SQLite stores it.
-pub(super) fn sql_integer(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
 }
 
 /// Where a record table's columns are: `alias` prefixes its columns (`c.`,
