@@ -12,7 +12,9 @@
 //!   `sql_integer`), booleans as `bool`, amounts as `Decimal`;
 //! - every statement returns [`sql::PgResult`].
 
+mod cancellations;
 mod connection;
 mod messages;
 mod sql;
 mod tx;
+mod upgrades;
