@@ -14,7 +14,12 @@
 
 mod cancellations;
 mod connection;
+mod dashboard;
+mod diagnostics;
 mod messages;
+mod retention;
 mod sql;
+mod transfers;
 mod tx;
 mod upgrades;
+mod whatsapp;
