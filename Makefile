@@ -11,9 +11,12 @@ run:
 	$(CARGO) run --release --bin puente -- serve --dev
 
 ## Install what the tests need (idempotent), lint, then run every test:
-## Rust (unit, integration, the PHP addon end to end) and PHPUnit.
+## Rust (unit, integration, the PHP addon end to end) and PHPUnit. The
+## integration suite runs twice: on SQLite, then on a private PostgreSQL
+## (scripts/with-postgres.sh; a server that cannot start fails the run).
 test: deps lint
 	$(CARGO) test
+	PUENTE_TEST_BACKEND=postgres ./scripts/with-postgres.sh $(CARGO) test --test api
 	$(MAKE) --no-print-directory php-test
 
 ## The addon's PHPUnit tests: once without WHMCS's database (file spool),

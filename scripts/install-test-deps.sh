@@ -11,11 +11,13 @@
 # (headless, driven over WebDriver). The addon's PHP floor test runs real
 # PHP 7.2 and 8.1 interpreters (WebAssembly builds, @php-wasm/node from the
 # npm registry) on Node.js 20, kept in php-shim/tests/floor/node_modules.
+# postgresql (Debian 12's is 15) gives the store's tests a private server
+# of their own (scripts/with-postgres.sh); no system cluster is used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 apt_packages=(python3-venv php-cli php-curl php-sqlite3 php-mbstring phpunit
-    php-illuminate-database smarty3 chromium chromium-driver)
+    php-illuminate-database smarty3 chromium chromium-driver postgresql)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

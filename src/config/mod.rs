@@ -29,6 +29,7 @@ use crate::signature::HookSecret;
 pub const SERVICE_SETTINGS: &[&str] = &[
     "listen",
     "database",
+    "database_url",
     "database_busy_timeout_ms",
     "database_wal_preallocate_mib",
     "timestamp_tolerance_s",
@@ -115,6 +116,7 @@ const fn joined<const N: usize>(lists: [&[&'static str]; 3]) -> [&'static str; N
 
 /// Settings whose values are never shown.
 pub const SECRET_SETTINGS: &[&str] = &[
+    "database_url",
     "dashboard_key",
     "hook_secrets",
     "admin_token",
@@ -127,11 +129,68 @@ pub const SECRET_SETTINGS: &[&str] = &[
 
 const MIN_ADMIN_TOKEN_LEN: usize = 16;
 
+/// A PostgreSQL connection URL: shown without its user and password.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    url: SecretString,
+    /// Hosts and database name, for the summary and the logs.
+    shown: String,
+}
+
+impl DatabaseUrl {
+    /// Checks that `text` is a `postgres://` URL PostgreSQL's client reads.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if !(text.starts_with("postgres://") || text.starts_with("postgresql://")) {
+            return Err("must be a postgres:// URL (leave it unset for SQLite)".into());
+        }
+        let parsed: tokio_postgres::Config = text
+            .parse()
+            .map_err(|error| format!("is not a PostgreSQL URL: {error}"))?;
+        let hosts = parsed
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        let shown = format!(
+            "PostgreSQL {hosts} / {}",
+            parsed.get_dbname().unwrap_or("(the user's database)")
+        );
+        Ok(Self {
+            url: SecretString::from(text.to_owned()),
+            shown,
+        })
+    }
+
+    /// The URL itself, to connect with.
+    pub fn expose(&self) -> &str {
+        self.url.expose_secret()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.shown)
+    }
+}
+
 /// Everything the service needs to run.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     pub database: PathBuf,
+    /// `PUENTE_DATABASE_URL`: run on this PostgreSQL database instead of
+    /// the SQLite file (it may hold a password).
+    pub database_url: Option<DatabaseUrl>,
     pub database_busy_timeout: Duration,
     /// MiB of zeros written to the WAL file at start (0: none).
     pub database_wal_preallocate_mib: u64,

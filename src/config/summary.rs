@@ -10,7 +10,14 @@ impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let set = |present: bool| if present { "set" } else { "unset" };
         writeln!(f, "listen                  {}", self.listen)?;
-        writeln!(f, "database                {}", self.database.display())?;
+        match &self.database_url {
+            Some(url) => writeln!(f, "database                {url}")?,
+            None => writeln!(
+                f,
+                "database                SQLite {}",
+                self.database.display()
+            )?,
+        }
         writeln!(
             f,
             "database busy timeout   {} ms",

@@ -12,8 +12,8 @@ use secrecy::SecretString;
 
 use super::{
     AdminToken, Alerts, CONFIG_FILE_VAR, CONNECTION_SETTINGS, Config, ConfigError, Consent,
-    DEFAULT_DATABASE, Instance, LogFormat, MIN_ADMIN_TOKEN_LEN, Origin, RULE_SETTINGS, Rules,
-    Sources, UpgradePolicy, Value, WhatsApp, WhatsAppMode, WhmcsApi, env_var,
+    DEFAULT_DATABASE, DatabaseUrl, Instance, LogFormat, MIN_ADMIN_TOKEN_LEN, Origin, RULE_SETTINGS,
+    Rules, Sources, UpgradePolicy, Value, WhatsApp, WhatsAppMode, WhmcsApi, env_var,
 };
 use crate::domain::ids::InstanceName;
 use crate::domain::templates::{Parameter, TemplateCatalog};
@@ -133,6 +133,7 @@ impl Checker<'_> {
             self.with_default(None, "database", PathBuf::from(DEFAULT_DATABASE), |text| {
                 non_empty(text).map(PathBuf::from)
             });
+        let database_url = self.optional(None, "database_url", DatabaseUrl::parse);
         let busy_ms = self.with_default(None, "database_busy_timeout_ms", 5000, |text| {
             bounded_integer(text, 1, 600_000)
         });
@@ -179,6 +180,7 @@ impl Checker<'_> {
         Ok(Config {
             listen: listen?,
             database: database?,
+            database_url: database_url?,
             database_busy_timeout: Duration::from_millis(busy_ms?),
             database_wal_preallocate_mib: wal_preallocate?,
             hook_secrets: hook_secrets?,

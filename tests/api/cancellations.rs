@@ -103,14 +103,15 @@ async fn pre_terminate(app: &TestApp, id: &str, source: &str) -> Value {
 }
 
 /// The one cancellation row: (status, effective_date, termination_date, backup_retention_end).
-fn row(app: &TestApp) -> (String, Option<String>, Option<String>, Option<String>) {
-    app.open_database()
-        .query_row(
+async fn row(app: &TestApp) -> (String, Option<String>, Option<String>, Option<String>) {
+    let mut rows = app
+        .backend
+        .quads(
             "SELECT status, effective_date, termination_date, backup_retention_end FROM cancellations",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
         )
-        .expect("one cancellation")
+        .await;
+    assert_eq!(rows.len(), 1, "one cancellation");
+    rows.remove(0)
 }
 
 #[tokio::test]
@@ -172,14 +173,15 @@ async fn immediate_terminates_the_same_day_exactly_once_whatever_else_reports_it
     assert_eq!(fake.state().terminations, [(7731, "puente")]);
     assert_eq!(fake.count("ModuleTerminate"), 1);
     assert_eq!(fake.count("AddCancelRequest"), 1);
-    let (status, effective, terminated, retention) = row(&app);
+    let (status, effective, terminated, retention) = row(&app).await;
     assert_eq!(status, "terminated");
     assert_eq!(effective.as_deref(), Some(today().to_string().as_str()));
     assert_eq!(terminated.as_deref(), Some(today().to_string().as_str()));
     let ten_years = today().checked_add(10.years()).expect("date").to_string();
     assert_eq!(retention.as_deref(), Some(ten_years.as_str()));
     assert_eq!(
-        app.column("SELECT CAST(COUNT(*) AS TEXT) FROM cancellations"),
+        app.column("SELECT CAST(COUNT(*) AS TEXT) FROM cancellations")
+            .await,
         ["1"],
         "one cancellation however often it was reported"
     );
@@ -188,13 +190,13 @@ async fn immediate_terminates_the_same_day_exactly_once_whatever_else_reports_it
     // and once of the termination.
     let report = app.outbox.drain().await.expect("outbox");
     assert_eq!(report.sent, 2, "{report:?}");
-    let requested = messages_of(&app, "cli_cancel_1");
+    let requested = messages_of(&app, "cli_cancel_1").await;
     assert_eq!(requested.len(), 1);
     let body = requested[0].2.as_ref().expect("body").to_string();
     assert!(body.contains("puente_cancellation_requested"), "{body}");
     assert!(body.contains("inmediata"), "{body}");
     assert!(body.contains(&today().to_string()), "{body}");
-    assert_eq!(messages_of(&app, "evt_terminated").len(), 1);
+    assert_eq!(messages_of(&app, "evt_terminated").await.len(), 1);
 
     // The client's page shows the record with its dates from now on.
     let shown = preview(&app, "cli_preview_after").await;
@@ -229,12 +231,15 @@ async fn an_immediate_cancellation_waits_for_the_configured_hour_of_its_day() {
     assert_eq!(noon_pass.terminated, 0, "{noon_pass:?}");
     assert_eq!(evening_pass.terminated, 0, "{evening_pass:?}");
     assert_eq!(fake.count("ModuleTerminate"), 0, "not before 22:00");
-    assert_eq!(row(&app).0, "scheduled");
+    assert_eq!(row(&app).await.0, "scheduled");
 
     let late = app.cancellations.drain_at(at(22)).await.expect("drain");
     assert_eq!(late.terminated, 1);
     assert_eq!(fake.count("ModuleTerminate"), 1);
-    assert_eq!(row(&app).2.as_deref(), Some(today().to_string().as_str()));
+    assert_eq!(
+        row(&app).await.2.as_deref(),
+        Some(today().to_string().as_str())
+    );
     app.stop().await;
 }
 
@@ -258,7 +263,7 @@ async fn when_whmcs_terminated_first_puente_records_it_without_a_second_terminat
     assert_eq!(report.terminated, 1);
     assert_eq!(fake.count("ModuleTerminate"), 0);
     assert_eq!(fake.state().terminations, [(7731, "cron")]);
-    assert_eq!(row(&app).0, "terminated");
+    assert_eq!(row(&app).await.0, "terminated");
     fake.assert_no_money_moved();
     app.stop().await;
 }
@@ -309,12 +314,12 @@ async fn end_of_period_runs_until_the_last_invoiced_period_ends_and_holds_whmcs_
         pre_terminate(&app, "evt_pre_admin", "adminarea").await,
         json!({})
     );
-    assert_eq!(row(&app).0, "scheduled");
+    assert_eq!(row(&app).await.0, "scheduled");
 
     // On the day: terminated, once.
     let report = app.cancellations.drain_at(noon(end)).await.expect("drain");
     assert_eq!(report.terminated, 1);
-    let (status, _, terminated, _) = row(&app);
+    let (status, _, terminated, _) = row(&app).await;
     assert_eq!(
         (status.as_str(), terminated.as_deref()),
         ("terminated", Some(end.to_string().as_str()))
@@ -519,9 +524,9 @@ async fn while_whmcs_is_down_the_termination_waits_and_is_never_asked_twice() {
         .expect("drain");
     assert_eq!(report.waiting, 1, "{report:?}");
     assert_eq!(fake.state().calls.len(), calls, "no call while it waits");
-    let (status, ..) = row(&app);
+    let (status, ..) = row(&app).await;
     assert_eq!(status, "scheduled");
-    let error: Vec<String> = app.column("SELECT last_error FROM cancellations");
+    let error: Vec<String> = app.column("SELECT last_error FROM cancellations").await;
     assert!(error[0].contains("unavailable"), "{error:?}");
 
     // Back, but the terminate's answer is lost after WHMCS carried it out.
@@ -543,7 +548,7 @@ async fn while_whmcs_is_down_the_termination_waits_and_is_never_asked_twice() {
         .filter(|(action, _)| action == "ModuleTerminate")
         .count();
     assert_eq!(carried_out, 1, "the lost answer was not asked again");
-    assert_eq!(row(&app).0, "terminated");
+    assert_eq!(row(&app).await.0, "terminated");
     fake.assert_no_money_moved();
     app.stop().await;
 }
@@ -581,7 +586,7 @@ async fn a_request_made_in_whmcs_gets_its_dates_alert_and_termination_too() {
     assert_eq!(recorded["effective_date"], due.to_string());
     assert_eq!(recorded["event_id"], "evt_native");
     assert_eq!(
-        messages_of(&app, "evt_native").len(),
+        messages_of(&app, "evt_native").await.len(),
         1,
         "the request alert"
     );
@@ -602,7 +607,7 @@ async fn a_request_made_in_whmcs_gets_its_dates_alert_and_termination_too() {
         form.get("terminationdate").map(String::as_str),
         Some(due.to_string().as_str())
     );
-    let kinds = app.column("SELECT kind FROM messages ORDER BY id");
+    let kinds = app.column("SELECT kind FROM messages ORDER BY id").await;
     assert_eq!(kinds, ["cancellation_requested", "service_terminated"]);
     let terminated = json_of(
         app.admin_get("/v1/admin/cancellations?status=terminated")
@@ -672,7 +677,7 @@ async fn a_termination_whmcs_refuses_is_kept_for_the_administrator_and_retried_o
         .await
         .expect("drain");
     assert_eq!(report.terminated, 1);
-    assert_eq!(row(&app).0, "terminated");
+    assert_eq!(row(&app).await.0, "terminated");
     assert_retry_refused(&app, "cancellations", &id.to_string()).await;
     fake.assert_no_money_moved();
     app.stop().await;
@@ -738,14 +743,14 @@ async fn a_request_staff_deleted_in_whmcs_is_withdrawn_and_never_terminated() {
         (1, 0),
         "a 503 is an outage, not a refusal: {first:?}"
     );
-    assert_eq!(row(&app).0, "scheduled");
+    assert_eq!(row(&app).await.0, "scheduled");
 
     // Staff delete the request in WHMCS's admin area (no API, no hook).
     fake.state().cancel_requests.remove(&7731);
     let second = app.cancellations.drain_at(tomorrow()).await.expect("drain");
 
     assert_eq!(second.withdrawn, 1, "{second:?}");
-    assert_eq!(row(&app).0, "withdrawn");
+    assert_eq!(row(&app).await.0, "withdrawn");
     assert!(fake.state().terminations.is_empty(), "never terminated");
     assert_eq!(
         fake.count("ModuleTerminate"),
@@ -798,7 +803,7 @@ async fn a_scheduled_cancellation_is_withdrawn_when_whmcs_no_longer_holds_it_bef
         held,
         puente::workers::cancellations::CancellationReport::default()
     );
-    assert_eq!(row(&app).0, "scheduled");
+    assert_eq!(row(&app).await.0, "scheduled");
 
     fake.state().cancel_requests.remove(&7731);
     // Within the six hours between checks, nothing is asked.
@@ -806,11 +811,11 @@ async fn a_scheduled_cancellation_is_withdrawn_when_whmcs_no_longer_holds_it_bef
     let soon = tomorrow() + jiff::SignedDuration::from_hours(1);
     app.cancellations.drain_at(soon).await.expect("drain");
     assert_eq!(fake.state().actions_asked.len(), asked);
-    assert_eq!(row(&app).0, "scheduled");
+    assert_eq!(row(&app).await.0, "scheduled");
     let later = tomorrow() + jiff::SignedDuration::from_hours(7);
     let report = app.cancellations.drain_at(later).await.expect("drain");
     assert_eq!(report.withdrawn, 1, "{report:?}");
-    assert_eq!(row(&app).0, "withdrawn");
+    assert_eq!(row(&app).await.0, "withdrawn");
     // On its day nothing happens: it is no longer open.
     let day = app.cancellations.drain_at(noon(due)).await.expect("drain");
     assert_eq!(
@@ -867,9 +872,9 @@ async fn a_request_from_whmcs_own_form_is_never_carried_out_until_the_client_con
     let app = app_with(&server, &[]).await;
     whmcs_form_request(&app, "evt_form_post", true).await;
 
-    let (status, ..) = row(&app);
+    let (status, ..) = row(&app).await;
     assert_eq!(status, "unconfirmed");
-    let origin: Vec<String> = app.column("SELECT origin FROM cancellations");
+    let origin: Vec<String> = app.column("SELECT origin FROM cancellations").await;
     assert_eq!(origin, ["whmcs_client_form"]);
     // Days pass: puente never terminates it, nor tells the client it was
     // requested, and WHMCS's cron is held.
@@ -879,7 +884,10 @@ async fn a_request_from_whmcs_own_form_is_never_carried_out_until_the_client_con
     }
     assert_eq!(fake.count("ModuleTerminate"), 0);
     assert!(fake.state().terminations.is_empty());
-    assert!(messages_of(&app, "evt_form_post").is_empty(), "no alert");
+    assert!(
+        messages_of(&app, "evt_form_post").await.is_empty(),
+        "no alert"
+    );
     assert_eq!(
         cron_terminates(&app, "dec_cron_1", true).await,
         json!({"abortcmd": true})
@@ -902,9 +910,10 @@ async fn a_request_from_whmcs_own_form_is_never_carried_out_until_the_client_con
     )
     .await;
     assert_eq!(confirmed["status"], "scheduled");
-    let stored: Vec<(String, String, i64)> =
-        app.triples("SELECT status, origin, reauthenticated FROM cancellations");
-    assert_eq!(stored, [("scheduled".into(), "client_page".into(), 1)]);
+    let stored: Vec<(String, String, bool)> = app
+        .triples("SELECT status, origin, reauthenticated FROM cancellations")
+        .await;
+    assert_eq!(stored, [("scheduled".into(), "client_page".into(), true)]);
     let report = app
         .cancellations
         .drain_at(noon(today()))
@@ -927,7 +936,7 @@ async fn an_unconfirmed_request_staff_deleted_is_withdrawn_and_no_longer_holds_t
     let app = app_with(&server, &[]).await;
     whmcs_form_request(&app, "evt_form_deleted", true).await;
     app.cancellations.drain_at(tomorrow()).await.expect("drain");
-    assert_eq!(row(&app).0, "unconfirmed");
+    assert_eq!(row(&app).await.0, "unconfirmed");
 
     fake.state().cancel_requests.remove(&7731);
     // WHMCS's cron, e.g. terminating the service for non-payment, is no
@@ -939,7 +948,7 @@ async fn an_unconfirmed_request_staff_deleted_is_withdrawn_and_no_longer_holds_t
     let later = tomorrow() + jiff::SignedDuration::from_hours(7);
     let report = app.cancellations.drain_at(later).await.expect("drain");
     assert_eq!(report.withdrawn, 1, "{report:?}");
-    assert_eq!(row(&app).0, "withdrawn");
+    assert_eq!(row(&app).await.0, "withdrawn");
     assert_eq!(fake.count("ModuleTerminate"), 0);
     app.stop().await;
 }
@@ -951,7 +960,7 @@ async fn with_puente_not_handling_cancellations_whmcs_form_requests_are_whmcs_bu
     let server = serve(&fake).await;
     let app = app_with(&server, &[]).await;
     whmcs_form_request(&app, "evt_form_not_handled", false).await;
-    assert_eq!(row(&app).0, "requested");
+    assert_eq!(row(&app).await.0, "requested");
     let report = app
         .cancellations
         .drain_at(noon(today()))

@@ -130,14 +130,16 @@ async fn post_form(
     request.send().await.expect("post")
 }
 
-fn dead_letter_id(app: &TestApp) -> String {
+async fn dead_letter_id(app: &TestApp) -> String {
     app.column("SELECT CAST(id AS TEXT) FROM messages WHERE status = 'dead'")
+        .await
         .pop()
         .expect("a dead letter")
 }
 
-fn status_of(app: &TestApp, id: &str) -> String {
+async fn status_of(app: &TestApp, id: &str) -> String {
     app.column(&format!("SELECT status FROM messages WHERE id = {id}"))
+        .await
         .pop()
         .expect("message")
 }
@@ -145,7 +147,7 @@ fn status_of(app: &TestApp, id: &str) -> String {
 #[tokio::test]
 async fn without_a_session_pages_send_to_sign_in_and_posts_change_nothing() {
     let (app, _whmcs) = dashboard_app().await;
-    let dead = dead_letter_id(&app);
+    let dead = dead_letter_id(&app).await;
     for path in [
         "/admin/",
         "/admin/events",
@@ -171,7 +173,7 @@ async fn without_a_session_pages_send_to_sign_in_and_posts_change_nothing() {
     )
     .await;
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(status_of(&app, &dead), "dead");
+    assert_eq!(status_of(&app, &dead).await, "dead");
 
     let (status, login) = get_page(&app, "", "/admin/login").await;
     assert_eq!(status, StatusCode::OK);
@@ -241,7 +243,7 @@ async fn the_admin_token_opens_a_strict_http_only_session_and_a_wrong_one_does_n
     assert!(set_cookie(&out).expect("removal").contains("Max-Age=0"));
     let (status, _) = get_page(&app, &cookie, "/admin/").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let dead = dead_letter_id(&app);
+    let dead = dead_letter_id(&app).await;
     let retried = post_form(
         &app,
         Some(&cookie),
@@ -250,7 +252,7 @@ async fn the_admin_token_opens_a_strict_http_only_session_and_a_wrong_one_does_n
     )
     .await;
     assert_eq!(retried.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(status_of(&app, &dead), "dead");
+    assert_eq!(status_of(&app, &dead).await, "dead");
     // Another session of the same operator is not signed out with it.
     let other = sign_in(&app, ADMIN_TOKEN).await;
     assert_eq!(get_page(&app, &other, "/admin/").await.0, StatusCode::OK);
@@ -323,7 +325,7 @@ async fn failed_sign_ins_are_limited_per_address_even_for_the_right_token_after(
 async fn a_dead_letter_is_retried_from_its_page_with_the_session_csrf_token_only() {
     let (app, _whmcs) = dashboard_app().await;
     let cookie = sign_in(&app, ADMIN_TOKEN).await;
-    let dead = dead_letter_id(&app);
+    let dead = dead_letter_id(&app).await;
 
     let (status, list) = get_page(&app, &cookie, "/admin/messages?status=dead").await;
     assert_eq!(status, StatusCode::OK);
@@ -347,7 +349,7 @@ async fn a_dead_letter_is_retried_from_its_page_with_the_session_csrf_token_only
         let refused = post_form(&app, Some(&cookie), &path, wrong).await;
         assert_eq!(refused.status(), StatusCode::FORBIDDEN, "csrf {wrong:?}");
     }
-    assert_eq!(status_of(&app, &dead), "dead");
+    assert_eq!(status_of(&app, &dead).await, "dead");
 
     let retried = post_form(&app, Some(&cookie), &path, &csrf).await;
     assert_eq!(retried.status(), StatusCode::SEE_OTHER);
@@ -356,7 +358,7 @@ async fn a_dead_letter_is_retried_from_its_page_with_the_session_csrf_token_only
         .expect("location")
         .to_owned();
     assert_eq!(back, format!("/admin/messages/{dead}?done=retried"));
-    assert_eq!(status_of(&app, &dead), "planned");
+    assert_eq!(status_of(&app, &dead).await, "planned");
     let (_, page) = get_page(&app, &cookie, &back).await;
     assert!(page.contains("Planned again"));
     assert!(
@@ -374,7 +376,7 @@ async fn a_dead_letter_is_retried_from_its_page_with_the_session_csrf_token_only
 async fn a_scoped_session_sees_and_acts_on_its_own_instance_only() {
     let (app, _whmcs) = dashboard_app().await;
     let cookie = sign_in(&app, BETA_TOKEN).await;
-    let dead = dead_letter_id(&app);
+    let dead = dead_letter_id(&app).await;
 
     let (status, events) = get_page(&app, &cookie, "/admin/events").await;
     assert_eq!(status, StatusCode::OK);
@@ -400,7 +402,7 @@ async fn a_scoped_session_sees_and_acts_on_its_own_instance_only() {
     )
     .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert_eq!(status_of(&app, &dead), "dead");
+    assert_eq!(status_of(&app, &dead).await, "dead");
 
     // The event page shows the payload exactly as signed.
     let (status, event) = get_page(&app, &cookie, "/admin/events/evt_beta").await;
@@ -689,7 +691,7 @@ async fn follow(
 async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_letter() {
     use fantoccini::Locator;
     let (app, whmcs) = dashboard_app().await;
-    let dead = dead_letter_id(&app);
+    let dead = dead_letter_id(&app).await;
     // Three minutes of samples, as the service takes them each minute.
     let names = ["beta".to_owned(), "default".to_owned()];
     for backlog in [3, 1, 0] {
@@ -793,7 +795,7 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
             .await
             .contains("Planned again")
     );
-    assert_eq!(status_of(&app, &dead), "planned");
+    assert_eq!(status_of(&app, &dead).await, "planned");
     screenshot(&browser, "7-planned-again").await;
 
     // The work lists, with nothing in flight here.
@@ -900,6 +902,7 @@ async fn a_failed_upgrade_is_listed_with_its_next_step_and_retried_from_the_list
 
     let id = app
         .column("SELECT CAST(id AS TEXT) FROM upgrade_applications")
+        .await
         .pop()
         .expect("row");
     let retried = post_form(

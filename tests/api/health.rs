@@ -27,17 +27,14 @@ async fn readiness_follows_whether_the_database_takes_writes() {
     let body = json_of(ready().await.expect("sent"), StatusCode::OK).await;
     assert_eq!(body["status"], "ready");
 
-    let mut holder = app.open_database();
-    let lock = holder
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)
-        .expect("take the write lock");
+    let lock = app.backend.hold_write_lock().await;
     assert_error(
         ready().await.expect("sent"),
         StatusCode::SERVICE_UNAVAILABLE,
         "not_ready",
     )
     .await;
-    lock.rollback().expect("release");
+    lock.release().await;
 
     json_of(ready().await.expect("sent"), StatusCode::OK).await;
     app.stop().await;

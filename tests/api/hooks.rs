@@ -68,12 +68,11 @@ async fn duplicates_are_recognised_long_after_the_signature_window() {
     let body = envelope("InvoicePaid");
     json_of(app.send_event("evt_old", &body).await, StatusCode::ACCEPTED).await;
     // The shim replays a spooled event days later: same id, fresh timestamp.
-    app.open_database()
-        .execute(
-            "UPDATE events SET received_at_ms = received_at_ms - 7 * 86400000 WHERE id = 'evt_old'",
-            [],
-        )
-        .expect("age the event");
+    app.execute(
+        "UPDATE events SET received_at_ms = received_at_ms - 7 * 86400000 WHERE id = 'evt_old'",
+        &[],
+    )
+    .await;
     let answer = json_of(app.send_event("evt_old", &body).await, StatusCode::OK).await;
     assert_eq!(answer["status"], "duplicate");
     app.stop().await;
@@ -439,10 +438,7 @@ async fn a_locked_database_answers_503_stores_nothing_and_the_retry_succeeds() {
     )
     .await;
     let body = envelope("InvoicePaid");
-    let mut holder = app.open_database();
-    let lock = holder
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .expect("take the write lock");
+    let lock = app.backend.hold_write_lock().await;
     let response = app.send_event("evt_locked", &body).await;
     assert_eq!(
         response.headers().get("retry-after").map(|v| v.as_bytes()),
@@ -454,7 +450,7 @@ async fn a_locked_database_answers_503_stores_nothing_and_the_retry_succeeds() {
         "storage_unavailable",
     )
     .await;
-    lock.rollback().expect("release the lock");
+    lock.release().await;
 
     assert!(app.stored_ids().await.is_empty());
     json_of(

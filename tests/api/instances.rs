@@ -379,14 +379,11 @@ async fn notify(app: &TestApp, body: &[u8], secret: &str) -> reqwest::Response {
         .expect("request")
 }
 
-fn status_of(app: &TestApp, wamid: &str) -> String {
-    app.open_database()
-        .query_row(
-            "SELECT status FROM messages WHERE wamid = ?1",
-            [wamid],
-            |row| row.get(0),
-        )
-        .expect("message")
+async fn status_of(app: &TestApp, wamid: &str) -> String {
+    app.one(&format!(
+        "SELECT status FROM messages WHERE wamid = '{wamid}'"
+    ))
+    .await
 }
 
 #[tokio::test]
@@ -400,7 +397,7 @@ async fn a_meta_status_is_verified_with_the_app_secret_of_the_number_it_is_about
         json_of(notify(app, &alfa, ALFA_APP_SECRET).await, StatusCode::OK).await,
         json!({"status": "applied", "updated": 1, "ignored": 0})
     );
-    assert_eq!(status_of(app, "wamid.alfa"), "delivered");
+    assert_eq!(status_of(app, "wamid.alfa").await, "delivered");
 
     // beta's number, signed with alfa's app secret: refused, nothing moves.
     let beta = delivered(BETA_NUMBER, "wamid.beta");
@@ -410,12 +407,12 @@ async fn a_meta_status_is_verified_with_the_app_secret_of_the_number_it_is_about
         "invalid_signature",
     )
     .await;
-    assert_eq!(status_of(app, "wamid.beta"), "sent");
+    assert_eq!(status_of(app, "wamid.beta").await, "sent");
     assert_eq!(
         json_of(notify(app, &beta, BETA_APP_SECRET).await, StatusCode::OK).await,
         json!({"status": "applied", "updated": 1, "ignored": 0})
     );
-    assert_eq!(status_of(app, "wamid.beta"), "delivered");
+    assert_eq!(status_of(app, "wamid.beta").await, "delivered");
 
     // A number no instance sends from: acknowledged, ignored, counted.
     let stranger = delivered("3330003", "wamid.alfa");
@@ -509,10 +506,11 @@ async fn an_instances_admin_token_sees_and_retries_only_its_own_records() {
         )
         .await;
     }
-    let beta_message = app.column("SELECT CAST(id AS TEXT) FROM messages WHERE instance = 'beta'");
-    app.open_database()
-        .execute("UPDATE messages SET status = 'dead'", [])
-        .expect("both dead");
+    let beta_message = app
+        .column("SELECT CAST(id AS TEXT) FROM messages WHERE instance = 'beta'")
+        .await;
+    app.execute("UPDATE messages SET status = 'dead'", &[])
+        .await;
     let retry = |id: &str| format!("/v1/admin/messages/{id}/retry");
     assert_error(
         post(app, ALFA_ADMIN, &retry(&beta_message[0])).await,
@@ -521,11 +519,14 @@ async fn an_instances_admin_token_sees_and_retries_only_its_own_records() {
     )
     .await;
     assert_eq!(
-        app.column("SELECT status FROM messages WHERE instance = 'beta'"),
+        app.column("SELECT status FROM messages WHERE instance = 'beta'")
+            .await,
         ["dead"],
         "a refused retry changes nothing"
     );
-    let alfa_message = app.column("SELECT CAST(id AS TEXT) FROM messages WHERE instance = 'alfa'");
+    let alfa_message = app
+        .column("SELECT CAST(id AS TEXT) FROM messages WHERE instance = 'alfa'")
+        .await;
     assert_eq!(
         post(app, ALFA_ADMIN, &retry(&alfa_message[0]))
             .await
@@ -541,10 +542,10 @@ async fn an_instances_admin_token_sees_and_retries_only_its_own_records() {
 
     // beta's failed upgrade and cancellation and a transfer waiting for
     // staff: alfa's staff can act on none of them, beta's on all.
-    let beta_event =
-        app.column("SELECT CAST(seq AS TEXT) FROM events WHERE id = 'evt_beta_welcome'");
-    app.open_database()
-        .execute_batch(&format!(
+    let beta_event = app
+        .column("SELECT CAST(seq AS TEXT) FROM events WHERE id = 'evt_beta_welcome'")
+        .await;
+    app.batch(&format!(
             "INSERT INTO upgrade_applications (id, event_seq, instance, upgrade_id, upgrade_type,
                  service_id, client_id, product_id, billing_cycle, policy, enable_date, status,
                  planned_at_ms)
@@ -561,7 +562,7 @@ async fn an_instances_admin_token_sees_and_retries_only_its_own_records() {
                      0, 9999999999999, 0);",
             seq = beta_event[0]
         ))
-        .expect("beta's records");
+    .await;
     let actions = [
         "/v1/admin/upgrades/71/retry",
         "/v1/admin/cancellations/72/retry",
@@ -579,7 +580,8 @@ async fn an_instances_admin_token_sees_and_retries_only_its_own_records() {
         app.column(
             "SELECT status FROM upgrade_applications UNION ALL SELECT status FROM cancellations
              UNION ALL SELECT status FROM transfers"
-        ),
+        )
+        .await,
         ["failed", "failed", "accepted"],
         "refused actions change nothing"
     );
@@ -687,7 +689,8 @@ async fn a_pause_after_meta_refuses_one_numbers_token_leaves_the_other_sending()
         1
     );
     assert_eq!(
-        app.column("SELECT status FROM messages WHERE instance = 'alfa'"),
+        app.column("SELECT status FROM messages WHERE instance = 'alfa'")
+            .await,
         ["planned", "planned"]
     );
     let metrics = app.metrics().await;

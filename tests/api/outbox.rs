@@ -79,17 +79,18 @@ async fn mount_graph(graph: &MockServer, answer: ResponseTemplate) {
 }
 
 /// (status, attempts, wamid) of the only message.
-fn message_state(app: &TestApp) -> (String, i64, Option<String>) {
-    app.open_database()
-        .query_row("SELECT status, attempts, wamid FROM messages", [], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .expect("message")
+async fn message_state(app: &TestApp) -> (String, i64, Option<String>) {
+    let mut rows = app
+        .triples("SELECT status, attempts, wamid FROM messages")
+        .await;
+    assert_eq!(rows.len(), 1, "one message");
+    rows.remove(0)
 }
 
 /// (outcome, HTTP status, Meta code) of every attempt, in order.
-fn attempts(app: &TestApp) -> Vec<(String, Option<i64>, Option<i64>)> {
+async fn attempts(app: &TestApp) -> Vec<(String, Option<i64>, Option<i64>)> {
     app.triples("SELECT outcome, http_status, meta_code FROM message_attempts ORDER BY id")
+        .await
 }
 
 fn parameters(body: &Value) -> Vec<String> {
@@ -208,7 +209,7 @@ async fn each_alert_reaches_the_right_client_and_number_with_its_template_and_va
         "eleven alerts, and the old number of the ClientEdit: {report:?}"
     );
     for (n, (hook, _, _, template, values)) in cases.iter().enumerate() {
-        let sent = messages_of(&app, &format!("evt_{n}"));
+        let sent = messages_of(&app, &format!("evt_{n}")).await;
         let (status, _, body) = &sent[0];
         assert_eq!(status, "sent", "{hook}");
         let body = body.as_ref().expect("request body");
@@ -220,7 +221,7 @@ async fn each_alert_reaches_the_right_client_and_number_with_its_template_and_va
         );
         assert_eq!(parameters(body), *values, "{hook}");
     }
-    let edit = messages_of(&app, "evt_10");
+    let edit = messages_of(&app, "evt_10").await;
     assert_eq!(
         edit[1].2.as_ref().expect("body")["to"],
         "2348031234567",
@@ -261,7 +262,7 @@ async fn the_clients_language_and_opt_outs_decide_the_text_and_whether_to_send()
     let report = app.outbox.drain().await.expect("drain");
 
     assert_eq!((report.sent, report.skipped), (1, 1));
-    let (status, reason, _) = &messages_of(&app, "evt_invoice")[0];
+    let (status, reason, _) = &messages_of(&app, "evt_invoice").await[0];
     assert_eq!(status, "skipped");
     assert!(
         reason
@@ -269,7 +270,7 @@ async fn the_clients_language_and_opt_outs_decide_the_text_and_whether_to_send()
             .expect("reason")
             .contains("opted out of `invoice`")
     );
-    let (_, _, body) = &messages_of(&app, "evt_password")[0];
+    let (_, _, body) = &messages_of(&app, "evt_password").await[0];
     assert_eq!(
         body.as_ref().expect("body")["template"]["language"]["code"],
         "en",
@@ -288,7 +289,7 @@ async fn a_client_without_a_usable_number_is_skipped_with_the_reason_and_not_ret
 
     assert_eq!(app.outbox.drain().await.expect("drain").skipped, 1);
 
-    let (status, reason, body) = &messages_of(&app, "evt_welcome")[0];
+    let (status, reason, body) = &messages_of(&app, "evt_welcome").await[0];
     assert_eq!(status, "skipped");
     assert!(
         reason
@@ -319,7 +320,7 @@ async fn a_client_whmcs_does_not_know_is_a_dead_letter() {
 
     assert_eq!(app.outbox.drain().await.expect("drain").dead, 1);
 
-    let (status, reason, _) = &messages_of(&app, "evt_welcome")[0];
+    let (status, reason, _) = &messages_of(&app, "evt_welcome").await[0];
     assert_eq!(status, "dead");
     assert!(
         reason
@@ -347,13 +348,10 @@ async fn a_whmcs_outage_leaves_the_message_planned_for_a_later_try() {
         "not due again yet"
     );
 
-    let (status, reason, _) = &messages_of(&app, "evt_welcome")[0];
+    let (status, reason, _) = &messages_of(&app, "evt_welcome").await[0];
     assert_eq!(status, "planned");
     assert!(reason.as_deref().expect("reason").contains("unavailable"));
-    let attempts: i64 = app
-        .open_database()
-        .query_row("SELECT attempts FROM messages", [], |row| row.get(0))
-        .expect("attempts");
+    let attempts: i64 = app.one("SELECT attempts FROM messages").await;
     assert_eq!(attempts, 1);
     app.stop().await;
 }
@@ -375,10 +373,10 @@ async fn a_cloud_send_posts_the_recorded_body_with_the_token_and_keeps_the_wamid
     assert_eq!(app.outbox.drain().await.expect("drain").sent, 1);
 
     assert_eq!(
-        message_state(&app),
+        message_state(&app).await,
         ("sent".to_owned(), 1, Some("wamid.OK".to_owned()))
     );
-    let (_, _, recorded) = &messages_of(&app, "evt_welcome")[0];
+    let (_, _, recorded) = &messages_of(&app, "evt_welcome").await[0];
     let posted: Value =
         serde_json::from_slice(&graph.received_requests().await.expect("requests")[0].body)
             .expect("JSON");
@@ -387,7 +385,10 @@ async fn a_cloud_send_posts_the_recorded_body_with_the_token_and_keeps_the_wamid
         recorded.as_ref(),
         "Meta got exactly the recorded body"
     );
-    assert_eq!(attempts(&app), [("accepted".to_owned(), Some(200), None)]);
+    assert_eq!(
+        attempts(&app).await,
+        [("accepted".to_owned(), Some(200), None)]
+    );
     let listed = json_of(app.admin_get("/v1/admin/messages").await, StatusCode::OK).await;
     let shown = &listed["messages"][0];
     assert_eq!(
@@ -421,9 +422,9 @@ async fn rate_limits_and_outages_are_retried_later_and_permanent_refusals_are_de
 
         app.outbox.drain().await.expect("drain");
 
-        let (stored, tries, _) = message_state(&app);
+        let (stored, tries, _) = message_state(&app).await;
         assert_eq!((stored.as_str(), tries), (status, 1), "{code:?}");
-        assert_eq!(attempts(&app)[0].2, code);
+        assert_eq!(attempts(&app).await[0].2, code);
         if status == "planned" {
             assert_eq!(
                 app.outbox.drain().await.expect("again").retried,
@@ -436,13 +437,8 @@ async fn rate_limits_and_outages_are_retried_later_and_permanent_refusals_are_de
 }
 
 /// When the only message may be tried again.
-fn next_attempt(app: &TestApp) -> jiff::Timestamp {
-    let at: i64 = app
-        .open_database()
-        .query_row("SELECT next_attempt_at_ms FROM messages", [], |row| {
-            row.get(0)
-        })
-        .expect("a retry time");
+async fn next_attempt(app: &TestApp) -> jiff::Timestamp {
+    let at: i64 = app.one("SELECT next_attempt_at_ms FROM messages").await;
     jiff::Timestamp::from_millisecond(at).expect("time")
 }
 
@@ -480,22 +476,22 @@ async fn a_failing_message_follows_the_configured_schedule_into_the_dead_letters
     for (tries, delay_s) in [(1, 60), (2, 300), (3, 3600)] {
         let report = app.outbox.drain_at(now).await.expect("drain");
         assert_eq!(report.retried, 1, "try {tries}: {report:?}");
-        let wait = next_attempt(&app).duration_since(now).as_secs();
+        let wait = next_attempt(&app).await.duration_since(now).as_secs();
         assert!(
             (delay_s * 8 / 10..=delay_s * 12 / 10).contains(&wait),
             "try {tries} waits {wait} s, not about {delay_s} s"
         );
         let early = app
             .outbox
-            .drain_at(next_attempt(&app) - jiff::SignedDuration::from_secs(1))
+            .drain_at(next_attempt(&app).await - jiff::SignedDuration::from_secs(1))
             .await
             .expect("drain");
         assert_eq!(early, Default::default(), "not due before its time");
-        now = next_attempt(&app);
+        now = next_attempt(&app).await;
     }
     // The fourth try is the last: a dead letter, with every try recorded.
     assert_eq!(app.outbox.drain_at(now).await.expect("drain").dead, 1);
-    let (status, reason, _) = &messages_of(&app, "evt_welcome")[0];
+    let (status, reason, _) = &messages_of(&app, "evt_welcome").await[0];
     assert_eq!(status, "dead");
     assert!(
         reason
@@ -504,10 +500,10 @@ async fn a_failing_message_follows_the_configured_schedule_into_the_dead_letters
             .starts_with("gave up after 4 tries"),
         "{reason:?}"
     );
-    assert_eq!(attempts(&app).len(), 4);
+    assert_eq!(attempts(&app).await.len(), 4);
 
     // An operator sends it again: it goes out at the next pass.
-    let id = app.column("SELECT CAST(id AS TEXT) FROM messages")[0].clone();
+    let id = app.column("SELECT CAST(id AS TEXT) FROM messages").await[0].clone();
     assert_eq!(
         app.admin_post(&format!("/v1/admin/messages/{id}/retry"))
             .await
@@ -516,7 +512,7 @@ async fn a_failing_message_follows_the_configured_schedule_into_the_dead_letters
     );
     assert_eq!(app.outbox.drain_at(now).await.expect("drain").sent, 1);
     assert_eq!(
-        message_state(&app),
+        message_state(&app).await,
         ("sent".to_owned(), 1, Some("wamid.LATE".to_owned()))
     );
     assert_eq!(graph.received_requests().await.expect("requests").len(), 5);
@@ -577,7 +573,7 @@ async fn a_refused_token_pauses_sending_and_raises_the_alarm() {
     );
     assert_eq!((report.deferred, again), (2, Default::default()));
     assert_eq!(
-        message_state_of(&app, "evt_welcome"),
+        message_state_of(&app, "evt_welcome").await,
         "planned",
         "not burnt: sent once the token is fixed"
     );
@@ -588,8 +584,8 @@ async fn a_refused_token_pauses_sending_and_raises_the_alarm() {
     app.stop().await;
 }
 
-fn message_state_of(app: &TestApp, event: &str) -> String {
-    messages_of(app, event)[0].0.clone()
+async fn message_state_of(app: &TestApp, event: &str) -> String {
+    messages_of(app, event).await[0].0.clone()
 }
 
 #[tokio::test]
@@ -609,12 +605,9 @@ async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_aga
         Default::default(),
         "never resent by itself"
     );
-    assert_eq!(message_state(&app).0, "uncertain");
+    assert_eq!(message_state(&app).await.0, "uncertain");
 
-    let id: i64 = app
-        .open_database()
-        .query_row("SELECT id FROM messages", [], |row| row.get(0))
-        .expect("id");
+    let id: i64 = app.one("SELECT id FROM messages").await;
     let retry = |id: String| format!("/v1/admin/messages/{id}/retry");
     already_woken(app.outbox.woken());
     assert!(!already_woken(app.outbox.woken()));
@@ -628,7 +621,7 @@ async fn a_send_without_an_answer_is_uncertain_and_only_an_operator_sends_it_aga
     );
     assert_eq!(app.outbox.drain().await.expect("after retry").sent, 1);
     assert_eq!(
-        message_state(&app),
+        message_state(&app).await,
         ("sent".to_owned(), 1, Some("wamid.AGAIN".to_owned()))
     );
 
@@ -641,15 +634,14 @@ async fn a_message_left_sending_by_a_crash_becomes_uncertain_and_is_not_resent()
     let (_whmcs, graph, app) = cloud_setup().await;
     mount_graph(&graph, accepted("wamid.X")).await;
     welcome(&app).await;
-    app.open_database()
-        .execute("UPDATE messages SET status = 'sending'", [])
-        .expect("crash mid-send");
+    app.execute("UPDATE messages SET status = 'sending'", &[])
+        .await;
 
     // What the service does when it starts again.
     assert_eq!(app.outbox.recover_interrupted().await.expect("recover"), 1);
     app.outbox.drain().await.expect("drain");
 
-    assert_eq!(message_state(&app).0, "uncertain");
+    assert_eq!(message_state(&app).await.0, "uncertain");
     assert!(
         graph
             .received_requests()
@@ -677,7 +669,7 @@ async fn messages_to_one_recipient_are_spaced_by_the_pair_rate() {
     let report = app.outbox.drain().await.expect("drain");
 
     assert_eq!((report.sent, report.deferred), (1, 1));
-    let (_, reason, _) = &messages_of(&app, "evt_invoice")[0];
+    let (_, reason, _) = &messages_of(&app, "evt_invoice").await[0];
     assert!(reason.as_deref().expect("reason").contains("pair rate"));
     // The worker comes back when the deferred message is due, not a minute
     // later; after a full batch it comes back at once.
@@ -715,7 +707,7 @@ async fn explicit_consent_sends_only_to_clients_who_opted_in() {
 
         app.outbox.drain().await.expect("drain");
 
-        let (status, reason, _) = &messages_of(&app, "evt_welcome")[0];
+        let (status, reason, _) = &messages_of(&app, "evt_welcome").await[0];
         assert_eq!(status, expected, "opt-in answer {answer:?}: {reason:?}");
         app.stop().await;
     }
@@ -740,7 +732,7 @@ async fn a_client_can_silence_single_alert_kinds_or_all_of_them() {
 
     app.outbox.drain().await.expect("drain");
 
-    let (status, reason, _) = &messages_of(&app, "evt_invoice")[0];
+    let (status, reason, _) = &messages_of(&app, "evt_invoice").await[0];
     assert_eq!(status, "skipped");
     assert!(
         reason
@@ -748,6 +740,6 @@ async fn a_client_can_silence_single_alert_kinds_or_all_of_them() {
             .expect("reason")
             .contains("`invoice_created`")
     );
-    assert_eq!(messages_of(&app, "evt_welcome")[0].0, "sent");
+    assert_eq!(messages_of(&app, "evt_welcome").await[0].0, "sent");
     app.stop().await;
 }

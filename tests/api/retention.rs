@@ -27,10 +27,8 @@ async fn event(app: &TestApp, instance: &str, id: &str, hook: &str) {
     );
 }
 
-fn count(app: &TestApp, sql: &str) -> i64 {
-    app.open_database()
-        .query_row(sql, [], |row| row.get(0))
-        .expect("count")
+async fn count(app: &TestApp, sql: &str) -> i64 {
+    app.one(sql).await
 }
 
 #[tokio::test]
@@ -42,31 +40,30 @@ async fn each_instance_keeps_events_for_its_own_days_and_what_rules_need_stays()
     event(&app, "default", "evt_welcome", "ClientAdd").await;
     event(&app, "default", "evt_login", "UserLogin").await;
     event(&app, "default", "evt_audited", "UserLogin").await;
-    let connection = app.open_database();
     // alfa's alert went out (one attempt); default's is still planned.
-    connection
-        .execute_batch(
-            "UPDATE messages SET status = 'sent' WHERE instance = 'alfa';
-             INSERT INTO message_attempts (message_id, at_ms, outcome, detail)
-                  SELECT id, 0, 'accepted', '' FROM messages WHERE instance = 'alfa';",
-        )
-        .expect("sent");
-    connection
-        .execute(
-            "INSERT INTO whatsapp_notifications (body_sha256, received_at_ms) VALUES (x'01', ?1)",
-            [jiff::Timestamp::now().as_millisecond()],
-        )
-        .expect("a Meta notification");
+    app.batch(
+        "UPDATE messages SET status = 'sent' WHERE instance = 'alfa';
+         INSERT INTO message_attempts (message_id, at_ms, outcome, detail)
+              SELECT id, 0, 'accepted', '' FROM messages WHERE instance = 'alfa';",
+    )
+    .await;
+    app.execute(
+        "INSERT INTO whatsapp_notifications (body_sha256, received_at_ms) VALUES (?1, ?2)",
+        &[
+            SqlValue::Bytes(vec![1]),
+            jiff::Timestamp::now().as_millisecond().into(),
+        ],
+    )
+    .await;
     // A cancellation record points at one of default's events.
-    connection
-        .execute(
-            "INSERT INTO cancellations (event_seq, instance, subject_kind, subject_id, client_id,
-                 cancel_type, origin, requested_at_ms, requested_on, status, updated_at_ms)
-             SELECT seq, 'default', 'service', 7731, 1842, 'Immediate', 'whmcs', 0,
-                    '2026-12-01', 'terminated', 0 FROM events WHERE id = 'evt_audited'",
-            [],
-        )
-        .expect("cancellation");
+    app.execute(
+        "INSERT INTO cancellations (event_seq, instance, subject_kind, subject_id, client_id,
+             cancel_type, origin, requested_at_ms, requested_on, status, updated_at_ms)
+         SELECT seq, 'default', 'service', 7731, 1842, 'Immediate', 'whmcs', 0,
+                '2026-12-01', 'terminated', 0 FROM events WHERE id = 'evt_audited'",
+        &[],
+    )
+    .await;
     let now = jiff::Timestamp::now();
     let days = |n: i64| now + jiff::SignedDuration::from_hours(24 * n);
 
@@ -77,19 +74,23 @@ async fn each_instance_keeps_events_for_its_own_days_and_what_rules_need_stays()
         (2, 1, 1, 0)
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM events WHERE instance = 'alfa'"),
+        count(&app, "SELECT count(*) FROM events WHERE instance = 'alfa'").await,
         0
     );
-    assert_eq!(count(&app, "SELECT count(*) FROM message_attempts"), 0);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM message_attempts").await,
+        0
+    );
     assert_eq!(
         count(
             &app,
             "SELECT count(*) FROM events WHERE instance = 'default'"
-        ),
+        )
+        .await,
         3
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM whatsapp_notifications"),
+        count(&app, "SELECT count(*) FROM whatsapp_notifications").await,
         1
     );
 
@@ -98,18 +99,19 @@ async fn each_instance_keeps_events_for_its_own_days_and_what_rules_need_stays()
     let season = app.retention.purge_at(days(91)).await.expect("purge");
     assert_eq!((season.events, season.kept), (1, 2));
     assert_eq!(
-        app.column("SELECT id FROM events ORDER BY seq"),
+        app.column("SELECT id FROM events ORDER BY seq").await,
         ["evt_welcome", "evt_audited"]
     );
     assert_eq!(
         count(
             &app,
             "SELECT count(*) FROM messages WHERE status = 'planned'"
-        ),
+        )
+        .await,
         1
     );
     assert_eq!(
-        count(&app, "SELECT count(*) FROM whatsapp_notifications"),
+        count(&app, "SELECT count(*) FROM whatsapp_notifications").await,
         0
     );
 

@@ -413,12 +413,9 @@ async fn a_direct_post_of_whmcs_own_cancel_form_ends_with_no_termination() {
         "index.php?m=puente&action=cancel&id=7731"
     );
     let recorded: (String, String, i64) = app
-        .open_database()
-        .query_row(
-            "SELECT status, origin, client_id FROM cancellations",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
+        .triples("SELECT status, origin, client_id FROM cancellations")
+        .await
+        .pop()
         .expect("the request is recorded");
     assert_eq!(
         recorded,
@@ -515,12 +512,9 @@ async fn the_diagnostics_tab_of_a_healthy_install_passes_every_check_and_the_ser
     let asked = web.api_calls();
     assert!(asked.contains(&"ModuleTerminate".to_owned()), "{asked:?}");
     let kept: (i64, i64, i64) = app
-        .open_database()
-        .query_row(
-            "SELECT passed, warned, failed FROM diagnostic_reports WHERE instance = 'default'",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
+        .triples("SELECT passed, warned, failed FROM diagnostic_reports WHERE instance = 'default'")
+        .await
+        .pop()
         .expect("the report is kept");
     assert_eq!(kept, (i64::try_from(rows).expect("rows"), 0, 0));
     // For the screenshot looked at while building the page.

@@ -86,10 +86,15 @@ async fn a_graceful_stop_under_load_loses_no_acknowledged_event() {
     let ready = Arc::new(Notify::new());
     let load = tokio::spawn(send_until_refused(app.address.clone(), Arc::clone(&ready)));
     ready.notified().await;
-    let database = app.database.clone();
+    let backend = app.backend.clone();
     let dir_guard = app.stop_keeping_files().await;
     let acked = load.await.expect("load task");
-    assert_all_stored(&acked, &stored_ids(&database));
+    let stored: HashSet<String> = backend
+        .column::<String>("SELECT id FROM events")
+        .await
+        .into_iter()
+        .collect();
+    assert_all_stored(&acked, &stored);
     drop(dir_guard);
 }
 

@@ -27,14 +27,12 @@ async fn updates(whmcs: &MockServer) -> Vec<String> {
 }
 
 /// (status, attempts, last_error) of the only recorded upgrade.
-fn application(app: &TestApp) -> (String, i64, Option<String>) {
-    app.open_database()
-        .query_row(
-            "SELECT status, attempts, last_error FROM upgrade_applications",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-        )
-        .expect("one recorded upgrade")
+async fn application(app: &TestApp) -> (String, i64, Option<String>) {
+    let mut rows = app
+        .triples("SELECT status, attempts, last_error FROM upgrade_applications")
+        .await;
+    assert_eq!(rows.len(), 1, "one recorded upgrade");
+    rows.remove(0)
 }
 
 #[tokio::test]
@@ -80,15 +78,15 @@ async fn the_due_date_moves_once_after_payment_and_the_client_is_told() {
     ] {
         assert!(calls[0].contains(field), "{field} in {}", calls[0]);
     }
-    assert_eq!(application(&app).0, "applied");
+    assert_eq!(application(&app).await.0, "applied");
 
     // One "upgrade applied" alert, with the service (the InvoicePaid also
     // told of the payment).
     let report = app.outbox.drain().await.expect("outbox");
     assert_eq!(report.sent, 2, "{report:?}");
-    let kinds = app.column("SELECT kind FROM messages ORDER BY kind");
+    let kinds = app.column("SELECT kind FROM messages ORDER BY kind").await;
     assert_eq!(kinds, ["payment_received", "upgrade_applied"]);
-    let messages = messages_of(&app, "evt_upgraded");
+    let messages = messages_of(&app, "evt_upgraded").await;
     assert_eq!(messages.len(), 1);
     let body = messages[0].2.as_ref().expect("body").to_string();
     assert!(body.contains("puente_upgrade_applied"), "{body}");
@@ -108,7 +106,11 @@ async fn a_policy_that_keeps_the_due_date_records_the_upgrade_without_calling_wh
 
     assert_eq!(report.applied, 1);
     assert!(updates(&whmcs).await.is_empty());
-    assert_eq!(messages_of(&app, "evt_upgraded").len(), 1, "still told");
+    assert_eq!(
+        messages_of(&app, "evt_upgraded").await.len(),
+        1,
+        "still told"
+    );
     app.stop().await;
 }
 
@@ -120,10 +122,13 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
     let again = app.upgrades.drain().await.expect("drain");
 
     assert_eq!((report.failed, again.failed), (1, 0));
-    let (status, attempts, error) = application(&app);
+    let (status, attempts, error) = application(&app).await;
     assert_eq!((status.as_str(), attempts), ("failed", 1));
     assert!(error.expect("reason").contains("Service ID Not Found"));
-    assert!(messages_of(&app, "evt_upgraded").is_empty(), "no alert");
+    assert!(
+        messages_of(&app, "evt_upgraded").await.is_empty(),
+        "no alert"
+    );
 
     // The administrator sees it, fixes WHMCS, and retries it once.
     let listed = json_of(
@@ -160,7 +165,7 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
         "a retry wakes the upgrade worker"
     );
     assert_eq!(app.upgrades.drain().await.expect("drain").applied, 1);
-    assert_eq!(application(&app).0, "applied");
+    assert_eq!(application(&app).await.0, "applied");
     assert_retry_refused(&app, "upgrades", &id.to_string()).await;
     app.stop().await;
 
@@ -175,7 +180,7 @@ async fn whmcs_refusing_the_change_is_kept_with_its_answer_and_an_outage_is_retr
     fire(&app, "evt_upgraded", "AfterProductUpgrade", after, system()).await;
     let report = app.upgrades.drain().await.expect("drain");
     assert_eq!(report.waiting, 1);
-    let (status, _, error) = application(&app);
+    let (status, _, error) = application(&app).await;
     assert_eq!(status, "planned");
     assert!(error.expect("reason").contains("unavailable"));
     // It is left alone a while: the next pass does not ask WHMCS again.
@@ -262,7 +267,7 @@ async fn configurable_option_upgrades_and_rows_of_another_client_are_listed_neve
     )
     .await;
     assert!(
-        messages_of(&app, "evt_options").is_empty(),
+        messages_of(&app, "evt_options").await.is_empty(),
         "no upgrade alert"
     );
     app.stop().await;
@@ -485,7 +490,9 @@ async fn a_manual_request_opens_one_ticket_per_service_while_it_is_open() {
     ] {
         assert!(tickets[0].contains(field), "{field} in {}", tickets[0]);
     }
-    let statuses = app.column("SELECT status FROM manual_upgrade_requests ORDER BY id");
+    let statuses = app
+        .column("SELECT status FROM manual_upgrade_requests ORDER BY id")
+        .await;
     assert_eq!(statuses, ["closed", "open"]);
     app.stop().await;
 }
@@ -506,11 +513,8 @@ async fn a_manual_request_without_a_department_or_whmcs_is_refused_and_records_n
         "{message}"
     );
     let rows: i64 = app
-        .open_database()
-        .query_row("SELECT COUNT(*) FROM manual_upgrade_requests", [], |row| {
-            row.get(0)
-        })
-        .expect("count");
+        .one("SELECT COUNT(*) FROM manual_upgrade_requests")
+        .await;
     assert_eq!(rows, 0);
     app.stop().await;
 }

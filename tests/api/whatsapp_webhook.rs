@@ -81,18 +81,20 @@ async fn sent_message(app: &TestApp, wamid: &str) {
         app.send_event("evt_welcome", &envelope).await.status(),
         StatusCode::ACCEPTED
     );
-    app.open_database()
-        .execute("UPDATE messages SET status = 'sent', wamid = ?1", [wamid])
-        .expect("mark sent");
+    app.execute(
+        "UPDATE messages SET status = 'sent', wamid = ?1",
+        &[wamid.into()],
+    )
+    .await;
 }
 
-fn stored_status(app: &TestApp, wamid: &str) -> (String, Option<i64>) {
-    app.open_database()
-        .query_row(
-            "SELECT status, meta_error_code FROM messages WHERE wamid = ?1",
-            [wamid],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
+async fn stored_status(app: &TestApp, wamid: &str) -> (String, Option<i64>) {
+    app.backend
+        .pairs(&format!(
+            "SELECT status, meta_error_code FROM messages WHERE wamid = '{wamid}'"
+        ))
+        .await
+        .pop()
         .expect("message")
 }
 
@@ -176,7 +178,10 @@ async fn statuses_move_a_message_forward_whatever_order_they_arrive_in() {
         assert_eq!(answer["status"], "applied", "delivery {n}");
     }
 
-    assert_eq!(stored_status(&app, "wamid.A"), ("read".to_owned(), None));
+    assert_eq!(
+        stored_status(&app, "wamid.A").await,
+        ("read".to_owned(), None)
+    );
     app.stop().await;
 }
 
@@ -192,7 +197,7 @@ async fn a_failure_is_recorded_with_metas_code_and_a_later_delivery_overrides_it
     )
     .await;
     assert_eq!(
-        stored_status(&app, "wamid.B"),
+        stored_status(&app, "wamid.B").await,
         ("failed".to_owned(), Some(131026))
     );
 
@@ -202,7 +207,7 @@ async fn a_failure_is_recorded_with_metas_code_and_a_later_delivery_overrides_it
         StatusCode::OK,
     )
     .await;
-    assert_eq!(stored_status(&app, "wamid.B").0, "delivered");
+    assert_eq!(stored_status(&app, "wamid.B").await.0, "delivered");
     app.stop().await;
 }
 
@@ -268,7 +273,7 @@ async fn unsigned_tampered_or_malformed_notifications_are_refused_and_change_not
     )
     .await;
 
-    assert_eq!(stored_status(&app, "wamid.D").0, "sent");
+    assert_eq!(stored_status(&app, "wamid.D").await.0, "sent");
     app.stop().await;
 
     let unconfigured = spawn_app().await;

@@ -115,7 +115,10 @@ pub(super) async fn connect(
 
 /// The connection settings of a `postgres://` URL (several hosts and
 /// `target_session_attrs=read-write` included), with a connect timeout.
-pub(super) fn parse_url(url: &str) -> anyhow::Result<tokio_postgres::Config> {
+pub(super) fn parse_url(
+    url: &str,
+    lock_timeout: Duration,
+) -> anyhow::Result<tokio_postgres::Config> {
     let mut config: tokio_postgres::Config = url
         .parse()
         .map_err(|error| anyhow::anyhow!("PUENTE_DATABASE_URL is not a PostgreSQL URL: {error}"))?;
@@ -125,6 +128,11 @@ pub(super) fn parse_url(url: &str) -> anyhow::Result<tokio_postgres::Config> {
     if config.get_application_name().is_none() {
         config.application_name("puente");
     }
+    let options = config.get_options().unwrap_or_default().to_owned();
+    config.options(format!(
+        "{options} -c lock_timeout={}",
+        lock_timeout.as_millis()
+    ));
     Ok(config)
 }
 
@@ -194,9 +202,4 @@ pub(super) async fn migrate(pool: &Pool) -> anyhow::Result<()> {
     }
     transaction.commit().await?;
     Ok(())
-}
-
-/// The newest migration this binary knows.
-pub(super) fn known_version() -> i64 {
-    MIGRATIONS.last().map_or(0, |(version, _)| *version)
 }

@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::sql::{Filter, PgError, PgResult, sql_integer};
+use super::sql::{Filter, PgResult, sql_integer};
 use super::tx::Tx;
 use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient};
 use crate::domain::ids::InstanceName;
@@ -99,4 +99,324 @@ pub async fn plan(
         tx.wake(Work::Alerts);
     }
     Ok(planned)
+}
+
+/// Plans a dead, failed or uncertain message again; `None` when there is
+/// no such message.
+pub async fn retry(tx: &Tx<'_>, id: i64) -> PgResult<Option<Retry>> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT status FROM messages WHERE id = $1 FOR UPDATE",
+            &[&id],
+        )
+        .await?
+    else {
+        return Ok(None);
+    };
+    let status: String = row.try_get(0)?;
+    if !MessageStatus::parse(&status).is_some_and(MessageStatus::is_retryable) {
+        return Ok(Some(Retry::NotRetryable(status)));
+    }
+    tx.execute(
+        "UPDATE messages SET status = 'planned', attempts = 0, next_attempt_at_ms = NULL, wamid = NULL,
+                             reason = 'retried by an operator', lease_owner = NULL,
+                             lease_expires_at_ms = NULL
+          WHERE id = $1",
+        &[&id],
+    )
+    .await?;
+    tx.wake(Work::Alerts);
+    Ok(Some(Retry::Planned))
+}
+
+/// The planned messages due at `$1`, at most `$2`; see [`due`].
+const DUE: &str = "SELECT * FROM (
+        (SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
+                previous_country, attempts, details
+           FROM messages
+          WHERE status = 'planned' AND next_attempt_at_ms IS NULL
+          ORDER BY id LIMIT $2)
+        UNION ALL
+        (SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
+                previous_country, attempts, details
+           FROM messages
+          WHERE status = 'planned' AND next_attempt_at_ms <= $1
+          ORDER BY next_attempt_at_ms, id LIMIT $2)) AS due
+    ORDER BY id LIMIT $2";
+
+/// At most `limit` planned messages due at `now`, oldest first: new ones
+/// in id order, and retries that came due, earliest first. Rows naming an
+/// instance or alert this version does not know are left alone.
+pub async fn due(
+    client: &impl GenericClient,
+    now: jiff::Timestamp,
+    limit: u32,
+) -> PgResult<Vec<(InstanceName, DueMessage)>> {
+    let statement = client.prepare_cached(DUE).await?;
+    let rows = client
+        .query(&statement, &[&now.as_millisecond(), &i64::from(limit)])
+        .await?;
+    let id = |value: Option<i64>| value.and_then(|id| u64::try_from(id).ok());
+    let mut due = Vec::with_capacity(rows.len());
+    for row in rows {
+        let instance: String = row.try_get(1)?;
+        let kind: String = row.try_get(2)?;
+        let known = InstanceName::parse(&instance).ok().zip(
+            AlertKind::ALL
+                .into_iter()
+                .find(|known| known.as_str() == kind),
+        );
+        let Some((instance, kind)) = known else {
+            continue;
+        };
+        let previous_phone: Option<String> = row.try_get(6)?;
+        let previous_country: Option<String> = row.try_get(7)?;
+        let attempts: i64 = row.try_get(8)?;
+        due.push((
+            instance,
+            DueMessage {
+                id: row.try_get(0)?,
+                kind,
+                client_id: id(row.try_get(3)?),
+                subject_kind: row.try_get(4)?,
+                subject_id: id(row.try_get(5)?),
+                previous_phone: previous_phone
+                    .map(|phone| (phone, previous_country.unwrap_or_default())),
+                attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                details: details_of(row.try_get::<_, Option<String>>(9)?.as_deref()),
+            },
+        ));
+    }
+    Ok(due)
+}
+
+/// When the earliest retry or deferral after `now` is due; `None` when
+/// none is planned.
+pub async fn next_due_after(
+    client: &impl GenericClient,
+    now: jiff::Timestamp,
+) -> PgResult<Option<jiff::Timestamp>> {
+    let statement = client
+        .prepare_cached(
+            "SELECT min(next_attempt_at_ms) FROM messages
+              WHERE status = 'planned' AND next_attempt_at_ms > $1",
+        )
+        .await?;
+    let at_ms: Option<i64> = client
+        .query_one(&statement, &[&now.as_millisecond()])
+        .await?
+        .try_get(0)?;
+    Ok(at_ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
+}
+
+/// A message still `sending` was interrupted by a stop or a crash, may
+/// have reached the client, and becomes `uncertain`. Returns how many.
+pub async fn mark_interrupted(tx: &Tx<'_>) -> PgResult<usize> {
+    let changed = tx
+        .execute(
+            "UPDATE messages SET status = 'uncertain',
+                    reason = 'the service stopped while sending it; it may have reached the client. Retry it from the admin API if it did not'
+              WHERE status = 'sending'",
+            &[],
+        )
+        .await?;
+    Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+}
+
+/// Committed before the Cloud API call, with the exact request body.
+pub async fn mark_sending(tx: &Tx<'_>, id: i64, body: &str) -> PgResult<()> {
+    tx.execute(
+        "UPDATE messages SET status = 'sending', request_body = $2 WHERE id = $1 AND status = 'planned'",
+        &[&id, &body],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes each settled message's outcome (and its try). Only a message the
+/// outbox took moves: never one an operator or a webhook moved meanwhile.
+pub async fn settle(tx: &Tx<'_>, settled: &[Settled]) -> PgResult<()> {
+    for one in settled {
+        settle_one(tx, one).await?;
+    }
+    Ok(())
+}
+
+async fn settle_one(tx: &Tx<'_>, settled: &Settled) -> PgResult<()> {
+    let Settled {
+        id,
+        outcome,
+        attempt,
+        now,
+    } = settled;
+    let now_ms = now.as_millisecond();
+    match outcome {
+        Outcome::Sent { body, language, wamid } => tx.execute(
+            "UPDATE messages SET status = 'sent', request_body = $2, language = $3, wamid = $4,
+                                 status_at_ms = $5, attempts = attempts + 1, reason = NULL
+              WHERE id = $1 AND status IN ('planned', 'sending')",
+            &[id, body, language, wamid, &now_ms],
+        )
+        .await?,
+        Outcome::Skipped(reason) => tx.execute(
+            "UPDATE messages SET status = 'skipped', reason = $2, status_at_ms = $3 WHERE id = $1 AND status = 'planned'",
+            &[id, reason, &now_ms],
+        )
+        .await?,
+        Outcome::Retry { reason, at } => tx.execute(
+            "UPDATE messages SET status = 'planned', attempts = attempts + 1, reason = $2, next_attempt_at_ms = $3
+              WHERE id = $1 AND status IN ('planned', 'sending')",
+            &[id, reason, &at.as_millisecond()],
+        )
+        .await?,
+        Outcome::Deferred { reason, at } => tx.execute(
+            "UPDATE messages SET status = 'planned', reason = $2, next_attempt_at_ms = $3
+              WHERE id = $1 AND status IN ('planned', 'sending')",
+            &[id, reason, &at.as_millisecond()],
+        )
+        .await?,
+        Outcome::Dead(reason) => tx.execute(
+            "UPDATE messages SET status = 'dead', reason = $2, status_at_ms = $3, attempts = attempts + 1
+              WHERE id = $1 AND status IN ('planned', 'sending')",
+            &[id, reason, &now_ms],
+        )
+        .await?,
+        Outcome::Uncertain(reason) => tx.execute(
+            "UPDATE messages SET status = 'uncertain', reason = $2, status_at_ms = $3, attempts = attempts + 1
+              WHERE id = $1 AND status = 'sending'",
+            &[id, reason, &now_ms],
+        )
+        .await?,
+    };
+    if let Some(attempt) = attempt {
+        tx.execute(
+            "INSERT INTO message_attempts (message_id, at_ms, outcome, http_status, meta_code, fbtrace_id, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                id,
+                &now_ms,
+                &attempt.outcome,
+                &attempt.http_status.map(i64::from),
+                &attempt.meta_code,
+                &attempt.fbtrace_id,
+                &attempt.detail,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+const STORED: &str =
+    "SELECT m.id, e.id, m.instance, m.kind, m.client_id, m.subject_kind, m.subject_id,
+                             m.previous_phone IS NOT NULL, m.status, m.reason, m.planned_at_ms,
+                             m.attempts, m.wamid, m.language, m.request_body
+                        FROM messages m JOIN events e ON e.seq = m.event_seq";
+
+/// Messages in planning order.
+pub async fn list(
+    client: &impl GenericClient,
+    query: &MessageQuery,
+) -> PgResult<Vec<StoredMessage>> {
+    let mut filter = Filter::default();
+    if let Some(instance) = &query.instance {
+        filter.push("m.instance =", instance.as_str().to_owned());
+    }
+    if let Some(status) = &query.status {
+        filter.push("m.status =", status.clone());
+    }
+    if let Some(client_id) = query.client_id {
+        filter.push("m.client_id =", sql_integer(client_id));
+    }
+    if let Some(event) = &query.event {
+        filter.push("e.id =", event.as_str().to_owned());
+    }
+    if let Some(after) = query.after {
+        filter.push("m.id >", after);
+    }
+    let (clause, limit, values) = filter.finish(query.limit);
+    let sql = format!("{STORED} {clause} ORDER BY m.id LIMIT ${limit}");
+    super::sql::list_rows(client, (sql, values), from_row).await
+}
+
+/// One message by its id.
+pub async fn get(client: &impl GenericClient, id: i64) -> PgResult<Option<StoredMessage>> {
+    let statement = client
+        .prepare_cached(&format!("{STORED} WHERE m.id = $1"))
+        .await?;
+    client
+        .query_opt(&statement, &[&id])
+        .await?
+        .map(|row| from_row(&row))
+        .transpose()
+}
+
+fn from_row(row: &Row) -> PgResult<StoredMessage> {
+    let body: Option<String> = row.try_get(14)?;
+    Ok(StoredMessage {
+        id: row.try_get(0)?,
+        event_id: row.try_get(1)?,
+        instance: row.try_get(2)?,
+        kind: row.try_get(3)?,
+        client_id: row.try_get(4)?,
+        subject_kind: row.try_get(5)?,
+        subject_id: row.try_get(6)?,
+        recipient: if row.try_get::<_, bool>(7)? {
+            "previous"
+        } else {
+            "current"
+        },
+        status: row.try_get(8)?,
+        reason: row.try_get(9)?,
+        planned_at: super::sql::time(row.try_get(10)?).to_string(),
+        attempts: row.try_get(11)?,
+        wamid: row.try_get(12)?,
+        language: row.try_get(13)?,
+        request_body: body.and_then(|text| serde_json::value::RawValue::from_string(text).ok()),
+    })
+}
+
+/// Every try to send message `id`, in order.
+pub async fn attempts(client: &impl GenericClient, id: i64) -> PgResult<Vec<Attempt>> {
+    let statement = client
+        .prepare_cached(
+            "SELECT at_ms, outcome, http_status, meta_code, fbtrace_id, detail
+               FROM message_attempts WHERE message_id = $1 ORDER BY id",
+        )
+        .await?;
+    client
+        .query(&statement, &[&id])
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Attempt {
+                at: super::sql::time(row.try_get(0)?).to_string(),
+                outcome: row.try_get(1)?,
+                http_status: row.try_get(2)?,
+                meta_code: row.try_get(3)?,
+                fbtrace_id: row.try_get(4)?,
+                detail: row.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+/// Alerts waiting to be sent, by instance.
+pub async fn backlog(
+    client: &impl GenericClient,
+) -> PgResult<std::collections::BTreeMap<String, u64>> {
+    let statement = client
+        .prepare_cached(
+            "SELECT instance, count(*) FROM messages WHERE status = 'planned' GROUP BY instance",
+        )
+        .await?;
+    client
+        .query(&statement, &[])
+        .await?
+        .iter()
+        .map(|row| {
+            let count: i64 = row.try_get(1)?;
+            Ok((row.try_get(0)?, u64::try_from(count).unwrap_or(0)))
+        })
+        .collect()
 }

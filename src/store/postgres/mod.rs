@@ -1,4 +1,3 @@
-#![allow(dead_code, unused_imports)] // Temporary: the backend is being written (issue 21).
 //! The PostgreSQL backend: several replicas may share one database. Each
 //! file holds the statements of the rule named like it in `store/`, beside
 //! SQLite's file of the same name in `store/sqlite/`.
@@ -16,10 +15,17 @@ mod cancellations;
 mod connection;
 mod dashboard;
 mod diagnostics;
+mod events;
+mod listener;
 mod messages;
+mod plan;
 mod retention;
 mod sql;
+mod store;
 mod transfers;
 mod tx;
 mod upgrades;
 mod whatsapp;
+mod writer;
+
+pub use store::Postgres;

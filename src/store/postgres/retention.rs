@@ -1,17 +1,14 @@
 //! Retention on PostgreSQL: an instance's events older than its
 //! `retention_days` are deleted with their messages and the messages'
-//! attempts, in batches run by the leader. An event stays while one of its
+//! attempts, in batches run by the writer. An event stays while one of its
 //! messages is still open (`planned`, `sending`) or an upgrade,
 //! cancellation or transfer record points at it: those records are the
 //! audit trail of money and ownership and keep the event that caused them.
 
+use super::plan::RECORD_TABLES;
 use super::sql::PgResult;
 use super::tx::Tx;
 use crate::store::retention::{BATCH, Purged};
-
-/// The tables of the rules' records. Must match SQLite's
-/// `plan::RECORD_TABLES` (the tables whose rows keep their event).
-const RECORD_TABLES: [&str; 3] = ["upgrade_applications", "cancellations", "transfers"];
 
 const CUTOFF: &str = "SELECT min(seq) FROM events WHERE received_at_ms >= $1";
 const NEXT_INSTANCE: &str =

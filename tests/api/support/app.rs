@@ -1,5 +1,6 @@
-//! A real service on port 0 with a fresh SQLite file, and helpers to talk
-//! to it the way the shim and an operator do.
+//! A real service on port 0 with a fresh database (a SQLite file, or a
+//! PostgreSQL database of its own: see `support::database`), and helpers to
+//! talk to it the way the shim and an operator do.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -12,6 +13,8 @@ use puente::startup::Application;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
+use super::database::{Backend, Column, SqlValue};
+
 pub const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const OTHER_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
@@ -20,7 +23,8 @@ pub struct TestApp {
     pub address: String,
     pub port: u16,
     pub client: reqwest::Client,
-    pub database: PathBuf,
+    /// Where it stores: the tests look at its tables through it.
+    pub backend: Backend,
     /// The alert outbox; tests drive it with `drain()`, nothing else does.
     pub outbox: puente::workers::outbox::Outbox,
     /// The upgrade worker, driven the same way.
@@ -49,28 +53,25 @@ pub async fn spawn_app() -> TestApp {
 /// temporary database and port 0) and an optional TOML document.
 pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database = dir.path().join("puente.db");
+    let backend = Backend::for_app(dir.path()).await;
     let mut env: Vec<(String, String)> = vec![
         ("PUENTE_LISTEN".into(), "127.0.0.1:0".into()),
-        (
-            "PUENTE_DATABASE".into(),
-            database.to_string_lossy().into_owned(),
-        ),
         ("PUENTE_HOOK_SECRETS".into(), SECRET.into()),
         // The preallocation path runs, without writing 48 MiB per test.
         ("PUENTE_DATABASE_WAL_PREALLOCATE_MIB".into(), "1".into()),
     ];
+    env.extend(backend.settings());
     env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     if !toml.is_empty() {
         let path = dir.path().join("puente.toml");
         std::fs::write(&path, toml).expect("write TOML");
         env.push(("PUENTE_CONFIG".into(), path.to_string_lossy().into_owned()));
     }
-    spawn_in(dir, env).await
+    spawn_in(dir, backend, env).await
 }
 
-/// Starts the service in `dir` with the settings `env`.
-async fn spawn_in(dir: tempfile::TempDir, env: Vec<(String, String)>) -> TestApp {
+/// Starts the service in `dir` on `backend` with the settings `env`.
+async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, String)>) -> TestApp {
     let lookup = |var: &str| {
         env.iter()
             .rev()
@@ -97,7 +98,7 @@ async fn spawn_in(dir: tempfile::TempDir, env: Vec<(String, String)>) -> TestApp
         address: format!("http://127.0.0.1:{port}"),
         port,
         client: reqwest::Client::new(),
-        database: dir.path().join("puente.db"),
+        backend,
         outbox,
         upgrades,
         cancellations,
@@ -232,30 +233,28 @@ impl TestApp {
     }
 
     /// The first column of every row `sql` selects, as text.
-    pub fn column(&self, sql: &str) -> Vec<String> {
-        let connection = self.open_database();
-        let mut statement = connection.prepare(sql).expect("query");
-        statement
-            .query_map([], |row| row.get(0))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows")
+    pub async fn column(&self, sql: &str) -> Vec<String> {
+        self.backend.column(sql).await
     }
 
     /// The first three columns of every row `sql` selects.
-    pub fn triples<A, B, C>(&self, sql: &str) -> Vec<(A, B, C)>
-    where
-        A: rusqlite::types::FromSql,
-        B: rusqlite::types::FromSql,
-        C: rusqlite::types::FromSql,
-    {
-        let connection = self.open_database();
-        let mut statement = connection.prepare(sql).expect("query");
-        statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-            .expect("rows")
-            .collect::<Result<_, _>>()
-            .expect("rows")
+    pub async fn triples<A: Column, B: Column, C: Column>(&self, sql: &str) -> Vec<(A, B, C)> {
+        self.backend.triples(sql).await
+    }
+
+    /// The first column of the one row `sql` selects (a count, a status).
+    pub async fn one<A: Column>(&self, sql: &str) -> A {
+        self.backend.one(sql).await
+    }
+
+    /// Runs `sql` (`?1`… bound to `values`); how many rows it changed.
+    pub async fn execute(&self, sql: &str, values: &[SqlValue]) -> u64 {
+        self.backend.execute(sql, values).await
+    }
+
+    /// Runs several statements, without parameters.
+    pub async fn batch(&self, sql: &str) {
+        self.backend.batch(sql).await
     }
 
     /// Every stored event id, read through the admin API.
@@ -284,11 +283,6 @@ impl TestApp {
             .expect("text")
     }
 
-    /// A connection of our own to the app's database.
-    pub fn open_database(&self) -> rusqlite::Connection {
-        rusqlite::Connection::open(&self.database).expect("open database")
-    }
-
     /// Graceful stop; returns once the writer has committed and stopped.
     pub async fn stop(self) {
         drop(self.stop_keeping_files().await);
@@ -298,8 +292,9 @@ impl TestApp {
     /// settings (on another port).
     pub async fn restart(self) -> TestApp {
         let env = self.env.clone();
+        let backend = self.backend.clone();
         let dir = self.stop_keeping_files().await;
-        spawn_in(dir, env).await
+        spawn_in(dir, backend, env).await
     }
 
     /// As [`TestApp::stop`], keeping the database until the guard drops.

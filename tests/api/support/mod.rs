@@ -4,10 +4,12 @@
 //! events the rule tests fire (`world`).
 
 pub mod app;
+pub mod database;
 pub mod fake_whmcs;
 pub mod fixtures;
 pub mod world;
 
 pub use app::*;
+pub use database::SqlValue;
 pub use fixtures::*;
 pub use world::*;

@@ -59,26 +59,23 @@ pub fn system() -> Value {
 }
 
 /// (status, reason, request body) of every message of an event.
-pub fn messages_of(app: &TestApp, event: &str) -> Vec<(String, Option<String>, Option<Value>)> {
-    let connection = app.open_database();
-    let mut statement = connection
-        .prepare(
-            "SELECT m.status, m.reason, m.request_body FROM messages m JOIN events e ON e.seq = m.event_seq
-              WHERE e.id = ?1 ORDER BY m.id",
-        )
-        .expect("query");
-    statement
-        .query_map([event], |row| {
-            let body: Option<String> = row.get(2)?;
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                body.map(|text| serde_json::from_str(&text).expect("body JSON")),
-            ))
+pub async fn messages_of(
+    app: &TestApp,
+    event: &str,
+) -> Vec<(String, Option<String>, Option<Value>)> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = app
+        .triples(&format!(
+            "SELECT m.status, m.reason, m.request_body FROM messages m
+               JOIN events e ON e.seq = m.event_seq
+              WHERE e.id = '{event}' ORDER BY m.id"
+        ))
+        .await;
+    rows.into_iter()
+        .map(|(status, reason, body)| {
+            let body = body.map(|text| serde_json::from_str(&text).expect("body JSON"));
+            (status, reason, body)
         })
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("rows")
+        .collect()
 }
 
 /// The tblupgrades row the addon adds: service 7731 of client 1842 moves
