@@ -50,6 +50,16 @@ struct InstanceLabels {
     instance: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplicaLabels {
+    replica: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RescueLabels {
+    kind: &'static str,
+}
+
 /// What happened to one event offered to `/v1/hooks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventOutcome {
@@ -74,6 +84,9 @@ pub struct Metrics {
     cancellations: Family<OutcomeLabels, Counter>,
     transfers: Family<OutcomeLabels, Counter>,
     retention: Family<TableLabels, Counter>,
+    replica_heartbeat_age: Family<ReplicaLabels, Gauge>,
+    leader: Family<ReplicaLabels, Gauge>,
+    rescues: Family<RescueLabels, Counter>,
     /// Commit times since the last [`Metrics::sample`], for the dashboard.
     commit_window: CommitWindow,
     /// The dashboard's charts: one sample a minute, the last hour.
@@ -255,7 +268,31 @@ impl Metrics {
             "Rows deleted by retention, by table (events, messages, message_attempts) and instance",
             retention.clone(),
         );
+        let replica_heartbeat_age = Family::<ReplicaLabels, Gauge>::default();
+        registry.register(
+            "replica_heartbeat_age_seconds",
+            "Seconds since each live replica's last heartbeat, as this replica last read them \
+             (PostgreSQL; a replica silent 10 s is dead and leaves the list)",
+            replica_heartbeat_age.clone(),
+        );
+        let leader = Family::<ReplicaLabels, Gauge>::default();
+        registry.register(
+            "leader",
+            "1 for the replica that leads (runs retention and rescues), as this replica last read it",
+            leader.clone(),
+        );
+        let rescues = Family::<RescueLabels, Counter>::default();
+        registry.register(
+            "lease_rescues",
+            "Rows a dead replica held that this replica's leader sweep took back: \
+             message_uncertain (was sending: never resent by itself), message, upgrade, \
+             cancellation, transfer (handed back for any replica to carry out)",
+            rescues.clone(),
+        );
         Arc::new(Self {
+            replica_heartbeat_age,
+            leader,
+            rescues,
             retention,
             registry,
             upgrades,
@@ -425,6 +462,33 @@ impl Metrics {
                     instance: instance.to_owned(),
                 })
                 .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+        }
+    }
+
+    /// The replicas this one read at its last heartbeat: each live one's
+    /// heartbeat age, and which leads. Replaces the previous reading.
+    pub fn record_replicas(&self, replicas: &[crate::store::replicas::Replica]) {
+        self.replica_heartbeat_age.clear();
+        self.leader.clear();
+        for replica in replicas.iter().filter(|replica| replica.alive) {
+            let labels = ReplicaLabels {
+                replica: replica.id.clone(),
+            };
+            self.replica_heartbeat_age
+                .get_or_create(&labels)
+                .set(i64::try_from(replica.heartbeat_age_ms / 1000).unwrap_or(i64::MAX));
+            self.leader
+                .get_or_create(&labels)
+                .set(i64::from(replica.leader));
+        }
+    }
+
+    /// Rows of a dead replica taken back, by kind.
+    pub fn record_rescues(&self, kind: &'static str, count: u64) {
+        if count > 0 {
+            self.rescues
+                .get_or_create(&RescueLabels { kind })
+                .inc_by(count);
         }
     }
 

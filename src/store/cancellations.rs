@@ -10,6 +10,8 @@ pub use crate::domain::cancel::CancellationStatus as Status;
 #[derive(Debug, Clone)]
 pub struct OpenCancellation {
     pub id: i64,
+    /// The lease epoch this replica took it with (see [`crate::store::Held`]).
+    pub lease: i64,
     pub event_seq: i64,
     pub instance: String,
     pub service_id: u64,
@@ -64,4 +66,14 @@ impl OpenCancellation {
 /// The dedupe key of a service's "cancellation requested" alert.
 pub fn requested_alert_key(service_id: u64) -> String {
     format!("cancellation_requested:{service_id}")
+}
+
+impl OpenCancellation {
+    /// This replica's hold on it.
+    pub fn held(&self) -> crate::store::Held {
+        crate::store::Held {
+            id: self.id,
+            epoch: self.lease,
+        }
+    }
 }

@@ -21,6 +21,8 @@ pub enum Retry {
 #[derive(Debug, Clone)]
 pub struct DueMessage {
     pub id: i64,
+    /// The lease epoch this replica took it with (see [`crate::store::Held`]).
+    pub lease: i64,
     pub kind: AlertKind,
     pub client_id: Option<u64>,
     pub subject_kind: String,
@@ -67,7 +69,7 @@ pub struct SendAttempt {
 /// A message's outcome, waiting to be written.
 #[derive(Debug, Clone)]
 pub struct Settled {
-    pub id: i64,
+    pub message: crate::store::Held,
     pub outcome: Outcome,
     pub attempt: Option<SendAttempt>,
     pub now: jiff::Timestamp,
@@ -162,4 +164,14 @@ pub fn details_of(column: Option<&str>) -> HashMap<&'static str, String> {
             Some((parameter.as_str(), value.as_str()?.to_owned()))
         })
         .collect()
+}
+
+impl DueMessage {
+    /// This replica's hold on it.
+    pub fn held(&self) -> crate::store::Held {
+        crate::store::Held {
+            id: self.id,
+            epoch: self.lease,
+        }
+    }
 }

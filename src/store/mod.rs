@@ -15,6 +15,7 @@ pub mod events;
 pub mod messages;
 mod model;
 pub mod postgres;
+pub mod replicas;
 pub mod retention;
 mod sql;
 pub mod sqlite;
@@ -58,6 +59,20 @@ pub enum InstanceOwned {
     Transfers,
 }
 
+/// A worker's hold on a row it took to work on (the rows of
+/// [`Store::due_messages`], [`Store::pending_upgrades`],
+/// [`Store::open_cancellations`], [`Store::open_transfers`]): the row, and
+/// the lease epoch the taking gave it. A transition that names it changes
+/// the row only while this replica still holds that lease: on PostgreSQL a
+/// replica whose lease lapsed and was taken over writes nothing, and
+/// learns so from the transition's answer. On SQLite one process holds
+/// every row (epoch 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    pub id: i64,
+    pub epoch: i64,
+}
+
 /// Filters and paging of a list of a rule's records (upgrades,
 /// cancellations, transfers), in id order.
 #[derive(Debug, Clone, Default)]
@@ -76,6 +91,9 @@ pub struct RecordQuery {
 #[derive(Debug, Clone)]
 pub struct TransferStep {
     pub transfer: StoredTransfer,
+    /// The worker's hold on the transfer (`None`: a client's or staff's
+    /// step, which only the status guards).
+    pub held: Option<Held>,
     pub from: TransferStatus,
     pub to: TransferStatus,
     pub actor: Actor,
@@ -94,6 +112,17 @@ pub struct TransferStep {
 pub trait Store: Send + Sync + 'static {
     /// What the store's commits tell the workers.
     fn signals(&self) -> &Signals;
+
+    /// This replica's name (host and a per-start ULID).
+    fn replica(&self) -> &str;
+
+    /// Whether this replica leads: runs what must run once (retention; on
+    /// PostgreSQL also the rescue of a dead replica's work). SQLite's one
+    /// process always does.
+    fn is_leader(&self) -> bool;
+
+    /// The replicas sharing the store, as this one sees them.
+    async fn replicas(&self) -> Result<Vec<replicas::Replica>>;
 
     /// Commits a write that changes nothing of value: proof that the
     /// database accepts writes (`/readyz`).
@@ -127,8 +156,9 @@ pub trait Store: Send + Sync + 'static {
     -> Result<Option<jiff::Timestamp>>;
     /// At start: messages still `sending` become `uncertain`; how many.
     async fn mark_interrupted_messages(&self) -> Result<usize>;
-    /// Committed before the Cloud API call, with the exact request body.
-    async fn mark_message_sending(&self, id: i64, body: String) -> Result<()>;
+    /// Committed before the Cloud API call, with the exact request body;
+    /// false when the message is no longer this replica's to send.
+    async fn mark_message_sending(&self, message: Held, body: String) -> Result<bool>;
     /// Writes each settled message's outcome (and its try), in one commit.
     async fn settle_messages(&self, settled: Vec<Settled>) -> Result<()>;
     /// Plans a dead, failed or uncertain message again (an operator's retry).
@@ -146,8 +176,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Paid upgrades waiting to be applied, oldest first.
     async fn pending_upgrades(&self) -> Result<Vec<PendingApplication>>;
-    /// Committed before `UpdateClientProduct` is called.
-    async fn mark_upgrade_applying(&self, id: i64) -> Result<()>;
+    /// Committed before `UpdateClientProduct` is called; false when the
+    /// upgrade is no longer this replica's to apply.
+    async fn mark_upgrade_applying(&self, upgrade: Held) -> Result<bool>;
     /// The upgrade is applied, with its alert; false when it was not
     /// `applying`.
     async fn mark_upgrade_applied(
@@ -155,8 +186,8 @@ pub trait Store: Send + Sync + 'static {
         upgrade: PendingApplication,
         now: jiff::Timestamp,
     ) -> Result<bool>;
-    async fn mark_upgrade_retry(&self, id: i64, error: String) -> Result<()>;
-    async fn mark_upgrade_failed(&self, id: i64, error: String) -> Result<()>;
+    async fn mark_upgrade_retry(&self, upgrade: Held, error: String) -> Result<()>;
+    async fn mark_upgrade_failed(&self, upgrade: Held, error: String) -> Result<()>;
     /// Plans a failed upgrade again (an operator's retry).
     async fn retry_upgrade(&self, id: i64) -> Result<Option<Retry>>;
     async fn upgrades(&self, query: RecordQuery) -> Result<Vec<StoredApplication>>;
@@ -202,8 +233,13 @@ pub trait Store: Send + Sync + 'static {
         open_invoices: Vec<OpenInvoice>,
         now: jiff::Timestamp,
     ) -> Result<bool>;
-    /// Committed before WHMCS is asked to terminate.
-    async fn mark_cancellation_terminating(&self, id: i64, now: jiff::Timestamp) -> Result<bool>;
+    /// Committed before WHMCS is asked to terminate; false when it is no
+    /// longer this replica's, or no longer due.
+    async fn mark_cancellation_terminating(
+        &self,
+        cancellation: Held,
+        now: jiff::Timestamp,
+    ) -> Result<bool>;
     async fn mark_cancellation_terminated(
         &self,
         cancellation: OpenCancellation,
@@ -213,19 +249,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     async fn mark_cancellation_retry(
         &self,
-        id: i64,
+        cancellation: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()>;
     async fn mark_cancellation_failed(
         &self,
-        id: i64,
+        cancellation: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()>;
     async fn mark_cancellation_withdrawn(
         &self,
-        id: i64,
+        cancellation: Held,
         why: &'static str,
         now: jiff::Timestamp,
     ) -> Result<bool>;
@@ -278,7 +314,7 @@ pub trait Store: Send + Sync + 'static {
     /// A move that could not reach the addon: kept `moving`, with why.
     async fn note_transfer_move_failure(
         &self,
-        id: i64,
+        transfer: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()>;

@@ -8,6 +8,10 @@ use crate::domain::transfer::{Approval, ClearedSubscription, Party, Status};
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StoredTransfer {
     pub id: i64,
+    /// The lease epoch the worker took it with (see [`crate::store::Held`]);
+    /// 0 where a list or a client read it.
+    #[serde(skip)]
+    pub lease: i64,
     #[serde(skip)]
     pub event_seq: i64,
     pub instance: String,
@@ -88,6 +92,16 @@ impl Actor {
             party: Party::Staff,
             client_id: None,
             user_id: None,
+        }
+    }
+}
+
+impl StoredTransfer {
+    /// This replica's hold on it.
+    pub fn held(&self) -> crate::store::Held {
+        crate::store::Held {
+            id: self.id,
+            epoch: self.lease,
         }
     }
 }

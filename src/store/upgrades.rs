@@ -5,6 +5,8 @@
 #[derive(Debug, Clone)]
 pub struct PendingApplication {
     pub id: i64,
+    /// The lease epoch this replica took it with (see [`crate::store::Held`]).
+    pub lease: i64,
     pub event_seq: i64,
     pub instance: String,
     pub upgrade_id: u64,
@@ -62,4 +64,14 @@ pub struct NewRequest {
     pub client_id: u64,
     pub product_id: u64,
     pub billing_cycle: String,
+}
+
+impl PendingApplication {
+    /// This replica's hold on it.
+    pub fn held(&self) -> crate::store::Held {
+        crate::store::Held {
+            id: self.id,
+            epoch: self.lease,
+        }
+    }
 }

@@ -180,7 +180,6 @@ impl CancellationWorker {
         cancellation: &OpenCancellation,
         now: jiff::Timestamp,
     ) -> anyhow::Result<Advanced> {
-        let id = cancellation.id;
         let whmcs = InstanceName::parse(&cancellation.instance)
             .ok()
             .and_then(|instance| {
@@ -198,7 +197,7 @@ impl CancellationWorker {
                 cancellation.instance
             );
             self.store
-                .mark_cancellation_retry(id, reason, now)
+                .mark_cancellation_retry(cancellation.held(), reason, now)
                 .await
                 .context(STATE)?;
             return Ok(Advanced::Waiting);
@@ -270,7 +269,7 @@ impl CancellationWorker {
                 tracing::warn!(cancellation = id, %error, "the addon could not be asked about a cancellation request");
                 let stored = reason.clone();
                 self.store
-                    .mark_cancellation_retry(id, stored, now)
+                    .mark_cancellation_retry(cancellation.held(), stored, now)
                     .await
                     .context(STATE)?;
                 self.lock_checked().insert(id, now);
@@ -289,7 +288,7 @@ impl CancellationWorker {
                    it was withdrawn and nothing was terminated";
         if self
             .store
-            .mark_cancellation_withdrawn(id, why, now)
+            .mark_cancellation_withdrawn(cancellation.held(), why, now)
             .await
             .context(STATE)?
         {
@@ -312,7 +311,6 @@ impl CancellationWorker {
         whmcs: &Whmcs<'_>,
         now: jiff::Timestamp,
     ) -> anyhow::Result<Advanced> {
-        let id = cancellation.id;
         let upgrades = match self.request_held(cancellation, whmcs, now).await? {
             Held::Yes(upgrades) => upgrades,
             Held::No => return self.withdraw(cancellation, now).await,
@@ -331,12 +329,12 @@ impl CancellationWorker {
             Ok(None) => {
                 let reason = format!("WHMCS has no service {}", cancellation.service_id);
                 self.store
-                    .mark_cancellation_failed(id, reason, now)
+                    .mark_cancellation_failed(cancellation.held(), reason, now)
                     .await
                     .context(STATE)?;
                 return Ok(Advanced::Failed);
             }
-            Err(error) => return self.not_now(id, &error, now).await,
+            Err(error) => return self.not_now(cancellation.held(), &error, now).await,
         };
         if is_gone(&facts.service.status) {
             let today = self.local_date(&whmcs.instance, now);
@@ -382,12 +380,12 @@ impl CancellationWorker {
             Ok(None) => {
                 let reason = format!("WHMCS has no service {service_id}");
                 self.store
-                    .mark_cancellation_failed(id, reason, now)
+                    .mark_cancellation_failed(cancellation.held(), reason, now)
                     .await
                     .context(STATE)?;
                 return Ok(Advanced::Failed);
             }
-            Err(error) => return self.not_now(id, &error, now).await,
+            Err(error) => return self.not_now(cancellation.held(), &error, now).await,
         };
         let done = cancellation.clone();
         if is_gone(&status) {
@@ -408,7 +406,7 @@ impl CancellationWorker {
         }
         if !self
             .store
-            .mark_cancellation_terminating(id, now)
+            .mark_cancellation_terminating(cancellation.held(), now)
             .await
             .context(STATE)?
         {
@@ -453,26 +451,26 @@ impl CancellationWorker {
                     .record_cancellation("failed", &cancellation.instance);
                 let reason = error.to_string();
                 self.store
-                    .mark_cancellation_failed(id, reason, now)
+                    .mark_cancellation_failed(cancellation.held(), reason, now)
                     .await
                     .context(STATE)?;
                 Ok(Advanced::Failed)
             }
-            Err(error) => self.not_now(id, &error, now).await,
+            Err(error) => self.not_now(cancellation.held(), &error, now).await,
         }
     }
 
     /// WHMCS could not be reached: the next pass tries again.
     async fn not_now(
         &self,
-        id: i64,
+        cancellation: crate::store::Held,
         error: &WhmcsError,
         now: jiff::Timestamp,
     ) -> anyhow::Result<Advanced> {
-        tracing::warn!(cancellation = id, %error, "cancellation not carried out yet; will retry");
+        tracing::warn!(cancellation = cancellation.id, %error, "cancellation not carried out yet; will retry");
         let reason = error.to_string();
         self.store
-            .mark_cancellation_retry(id, reason, now)
+            .mark_cancellation_retry(cancellation, reason, now)
             .await
             .context(STATE)?;
         Ok(Advanced::Waiting)

@@ -201,7 +201,7 @@ impl TransferWorker {
             Err(AddonError::Unreachable(reason)) => {
                 tracing::warn!(transfer = id, %reason, "move not made yet; will retry");
                 self.store
-                    .note_transfer_move_failure(id, reason, now)
+                    .note_transfer_move_failure(transfer.held(), reason, now)
                     .await
                     .context(STATE)?;
                 Ok(Status::Moving)
@@ -284,6 +284,7 @@ fn system_step(
 ) -> TransferStep {
     TransferStep {
         transfer: transfer.clone(),
+        held: Some(transfer.held()),
         from,
         to,
         actor: Actor::system(),

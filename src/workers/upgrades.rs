@@ -87,6 +87,7 @@ impl UpgradeWorker {
             match self.apply(&upgrade).await? {
                 Applied::Done => report.applied += 1,
                 Applied::Refused => report.failed += 1,
+                Applied::Elsewhere => continue,
                 Applied::Later => {
                     self.backoff.wait(upgrade.id, now);
                     report.waiting += 1;
@@ -101,7 +102,6 @@ impl UpgradeWorker {
     }
 
     async fn apply(&self, upgrade: &PendingApplication) -> anyhow::Result<Applied> {
-        let id = upgrade.id;
         let fields = whmcs_fields(upgrade);
         if !fields.is_empty() {
             let Some(whmcs) = InstanceName::parse(&upgrade.instance)
@@ -113,7 +113,7 @@ impl UpgradeWorker {
                     upgrade.instance
                 );
                 self.store
-                    .mark_upgrade_retry(id, reason)
+                    .mark_upgrade_retry(upgrade.held(), reason)
                     .await
                     .context(STATE)?;
                 return Ok(Applied::Later);
@@ -125,7 +125,15 @@ impl UpgradeWorker {
                 );
                 return self.applied(upgrade).await;
             }
-            self.store.mark_upgrade_applying(id).await.context(STATE)?;
+            if !self
+                .store
+                .mark_upgrade_applying(upgrade.held())
+                .await
+                .context(STATE)?
+            {
+                // Another replica took it over (or an operator moved it).
+                return Ok(Applied::Elsewhere);
+            }
             match whmcs
                 .update_client_product(upgrade.service_id, &fields)
                 .await
@@ -137,7 +145,7 @@ impl UpgradeWorker {
                         .record_upgrade("apply_failed", &upgrade.instance);
                     let reason = error.to_string();
                     self.store
-                        .mark_upgrade_failed(id, reason)
+                        .mark_upgrade_failed(upgrade.held(), reason)
                         .await
                         .context(STATE)?;
                     return Ok(Applied::Refused);
@@ -146,7 +154,7 @@ impl UpgradeWorker {
                     tracing::warn!(upgrade = upgrade.upgrade_id, %error, "upgrade not applied yet; will retry");
                     let reason = error.to_string();
                     self.store
-                        .mark_upgrade_retry(id, reason)
+                        .mark_upgrade_retry(upgrade.held(), reason)
                         .await
                         .context(STATE)?;
                     return Ok(Applied::Later);
@@ -179,6 +187,8 @@ enum Applied {
     Done,
     Refused,
     Later,
+    /// No longer this replica's to apply: nothing was called.
+    Elsewhere,
 }
 
 /// Whether WHMCS's service already has the values an interrupted call was

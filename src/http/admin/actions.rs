@@ -116,6 +116,7 @@ pub async fn approve_transfer(
         .store
         .take_transfer_step(TransferStep {
             transfer: transfer.clone(),
+            held: None,
             from,
             to,
             actor: Actor::staff(),

@@ -320,6 +320,7 @@ async fn take(
         .store
         .take_transfer_step(TransferStep {
             transfer: transfer.clone(),
+            held: None,
             from,
             to,
             actor,

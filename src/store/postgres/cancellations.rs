@@ -12,7 +12,8 @@ use tokio_postgres::Row;
 
 use super::messages;
 use super::sql::{
-    PgError, PgResult, RecordColumns, Value, list_rows, record_statement, sql_integer,
+    PgError, PgResult, RELEASE, RecordColumns, Value, holds, list_rows, record_statement, renew,
+    sql_integer,
 };
 use super::tx::Tx;
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
@@ -20,6 +21,7 @@ use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, RequestOr
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
+use crate::store::Held;
 use crate::store::RecordQuery;
 use crate::store::Work;
 use crate::store::cancellations::{OpenCancellation, StoredCancellation, requested_alert_key};
@@ -222,21 +224,23 @@ pub async fn effective_date(client: &impl GenericClient, id: i64) -> PgResult<Op
     Ok(date.and_then(|text| text.parse().ok()))
 }
 
-/// Every open cancellation of a service, oldest first.
-pub async fn open(client: &impl GenericClient) -> PgResult<Vec<OpenCancellation>> {
-    let statement = client
-        .prepare_cached(
-            "SELECT id, event_seq, instance, subject_id, client_id, cancel_type, status, requested_on,
-                    effective_date, attempts, requested_at_ms
-               FROM cancellations
-              WHERE (status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled'
-                     OR status = 'terminating')
-                AND subject_kind = 'service'
-              ORDER BY id",
-        )
-        .await?;
+/// Every open cancellation of a service, oldest first, taken for `owner`.
+pub async fn open(tx: &Tx<'_>, owner: &str) -> PgResult<Vec<OpenCancellation>> {
+    let rows = super::sql::claim(
+        &**tx,
+        "cancellations",
+        "(status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled'
+          OR status = 'terminating') AND subject_kind = 'service'",
+        "id",
+        None,
+        "t.id, t.event_seq, t.instance, t.subject_id, t.client_id, t.cancel_type, t.status,
+         t.requested_on, t.effective_date, t.attempts, t.requested_at_ms, t.lease_epoch",
+        owner,
+        &[],
+    )
+    .await?;
     let mut open = Vec::new();
-    for row in client.query(&statement, &[]).await? {
+    for row in rows {
         let kind: Option<String> = row.try_get(5)?;
         let status: String = row.try_get(6)?;
         let requested_on: String = row.try_get(7)?;
@@ -255,6 +259,7 @@ pub async fn open(client: &impl GenericClient) -> PgResult<Vec<OpenCancellation>
         };
         open.push(OpenCancellation {
             id: row.try_get(0)?,
+            lease: row.try_get(11)?,
             event_seq: row.try_get(1)?,
             instance: row.try_get(2)?,
             service_id: row.try_get::<_, i64>(3)?.unsigned_abs(),
@@ -267,6 +272,7 @@ pub async fn open(client: &impl GenericClient) -> PgResult<Vec<OpenCancellation>
             requested_at_ms: row.try_get(10)?,
         });
     }
+    open.sort_by_key(|cancellation| cancellation.id);
     Ok(open)
 }
 
@@ -275,6 +281,7 @@ pub async fn open(client: &impl GenericClient) -> PgResult<Vec<OpenCancellation>
 /// date. True when the alert was planned.
 pub async fn mark_scheduled(
     tx: &Tx<'_>,
+    owner: &str,
     cancellation: &OpenCancellation,
     effective_date: Date,
     open_invoices: &[cancel::OpenInvoice],
@@ -282,12 +289,14 @@ pub async fn mark_scheduled(
 ) -> PgResult<bool> {
     let invoices = invoices_column(open_invoices)?;
     let statement = tx
-        .prepare_cached(
+        .prepare_cached(&format!(
             "UPDATE cancellations
                 SET status = 'scheduled', effective_date = $2, open_invoices = $3, last_error = NULL,
-                    updated_at_ms = $4
-              WHERE id = $1 AND status = 'requested'",
-        )
+                    updated_at_ms = $4, {}
+              WHERE id = $1 AND status = 'requested' AND {}",
+            renew(),
+            holds(5, 6)
+        ))
         .await?;
     let changed = tx
         .execute(
@@ -297,6 +306,8 @@ pub async fn mark_scheduled(
                 &effective_date.to_string(),
                 &invoices,
                 &now.as_millisecond(),
+                &owner,
+                &cancellation.lease,
             ],
         )
         .await?;
@@ -369,15 +380,31 @@ fn service_alert(
 }
 
 /// Committed before puente asks WHMCS to terminate the service.
-pub async fn mark_terminating(tx: &Tx<'_>, id: i64, now: jiff::Timestamp) -> PgResult<bool> {
+pub async fn mark_terminating(
+    tx: &Tx<'_>,
+    owner: &str,
+    cancellation: Held,
+    now: jiff::Timestamp,
+) -> PgResult<bool> {
     let statement = tx
-        .prepare_cached(
-            "UPDATE cancellations SET status = 'terminating', attempts = attempts + 1, updated_at_ms = $2
-              WHERE id = $1 AND (status = 'scheduled' OR status = 'terminating')",
-        )
+        .prepare_cached(&format!(
+            "UPDATE cancellations SET status = 'terminating', attempts = attempts + 1, updated_at_ms = $2,
+                    {}
+              WHERE id = $1 AND (status = 'scheduled' OR status = 'terminating') AND {}",
+            renew(),
+            holds(3, 4)
+        ))
         .await?;
     let changed = tx
-        .execute(&statement, &[&id, &now.as_millisecond()])
+        .execute(
+            &statement,
+            &[
+                &cancellation.id,
+                &now.as_millisecond(),
+                &owner,
+                &cancellation.epoch,
+            ],
+        )
         .await?;
     Ok(changed == 1)
 }
@@ -388,6 +415,7 @@ pub async fn mark_terminating(tx: &Tx<'_>, id: i64, now: jiff::Timestamp) -> PgR
 /// "service terminated" alert. True when that alert was planned.
 pub async fn mark_terminated(
     tx: &Tx<'_>,
+    owner: &str,
     cancellation: &OpenCancellation,
     on: Date,
     alert: bool,
@@ -397,8 +425,9 @@ pub async fn mark_terminated(
         .prepare_cached(&format!(
             "UPDATE cancellations
                 SET status = 'terminated', termination_date = $2, backup_retention_end = $3,
-                    last_error = NULL, updated_at_ms = $4
-              WHERE id = $1 AND ({OPEN})"
+                    last_error = NULL, updated_at_ms = $4, {RELEASE}
+              WHERE id = $1 AND ({OPEN}) AND {}",
+            holds(5, 6)
         ))
         .await?;
     let changed = tx
@@ -409,6 +438,8 @@ pub async fn mark_terminated(
                 &on.to_string(),
                 &cancel::backup_retention_end(on).to_string(),
                 &now.as_millisecond(),
+                &owner,
+                &cancellation.lease,
             ],
         )
         .await?;
@@ -437,31 +468,64 @@ pub async fn mark_terminated(
 
 /// Not done yet (WHMCS unreachable): back to where the next pass takes it,
 /// with why.
-pub async fn mark_retry(tx: &Tx<'_>, id: i64, error: &str, now: jiff::Timestamp) -> PgResult<()> {
+pub async fn mark_retry(
+    tx: &Tx<'_>,
+    owner: &str,
+    cancellation: Held,
+    error: &str,
+    now: jiff::Timestamp,
+) -> PgResult<()> {
     let statement = tx
-        .prepare_cached(
+        .prepare_cached(&format!(
             "UPDATE cancellations
                 SET status = CASE status WHEN 'terminating' THEN 'scheduled' ELSE status END,
-                    last_error = $2, updated_at_ms = $3
+                    last_error = $2, updated_at_ms = $3, {RELEASE}
               WHERE id = $1 AND (status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled'
-                                 OR status = 'terminating')",
-        )
+                                 OR status = 'terminating') AND {}",
+            holds(4, 5)
+        ))
         .await?;
-    tx.execute(&statement, &[&id, &error, &now.as_millisecond()])
-        .await?;
+    tx.execute(
+        &statement,
+        &[
+            &cancellation.id,
+            &error,
+            &now.as_millisecond(),
+            &owner,
+            &cancellation.epoch,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
 /// WHMCS refused: kept, with why, for the administrator.
-pub async fn mark_failed(tx: &Tx<'_>, id: i64, error: &str, now: jiff::Timestamp) -> PgResult<()> {
+pub async fn mark_failed(
+    tx: &Tx<'_>,
+    owner: &str,
+    cancellation: Held,
+    error: &str,
+    now: jiff::Timestamp,
+) -> PgResult<()> {
     let statement = tx
-        .prepare_cached(
-            "UPDATE cancellations SET status = 'failed', last_error = $2, updated_at_ms = $3
-              WHERE id = $1 AND (status = 'requested' OR status = 'scheduled' OR status = 'terminating')",
-        )
+        .prepare_cached(&format!(
+            "UPDATE cancellations SET status = 'failed', last_error = $2, updated_at_ms = $3, {RELEASE}
+              WHERE id = $1 AND (status = 'requested' OR status = 'scheduled' OR status = 'terminating')
+                AND {}",
+            holds(4, 5)
+        ))
         .await?;
-    tx.execute(&statement, &[&id, &error, &now.as_millisecond()])
-        .await?;
+    tx.execute(
+        &statement,
+        &[
+            &cancellation.id,
+            &error,
+            &now.as_millisecond(),
+            &owner,
+            &cancellation.epoch,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -469,19 +533,30 @@ pub async fn mark_failed(tx: &Tx<'_>, id: i64, error: &str, now: jiff::Timestamp
 /// carried out. True when the row was still open.
 pub async fn mark_withdrawn(
     tx: &Tx<'_>,
-    id: i64,
+    owner: &str,
+    cancellation: Held,
     why: &str,
     now: jiff::Timestamp,
 ) -> PgResult<bool> {
     let statement = tx
-        .prepare_cached(
-            "UPDATE cancellations SET status = 'withdrawn', last_error = $2, updated_at_ms = $3
+        .prepare_cached(&format!(
+            "UPDATE cancellations SET status = 'withdrawn', last_error = $2, updated_at_ms = $3, {RELEASE}
               WHERE id = $1 AND (status = 'unconfirmed' OR status = 'requested' OR status = 'scheduled'
-                                 OR status = 'terminating')",
-        )
+                                 OR status = 'terminating') AND {}",
+            holds(4, 5)
+        ))
         .await?;
     let changed = tx
-        .execute(&statement, &[&id, &why, &now.as_millisecond()])
+        .execute(
+            &statement,
+            &[
+                &cancellation.id,
+                &why,
+                &now.as_millisecond(),
+                &owner,
+                &cancellation.epoch,
+            ],
+        )
         .await?;
     Ok(changed == 1)
 }
@@ -507,7 +582,8 @@ pub async fn retry(tx: &Tx<'_>, id: i64, now: jiff::Timestamp) -> PgResult<Optio
     };
     let statement = tx
         .prepare_cached(
-            "UPDATE cancellations SET status = $2, last_error = 'retried by an operator', updated_at_ms = $3
+            "UPDATE cancellations SET status = $2, last_error = 'retried by an operator', updated_at_ms = $3,
+                    lease_owner = NULL, lease_expires_at_ms = NULL
               WHERE id = $1",
         )
         .await?;

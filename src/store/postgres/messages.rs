@@ -4,16 +4,16 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::sql::{Filter, PgResult, sql_integer};
+use super::sql::{Filter, PgResult, RELEASE, holds, renew, sql_integer};
 use super::tx::Tx;
 use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient};
 use crate::domain::ids::InstanceName;
 use crate::domain::status::MessageStatus;
-use crate::store::Work;
 use crate::store::messages::{
     Attempt, COALESCED, DueMessage, MessageQuery, Outcome, Retry, Settled, StoredMessage,
     details_column, details_of, subject_columns,
 };
+use crate::store::{Held, Work};
 
 const RECENT_IN_GROUP: &str = "SELECT EXISTS (SELECT 1 FROM messages
                                 WHERE instance = $1 AND coalesce_group = $2 AND planned_at_ms >= $3)";
@@ -129,33 +129,27 @@ pub async fn retry(tx: &Tx<'_>, id: i64) -> PgResult<Option<Retry>> {
     Ok(Some(Retry::Planned))
 }
 
-/// The planned messages due at `$1`, at most `$2`; see [`due`].
-const DUE: &str = "SELECT * FROM (
-        (SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
-                previous_country, attempts, details
-           FROM messages
-          WHERE status = 'planned' AND next_attempt_at_ms IS NULL
-          ORDER BY id LIMIT $2)
-        UNION ALL
-        (SELECT id, instance, kind, client_id, subject_kind, subject_id, previous_phone,
-                previous_country, attempts, details
-           FROM messages
-          WHERE status = 'planned' AND next_attempt_at_ms <= $1
-          ORDER BY next_attempt_at_ms, id LIMIT $2)) AS due
-    ORDER BY id LIMIT $2";
-
-/// At most `limit` planned messages due at `now`, oldest first: new ones
-/// in id order, and retries that came due, earliest first. Rows naming an
-/// instance or alert this version does not know are left alone.
+/// At most `limit` planned messages due at `now`, oldest first, taken for
+/// `owner`: another replica leaves them alone while the lease lasts. Rows
+/// naming an instance or alert this version does not know are left alone.
 pub async fn due(
-    client: &impl GenericClient,
+    tx: &Tx<'_>,
+    owner: &str,
     now: jiff::Timestamp,
     limit: u32,
 ) -> PgResult<Vec<(InstanceName, DueMessage)>> {
-    let statement = client.prepare_cached(DUE).await?;
-    let rows = client
-        .query(&statement, &[&now.as_millisecond(), &i64::from(limit)])
-        .await?;
+    let rows = super::sql::claim(
+        &**tx,
+        "messages",
+        "status = 'planned' AND (next_attempt_at_ms IS NULL OR next_attempt_at_ms <= $2)",
+        "id",
+        Some(i64::from(limit)),
+        "t.id, t.instance, t.kind, t.client_id, t.subject_kind, t.subject_id, t.previous_phone,
+         t.previous_country, t.attempts, t.details, t.lease_epoch",
+        owner,
+        &[&now.as_millisecond()],
+    )
+    .await?;
     let id = |value: Option<i64>| value.and_then(|id| u64::try_from(id).ok());
     let mut due = Vec::with_capacity(rows.len());
     for row in rows {
@@ -176,6 +170,7 @@ pub async fn due(
             instance,
             DueMessage {
                 id: row.try_get(0)?,
+                lease: row.try_get(10)?,
                 kind,
                 client_id: id(row.try_get(3)?),
                 subject_kind: row.try_get(4)?,
@@ -187,6 +182,7 @@ pub async fn due(
             },
         ));
     }
+    due.sort_by_key(|(_, message)| message.id);
     Ok(due)
 }
 
@@ -209,82 +205,116 @@ pub async fn next_due_after(
     Ok(at_ms.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
 }
 
-/// A message still `sending` was interrupted by a stop or a crash, may
-/// have reached the client, and becomes `uncertain`. Returns how many.
+/// A message still `sending` whose replica is gone (its heartbeat stopped,
+/// see `replicas::dead`) was interrupted by a stop or a crash, may have
+/// reached the client, and becomes `uncertain`. Returns how many.
 pub async fn mark_interrupted(tx: &Tx<'_>) -> PgResult<usize> {
     let changed = tx
         .execute(
-            "UPDATE messages SET status = 'uncertain',
-                    reason = 'the service stopped while sending it; it may have reached the client. Retry it from the admin API if it did not'
-              WHERE status = 'sending'",
+            &format!(
+                "UPDATE messages SET status = 'uncertain', {RELEASE},
+                        reason = 'the service stopped while sending it; it may have reached the client. Retry it from the admin API if it did not'
+                  WHERE status = 'sending' AND {}",
+                super::replicas::dead("lease_owner")
+            ),
             &[],
         )
         .await?;
     Ok(usize::try_from(changed).unwrap_or(usize::MAX))
 }
 
-/// Committed before the Cloud API call, with the exact request body.
-pub async fn mark_sending(tx: &Tx<'_>, id: i64, body: &str) -> PgResult<()> {
-    tx.execute(
-        "UPDATE messages SET status = 'sending', request_body = $2 WHERE id = $1 AND status = 'planned'",
-        &[&id, &body],
-    )
-    .await?;
-    Ok(())
+/// Committed before the Cloud API call, with the exact request body, and
+/// renewing `owner`'s lease; false when the message is no longer planned
+/// or no longer `owner`'s: it is not sent.
+pub async fn mark_sending(tx: &Tx<'_>, owner: &str, message: Held, body: &str) -> PgResult<bool> {
+    let changed = tx
+        .execute(
+            &format!(
+                "UPDATE messages SET status = 'sending', request_body = $2, {}
+                  WHERE id = $1 AND status = 'planned' AND {}",
+                renew(),
+                holds(3, 4)
+            ),
+            &[&message.id, &body, &owner, &message.epoch],
+        )
+        .await?;
+    Ok(changed == 1)
 }
 
-/// Writes each settled message's outcome (and its try). Only a message the
-/// outbox took moves: never one an operator or a webhook moved meanwhile.
-pub async fn settle(tx: &Tx<'_>, settled: &[Settled]) -> PgResult<()> {
+/// Writes each settled message's outcome (and its try), releasing its
+/// lease. Only a message the outbox took moves: never one an operator or a
+/// webhook moved meanwhile, nor one another replica took over.
+pub async fn settle(tx: &Tx<'_>, owner: &str, settled: &[Settled]) -> PgResult<()> {
     for one in settled {
-        settle_one(tx, one).await?;
+        settle_one(tx, owner, one).await?;
     }
     Ok(())
 }
 
-async fn settle_one(tx: &Tx<'_>, settled: &Settled) -> PgResult<()> {
+async fn settle_one(tx: &Tx<'_>, owner: &str, settled: &Settled) -> PgResult<()> {
     let Settled {
-        id,
+        message,
         outcome,
         attempt,
         now,
     } = settled;
+    let (id, epoch) = (&message.id, &message.epoch);
     let now_ms = now.as_millisecond();
+    let held = |owner: usize, epoch: usize| format!("{RELEASE} WHERE {} AND", holds(owner, epoch));
     match outcome {
         Outcome::Sent { body, language, wamid } => tx.execute(
-            "UPDATE messages SET status = 'sent', request_body = $2, language = $3, wamid = $4,
-                                 status_at_ms = $5, attempts = attempts + 1, reason = NULL
-              WHERE id = $1 AND status IN ('planned', 'sending')",
-            &[id, body, language, wamid, &now_ms],
+            &format!(
+                "UPDATE messages SET status = 'sent', request_body = $2, language = $3, wamid = $4,
+                                 status_at_ms = $5, attempts = attempts + 1, reason = NULL,
+                        {held} id = $1 AND status IN ('planned', 'sending')",
+                held = held(6, 7)
+            ),
+            &[id, body, language, wamid, &now_ms, &owner, epoch],
         )
         .await?,
         Outcome::Skipped(reason) => tx.execute(
-            "UPDATE messages SET status = 'skipped', reason = $2, status_at_ms = $3 WHERE id = $1 AND status = 'planned'",
-            &[id, reason, &now_ms],
+            &format!(
+                "UPDATE messages SET status = 'skipped', reason = $2, status_at_ms = $3,
+                        {held} id = $1 AND status = 'planned'",
+                held = held(4, 5)
+            ),
+            &[id, reason, &now_ms, &owner, epoch],
         )
         .await?,
         Outcome::Retry { reason, at } => tx.execute(
-            "UPDATE messages SET status = 'planned', attempts = attempts + 1, reason = $2, next_attempt_at_ms = $3
-              WHERE id = $1 AND status IN ('planned', 'sending')",
-            &[id, reason, &at.as_millisecond()],
+            &format!(
+                "UPDATE messages SET status = 'planned', attempts = attempts + 1, reason = $2, next_attempt_at_ms = $3,
+                        {held} id = $1 AND status IN ('planned', 'sending')",
+                held = held(4, 5)
+            ),
+            &[id, reason, &at.as_millisecond(), &owner, epoch],
         )
         .await?,
         Outcome::Deferred { reason, at } => tx.execute(
-            "UPDATE messages SET status = 'planned', reason = $2, next_attempt_at_ms = $3
-              WHERE id = $1 AND status IN ('planned', 'sending')",
-            &[id, reason, &at.as_millisecond()],
+            &format!(
+                "UPDATE messages SET status = 'planned', reason = $2, next_attempt_at_ms = $3,
+                        {held} id = $1 AND status IN ('planned', 'sending')",
+                held = held(4, 5)
+            ),
+            &[id, reason, &at.as_millisecond(), &owner, epoch],
         )
         .await?,
         Outcome::Dead(reason) => tx.execute(
-            "UPDATE messages SET status = 'dead', reason = $2, status_at_ms = $3, attempts = attempts + 1
-              WHERE id = $1 AND status IN ('planned', 'sending')",
-            &[id, reason, &now_ms],
+            &format!(
+                "UPDATE messages SET status = 'dead', reason = $2, status_at_ms = $3, attempts = attempts + 1,
+                        {held} id = $1 AND status IN ('planned', 'sending')",
+                held = held(4, 5)
+            ),
+            &[id, reason, &now_ms, &owner, epoch],
         )
         .await?,
         Outcome::Uncertain(reason) => tx.execute(
-            "UPDATE messages SET status = 'uncertain', reason = $2, status_at_ms = $3, attempts = attempts + 1
-              WHERE id = $1 AND status = 'sending'",
-            &[id, reason, &now_ms],
+            &format!(
+                "UPDATE messages SET status = 'uncertain', reason = $2, status_at_ms = $3, attempts = attempts + 1,
+                        {held} id = $1 AND status = 'sending'",
+                held = held(4, 5)
+            ),
+            &[id, reason, &now_ms, &owner, epoch],
         )
         .await?,
     };

@@ -1,6 +1,7 @@
 //! Pieces of PostgreSQL statements the rule files build theirs from, and
 //! the error every one of them returns.
 
+use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 pub(super) use crate::store::sql::{AnyStatus, sql_integer};
@@ -120,4 +121,67 @@ pub(super) async fn list_rows<T>(
 /// A stored time in ms as a timestamp (the epoch for one out of range).
 pub(super) fn time(ms: i64) -> jiff::Timestamp {
     jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// The database's clock in ms since the epoch: leases and heartbeats are
+/// read against this one clock, whatever each replica's own says.
+pub(super) const NOW_MS: &str = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+/// How long a row a replica took stays its own without a transition that
+/// renews it; longer than any one step of a worker (a WHMCS or Graph call
+/// is bounded well below it).
+pub(super) const LEASE_MS: i64 = 20_000;
+
+/// `SET` items that release a row's lease (a final step, or one that hands
+/// the row back for any replica to take).
+pub(super) const RELEASE: &str = "lease_owner = NULL, lease_expires_at_ms = NULL";
+
+/// The condition a worker's transition adds: the row is still held by
+/// owner `$owner` with epoch `$epoch` (parameter numbers).
+pub(super) fn holds(owner: usize, epoch: usize) -> String {
+    format!("lease_owner = ${owner} AND lease_epoch = ${epoch}")
+}
+
+/// The `SET` item that renews a held row's lease.
+pub(super) fn renew() -> String {
+    format!("lease_expires_at_ms = {NOW_MS} + {LEASE_MS}")
+}
+
+/// Takes for `owner` the rows of `table` that match `condition` and no
+/// other live replica holds (free, already `owner`'s, or lapsed), skipping
+/// rows another transaction has locked, in `order`, at most `limit`; each
+/// gets a new epoch. Returns `columns` (written with `t.` for the table) of
+/// every row taken, in no particular order: the caller sorts them.
+///
+/// `condition` may use `$2`, `$3`… (`values`); `$1` is the owner.
+#[allow(clippy::too_many_arguments)] // one statement's parts, each named
+pub(super) async fn claim(
+    tx: &impl GenericClient,
+    table: &str,
+    condition: &str,
+    order: &str,
+    limit: Option<i64>,
+    columns: &str,
+    owner: &str,
+    values: &[&(dyn ToSql + Sync)],
+) -> PgResult<Vec<tokio_postgres::Row>> {
+    let limit = limit.map_or(String::new(), |limit| format!("LIMIT {limit}"));
+    let sql = format!(
+        "WITH taken AS (
+             SELECT id FROM {table}
+              WHERE ({condition})
+                AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at_ms < {NOW_MS})
+              ORDER BY {order} {limit}
+                FOR UPDATE SKIP LOCKED)
+         UPDATE {table} t
+            SET lease_owner = $1, lease_expires_at_ms = {NOW_MS} + {LEASE_MS},
+                lease_epoch = t.lease_epoch + 1
+           FROM taken
+          WHERE t.id = taken.id
+         RETURNING {columns}"
+    );
+    let statement = tx.prepare_cached(&sql).await?;
+    let mut parameters: Vec<&(dyn ToSql + Sync)> = vec![&owner];
+    parameters.extend_from_slice(values);
+    Ok(tx.query(&statement, &parameters).await?)
 }

@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 use jiff::civil::Date;
 
 use super::connection::{self, IoThread};
+use super::replicas::{self, Me};
 use super::sql::{PgError, PgResult};
 use super::tx::Tx;
 use super::writer::Ingest;
@@ -26,12 +27,13 @@ use crate::store::dashboard::Counts;
 use crate::store::diagnostics::{NewReport, StoredReport};
 use crate::store::events::{EventQuery, StoredEvent};
 use crate::store::messages::{Attempt, DueMessage, MessageQuery, Retry, Settled, StoredMessage};
+use crate::store::replicas::Replica;
 use crate::store::retention::Purged;
 use crate::store::transfers::{StoredStep, StoredTransfer};
 use crate::store::upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
 use crate::store::whatsapp::{Applied, StatusReport};
 use crate::store::{
-    Inserted, InstanceOwned, NewEvent, RecordQuery, Result, Signals, Store, StoreError,
+    Held, Inserted, InstanceOwned, NewEvent, RecordQuery, Result, Signals, Store, StoreError,
     TransferStep,
 };
 
@@ -40,6 +42,9 @@ pub struct Postgres {
     pool: Pool,
     ingest: Ingest,
     signals: Signals,
+    /// This replica: its name (the owner of the leases it takes), and
+    /// whether it leads.
+    me: Arc<Me>,
     /// The thread that drives the connections, until [`Store::close`].
     io: Mutex<Option<IoThread>>,
 }
@@ -68,13 +73,27 @@ impl Postgres {
             .recv()
             .context("the PostgreSQL thread stopped while migrating")??;
         let signals = Signals::default();
-        let (ingest, _task) = Ingest::start(io.handle(), pool.clone(), signals.clone(), metrics);
+        let me = Arc::new(Me::new());
+        let (ingest, _task) = Ingest::start(
+            io.handle(),
+            pool.clone(),
+            signals.clone(),
+            Arc::clone(&metrics),
+        );
         io.handle()
             .spawn(super::listener::listen(config, signals.clone()));
+        io.handle().spawn(replicas::run(
+            pool.clone(),
+            Arc::clone(&me),
+            signals.clone(),
+            metrics,
+        ));
+        tracing::info!(replica = %me.id, "on PostgreSQL");
         Ok(Self {
             pool,
             ingest,
             signals,
+            me,
             io: Mutex::new(Some(io)),
         })
     }
@@ -115,6 +134,9 @@ impl Store for Postgres {
     }
 
     async fn close(&self) -> Result<()> {
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| Box::pin(async move { replicas::stop(tx, &me).await }))
+            .await?;
         self.pool.close();
         let io = self
             .io
@@ -127,6 +149,21 @@ impl Store for Postgres {
                 .map_err(|_| StoreError::Write("the PostgreSQL thread did not stop".to_owned()))?;
         }
         Ok(())
+    }
+
+    fn replica(&self) -> &str {
+        &self.me.id
+    }
+
+    fn is_leader(&self) -> bool {
+        self.me.leader.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn replicas(&self) -> Result<Vec<Replica>> {
+        let client = self.reader().await?;
+        replicas::list(&client, &self.me)
+            .await
+            .map_err(PgError::read)
     }
 
     async fn insert_event(&self, event: NewEvent) -> Result<Inserted> {
@@ -166,10 +203,9 @@ impl Store for Postgres {
         now: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<(InstanceName, DueMessage)>> {
-        let client = self.reader().await?;
-        messages::due(&client, now, limit)
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| Box::pin(async move { messages::due(tx, &me.id, now, limit).await }))
             .await
-            .map_err(PgError::read)
     }
 
     async fn next_message_due_after(
@@ -187,13 +223,17 @@ impl Store for Postgres {
             .await
     }
 
-    async fn mark_message_sending(&self, id: i64, body: String) -> Result<()> {
-        self.change(move |tx| Box::pin(async move { messages::mark_sending(tx, id, &body).await }))
-            .await
+    async fn mark_message_sending(&self, message: Held, body: String) -> Result<bool> {
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| {
+            Box::pin(async move { messages::mark_sending(tx, &me.id, message, &body).await })
+        })
+        .await
     }
 
     async fn settle_messages(&self, settled: Vec<Settled>) -> Result<()> {
-        self.change(move |tx| Box::pin(async move { messages::settle(tx, &settled).await }))
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| Box::pin(async move { messages::settle(tx, &me.id, &settled).await }))
             .await
     }
 
@@ -223,13 +263,17 @@ impl Store for Postgres {
     }
 
     async fn pending_upgrades(&self) -> Result<Vec<PendingApplication>> {
-        let client = self.reader().await?;
-        upgrades::pending(&client).await.map_err(PgError::read)
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| Box::pin(async move { upgrades::pending(tx, &me.id).await }))
+            .await
     }
 
-    async fn mark_upgrade_applying(&self, id: i64) -> Result<()> {
-        self.change(move |tx| Box::pin(upgrades::mark_applying(tx, id)))
-            .await
+    async fn mark_upgrade_applying(&self, upgrade: Held) -> Result<bool> {
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| {
+            Box::pin(async move { upgrades::mark_applying(tx, &me.id, upgrade).await })
+        })
+        .await
     }
 
     async fn mark_upgrade_applied(
@@ -237,20 +281,27 @@ impl Store for Postgres {
         upgrade: PendingApplication,
         now: jiff::Timestamp,
     ) -> Result<bool> {
+        let me = Arc::clone(&self.me);
         self.change(move |tx| {
-            Box::pin(async move { upgrades::mark_applied(tx, &upgrade, now).await })
+            Box::pin(async move { upgrades::mark_applied(tx, &me.id, &upgrade, now).await })
         })
         .await
     }
 
-    async fn mark_upgrade_retry(&self, id: i64, error: String) -> Result<()> {
-        self.change(move |tx| Box::pin(async move { upgrades::mark_retry(tx, id, &error).await }))
-            .await
+    async fn mark_upgrade_retry(&self, upgrade: Held, error: String) -> Result<()> {
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| {
+            Box::pin(async move { upgrades::mark_retry(tx, &me.id, upgrade, &error).await })
+        })
+        .await
     }
 
-    async fn mark_upgrade_failed(&self, id: i64, error: String) -> Result<()> {
-        self.change(move |tx| Box::pin(async move { upgrades::mark_failed(tx, id, &error).await }))
-            .await
+    async fn mark_upgrade_failed(&self, upgrade: Held, error: String) -> Result<()> {
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| {
+            Box::pin(async move { upgrades::mark_failed(tx, &me.id, upgrade, &error).await })
+        })
+        .await
     }
 
     async fn retry_upgrade(&self, id: i64) -> Result<Option<Retry>> {
@@ -318,8 +369,9 @@ impl Store for Postgres {
     }
 
     async fn open_cancellations(&self) -> Result<Vec<OpenCancellation>> {
-        let client = self.reader().await?;
-        cancellations::open(&client).await.map_err(PgError::read)
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| Box::pin(async move { cancellations::open(tx, &me.id).await }))
+            .await
     }
 
     async fn cancellation_effective_date(&self, id: i64) -> Result<Option<Date>> {
@@ -336,10 +388,12 @@ impl Store for Postgres {
         open_invoices: Vec<OpenInvoice>,
         now: jiff::Timestamp,
     ) -> Result<bool> {
+        let me = Arc::clone(&self.me);
         self.change(move |tx| {
             Box::pin(async move {
                 cancellations::mark_scheduled(
                     tx,
+                    &me.id,
                     &cancellation,
                     effective_date,
                     &open_invoices,
@@ -351,9 +405,18 @@ impl Store for Postgres {
         .await
     }
 
-    async fn mark_cancellation_terminating(&self, id: i64, now: jiff::Timestamp) -> Result<bool> {
-        self.change(move |tx| Box::pin(cancellations::mark_terminating(tx, id, now)))
-            .await
+    async fn mark_cancellation_terminating(
+        &self,
+        cancellation: Held,
+        now: jiff::Timestamp,
+    ) -> Result<bool> {
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| {
+            Box::pin(
+                async move { cancellations::mark_terminating(tx, &me.id, cancellation, now).await },
+            )
+        })
+        .await
     }
 
     async fn mark_cancellation_terminated(
@@ -363,9 +426,10 @@ impl Store for Postgres {
         alert: bool,
         now: jiff::Timestamp,
     ) -> Result<bool> {
+        let me = Arc::clone(&self.me);
         self.change(move |tx| {
             Box::pin(async move {
-                cancellations::mark_terminated(tx, &cancellation, on, alert, now).await
+                cancellations::mark_terminated(tx, &me.id, &cancellation, on, alert, now).await
             })
         })
         .await
@@ -373,36 +437,47 @@ impl Store for Postgres {
 
     async fn mark_cancellation_retry(
         &self,
-        id: i64,
+        cancellation: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()> {
+        let me = Arc::clone(&self.me);
         self.change(move |tx| {
-            Box::pin(async move { cancellations::mark_retry(tx, id, &error, now).await })
+            Box::pin(async move {
+                cancellations::mark_retry(tx, &me.id, cancellation, &error, now).await
+            })
         })
         .await
     }
 
     async fn mark_cancellation_failed(
         &self,
-        id: i64,
+        cancellation: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()> {
+        let me = Arc::clone(&self.me);
         self.change(move |tx| {
-            Box::pin(async move { cancellations::mark_failed(tx, id, &error, now).await })
+            Box::pin(async move {
+                cancellations::mark_failed(tx, &me.id, cancellation, &error, now).await
+            })
         })
         .await
     }
 
     async fn mark_cancellation_withdrawn(
         &self,
-        id: i64,
+        cancellation: Held,
         why: &'static str,
         now: jiff::Timestamp,
     ) -> Result<bool> {
-        self.change(move |tx| Box::pin(cancellations::mark_withdrawn(tx, id, why, now)))
-            .await
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| {
+            Box::pin(async move {
+                cancellations::mark_withdrawn(tx, &me.id, cancellation, why, now).await
+            })
+        })
+        .await
     }
 
     async fn retry_cancellation(&self, id: i64, now: jiff::Timestamp) -> Result<Option<Retry>> {
@@ -488,8 +563,9 @@ impl Store for Postgres {
     }
 
     async fn open_transfers(&self) -> Result<Vec<StoredTransfer>> {
-        let client = self.reader().await?;
-        transfers::open(&client).await.map_err(PgError::read)
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| Box::pin(async move { transfers::open(tx, &me.id).await }))
+            .await
     }
 
     async fn transfers_of_client(
@@ -504,18 +580,24 @@ impl Store for Postgres {
     }
 
     async fn take_transfer_step(&self, step: TransferStep) -> Result<bool> {
-        self.change(move |tx| Box::pin(async move { transfers::take_step(tx, &step).await }))
-            .await
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| {
+            Box::pin(async move { transfers::take_step(tx, &me.id, &step).await })
+        })
+        .await
     }
 
     async fn note_transfer_move_failure(
         &self,
-        id: i64,
+        transfer: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()> {
+        let me = Arc::clone(&self.me);
         self.change(move |tx| {
-            Box::pin(async move { transfers::note_move_failure(tx, id, &error, now).await })
+            Box::pin(async move {
+                transfers::note_move_failure(tx, &me.id, transfer, &error, now).await
+            })
         })
         .await
     }

@@ -10,7 +10,8 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 use super::sql::{
-    AnyStatus, PgError, PgResult, RecordColumns, Value, list_rows, record_statement, sql_integer,
+    AnyStatus, PgError, PgResult, RELEASE, RecordColumns, Value, holds, list_rows,
+    record_statement, renew, sql_integer,
 };
 use super::tx::Tx;
 use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
@@ -18,6 +19,7 @@ use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
 use crate::domain::transfer::{Check, ClearedSubscription, NewTransfer, Party, Status};
+use crate::store::Held;
 use crate::store::RecordQuery;
 use crate::store::TransferStep;
 use crate::store::Work;
@@ -205,6 +207,7 @@ fn stored_from_row(row: &Row) -> PgResult<StoredTransfer> {
     let expires_at_ms: i64 = row.try_get(13)?;
     Ok(StoredTransfer {
         id: row.try_get(0)?,
+        lease: 0,
         event_seq: row.try_get(1)?,
         instance: row.try_get(2)?,
         service_id: row.try_get(3)?,
@@ -293,17 +296,33 @@ pub async fn open_for_service(
         .try_get(0)?)
 }
 
-/// Every open transfer, oldest first (the worker's pass).
-pub async fn open(client: &impl GenericClient) -> PgResult<Vec<StoredTransfer>> {
-    let statement = client
-        .prepare_cached(&format!("{STORED} WHERE {OPEN} ORDER BY id"))
-        .await?;
-    client
-        .query(&statement, &[])
-        .await?
+/// Every open transfer, oldest first, taken for `owner` (the worker's pass).
+pub async fn open(tx: &Tx<'_>, owner: &str) -> PgResult<Vec<StoredTransfer>> {
+    let rows = super::sql::claim(
+        &**tx,
+        "transfers",
+        &OPEN.to_string(),
+        "id",
+        None,
+        "t.id, t.event_seq, t.instance, t.service_id, t.service_name, t.service_domain,
+         t.domain_id, t.owner_client_id, t.recipient_client_id, t.recipient_email, t.approval,
+         t.status, t.requested_at_ms, t.expires_at_ms, t.move_attempts, t.last_error,
+         t.subscriptions_cleared, t.lease_epoch",
+        owner,
+        &[],
+    )
+    .await?;
+    let mut open = rows
         .iter()
-        .map(stored_from_row)
-        .collect()
+        .map(|row| {
+            Ok(StoredTransfer {
+                lease: row.try_get(17)?,
+                ..stored_from_row(row)?
+            })
+        })
+        .collect::<PgResult<Vec<_>>>()?;
+    open.sort_by_key(|transfer| transfer.id);
+    Ok(open)
 }
 
 /// A client's transfers: those they asked for, and those addressed to them.
@@ -344,12 +363,29 @@ const STEP: &str = "UPDATE transfers
                            last_error = CASE WHEN $3 = 'failed' THEN $6 ELSE last_error END
                      WHERE id = $1 AND status = $2";
 
+/// [`STEP`] by the worker: only while `$7` still holds the transfer with
+/// epoch `$8`, renewing the lease.
+static HELD_STEP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "UPDATE transfers
+            SET status = $3, updated_at_ms = $4,
+                move_attempts = move_attempts + $5,
+                last_error = CASE WHEN $3 = 'failed' THEN $6 ELSE last_error END,
+                {}
+          WHERE id = $1 AND status = $2 AND {}",
+        renew(),
+        holds(7, 8)
+    )
+});
+
 /// Moves a transfer from `from` to `to` and records the step with who
 /// took it, the preconditions checked and a note; with `alert`, plans it.
-/// False when the transfer is no longer at `from` (nothing is written).
-pub async fn take_step(tx: &Tx<'_>, step: &TransferStep) -> PgResult<bool> {
+/// False when the transfer is no longer at `from`, or a worker's step when
+/// `owner` no longer holds it (nothing is written).
+pub async fn take_step(tx: &Tx<'_>, owner: &str, step: &TransferStep) -> PgResult<bool> {
     let TransferStep {
         transfer,
+        held,
         from,
         to,
         actor,
@@ -363,21 +399,35 @@ pub async fn take_step(tx: &Tx<'_>, step: &TransferStep) -> PgResult<bool> {
     if !subscriptions_cleared.is_empty() {
         note_subscriptions_cleared(tx, transfer.id, subscriptions_cleared).await?;
     }
-    let moves = matches!(to, Status::Moving);
-    let statement = tx.prepare_cached(STEP).await?;
-    let changed = tx
-        .execute(
-            &statement,
-            &[
-                &transfer.id,
-                &from.as_str(),
-                &to.as_str(),
-                &now.as_millisecond(),
-                &i64::from(moves),
-                &note,
-            ],
-        )
-        .await?;
+    let moves = i64::from(matches!(to, Status::Moving));
+    let (from_name, to_name, now_ms) = (from.as_str(), to.as_str(), now.as_millisecond());
+    let changed = match held {
+        None => {
+            let statement = tx.prepare_cached(STEP).await?;
+            tx.execute(
+                &statement,
+                &[&transfer.id, &from_name, &to_name, &now_ms, &moves, &note],
+            )
+            .await?
+        }
+        Some(held) => {
+            let statement = tx.prepare_cached(&HELD_STEP).await?;
+            tx.execute(
+                &statement,
+                &[
+                    &transfer.id,
+                    &from_name,
+                    &to_name,
+                    &now_ms,
+                    &moves,
+                    &note,
+                    &owner,
+                    &held.epoch,
+                ],
+            )
+            .await?
+        }
+    };
     if changed == 0 {
         return Ok(false);
     }
@@ -423,18 +473,30 @@ pub async fn take_step(tx: &Tx<'_>, step: &TransferStep) -> PgResult<bool> {
 /// next pass asks again (the move is idempotent).
 pub async fn note_move_failure(
     tx: &Tx<'_>,
-    id: i64,
+    owner: &str,
+    transfer: Held,
     error: &str,
     now: jiff::Timestamp,
 ) -> PgResult<()> {
     let statement = tx
-        .prepare_cached(
-            "UPDATE transfers SET last_error = $2, move_attempts = move_attempts + 1, updated_at_ms = $3
-              WHERE id = $1 AND status = 'moving'",
-        )
+        .prepare_cached(&format!(
+            "UPDATE transfers SET last_error = $2, move_attempts = move_attempts + 1, updated_at_ms = $3,
+                    {RELEASE}
+              WHERE id = $1 AND status = 'moving' AND {}",
+            holds(4, 5)
+        ))
         .await?;
-    tx.execute(&statement, &[&id, &error, &now.as_millisecond()])
-        .await?;
+    tx.execute(
+        &statement,
+        &[
+            &transfer.id,
+            &error,
+            &now.as_millisecond(),
+            &owner,
+            &transfer.epoch,
+        ],
+    )
+    .await?;
     Ok(())
 }
 

@@ -11,9 +11,11 @@ use tokio_postgres::Row;
 
 use super::messages;
 use super::sql::{
-    PgError, PgResult, RecordColumns, Value, list_rows, record_statement, sql_integer,
+    PgError, PgResult, RELEASE, RecordColumns, Value, holds, list_rows, record_statement, renew,
+    sql_integer,
 };
 use super::tx::Tx;
+use crate::store::Held;
 use crate::store::RecordQuery;
 use crate::store::Work;
 use crate::store::messages::Retry;
@@ -101,24 +103,29 @@ fn amount_text(amount: Option<Decimal>) -> Option<String> {
     amount.map(|amount| amount.to_string())
 }
 
-/// Upgrades still to carry out, oldest first (`applying` ones were
-/// interrupted: WHMCS is read before the change is asked for again).
-pub async fn pending(client: &impl GenericClient) -> PgResult<Vec<PendingApplication>> {
-    let statement = client
-        .prepare_cached(
-            "SELECT id, event_seq, instance, upgrade_id, service_id, client_id, billing_cycle,
-                    next_due_date, recurring_amount, attempts, status = 'applying'
-               FROM upgrade_applications
-              WHERE status IN ('planned', 'applying')
-              ORDER BY id",
-        )
-        .await?;
-    let rows = client.query(&statement, &[]).await?;
-    rows.iter()
+/// Upgrades still to carry out, oldest first, taken for `owner` (`applying`
+/// ones were interrupted, here or on a replica whose lease lapsed: WHMCS is
+/// read before the change is asked for again).
+pub async fn pending(tx: &Tx<'_>, owner: &str) -> PgResult<Vec<PendingApplication>> {
+    let rows = super::sql::claim(
+        &**tx,
+        "upgrade_applications",
+        "status IN ('planned', 'applying')",
+        "id",
+        None,
+        "t.id, t.event_seq, t.instance, t.upgrade_id, t.service_id, t.client_id, t.billing_cycle,
+         t.next_due_date, t.recurring_amount, t.attempts, t.status = 'applying', t.lease_epoch",
+        owner,
+        &[],
+    )
+    .await?;
+    let mut pending = rows
+        .iter()
         .map(|row| {
             let attempts: i64 = row.try_get(9)?;
             Ok(PendingApplication {
                 id: row.try_get(0)?,
+                lease: row.try_get(11)?,
                 event_seq: row.try_get(1)?,
                 instance: row.try_get(2)?,
                 upgrade_id: row.try_get::<_, i64>(3)?.unsigned_abs(),
@@ -136,36 +143,49 @@ pub async fn pending(client: &impl GenericClient) -> PgResult<Vec<PendingApplica
                 interrupted: row.try_get(10)?,
             })
         })
-        .collect()
+        .collect::<PgResult<Vec<_>>>()?;
+    pending.sort_by_key(|upgrade| upgrade.id);
+    Ok(pending)
 }
 
-/// Marks an upgrade as being carried out, before the WHMCS call.
-pub async fn mark_applying(tx: &Tx<'_>, id: i64) -> PgResult<()> {
+/// Marks an upgrade as being carried out, before the WHMCS call, and
+/// renews `owner`'s lease on it; false when `owner` no longer holds it.
+pub async fn mark_applying(tx: &Tx<'_>, owner: &str, upgrade: Held) -> PgResult<bool> {
     let statement = tx
-        .prepare_cached(
-            "UPDATE upgrade_applications SET status = 'applying', attempts = attempts + 1
-              WHERE id = $1 AND status IN ('planned', 'applying')",
-        )
+        .prepare_cached(&format!(
+            "UPDATE upgrade_applications SET status = 'applying', attempts = attempts + 1, {}
+              WHERE id = $1 AND status IN ('planned', 'applying') AND {}",
+            renew(),
+            holds(2, 3)
+        ))
         .await?;
-    tx.execute(&statement, &[&id]).await?;
-    Ok(())
+    let changed = tx
+        .execute(&statement, &[&upgrade.id, &owner, &upgrade.epoch])
+        .await?;
+    Ok(changed == 1)
 }
 
 /// Records the upgrade as applied and plans its "upgrade applied" alert,
 /// in one change. True when the alert was planned.
 pub async fn mark_applied(
     tx: &Tx<'_>,
+    owner: &str,
     upgrade: &PendingApplication,
     now: jiff::Timestamp,
 ) -> PgResult<bool> {
     let statement = tx
-        .prepare_cached(
-            "UPDATE upgrade_applications SET status = 'applied', last_error = NULL, applied_at_ms = $2
-              WHERE id = $1 AND status IN ('planned', 'applying')",
-        )
+        .prepare_cached(&format!(
+            "UPDATE upgrade_applications SET status = 'applied', last_error = NULL, applied_at_ms = $2,
+                    {RELEASE}
+              WHERE id = $1 AND status IN ('planned', 'applying') AND {}",
+            holds(3, 4)
+        ))
         .await?;
     let changed = tx
-        .execute(&statement, &[&upgrade.id, &now.as_millisecond()])
+        .execute(
+            &statement,
+            &[&upgrade.id, &now.as_millisecond(), &owner, &upgrade.lease],
+        )
         .await?;
     if changed == 0 {
         return Ok(false);
@@ -183,26 +203,30 @@ pub async fn mark_applied(
 }
 
 /// Back to `planned` with the reason; the next drain tries again.
-pub async fn mark_retry(tx: &Tx<'_>, id: i64, error: &str) -> PgResult<()> {
+pub async fn mark_retry(tx: &Tx<'_>, owner: &str, upgrade: Held, error: &str) -> PgResult<()> {
     let statement = tx
-        .prepare_cached(
-            "UPDATE upgrade_applications SET status = 'planned', last_error = $2
-              WHERE id = $1 AND status IN ('planned', 'applying')",
-        )
+        .prepare_cached(&format!(
+            "UPDATE upgrade_applications SET status = 'planned', last_error = $2, {RELEASE}
+              WHERE id = $1 AND status IN ('planned', 'applying') AND {}",
+            holds(3, 4)
+        ))
         .await?;
-    tx.execute(&statement, &[&id, &error]).await?;
+    tx.execute(&statement, &[&upgrade.id, &error, &owner, &upgrade.epoch])
+        .await?;
     Ok(())
 }
 
 /// WHMCS refused the change: kept, with why, for the administrator.
-pub async fn mark_failed(tx: &Tx<'_>, id: i64, error: &str) -> PgResult<()> {
+pub async fn mark_failed(tx: &Tx<'_>, owner: &str, upgrade: Held, error: &str) -> PgResult<()> {
     let statement = tx
-        .prepare_cached(
-            "UPDATE upgrade_applications SET status = 'failed', last_error = $2
-              WHERE id = $1 AND status IN ('planned', 'applying')",
-        )
+        .prepare_cached(&format!(
+            "UPDATE upgrade_applications SET status = 'failed', last_error = $2, {RELEASE}
+              WHERE id = $1 AND status IN ('planned', 'applying') AND {}",
+            holds(3, 4)
+        ))
         .await?;
-    tx.execute(&statement, &[&id, &error]).await?;
+    tx.execute(&statement, &[&upgrade.id, &error, &owner, &upgrade.epoch])
+        .await?;
     Ok(())
 }
 
@@ -273,7 +297,9 @@ pub async fn retry(tx: &Tx<'_>, id: i64) -> PgResult<Option<Retry>> {
     }
     let statement = tx
         .prepare_cached(
-            "UPDATE upgrade_applications SET status = 'planned', last_error = 'retried by an operator'
+            "UPDATE upgrade_applications
+                SET status = 'planned', last_error = 'retried by an operator',
+                    lease_owner = NULL, lease_expires_at_ms = NULL
               WHERE id = $1",
         )
         .await?;

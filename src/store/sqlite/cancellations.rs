@@ -223,6 +223,7 @@ pub fn open(connection: &Connection) -> rusqlite::Result<Vec<OpenCancellation>> 
             requested_on.parse::<Date>().ok(),
             OpenCancellation {
                 id: row.get(0)?,
+                lease: 0,
                 event_seq: row.get(1)?,
                 instance: row.get(2)?,
                 service_id: row.get::<_, i64>(3)?.unsigned_abs(),

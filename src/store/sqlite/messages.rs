@@ -194,6 +194,7 @@ pub fn due(
             instance,
             DueMessage {
                 id: row.get(0)?,
+                lease: 0,
                 kind,
                 client_id: id(row.get(3)?),
                 subject_kind: row.get(4)?,
@@ -235,13 +236,15 @@ pub fn mark_interrupted(connection: &Connection) -> rusqlite::Result<usize> {
     )
 }
 
-/// Committed before the Cloud API call, with the exact request body.
-pub fn mark_sending(connection: &Connection, id: i64, body: &str) -> rusqlite::Result<()> {
-    connection.execute(
+/// Committed before the Cloud API call, with the exact request body;
+/// false when the message is no longer planned (an operator or a webhook
+/// moved it meanwhile): it is not sent.
+pub fn mark_sending(connection: &Connection, id: i64, body: &str) -> rusqlite::Result<bool> {
+    let changed = connection.execute(
         "UPDATE messages SET status = 'sending', request_body = ?2 WHERE id = ?1 AND status = 'planned'",
         params![id, body],
     )?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// Writes each settled message's outcome (and its try). Only a message the
@@ -255,12 +258,12 @@ pub fn settle(connection: &Connection, settled: &[Settled]) -> rusqlite::Result<
 
 fn settle_one(connection: &Connection, settled: &Settled) -> rusqlite::Result<()> {
     let Settled {
-        id,
+        message,
         outcome,
         attempt,
         now,
     } = settled;
-    let (id, attempt) = (*id, attempt.as_ref());
+    let (id, attempt) = (message.id, attempt.as_ref());
     let now_ms = now.as_millisecond();
     match outcome {
         Outcome::Sent { body, language, wamid } => connection.execute(

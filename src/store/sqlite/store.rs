@@ -24,17 +24,21 @@ use crate::store::dashboard::Counts;
 use crate::store::diagnostics::{NewReport, StoredReport};
 use crate::store::events::{EventQuery, StoredEvent};
 use crate::store::messages::{Attempt, DueMessage, MessageQuery, Retry, Settled, StoredMessage};
+use crate::store::replicas::Replica;
 use crate::store::retention::Purged;
 use crate::store::transfers::{StoredStep, StoredTransfer};
 use crate::store::upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
 use crate::store::whatsapp::{Applied, StatusReport};
 use crate::store::{
-    Inserted, InstanceOwned, NewEvent, RecordQuery, Result, Signals, Store, StoreError,
+    Held, Inserted, InstanceOwned, NewEvent, RecordQuery, Result, Signals, Store, StoreError,
     TransferStep,
 };
 
 /// The store on one SQLite file.
 pub struct Sqlite {
+    /// This process's name: the one replica, and always the leader.
+    replica: String,
+    started: jiff::Timestamp,
     database: Database,
     writer: Writer,
     /// The writer thread, until [`Store::close`] stops it.
@@ -46,6 +50,8 @@ impl Sqlite {
     pub fn open(database: Database, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
         let thread = WriterThread::start(&database, metrics)?;
         Ok(Self {
+            replica: format!("sqlite-{}", ulid::Ulid::generate()),
+            started: jiff::Timestamp::now(),
             database,
             writer: thread.writer(),
             thread: Mutex::new(Some(thread)),
@@ -86,6 +92,27 @@ impl Sqlite {
 impl Store for Sqlite {
     fn signals(&self) -> &Signals {
         self.writer.signals()
+    }
+
+    fn replica(&self) -> &str {
+        &self.replica
+    }
+
+    fn is_leader(&self) -> bool {
+        true
+    }
+
+    async fn replicas(&self) -> Result<Vec<Replica>> {
+        Ok(vec![Replica {
+            id: self.replica.clone(),
+            host: "this process (SQLite)".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            started_at: self.started.to_string(),
+            heartbeat_age_ms: 0,
+            alive: true,
+            leader: true,
+            this: true,
+        }])
     }
 
     async fn probe(&self) -> Result<()> {
@@ -141,8 +168,8 @@ impl Store for Sqlite {
         self.change(|c| messages::mark_interrupted(c)).await
     }
 
-    async fn mark_message_sending(&self, id: i64, body: String) -> Result<()> {
-        self.change(move |c| messages::mark_sending(c, id, &body))
+    async fn mark_message_sending(&self, message: Held, body: String) -> Result<bool> {
+        self.change(move |c| messages::mark_sending(c, message.id, &body))
             .await
     }
 
@@ -174,8 +201,9 @@ impl Store for Sqlite {
         self.read(upgrades::pending).await
     }
 
-    async fn mark_upgrade_applying(&self, id: i64) -> Result<()> {
-        self.change(move |c| upgrades::mark_applying(c, id)).await
+    async fn mark_upgrade_applying(&self, upgrade: Held) -> Result<bool> {
+        self.change(move |c| upgrades::mark_applying(c, upgrade.id))
+            .await
     }
 
     async fn mark_upgrade_applied(
@@ -187,13 +215,13 @@ impl Store for Sqlite {
             .await
     }
 
-    async fn mark_upgrade_retry(&self, id: i64, error: String) -> Result<()> {
-        self.change(move |c| upgrades::mark_retry(c, id, &error))
+    async fn mark_upgrade_retry(&self, upgrade: Held, error: String) -> Result<()> {
+        self.change(move |c| upgrades::mark_retry(c, upgrade.id, &error))
             .await
     }
 
-    async fn mark_upgrade_failed(&self, id: i64, error: String) -> Result<()> {
-        self.change(move |c| upgrades::mark_failed(c, id, &error))
+    async fn mark_upgrade_failed(&self, upgrade: Held, error: String) -> Result<()> {
+        self.change(move |c| upgrades::mark_failed(c, upgrade.id, &error))
             .await
     }
 
@@ -267,8 +295,12 @@ impl Store for Sqlite {
         .await
     }
 
-    async fn mark_cancellation_terminating(&self, id: i64, now: jiff::Timestamp) -> Result<bool> {
-        self.change(move |c| cancellations::mark_terminating(c, id, now))
+    async fn mark_cancellation_terminating(
+        &self,
+        cancellation: Held,
+        now: jiff::Timestamp,
+    ) -> Result<bool> {
+        self.change(move |c| cancellations::mark_terminating(c, cancellation.id, now))
             .await
     }
 
@@ -285,31 +317,31 @@ impl Store for Sqlite {
 
     async fn mark_cancellation_retry(
         &self,
-        id: i64,
+        cancellation: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()> {
-        self.change(move |c| cancellations::mark_retry(c, id, &error, now))
+        self.change(move |c| cancellations::mark_retry(c, cancellation.id, &error, now))
             .await
     }
 
     async fn mark_cancellation_failed(
         &self,
-        id: i64,
+        cancellation: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()> {
-        self.change(move |c| cancellations::mark_failed(c, id, &error, now))
+        self.change(move |c| cancellations::mark_failed(c, cancellation.id, &error, now))
             .await
     }
 
     async fn mark_cancellation_withdrawn(
         &self,
-        id: i64,
+        cancellation: Held,
         why: &'static str,
         now: jiff::Timestamp,
     ) -> Result<bool> {
-        self.change(move |c| cancellations::mark_withdrawn(c, id, why, now))
+        self.change(move |c| cancellations::mark_withdrawn(c, cancellation.id, why, now))
             .await
     }
 
@@ -395,11 +427,11 @@ impl Store for Sqlite {
 
     async fn note_transfer_move_failure(
         &self,
-        id: i64,
+        transfer: Held,
         error: String,
         now: jiff::Timestamp,
     ) -> Result<()> {
-        self.change(move |c| transfers::note_move_failure(c, id, &error, now))
+        self.change(move |c| transfers::note_move_failure(c, transfer.id, &error, now))
             .await
     }
 

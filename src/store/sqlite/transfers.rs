@@ -194,6 +194,7 @@ fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<StoredTransfer> {
     let expires_at_ms: i64 = row.get(13)?;
     Ok(StoredTransfer {
         id: row.get(0)?,
+        lease: 0,
         event_seq: row.get(1)?,
         instance: row.get(2)?,
         service_id: row.get(3)?,
@@ -295,10 +296,11 @@ pub fn of_client(
 /// Moves a transfer from `from` to `to` and records the step with who
 /// took it, the preconditions checked and a note; with `alert`, plans it.
 /// False when the transfer is no longer at `from` (nothing is written).
-#[allow(clippy::too_many_arguments)]
+/// One process holds every row here: the step's hold is not checked.
 pub fn take_step(tx: &Tx<'_>, step: &TransferStep) -> rusqlite::Result<bool> {
     let TransferStep {
         transfer,
+        held: _,
         from,
         to,
         actor,

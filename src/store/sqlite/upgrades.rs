@@ -101,6 +101,7 @@ pub fn pending(connection: &Connection) -> rusqlite::Result<Vec<PendingApplicati
     let rows = statement.query_map([], |row| {
         Ok(PendingApplication {
             id: row.get(0)?,
+            lease: 0,
             event_seq: row.get(1)?,
             instance: row.get(2)?,
             upgrade_id: row.get::<_, i64>(3)?.unsigned_abs(),
@@ -118,13 +119,13 @@ pub fn pending(connection: &Connection) -> rusqlite::Result<Vec<PendingApplicati
 }
 
 /// Marks an upgrade as being carried out, before the WHMCS call.
-pub fn mark_applying(connection: &Connection, id: i64) -> rusqlite::Result<()> {
-    connection.execute(
+pub fn mark_applying(connection: &Connection, id: i64) -> rusqlite::Result<bool> {
+    let changed = connection.execute(
         "UPDATE upgrade_applications SET status = 'applying', attempts = attempts + 1
           WHERE id = ?1 AND status IN ('planned', 'applying')",
         [id],
     )?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// Records the upgrade as applied and plans its "upgrade applied" alert,

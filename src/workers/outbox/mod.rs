@@ -235,8 +235,11 @@ impl Outbox {
                             // What waits is written before the send's own
                             // `sending` mark, in order.
                             self.record(&mut settled).await?;
-                            let (outcome, attempt) =
-                                self.send(from, &message, rendered, now).await?;
+                            let Some((outcome, attempt)) =
+                                self.send(from, &message, rendered, now).await?
+                            else {
+                                continue;
+                            };
                             (outcome, Some(attempt))
                         }
                     },
@@ -246,7 +249,7 @@ impl Outbox {
             self.metrics.record_message(outcome.name(), &instance);
             let sent_now = attempt.is_some();
             settled.push(Settled {
-                id: message.id,
+                message: message.held(),
                 outcome,
                 attempt,
                 now,
@@ -352,12 +355,18 @@ impl Outbox {
         message: &DueMessage,
         rendered: Rendered,
         now: jiff::Timestamp,
-    ) -> anyhow::Result<(Outcome, SendAttempt)> {
+    ) -> anyhow::Result<Option<(Outcome, SendAttempt)>> {
         let Rendered { body, language, .. } = rendered;
-        self.store
-            .mark_message_sending(message.id, body.clone())
+        if !self
+            .store
+            .mark_message_sending(message.held(), body.clone())
             .await
-            .context("cannot mark a message as sending")?;
+            .context("cannot mark a message as sending")?
+        {
+            // Moved meanwhile (an operator, a webhook, another replica):
+            // not this pass's to send.
+            return Ok(None);
+        }
         let answer = from.cloud.send(&body).await;
         let attempt = |outcome, http_status, detail| SendAttempt {
             outcome,
@@ -366,7 +375,7 @@ impl Outbox {
             fbtrace_id: None,
             detail,
         };
-        Ok(match answer {
+        Ok(Some(match answer {
             SendResult::Accepted { wamid } => (
                 Outcome::Sent {
                     body,
@@ -413,7 +422,7 @@ impl Outbox {
                 )),
                 attempt("unknown", None, detail),
             ),
-        })
+        }))
     }
 
     /// What Meta's refusal means: another try, a dead letter, or sending
