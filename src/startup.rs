@@ -171,6 +171,11 @@ impl Application {
         self.workers.clone()
     }
 
+    /// The store (tests look at it as a replica does).
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
+    }
+
     /// The metrics the service records (tests take the dashboard's samples
     /// with it).
     pub fn metrics(&self) -> Arc<Metrics> {

@@ -458,7 +458,8 @@ async fn overview(
         .map(|name| name.as_str().to_owned())
         .collect::<Vec<_>>();
     let history = state.metrics.history();
-    let body = pages::overview(&health, &counts, &history, &names);
+    let replicas = state.store.replicas().await?;
+    let body = pages::overview(&health, &counts, &history, &names, &replicas);
     Ok(page(operator.layout("Overview", "overview", body)))
 }
 

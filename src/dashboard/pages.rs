@@ -20,6 +20,7 @@ use crate::store::cancellations::StoredCancellation;
 use crate::store::diagnostics::StoredReport;
 use crate::store::events::StoredEvent;
 use crate::store::messages::{Attempt, StoredMessage};
+use crate::store::replicas::Replica;
 use crate::store::transfers::StoredTransfer;
 use crate::store::upgrades::StoredApplication;
 
@@ -292,6 +293,7 @@ pub fn overview(
     counts: &Counts,
     history: &[Sample],
     instances: &[String],
+    replicas: &[Replica],
 ) -> Markup {
     let sum = |values: &BTreeMap<String, u64>| -> u64 {
         instances
@@ -338,6 +340,28 @@ pub fn overview(
                     }
                 }
             }
+        }
+        section aria-labelledby="replicas" {
+            h2 id="replicas" { "Replicas" }
+            p.muted { "Each puente process that shares this store: its heartbeat, and the leader (retention, and on PostgreSQL the rescue of a stopped replica's work). A replica silent for 10 seconds is dead." }
+            div.scroll { table {
+                thead { tr { th { "Replica" } th { "Version" } th { "Started" } th { "Last heartbeat" } th { "State" } } }
+                tbody {
+                    @for replica in replicas {
+                        tr {
+                            td { (replica.id) @if replica.this { " " span.muted { "(this one)" } } }
+                            td { (replica.version) }
+                            td { (replica.started_at) }
+                            td { (replica.heartbeat_age_ms / 1000) " s ago" }
+                            td {
+                                @if !replica.alive { strong.bad { "dead" } }
+                                @else if replica.leader { strong.good { "leader" } }
+                                @else { "alive" }
+                            }
+                        }
+                    }
+                }
+            } }
         }
         section aria-labelledby="figures" {
             h2 id="figures" { "Last hour" }

@@ -12,13 +12,24 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: a write commits through the same writer that stores events.
+/// `GET /readyz`: a write commits through the same path that stores
+/// events; the answer names this replica, whether it leads, and the
+/// replicas sharing the store.
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.store.probe().await.map_err(|error| {
         tracing::warn!(%error, "readiness probe failed");
         ApiError::NotReady
     })?;
-    Ok(HttpResponse::Ok().json(json!({ "status": "ready" })))
+    let replicas = state.store.replicas().await.map_err(|error| {
+        tracing::warn!(%error, "the replicas could not be read");
+        ApiError::NotReady
+    })?;
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ready",
+        "replica": state.store.replica(),
+        "leader": state.store.is_leader(),
+        "replicas": replicas,
+    })))
 }
 
 /// `GET /metrics`: Prometheus text format.

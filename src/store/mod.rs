@@ -124,6 +124,11 @@ pub trait Store: Send + Sync + 'static {
     /// The replicas sharing the store, as this one sees them.
     async fn replicas(&self) -> Result<Vec<replicas::Replica>>;
 
+    /// One heartbeat now (PostgreSQL beats every 3 s by itself): this
+    /// replica is alive, takes or renews the leader's term, and as leader
+    /// rescues a dead replica's work. Nothing to do on SQLite.
+    async fn heartbeat(&self) -> Result<()>;
+
     /// Commits a write that changes nothing of value: proof that the
     /// database accepts writes (`/readyz`).
     async fn probe(&self) -> Result<()>;

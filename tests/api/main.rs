@@ -14,6 +14,7 @@ mod hooks;
 mod instances;
 mod meta_schema;
 mod outbox;
+mod replicas;
 mod retention;
 mod shim;
 mod shutdown;

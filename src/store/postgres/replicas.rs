@@ -208,7 +208,12 @@ pub(super) async fn list(client: &impl GenericClient, me: &Me) -> PgResult<Vec<R
 
 /// One heartbeat: alive, leader's term, and the leader's rescue, in one
 /// transaction; then the metrics.
-async fn once(pool: &Pool, me: &Me, signals: &Signals, metrics: &Metrics) -> PgResult<()> {
+pub(super) async fn once(
+    pool: &Pool,
+    me: &Me,
+    signals: &Signals,
+    metrics: &Metrics,
+) -> PgResult<()> {
     let mut client = pool.get().await?;
     let tx = Tx::begin(&mut client).await?;
     beat(&tx, me).await?;

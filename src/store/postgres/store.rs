@@ -45,6 +45,8 @@ pub struct Postgres {
     /// This replica: its name (the owner of the leases it takes), and
     /// whether it leads.
     me: Arc<Me>,
+    /// Where the heartbeat records rescues and replicas.
+    metrics: Arc<Metrics>,
     /// The thread that drives the connections, until [`Store::close`].
     io: Mutex<Option<IoThread>>,
 }
@@ -74,6 +76,22 @@ impl Postgres {
             .context("the PostgreSQL thread stopped while migrating")??;
         let signals = Signals::default();
         let me = Arc::new(Me::new());
+        // Alive (and leading, if no one else does) before the first request.
+        let (done, beaten) = std::sync::mpsc::channel();
+        let (first_pool, first_me, first_signals, first_metrics) = (
+            pool.clone(),
+            Arc::clone(&me),
+            signals.clone(),
+            Arc::clone(&metrics),
+        );
+        io.handle().spawn(async move {
+            let beat = replicas::once(&first_pool, &first_me, &first_signals, &first_metrics).await;
+            let _ = done.send(beat);
+        });
+        beaten
+            .recv()
+            .context("the PostgreSQL thread stopped during the first heartbeat")?
+            .context("the first heartbeat failed")?;
         let (ingest, _task) = Ingest::start(
             io.handle(),
             pool.clone(),
@@ -86,7 +104,7 @@ impl Postgres {
             pool.clone(),
             Arc::clone(&me),
             signals.clone(),
-            metrics,
+            Arc::clone(&metrics),
         ));
         tracing::info!(replica = %me.id, "on PostgreSQL");
         Ok(Self {
@@ -94,6 +112,7 @@ impl Postgres {
             ingest,
             signals,
             me,
+            metrics,
             io: Mutex::new(Some(io)),
         })
     }
@@ -157,6 +176,12 @@ impl Store for Postgres {
 
     fn is_leader(&self) -> bool {
         self.me.leader.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn heartbeat(&self) -> Result<()> {
+        replicas::once(&self.pool, &self.me, &self.signals, &self.metrics)
+            .await
+            .map_err(PgError::write)
     }
 
     async fn replicas(&self) -> Result<Vec<Replica>> {

@@ -115,6 +115,10 @@ impl Store for Sqlite {
         }])
     }
 
+    async fn heartbeat(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn probe(&self) -> Result<()> {
         self.writer.probe().await
     }

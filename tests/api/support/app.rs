@@ -37,6 +37,8 @@ pub struct TestApp {
     pub retention: puente::workers::retention::RetentionWorker,
     /// The service's metrics; tests take the dashboard's samples.
     pub metrics: std::sync::Arc<puente::metrics::Metrics>,
+    /// The service's store, as another replica of it would see it.
+    pub store: std::sync::Arc<dyn puente::store::Store>,
     handle: ServerHandle,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
@@ -92,6 +94,7 @@ async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, St
         retention,
     } = application.workers();
     let metrics = application.metrics();
+    let store = application.store();
     let handle = application.handle();
     let server = tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -105,6 +108,7 @@ async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, St
         transfers,
         retention,
         metrics,
+        store,
         handle,
         server,
         dir,
