@@ -56,6 +56,18 @@ enum Command {
     /// Price an upgrade: one JSON request on stdin, the quote on stdout
     /// (the pure rule, no network). A downgrade is a quote too.
     Quote,
+    /// Copy an install's SQLite file into a PostgreSQL database (events,
+    /// messages and their attempts, upgrades, cancellations, transfers and
+    /// their audit trail, everything), then check every row arrived.
+    /// Running it again changes nothing. Stop the service first.
+    MigrateStore {
+        /// The SQLite file (`PUENTE_DATABASE`).
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL URL the replicas will use (`PUENTE_DATABASE_URL`).
+        #[arg(long)]
+        to: String,
+    },
     /// WhatsApp alert templates.
     Templates {
         #[command(subcommand)]
@@ -120,6 +132,7 @@ impl Cli {
                 action: TemplatesAction::Export { file },
             } => export_templates(file),
             Command::Quote => quote(),
+            Command::MigrateStore { from, to } => migrate_store(&from, &to),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -129,6 +142,30 @@ impl Cli {
             }
         }
     }
+}
+
+fn migrate_store(from: &std::path::Path, to: &str) -> Result<(), Failure> {
+    crate::config::DatabaseUrl::parse(to)
+        .map_err(|problem| Failure::input(format!("--to {problem}")))?;
+    if !from.is_file() {
+        return Err(Failure::input(format!(
+            "--from {} is not a SQLite file",
+            from.display()
+        )));
+    }
+    let copied = crate::store::migrate::copy(from, to).map_err(|error| Failure::runtime(&error))?;
+    println!(
+        "{:<24} {:>10} {:>10} {:>10}",
+        "table", "in SQLite", "copied now", "checked"
+    );
+    for table in &copied {
+        println!(
+            "{:<24} {:>10} {:>10} {:>10}",
+            table.table, table.source, table.added, table.found
+        );
+    }
+    println!("every row of {} is in PostgreSQL", from.display());
+    Ok(())
 }
 
 fn quote() -> Result<(), Failure> {

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod diagnostics;
 pub mod events;
 pub mod messages;
+pub mod migrate;
 mod model;
 pub mod postgres;
 pub mod replicas;

@@ -13,6 +13,7 @@ mod health;
 mod hooks;
 mod instances;
 mod meta_schema;
+mod migrate_store;
 mod outbox;
 mod replicas;
 mod retention;

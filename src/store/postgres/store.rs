@@ -117,6 +117,21 @@ impl Postgres {
         })
     }
 
+    /// Brings the schema of the database at `url` up to date, as a replica
+    /// does when it starts, without starting one (`puente migrate-store`).
+    pub fn migrate_schema(url: &str) -> anyhow::Result<()> {
+        let config = connection::parse_url(url, std::time::Duration::from_secs(30))?;
+        let io = IoThread::start()?;
+        let pool = connection::pool(config, &io)?;
+        let (done, migrated) = std::sync::mpsc::channel();
+        io.handle().spawn(async move {
+            let _ = done.send(connection::migrate(&pool).await);
+        });
+        migrated
+            .recv()
+            .context("the PostgreSQL thread stopped while migrating")?
+    }
+
     /// A pooled connection for a read.
     async fn reader(&self) -> Result<deadpool_postgres::Object> {
         self.pool

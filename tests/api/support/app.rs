@@ -56,6 +56,28 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(vars: &[(&str, &str)], toml: &str) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let backend = Backend::for_app(dir.path()).await;
+    spawn_on(dir, backend, vars, toml).await
+}
+
+/// The usual app on a SQLite file, whichever backend the run tests.
+pub async fn spawn_sqlite_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backend = Backend::Sqlite(dir.path().join("puente.db"));
+    spawn_on(dir, backend, &[("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN)], "").await
+}
+
+/// The usual app on `backend` (a database another app or a tool made).
+pub async fn spawn_app_on(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_on(dir, backend, &[("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN)], "").await
+}
+
+async fn spawn_on(
+    dir: tempfile::TempDir,
+    backend: Backend,
+    vars: &[(&str, &str)],
+    toml: &str,
+) -> TestApp {
     let mut env: Vec<(String, String)> = vec![
         ("PUENTE_LISTEN".into(), "127.0.0.1:0".into()),
         ("PUENTE_HOOK_SECRETS".into(), SECRET.into()),

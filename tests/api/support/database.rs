@@ -25,15 +25,21 @@ impl Backend {
         if !on_postgres() {
             return Self::Sqlite(dir.join("puente.db"));
         }
-        let server = std::env::var("PUENTE_TEST_DATABASE_URL").unwrap_or_else(|_| {
-            panic!(
-                "PUENTE_TEST_BACKEND=postgres needs PUENTE_TEST_DATABASE_URL \
-                 (run through scripts/with-postgres.sh, as `make test` does)"
-            )
-        });
+        assert!(
+            std::env::var("PUENTE_TEST_DATABASE_URL").is_ok(),
+            "PUENTE_TEST_BACKEND=postgres needs PUENTE_TEST_DATABASE_URL \
+             (run through scripts/with-postgres.sh, as `make test` does)"
+        );
+        Self::new_postgres().await
+    }
+
+    /// A new, empty PostgreSQL database of its own on the test server.
+    pub async fn new_postgres() -> Self {
+        let server = std::env::var("PUENTE_TEST_DATABASE_URL")
+            .expect("PUENTE_TEST_DATABASE_URL (scripts/with-postgres.sh)");
         let name = format!("test_{}", ulid::Ulid::generate().to_string().to_lowercase());
-        let admin = connect(&server).await;
-        admin
+        connect(&server)
+            .await
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .expect("a database for the test");
