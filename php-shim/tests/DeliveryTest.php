@@ -256,4 +256,56 @@ final class DeliveryTest extends ShimTestCase
         $this->forwarder($this->settings($this->service->url))->replay(100, 5.0);
         $this->assertSame([$event->id], array_map(static fn (array $r): string => $r['headers']['webhook-id'], $this->service->requests()));
     }
+
+    public function test_with_several_service_urls_an_unreachable_replica_is_skipped_for_the_next_within_one_hook(): void
+    {
+        $this->service = FakeService::start();
+        $down = 'http://127.0.0.1:' . FakeService::freePort();
+        $both = "{$down}, {$this->service->url}/";
+
+        $first = $this->fire('InvoicePaid', $both);
+
+        $this->assertSame([$first], array_map(static fn (array $r): string => $r['headers']['webhook-id'], $this->service->requests()));
+        $this->assertTrue($this->spool()->isEmpty(), 'delivered by the second replica, not spooled');
+        $forwarder = $this->forwarder($this->settings($both));
+        $this->assertSame([$this->service->url], $forwarder->allowedUrls(), 'the unreachable one rests for its window');
+        $this->assertTrue($forwarder->breaker()->isOpen($this->now), 'the first URL\'s own breaker opened');
+        $this->assertFalse($forwarder->status()['breaker_open'], 'one replica still takes events');
+
+        // The next hooks go straight to the replica that answers.
+        $second = $this->fire('InvoiceCancelled', $both);
+        $this->assertCount(2, $this->service->requests());
+        $this->assertSame($second, $this->service->requests()[1]['headers']['webhook-id']);
+        $this->assertTrue($this->spool()->isEmpty());
+    }
+
+    public function test_with_every_replica_unreachable_the_event_is_spooled_and_every_breaker_opens(): void
+    {
+        $urls = 'http://127.0.0.1:' . FakeService::freePort() . ' http://127.0.0.1:' . FakeService::freePort();
+
+        $this->fire('InvoicePaid', $urls);
+        $this->fire('InvoiceCancelled', $urls);
+
+        $this->assertSame(2, $this->spool()->count());
+        $forwarder = $this->forwarder($this->settings($urls));
+        $this->assertSame([], $forwarder->allowedUrls());
+        $this->assertTrue($forwarder->status()['breaker_open']);
+        // Only the first hook tried (one log line); the second spooled at once.
+        $this->assertCount(1, $GLOBALS['whmcs_module_log']);
+    }
+
+    public function test_a_replica_that_answers_with_an_error_is_not_asked_again_by_another(): void
+    {
+        $this->service = FakeService::start();
+        $this->service->answerWith(503);
+        $second = FakeService::start();
+        try {
+            $this->fire('InvoicePaid', "{$this->service->url} {$second->url}");
+            $this->assertCount(1, $this->service->requests(), 'it reached the first replica');
+            $this->assertSame([], $second->requests(), 'an answer ends the tries: the event is spooled, not sent twice now');
+            $this->assertSame(1, $this->spool()->count());
+        } finally {
+            $second->stop();
+        }
+    }
 }

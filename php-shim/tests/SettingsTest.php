@@ -19,6 +19,20 @@ final class SettingsTest extends ShimTestCase
         $this->assertTrue($settings->isComplete());
     }
 
+    public function test_several_service_urls_are_each_replica_in_the_order_given(): void
+    {
+        $settings = Settings::fromSources(
+            ['service_url' => " http://one:8080/ ,http://two:8080\nhttp://three:8080/ ", 'secret' => self::SECRET],
+            [],
+        );
+
+        $this->assertSame(['http://one:8080', 'http://two:8080', 'http://three:8080'], $settings->urls);
+        $this->assertSame('http://one:8080', $settings->url, 'the first is the one shown and linked');
+        $this->assertSame('http://one:8080', $settings->dashboardUrl);
+        $this->assertTrue($settings->isComplete());
+        $this->assertSame([], Settings::fromSources(['service_url' => ' , '], [])->urls);
+    }
+
     public function test_defaults_are_tight_timeouts_every_group_and_the_default_instance(): void
     {
         $settings = Settings::fromSources(['service_url' => 'http://x', 'secret' => self::SECRET], []);

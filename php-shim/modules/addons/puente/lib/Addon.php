@@ -20,7 +20,7 @@ final class Addon
     {
         $fields = [
             'service_url' => ['FriendlyName' => 'Service URL', 'Type' => 'text', 'Size' => '60',
-                'Description' => 'Base URL of the puente service, without /v1 (e.g. http://127.0.0.1:8080). PUENTE_URL overrides it.'],
+                'Description' => 'Base URL of the puente service, without /v1 (e.g. http://127.0.0.1:8080); for several replicas, each one\'s URL separated by spaces, tried in order when one cannot be reached. PUENTE_URL overrides it.'],
             'secret' => ['FriendlyName' => 'Signing secret', 'Type' => 'password', 'Size' => '60',
                 'Description' => 'whsec_... as in the service\'s PUENTE_HOOK_SECRETS; several, space-separated, while rotating (the first signs). PUENTE_SECRET overrides it.'],
             'instance' => ['FriendlyName' => 'Instance name', 'Type' => 'text', 'Size' => '30', 'Default' => 'default',

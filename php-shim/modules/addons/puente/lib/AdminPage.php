@@ -59,14 +59,19 @@ final class AdminPage
             };
         }
 
-        $health = $settings->url === ''
-            ? new Response(0, '', (string) $settings->problem())
-            : (new Transport())->get($settings->url . '/healthz', $settings->connectTimeoutMs, $settings->totalTimeoutMs);
+        // Each replica's URL, with whether it answers now.
+        $services = [];
+        foreach ($settings->urls === [] ? [''] : $settings->urls as $url) {
+            $health = $url === ''
+                ? new Response(0, '', (string) $settings->problem())
+                : (new Transport())->get($url . '/healthz', $settings->connectTimeoutMs, $settings->totalTimeoutMs);
+            $services[] = $e($url ?: '-') . ' ' . ($health->isSuccess()
+                ? '<span class="label label-success">' . $t('reachable') . '</span>'
+                : '<span class="label label-danger">' . $t('unreachable') . '</span> ' . $e($health->describe()));
+        }
         $status = $forwarder->status();
         $rows = [
-            $t('service') => $e($settings->url ?: '-') . ' ' . ($health->isSuccess()
-                ? '<span class="label label-success">' . $t('reachable') . '</span>'
-                : '<span class="label label-danger">' . $t('unreachable') . '</span> ' . $e($health->describe())),
+            $t('service') => implode('<br>', $services),
             $t('settings') => $settings->isComplete() ? $t('complete') : $e($settings->problem()),
             $t('instance') => $e($settings->instance),
             $t('spooled') => $e($status['spooled'] ?? '?'),

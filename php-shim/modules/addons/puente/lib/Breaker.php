@@ -14,19 +14,21 @@ if (!defined('WHMCS')) {
  */
 final class Breaker
 {
-    private const NAME = 'breaker_open_until';
+    /** The first (or only) service URL's breaker. */
+    public const NAME = 'breaker_open_until';
 
     /** Whether the last read found the breaker closed (saves a read on success). */
     private bool $seenClosed = false;
 
-    public function __construct(private SharedState $state, private int $windowSeconds)
+    /** @param string $name the shared state it lives in (one per service URL) */
+    public function __construct(private SharedState $state, private int $windowSeconds, private string $name = self::NAME)
     {
     }
 
     /** Whether this process may try the service now. */
     public function allows(int $now): bool
     {
-        $openUntil = $this->state->read(self::NAME);
+        $openUntil = $this->state->read($this->name);
         $this->seenClosed = $openUntil === null || (int) $openUntil === 0;
         if ($this->seenClosed) {
             return true;
@@ -34,12 +36,12 @@ final class Breaker
         if ($now < (int) $openUntil) {
             return false;
         }
-        return $this->state->compareAndSet(self::NAME, $openUntil, (string) ($now + $this->windowSeconds));
+        return $this->state->compareAndSet($this->name, $openUntil, (string) ($now + $this->windowSeconds));
     }
 
     public function isOpen(int $now): bool
     {
-        return $now < (int) ($this->state->read(self::NAME) ?? 0);
+        return $now < (int) ($this->state->read($this->name) ?? 0);
     }
 
     public function succeeded(): void
@@ -47,15 +49,15 @@ final class Breaker
         if ($this->seenClosed) {
             return;
         }
-        $openUntil = $this->state->read(self::NAME);
+        $openUntil = $this->state->read($this->name);
         if ($openUntil !== null && (int) $openUntil !== 0) {
-            $this->state->write(self::NAME, '0');
+            $this->state->write($this->name, '0');
         }
     }
 
     public function failed(int $now): void
     {
         $this->seenClosed = false;
-        $this->state->write(self::NAME, (string) ($now + $this->windowSeconds));
+        $this->state->write($this->name, (string) ($now + $this->windowSeconds));
     }
 }

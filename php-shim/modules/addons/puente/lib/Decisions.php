@@ -32,24 +32,19 @@ final class Decisions
     public function ask(string $hook, array $data, Context $context, string $failPolicy, string $language = ''): mixed
     {
         $settings = $this->forwarder->settings();
-        $breaker = $this->forwarder->breaker();
-        // The breaker's table failing (an unfinished activation) must not
+        // A breaker's table failing (an unfinished activation) must not
         // refuse the client's upgrade: then the service is simply asked.
-        $allowed = $settings->isComplete()
-            && $this->forwarder->guard(fn (): bool => $breaker->allows(($this->clock)()), true);
-        if (!$allowed) {
+        $urls = $settings->isComplete() ? $this->forwarder->allowedUrls() : [];
+        if ($urls === []) {
             return $this->fallback($failPolicy, $language);
         }
         $event = Event::envelope($hook, Scrubber::redact($data), $context, $settings->instance, ($this->clock)());
-        $response = $this->forwarder->send($event, self::PATH, $settings->decisionTimeoutMs);
+        $response = $this->forwarder->send($event, self::PATH, $settings->decisionTimeoutMs, $urls);
         if ($response->isSuccess()) {
             $answer = json_decode($response->body, true);
             if (is_array($answer) && array_key_exists('return', $answer)) {
-                $this->forwarder->guard(fn () => $breaker->succeeded(), null);
                 return $answer['return'];
             }
-        } elseif ($response->status === 0 || $response->status >= 500) {
-            $this->forwarder->guard(fn () => $breaker->failed(($this->clock)()), null);
         }
         $this->forwarder->noteError("decision {$hook}: " . $response->describe());
         Whmcs::log("decision {$hook}", ['webhook-id' => $event->id], $response->describe(), $settings->secrets);

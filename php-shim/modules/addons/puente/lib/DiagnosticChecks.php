@@ -141,7 +141,7 @@ final class DiagnosticChecks
         $settings = $this->forwarder->settings();
         $problem = $settings->problem();
         return self::row('settings', 'Addon settings', $problem === null ? 'pass' : 'fail',
-            $problem ?? "service {$settings->url}, instance {$settings->instance}, " . count($settings->secrets) . ' signing secret(s)',
+            $problem ?? 'service ' . implode(', ', $settings->urls) . ", instance {$settings->instance}, " . count($settings->secrets) . ' signing secret(s)',
             $problem === null ? '' : 'fill in the service URL and signing secret under Configuration > Addon Modules > puente');
     }
 

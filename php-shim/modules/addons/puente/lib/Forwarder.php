@@ -11,6 +11,12 @@ if (!defined('WHMCS')) {
  * one bounded timeout: send live when the service is healthy and nothing is
  * waiting, otherwise spool; replay the spool in order with the original
  * `webhook-id`s, re-signed with a fresh timestamp.
+ *
+ * With several replicas (several service URLs), a request goes to the first
+ * one whose breaker allows it; one that cannot be reached opens its own
+ * breaker and the next is tried within the same time budget, so no load
+ * balancer is needed. A replica that received an event and another that
+ * receives it again store it once (the `webhook-id`).
  */
 final class Forwarder
 {
@@ -19,7 +25,8 @@ final class Forwarder
     /** Events a hook replays after its own, so a client's page stays fast. */
     private const HOOK_REPLAY_LIMIT = 10;
 
-    private Breaker $breaker;
+    /** @var array<string, Breaker> one per service URL */
+    private array $breakers = [];
 
     private Problems $problems;
 
@@ -33,7 +40,11 @@ final class Forwarder
         private Transport $transport,
         private \Closure $clock,
     ) {
-        $this->breaker = new Breaker($state, $settings->breakerSeconds);
+        foreach ($settings->urls as $at => $url) {
+            // The first URL keeps the name a single URL always had.
+            $name = $at === 0 ? Breaker::NAME : Breaker::NAME . ':' . substr(sha1($url), 0, 12);
+            $this->breakers[$url] = new Breaker($state, $settings->breakerSeconds, $name);
+        }
         $this->problems = new Problems($state, $clock);
     }
 
@@ -48,9 +59,38 @@ final class Forwarder
         return $this->settings;
     }
 
+    /** The first service URL's breaker (the only one with a single URL). */
     public function breaker(): Breaker
     {
-        return $this->breaker;
+        return $this->breakers[$this->settings->url] ?? new Breaker($this->state, $this->settings->breakerSeconds);
+    }
+
+    /**
+     * The service URLs this process may try now, in order: those whose
+     * breaker is closed, or whose window ended and this process won the
+     * probe. A breaker that cannot be read lets its URL be tried.
+     *
+     * @return string[]
+     */
+    public function allowedUrls(): array
+    {
+        $now = ($this->clock)();
+        return array_values(array_filter(
+            $this->settings->urls,
+            fn (string $url): bool => $this->guard(fn (): bool => $this->breakers[$url]->allows($now), true),
+        ));
+    }
+
+    /** Whether every service URL's breaker is open. */
+    public function allOpen(): bool
+    {
+        $now = ($this->clock)();
+        foreach ($this->breakers as $breaker) {
+            if (!$this->guard(fn (): bool => $breaker->isOpen($now), false)) {
+                return false;
+            }
+        }
+        return $this->breakers !== [];
     }
 
     /** The state every PHP process of the install shares. */
@@ -86,29 +126,35 @@ final class Forwarder
         }
         if (!$this->guard(fn () => $this->spool->isEmpty(), true)) {
             $full = $this->guard(fn () => $this->spool->holdsAtLeast($this->settings->spoolLimit), false);
-            if ($full && $this->guard(fn () => $this->breaker->allows(($this->clock)()), true)) {
+            $urls = $this->allowedUrls();
+            if ($full && $urls !== []) {
                 // A full spool would drop it: better ahead of the queue than lost.
-                return $this->sendNow($event);
+                return $this->sendNow($event, $urls);
             }
             // Older events wait: this one goes behind them, in order.
             $outcome = $this->spoolSafely($event);
-            if ($this->guard(fn () => $this->breaker->allows(($this->clock)()), true)) {
-                $this->replay(self::HOOK_REPLAY_LIMIT, $this->settings->totalTimeoutMs / 1000);
+            if ($urls !== []) {
+                $this->replay(self::HOOK_REPLAY_LIMIT, $this->settings->totalTimeoutMs / 1000, $urls);
             }
             return $outcome;
         }
-        if (!$this->guard(fn () => $this->breaker->allows(($this->clock)()), true)) {
+        $urls = $this->allowedUrls();
+        if ($urls === []) {
             return $this->spoolSafely($event);
         }
-        return $this->sendNow($event);
+        return $this->sendNow($event, $urls);
     }
 
-    /** Sends an event at once; spools it (or counts it dropped) if that fails. */
-    private function sendNow(Event $event): string
+    /**
+     * Sends an event at once to the first of `$urls` that takes it; spools
+     * it (or counts it dropped) if none does.
+     *
+     * @param string[] $urls
+     */
+    private function sendNow(Event $event, array $urls): string
     {
-        $response = $this->send($event, self::HOOKS_PATH, $this->settings->totalTimeoutMs);
+        $response = $this->send($event, self::HOOKS_PATH, $this->settings->totalTimeoutMs, $urls);
         if ($response->isSuccess()) {
-            $this->guard(fn () => $this->breaker->succeeded(), null);
             return 'delivered';
         }
         if ($response->isPermanentFailure()) {
@@ -125,9 +171,10 @@ final class Forwarder
      * events were sent, the time budget is spent, or the service fails.
      * One process replays at a time.
      *
+     * @param ?string[] $urls the service URLs to try (those allowed now when null)
      * @return array{delivered: int, rejected: int, failed: bool, locked: bool}
      */
-    public function replay(int $limit, float $budgetSeconds): array
+    public function replay(int $limit, float $budgetSeconds, ?array $urls = null): array
     {
         $report = ['delivered' => 0, 'rejected' => 0, 'failed' => false, 'locked' => false];
         if (!$this->settings->isComplete()) {
@@ -141,6 +188,7 @@ final class Forwarder
             return $report;
         }
         $deadline = hrtime(true) + (int) ($budgetSeconds * 1e9);
+        $urls ??= $this->allowedUrls();
         try {
             while ($limit > 0) {
                 $batch = $this->spool->oldest(min($limit, 100));
@@ -152,7 +200,7 @@ final class Forwarder
                         return $report;
                     }
                     $limit--;
-                    $response = $this->send($event, self::HOOKS_PATH, $this->settings->totalTimeoutMs);
+                    $response = $this->send($event, self::HOOKS_PATH, $this->settings->totalTimeoutMs, $urls);
                     if ($response->isSuccess()) {
                         $this->spool->remove((string) $reference);
                         $report['delivered']++;
@@ -167,9 +215,6 @@ final class Forwarder
                         return $report;
                     }
                 }
-            }
-            if ($report['delivered'] > 0) {
-                $this->breaker->succeeded();
             }
             return $report;
         } finally {
@@ -196,17 +241,53 @@ final class Forwarder
         return count($ids);
     }
 
-    /** Signs an event with a fresh timestamp and posts it. */
-    public function send(Event $event, string $path, int $totalMs): Response
+    /**
+     * Signs an event with a fresh timestamp and posts it to the first of
+     * `$urls` (every service URL when null) that it reaches, all within
+     * `$totalMs`: a URL that cannot be reached opens its breaker and the
+     * next one is tried; any answer ends the tries, and its URL's breaker
+     * closes on a 2xx and opens on a failure retrying may fix.
+     *
+     * @param ?string[] $urls
+     */
+    public function send(Event $event, string $path, int $totalMs, ?array $urls = null): Response
+    {
+        $deadline = hrtime(true) + $totalMs * 1_000_000;
+        $response = new Response(0, '', (string) ($this->settings->problem() ?? 'no service URL to try'));
+        foreach ($urls ?? $this->settings->urls as $url) {
+            $left = intdiv($deadline - hrtime(true), 1_000_000);
+            if ($left < 50) {
+                break;
+            }
+            $response = $this->post($url . $path, $event, min($this->settings->connectTimeoutMs, $left), $left);
+            $breaker = $this->breakers[$url] ?? null;
+            if ($breaker === null) {
+                return $response;
+            }
+            if ($response->isSuccess()) {
+                $this->guard(fn () => $breaker->succeeded(), null);
+                return $response;
+            }
+            if (!$response->isPermanentFailure()) {
+                $this->guard(fn () => $breaker->failed(($this->clock)()), null);
+            }
+            if (!$response->unreached) {
+                return $response;
+            }
+        }
+        return $response;
+    }
+
+    private function post(string $url, Event $event, int $connectMs, int $totalMs): Response
     {
         $timestamp = ($this->clock)();
         try {
-            return $this->transport->post($this->settings->url . $path, [
+            return $this->transport->post($url, [
                 "webhook-id: {$event->id}",
                 "webhook-timestamp: {$timestamp}",
                 'webhook-signature: ' . Signer::sign($this->settings->secrets[0], $event->id, $timestamp, $event->body),
                 "puente-instance: {$event->instance}",
-            ], $event->body, $this->settings->connectTimeoutMs, $totalMs);
+            ], $event->body, $connectMs, $totalMs);
         } catch (\Throwable $e) {
             return new Response(0, '', get_class($e) . ': ' . $e->getMessage());
         }
@@ -224,7 +305,7 @@ final class Forwarder
             'spooled' => $this->guard(fn () => $this->spool->count(), null),
             'rejected' => (int) $this->guard(fn () => $this->state->read('rejected'), 0),
             'overflowed' => (int) $this->guard(fn () => $this->state->read('overflowed'), 0),
-            'breaker_open' => (bool) $this->guard(fn () => $this->breaker->isOpen(($this->clock)()), false),
+            'breaker_open' => $this->allOpen(),
             'last_error' => is_array($lastError) ? $lastError : null,
         ];
     }
@@ -272,7 +353,6 @@ final class Forwarder
 
     private function failed(Event $event, Response $response): void
     {
-        $this->guard(fn () => $this->breaker->failed(($this->clock)()), null);
         $this->noteError("{$event->type} {$event->id}: " . $response->describe());
         Whmcs::log("send {$event->type}", ['webhook-id' => $event->id], $response->describe() . '; spooled for replay', $this->settings->secrets);
         if ($response->status === 401) {

@@ -8,7 +8,8 @@ if (!defined('WHMCS')) {
 
 /**
  * What one HTTP exchange gave: a status (0 when none came back), the body,
- * and curl's error text for a transport failure.
+ * curl's error text for a transport failure, and whether the request never
+ * reached the service (no connection was made: another replica may take it).
  */
 final class Response
 {
@@ -19,6 +20,7 @@ final class Response
         public readonly int $status,
         public readonly string $body,
         public readonly string $error = '',
+        public readonly bool $unreached = false,
     ) {
     }
 

@@ -36,6 +36,7 @@ final class Settings
     /**
      * @param string[] $secrets signing secrets; the first one signs
      * @param array<string, bool> $groups
+     * @param string[] $urls every replica's URL, in the order tried; `$url` is the first
      */
     private function __construct(
         public readonly string $url,
@@ -50,6 +51,7 @@ final class Settings
         public readonly bool $handlesCancellations = true,
         public readonly int $spoolLimit = self::SPOOL_LIMIT,
         public readonly string $dashboardUrl = '',
+        public readonly array $urls = [],
     ) {
     }
 
@@ -76,9 +78,14 @@ final class Settings
         }
         $instance = $text('instance') === '' ? 'default' : $text('instance');
         $spoolDir = $text('spool_dir');
+        // Several replicas: URLs separated by spaces or commas, tried in order.
+        $urls = array_values(array_filter(array_map(
+            static fn (string $url): string => rtrim($url, '/'),
+            preg_split('/[\s,]+/', $text('service_url')) ?: [],
+        ), static fn (string $url): bool => $url !== ''));
 
         return new self(
-            url: rtrim($text('service_url'), '/'),
+            url: $urls[0] ?? '',
             secrets: array_values(array_filter(preg_split('/\s+/', $text('secret')) ?: [], [Signer::class, 'isSecret'])),
             instance: preg_match('/^[A-Za-z0-9_.-]{1,64}$/', $instance) === 1 ? $instance : '',
             // Bounded whatever is saved: a typo must not let a hook hang WHMCS.
@@ -91,7 +98,8 @@ final class Settings
             handlesCancellations: self::switchedOn($stored['handle_cancellations'] ?? 'on'),
             spoolLimit: self::bounded($stored['spool_limit'] ?? null, self::SPOOL_LIMIT, 10000000),
             // Where staff browsers reach the service; the service URL when unset.
-            dashboardUrl: rtrim($text('dashboard_url') === '' ? $text('service_url') : $text('dashboard_url'), '/'),
+            dashboardUrl: $text('dashboard_url') === '' ? ($urls[0] ?? '') : rtrim($text('dashboard_url'), '/'),
+            urls: $urls,
         );
     }
 

@@ -59,7 +59,12 @@ final class Transport
         ]);
         $body = curl_exec($this->handle);
         if ($body === false) {
-            return new Response(0, '', curl_error($this->handle));
+            // No connection made (refused, no such host, or the connect
+            // timeout): the request never reached the service.
+            $unreached = in_array(curl_errno($this->handle), [CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT], true)
+                || (curl_errno($this->handle) === CURLE_OPERATION_TIMEDOUT
+                    && (float) curl_getinfo($this->handle, CURLINFO_CONNECT_TIME) === 0.0);
+            return new Response(0, '', curl_error($this->handle), $unreached);
         }
         return new Response((int) curl_getinfo($this->handle, CURLINFO_RESPONSE_CODE), (string) $body);
     }
