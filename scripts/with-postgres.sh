@@ -54,5 +54,12 @@ fi
     -o "$settings" start >/dev/null \
     || { cat "$folder/server.log" >&2; exit 1; }
 
+# The failover test restarts the server once, as an operator's restart would.
+restart="$folder/restart.sh"
+printf '#!/bin/sh\nexec %s %s -D %s -l %s -w -o "%s" -m fast restart >/dev/null\n' \
+    "${as_server[*]}" "$bindir/pg_ctl" "$folder/data" "$folder/server.log" "$settings" >"$restart"
+chmod 755 "$restart"
+export PUENTE_TEST_POSTGRES_RESTART="$restart"
+
 export PUENTE_TEST_DATABASE_URL="postgres://puente@localhost/postgres?host=$folder"
 "$@"

@@ -7,9 +7,8 @@
 //! Every time is read on the database's clock (`NOW_MS`), so replicas
 //! whose clocks disagree still agree on who is alive and who leads.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use deadpool_postgres::{GenericClient, Pool};
 
@@ -36,11 +35,15 @@ pub(super) fn dead(column: &str) -> String {
     )
 }
 
-/// This replica: its name, and whether it leads now.
+/// This replica: its name, and until when its term as leader lasts.
 pub(super) struct Me {
     pub(super) id: String,
     pub(super) host: String,
-    pub(super) leader: AtomicBool,
+    /// The end of the term, by this process's clock, counted from before
+    /// the heartbeat that renewed it and a second short: past it, this
+    /// replica no longer takes itself for the leader, whether or not its
+    /// next heartbeat came back (another may have taken the term by then).
+    term_ends: Mutex<Option<Instant>>,
 }
 
 impl Me {
@@ -49,8 +52,28 @@ impl Me {
         Self {
             id: format!("{host}-{}", ulid::Ulid::generate()),
             host,
-            leader: AtomicBool::new(false),
+            term_ends: Mutex::new(None),
         }
+    }
+
+    /// Whether this replica leads now.
+    pub(super) fn leads(&self) -> bool {
+        self.term_ends
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|end| Instant::now() < end)
+    }
+
+    /// The term was renewed by a heartbeat that began at `began` (or not).
+    fn term(&self, renewed: bool, began: Instant) {
+        let end = renewed.then(|| {
+            began + Duration::from_millis(u64::try_from(LEADER_TTL_MS).unwrap_or(0))
+                - Duration::from_secs(1)
+        });
+        *self
+            .term_ends
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = end;
     }
 }
 
@@ -214,6 +237,7 @@ pub(super) async fn once(
     signals: &Signals,
     metrics: &Metrics,
 ) -> PgResult<()> {
+    let began = Instant::now();
     let mut client = pool.get().await?;
     let tx = Tx::begin(&mut client).await?;
     beat(&tx, me).await?;
@@ -224,9 +248,10 @@ pub(super) async fn once(
         Rescued::default()
     };
     tx.commit(signals).await?;
-    if leads != me.leader.swap(leads, Ordering::Relaxed) {
+    if leads != me.leads() {
         tracing::info!(replica = %me.id, leads, "leadership changed");
     }
+    me.term(leads, began);
     if rescued != Rescued::default() {
         tracing::warn!(
             ?rescued,
@@ -249,8 +274,7 @@ pub(super) async fn run(pool: Pool, me: Arc<Me>, signals: Signals, metrics: Arc<
     loop {
         tick.tick().await;
         if let Err(error) = once(&pool, &me, &signals, &metrics).await {
-            // Not alive to the others either: lead nothing until it works.
-            me.leader.store(false, Ordering::Relaxed);
+            // The term runs out by itself (`Me::leads`) if no beat renews it.
             tracing::warn!(%error, "heartbeat failed");
         }
     }

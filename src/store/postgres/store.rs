@@ -190,7 +190,7 @@ impl Store for Postgres {
     }
 
     fn is_leader(&self) -> bool {
-        self.me.leader.load(std::sync::atomic::Ordering::Relaxed)
+        self.me.leads()
     }
 
     async fn heartbeat(&self) -> Result<()> {
