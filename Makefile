@@ -42,9 +42,10 @@ php-lint:
 	@find php-shim -name '*.php' -print0 | xargs -0 -n1 php -l >/dev/null && echo "php -l: no syntax errors"
 
 ## Throughput and latency figures; not part of `make test`: the service's
-## ingest, hook -> WhatsApp request latency, the time the addon adds to a hook.
+## ingest (SQLite, then PostgreSQL with one and two replicas on a private
+## server), hook -> WhatsApp request latency, the time the addon adds to a hook.
 bench:
-	$(CARGO) bench --bench ingest
+	./scripts/with-postgres.sh --durable $(CARGO) bench --bench ingest
 	$(CARGO) bench --bench alerts
 	./scripts/bench-shim.sh
 

@@ -233,6 +233,14 @@ async fn run() -> ExitCode {
             )
             .expect("transfers"),
     };
+    // `PUENTE_CRASH_KEEP=<file>` keeps the database the kills left, as one
+    // file (for `puente migrate-store` on a real crashed install).
+    if let Ok(keep) = std::env::var("PUENTE_CRASH_KEEP") {
+        connection
+            .execute("VACUUM INTO ?1", [&keep])
+            .expect("keep the database");
+        println!("the database is kept in {keep}");
+    }
     let acknowledged = acknowledged.lock().expect("acks").clone();
     if load::verdict(
         total,

@@ -257,7 +257,7 @@ async fn run() -> ExitCode {
     // (when the leader was killed, its id)
     let mut leader_deaths: Vec<(Instant, String)> = Vec::new();
     for kill in 0..KILLS {
-        tokio::time::sleep(Duration::from_millis(1000 + load::random_below(2000))).await;
+        tokio::time::sleep(Duration::from_millis(500 + load::random_below(1000))).await;
         let victim = usize::try_from(load::random_below(2)).unwrap_or(0);
         let known = replica_of(ports[victim]).await;
         let held = match &known {

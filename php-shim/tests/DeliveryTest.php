@@ -308,4 +308,20 @@ final class DeliveryTest extends ShimTestCase
             $second->stop();
         }
     }
+
+    public function test_the_cron_replays_through_any_replica_whatever_the_breakers_say(): void
+    {
+        $down = 'http://127.0.0.1:' . FakeService::freePort();
+        $waiting = [$this->fire('ClientAdd', $down), $this->fire('InvoicePaid', $down)];
+        $this->assertTrue($this->forwarder($this->settings($down))->breaker()->isOpen($this->now));
+        $this->service = FakeService::start();
+        $both = "{$down} {$this->service->url}";
+
+        // Within the pause: the cron is the probe, and the second URL answers.
+        $report = $this->forwarder($this->settings($both))->replay(100, 5.0);
+
+        $this->assertSame(2, $report['delivered']);
+        $this->assertSame($waiting, array_map(static fn (array $r): string => $r['headers']['webhook-id'], $this->service->requests()));
+        $this->assertTrue($this->spool()->isEmpty());
+    }
 }

@@ -233,3 +233,33 @@ async fn the_leader_turns_a_dead_replicas_sends_uncertain_and_hands_its_other_wo
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_replica_refuses_a_schema_newer_than_it_knows_and_changes_nothing() {
+    if !on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    app.execute(
+        "INSERT INTO puente_schema (version, applied_at_ms) VALUES (999, 0)",
+        &[],
+    )
+    .await;
+    let Backend::Postgres(url) = &app.backend else {
+        panic!("PostgreSQL");
+    };
+    let refused = Postgres::connect(url, Duration::from_secs(5), Metrics::new())
+        .err()
+        .expect("a newer schema is refused");
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains("newer than this puente knows"),
+        "{message}"
+    );
+    assert_eq!(
+        app.one::<i64>("SELECT count(*) FROM replicas").await,
+        1,
+        "the refused binary did not register"
+    );
+    app.stop().await;
+}

@@ -51,7 +51,7 @@ fn count(rows: u64) -> usize {
 }
 
 /// The smallest `seq` among the events received at or after `cutoff`
-/// (`i64::MAX` when there is none): every event before it is older.
+/// (the one after the newest when there is none): every event before it is older.
 /// Several replicas insert at once, so `seq` order is not receive-time
 /// order here: the index on receive times finds it, where SQLite searches
 /// `seq`. An older event after it waits for a later pass.
@@ -61,7 +61,18 @@ pub async fn cutoff_seq(tx: &Tx<'_>, cutoff: jiff::Timestamp) -> PgResult<i64> {
         .query_one(&statement, &[&cutoff.as_millisecond()])
         .await?
         .try_get(0)?;
-    Ok(first.unwrap_or(i64::MAX))
+    match first {
+        Some(seq) => Ok(seq),
+        // None that recent: the one after the newest, so an event stored
+        // while the pass runs is never taken for an old one.
+        None => {
+            let newest: i64 = tx
+                .query_one("SELECT coalesce(max(seq), 0) FROM events", &[])
+                .await?
+                .try_get(0)?;
+            Ok(newest.saturating_add(1))
+        }
+    }
 }
 
 /// The instance names that have events, in order, after `after` (one

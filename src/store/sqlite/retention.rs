@@ -36,9 +36,18 @@ const DELETE_NOTIFICATIONS: &str = "DELETE FROM whatsapp_notifications WHERE bod
                                          WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)";
 
 /// The first `seq` received at or after `cutoff`: every event before it is
-/// older (events arrive in receive-time order).
+/// older (events arrive in receive-time order). When none is that recent,
+/// the one after the newest: an event stored while the pass runs is not
+/// old, whatever its number.
 pub fn cutoff_seq(connection: &Connection, cutoff: jiff::Timestamp) -> rusqlite::Result<i64> {
-    Ok(first_seq_received_since(connection, cutoff)?.unwrap_or(i64::MAX))
+    match first_seq_received_since(connection, cutoff)? {
+        Some(seq) => Ok(seq),
+        None => Ok(connection
+            .query_row("SELECT coalesce(max(seq), 0) FROM events", [], |row| {
+                row.get::<_, i64>(0)
+            })?
+            .saturating_add(1)),
+    }
 }
 
 /// The instance names that have events, in order, after `after` (one

@@ -171,7 +171,7 @@ final class Forwarder
      * events were sent, the time budget is spent, or the service fails.
      * One process replays at a time.
      *
-     * @param ?string[] $urls the service URLs to try (those allowed now when null)
+     * @param ?string[] $urls the service URLs to try (every one, in order, when null)
      * @return array{delivered: int, rejected: int, failed: bool, locked: bool}
      */
     public function replay(int $limit, float $budgetSeconds, ?array $urls = null): array
@@ -188,7 +188,9 @@ final class Forwarder
             return $report;
         }
         $deadline = hrtime(true) + (int) ($budgetSeconds * 1e9);
-        $urls ??= $this->allowedUrls();
+        // The cron's replay (no URLs given) is the breakers' probe: every
+        // URL in order, whatever their breakers say.
+        $urls ??= $this->settings->urls;
         try {
             while ($limit > 0) {
                 $batch = $this->spool->oldest(min($limit, 100));
