@@ -1,16 +1,20 @@
 //! Cancellations as the store hands them out: what the worker carries out,
 //! what the client page and the admin lists show.
 
+use std::collections::BTreeMap;
+
 use jiff::civil::Date;
 
+use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::cancel::CancelType;
 pub use crate::domain::cancel::CancellationStatus as Status;
+use crate::domain::templates::Parameter;
 
 /// An open cancellation of a service, as the worker reads it.
 #[derive(Debug, Clone)]
 pub struct OpenCancellation {
     pub id: i64,
-    /// The lease epoch this replica took it with (see [`crate::store::Held`]).
+    /// The lease epoch this replica took it with (see [`crate::store::lease::Held`]).
     pub lease: i64,
     pub event_seq: i64,
     pub instance: String,
@@ -70,10 +74,56 @@ pub fn requested_alert_key(service_id: u64) -> String {
 
 impl OpenCancellation {
     /// This replica's hold on it.
-    pub fn held(&self) -> crate::store::Held {
-        crate::store::Held {
+    pub fn held(&self) -> crate::store::lease::Held {
+        crate::store::lease::Held {
             id: self.id,
             epoch: self.lease,
         }
     }
+}
+
+/// An alert to the client about one of their services.
+pub(crate) fn service_alert(
+    kind: AlertKind,
+    client_id: u64,
+    service_id: u64,
+    dedupe_key: String,
+    details: BTreeMap<&'static str, String>,
+) -> PlannedAlert {
+    PlannedAlert {
+        kind,
+        client_id: Some(client_id),
+        subject: Subject::Service(service_id),
+        recipient: Recipient::Current,
+        dedupe_key,
+        coalesce: None,
+        details,
+    }
+}
+
+/// The "cancellation requested" alert of a service's cancellation, with its
+/// type and date; one per cancellation ([`requested_alert_key`]).
+pub(crate) fn requested_alert(
+    client_id: u64,
+    service_id: u64,
+    kind: CancelType,
+    effective_date: Date,
+) -> PlannedAlert {
+    let details = BTreeMap::from([
+        (
+            Parameter::CancellationType.as_str(),
+            kind.as_str().to_owned(),
+        ),
+        (
+            Parameter::EffectiveDate.as_str(),
+            effective_date.to_string(),
+        ),
+    ]);
+    service_alert(
+        AlertKind::CancellationRequested,
+        client_id,
+        service_id,
+        requested_alert_key(service_id),
+        details,
+    )
 }

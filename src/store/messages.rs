@@ -21,7 +21,7 @@ pub enum Retry {
 #[derive(Debug, Clone)]
 pub struct DueMessage {
     pub id: i64,
-    /// The lease epoch this replica took it with (see [`crate::store::Held`]).
+    /// The lease epoch this replica took it with (see [`crate::store::lease::Held`]).
     pub lease: i64,
     pub kind: AlertKind,
     pub client_id: Option<u64>,
@@ -69,7 +69,7 @@ pub struct SendAttempt {
 /// A message's outcome, waiting to be written.
 #[derive(Debug, Clone)]
 pub struct Settled {
-    pub message: crate::store::Held,
+    pub message: crate::store::lease::Held,
     pub outcome: Outcome,
     pub attempt: Option<SendAttempt>,
     pub now: jiff::Timestamp,
@@ -168,8 +168,8 @@ pub fn details_of(column: Option<&str>) -> HashMap<&'static str, String> {
 
 impl DueMessage {
     /// This replica's hold on it.
-    pub fn held(&self) -> crate::store::Held {
-        crate::store::Held {
+    pub fn held(&self) -> crate::store::lease::Held {
+        crate::store::lease::Held {
             id: self.id,
             epoch: self.lease,
         }

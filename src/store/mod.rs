@@ -12,6 +12,7 @@ pub mod cancellations;
 pub mod dashboard;
 pub mod diagnostics;
 pub mod events;
+mod lease;
 pub mod messages;
 pub mod migrate;
 mod model;
@@ -34,6 +35,7 @@ use crate::domain::cancel::{OpenInvoice, Pending, Target};
 use crate::domain::ids::{EventId, InstanceName};
 use crate::domain::transfer::{Check, ClearedSubscription, Status as TransferStatus};
 
+pub use lease::Held;
 pub use model::{EventStatus, Inserted, NewEvent, StoreError};
 pub use wake::{BUSY_INGEST_PER_S, FloodWatch, GIVE_WAY, Signals, Wake, Work};
 
@@ -58,20 +60,6 @@ pub enum InstanceOwned {
     Upgrades,
     Cancellations,
     Transfers,
-}
-
-/// A worker's hold on a row it took to work on (the rows of
-/// [`Store::due_messages`], [`Store::pending_upgrades`],
-/// [`Store::open_cancellations`], [`Store::open_transfers`]): the row, and
-/// the lease epoch the taking gave it. A transition that names it changes
-/// the row only while this replica still holds that lease: on PostgreSQL a
-/// replica whose lease lapsed and was taken over writes nothing, and
-/// learns so from the transition's answer. On SQLite one process holds
-/// every row (epoch 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Held {
-    pub id: i64,
-    pub epoch: i64,
 }
 
 /// Filters and paging of a list of a rule's records (upgrades,

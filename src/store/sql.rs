@@ -21,3 +21,10 @@ impl<S: crate::domain::status::Named> std::fmt::Display for AnyStatus<S> {
 pub fn sql_integer(id: u64) -> i64 {
     i64::try_from(id).unwrap_or(i64::MAX)
 }
+
+/// A stored time in ms as the lists show it (empty when out of range).
+pub fn time_text(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|at| at.to_string())
+        .unwrap_or_default()
+}

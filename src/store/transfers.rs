@@ -1,14 +1,17 @@
 //! Transfers of a service between clients as the store hands them out,
 //! with their audit trail.
 
-use crate::domain::alerts::AlertKind;
+use std::collections::BTreeMap;
+
+use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
+use crate::domain::templates::Parameter;
 use crate::domain::transfer::{Approval, ClearedSubscription, Party, Status};
 
 /// A transfer as puente keeps it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StoredTransfer {
     pub id: i64,
-    /// The lease epoch the worker took it with (see [`crate::store::Held`]);
+    /// The lease epoch the worker took it with (see [`crate::store::lease::Held`]);
     /// 0 where a list or a client read it.
     #[serde(skip)]
     pub lease: i64,
@@ -98,10 +101,45 @@ impl Actor {
 
 impl StoredTransfer {
     /// This replica's hold on it.
-    pub fn held(&self) -> crate::store::Held {
-        crate::store::Held {
+    pub fn held(&self) -> crate::store::lease::Held {
+        crate::store::lease::Held {
             id: self.id,
             epoch: self.lease,
         }
+    }
+}
+
+/// The service's name and domain as a transfer's alerts carry them.
+pub(crate) fn alert_names(name: &str, domain: &str) -> BTreeMap<&'static str, String> {
+    let shown = if name.trim().is_empty() { "#" } else { name };
+    BTreeMap::from([
+        (Parameter::ServiceName.as_str(), shown.to_owned()),
+        (
+            Parameter::ServiceDomain.as_str(),
+            if domain.trim().is_empty() {
+                shown.to_owned()
+            } else {
+                domain.to_owned()
+            },
+        ),
+    ])
+}
+
+/// An alert to a client of the transfer, about the client themselves (the
+/// service may change hands between planning and sending).
+pub(crate) fn client_alert(
+    kind: AlertKind,
+    client_id: u64,
+    dedupe_key: String,
+    details: BTreeMap<&'static str, String>,
+) -> PlannedAlert {
+    PlannedAlert {
+        kind,
+        client_id: Some(client_id),
+        subject: Subject::Client,
+        recipient: Recipient::Current,
+        dedupe_key,
+        coalesce: None,
+        details,
     }
 }

@@ -1,11 +1,13 @@
 //! Paid upgrades (`upgrade_applications`) and manual-upgrade tickets
 //! (`manual_upgrade_requests`) as the store hands them out.
 
+use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
+
 /// A recorded upgrade not yet carried out.
 #[derive(Debug, Clone)]
 pub struct PendingApplication {
     pub id: i64,
-    /// The lease epoch this replica took it with (see [`crate::store::Held`]).
+    /// The lease epoch this replica took it with (see [`crate::store::lease::Held`]).
     pub lease: i64,
     pub event_seq: i64,
     pub instance: String,
@@ -68,10 +70,25 @@ pub struct NewRequest {
 
 impl PendingApplication {
     /// This replica's hold on it.
-    pub fn held(&self) -> crate::store::Held {
-        crate::store::Held {
+    pub fn held(&self) -> crate::store::lease::Held {
+        crate::store::lease::Held {
             id: self.id,
             epoch: self.lease,
+        }
+    }
+}
+
+impl PendingApplication {
+    /// The client's "upgrade applied" alert: one per WHMCS upgrade.
+    pub(crate) fn applied_alert(&self) -> PlannedAlert {
+        PlannedAlert {
+            kind: AlertKind::UpgradeApplied,
+            client_id: Some(self.client_id),
+            subject: Subject::Service(self.service_id),
+            recipient: Recipient::Current,
+            dedupe_key: format!("upgrade_applied:{}", self.upgrade_id),
+            coalesce: None,
+            details: std::collections::BTreeMap::new(),
         }
     }
 }

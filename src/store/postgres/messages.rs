@@ -4,7 +4,7 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
-use super::sql::{Filter, PgResult, RELEASE, holds, renew, sql_integer};
+use super::sql::{Filter, PgResult, RELEASE, dead, holds, renew, sql_integer};
 use super::tx::Tx;
 use crate::domain::alerts::{AlertKind, Coalesce, PlannedAlert, Recipient};
 use crate::domain::ids::InstanceName;
@@ -206,7 +206,7 @@ pub async fn next_due_after(
 }
 
 /// A message still `sending` whose replica is gone (its heartbeat stopped,
-/// see `replicas::dead`) was interrupted by a stop or a crash, may have
+/// see `sql::dead`) was interrupted by a stop or a crash, may have
 /// reached the client, and becomes `uncertain`. Returns how many.
 pub async fn mark_interrupted(tx: &Tx<'_>) -> PgResult<usize> {
     let changed = tx
@@ -215,7 +215,7 @@ pub async fn mark_interrupted(tx: &Tx<'_>) -> PgResult<usize> {
                 "UPDATE messages SET status = 'uncertain', {RELEASE},
                         reason = 'the service stopped while sending it; it may have reached the client. Retry it from the admin API if it did not'
                   WHERE status = 'sending' AND {}",
-                super::replicas::dead("lease_owner")
+                dead("lease_owner")
             ),
             &[],
         )

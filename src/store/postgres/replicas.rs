@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use deadpool_postgres::{GenericClient, Pool};
 
-use super::sql::{NOW_MS, PgResult, RELEASE, time};
+use super::sql::{DEAD_AFTER_MS, NOW_MS, PgResult, RELEASE, dead, time};
 use super::tx::Tx;
 use crate::metrics::Metrics;
 use crate::store::replicas::Replica;
@@ -20,20 +20,8 @@ use crate::store::wake::{Signals, Work};
 
 /// How often a replica says it is alive (and the leader renews its term).
 pub(super) const HEARTBEAT: Duration = Duration::from_secs(3);
-/// A replica silent this long is dead: its work is rescued.
-pub(super) const DEAD_AFTER_MS: i64 = 10_000;
 /// How long a leader's term lasts without a renewal.
 pub(super) const LEADER_TTL_MS: i64 = 10_000;
-
-/// The condition (SQL) that the replica named by `column` is not alive:
-/// unknown, stopped, or silent for [`DEAD_AFTER_MS`].
-pub(super) fn dead(column: &str) -> String {
-    format!(
-        "NOT EXISTS (SELECT 1 FROM replicas r
-                      WHERE r.id = {column} AND r.stopped_at_ms IS NULL
-                        AND r.heartbeat_at_ms > {NOW_MS} - {DEAD_AFTER_MS})"
-    )
-}
 
 /// This replica: its name, and until when its term as leader lasts.
 pub(super) struct Me {

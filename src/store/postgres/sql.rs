@@ -185,3 +185,16 @@ pub(super) async fn claim(
     parameters.extend_from_slice(values);
     Ok(tx.query(&statement, &parameters).await?)
 }
+
+/// A replica silent this long is dead: its work is rescued.
+pub(super) const DEAD_AFTER_MS: i64 = 10_000;
+
+/// The condition (SQL) that the replica named by `column` is not alive:
+/// unknown, stopped, or silent for [`DEAD_AFTER_MS`].
+pub(super) fn dead(column: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM replicas r
+                      WHERE r.id = {column} AND r.stopped_at_ms IS NULL
+                        AND r.heartbeat_at_ms > {NOW_MS} - {DEAD_AFTER_MS})"
+    )
+}

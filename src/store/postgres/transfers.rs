@@ -4,8 +4,6 @@
 //! step that lost a race changes nothing), the worker's reads, and the
 //! API's lists.
 
-use std::collections::BTreeMap;
-
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
@@ -14,7 +12,7 @@ use super::sql::{
     record_statement, renew, sql_integer,
 };
 use super::tx::Tx;
-use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
+use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
@@ -23,7 +21,8 @@ use crate::store::Held;
 use crate::store::RecordQuery;
 use crate::store::TransferStep;
 use crate::store::Work;
-use crate::store::transfers::{StoredStep, StoredTransfer};
+use crate::store::sql::time_text;
+use crate::store::transfers::{StoredStep, StoredTransfer, alert_names, client_alert};
 
 /// The statuses of a service's one open transfer, as SQL (the same text as
 /// the partial unique index `transfers_one_open`).
@@ -100,7 +99,7 @@ pub(super) async fn record(
         now,
     )
     .await?;
-    let mut details = names(&transfer.service_name, &transfer.service_domain);
+    let mut details = alert_names(&transfer.service_name, &transfer.service_domain);
     details.insert(
         Parameter::TransferLink.as_str(),
         transfer.answer_link.clone(),
@@ -113,22 +112,6 @@ pub(super) async fn record(
     );
     super::messages::plan(tx, event_seq, instance.as_str(), &alert, now).await?;
     Ok(())
-}
-
-/// The service's name and domain as alerts carry them.
-fn names(name: &str, domain: &str) -> BTreeMap<&'static str, String> {
-    let shown = if name.trim().is_empty() { "#" } else { name };
-    BTreeMap::from([
-        (Parameter::ServiceName.as_str(), shown.to_owned()),
-        (
-            Parameter::ServiceDomain.as_str(),
-            if domain.trim().is_empty() {
-                shown.to_owned()
-            } else {
-                domain.to_owned()
-            },
-        ),
-    ])
 }
 
 const INSERT_STEP: &str =
@@ -172,36 +155,10 @@ async fn record_step(
     Ok(())
 }
 
-/// An alert to a client of the transfer, about the client themselves (the
-/// service may change hands between planning and sending).
-fn client_alert(
-    kind: AlertKind,
-    client_id: u64,
-    dedupe_key: String,
-    details: BTreeMap<&'static str, String>,
-) -> PlannedAlert {
-    PlannedAlert {
-        kind,
-        client_id: Some(client_id),
-        subject: Subject::Client,
-        recipient: Recipient::Current,
-        dedupe_key,
-        coalesce: None,
-        details,
-    }
-}
-
 const STORED: &str = "SELECT id, event_seq, instance, service_id, service_name, service_domain,
             domain_id, owner_client_id, recipient_client_id, recipient_email, approval, status,
             requested_at_ms, expires_at_ms, move_attempts, last_error, subscriptions_cleared
        FROM transfers";
-
-/// A stored time in ms as text (empty when out of range).
-fn time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|at| at.to_string())
-        .unwrap_or_default()
-}
 
 fn stored_from_row(row: &Row) -> PgResult<StoredTransfer> {
     let expires_at_ms: i64 = row.try_get(13)?;
@@ -219,8 +176,8 @@ fn stored_from_row(row: &Row) -> PgResult<StoredTransfer> {
         recipient_email: row.try_get(9)?,
         approval: row.try_get(10)?,
         status: row.try_get(11)?,
-        requested_at: time(row.try_get(12)?),
-        expires_at: time(expires_at_ms),
+        requested_at: time_text(row.try_get(12)?),
+        expires_at: time_text(expires_at_ms),
         expires_at_ms,
         move_attempts: row.try_get(14)?,
         last_error: row.try_get(15)?,
@@ -445,7 +402,7 @@ pub async fn take_step(tx: &Tx<'_>, owner: &str, step: &TransferStep) -> PgResul
     )
     .await?;
     if let Some(alert) = *alert {
-        let details = names(&transfer.service_name, &transfer.service_domain);
+        let details = alert_names(&transfer.service_name, &transfer.service_domain);
         for (client, wanted) in [
             (transfer.owner_client_id, alert.to_owner),
             (transfer.recipient_client_id, alert.to_recipient),
@@ -535,7 +492,7 @@ pub async fn steps(client: &impl GenericClient, transfer_id: i64) -> PgResult<Ve
                 party: row.try_get(2)?,
                 actor_client_id: row.try_get(3)?,
                 actor_user_id: row.try_get(4)?,
-                at: time(row.try_get(5)?),
+                at: time_text(row.try_get(5)?),
                 checks: checks
                     .and_then(|text| serde_json::from_str(&text).ok())
                     .unwrap_or_else(|| serde_json::json!([])),

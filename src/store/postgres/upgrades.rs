@@ -3,8 +3,6 @@
 //! open ticket per service) on PostgreSQL; see its SQLite twin for the
 //! rules each statement keeps.
 
-use std::collections::BTreeMap;
-
 use deadpool_postgres::GenericClient;
 use rust_decimal::Decimal;
 use tokio_postgres::Row;
@@ -21,7 +19,6 @@ use crate::store::Work;
 use crate::store::messages::Retry;
 use crate::store::upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
 
-use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 use crate::domain::upgrade_apply::{Application, Disposition, UpgradeStatus};
@@ -190,15 +187,7 @@ pub async fn mark_applied(
     if changed == 0 {
         return Ok(false);
     }
-    let alert = PlannedAlert {
-        kind: AlertKind::UpgradeApplied,
-        client_id: Some(upgrade.client_id),
-        subject: Subject::Service(upgrade.service_id),
-        recipient: Recipient::Current,
-        dedupe_key: format!("upgrade_applied:{}", upgrade.upgrade_id),
-        coalesce: None,
-        details: BTreeMap::new(),
-    };
+    let alert = upgrade.applied_alert();
     messages::plan(tx, upgrade.event_seq, &upgrade.instance, &alert, now).await
 }
 

@@ -12,14 +12,15 @@ use super::messages;
 use super::rows::RuleRows;
 use super::sql::{RecordColumns, list_rows, sql_integer};
 use super::tx::Tx;
-use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
+use crate::domain::alerts::AlertKind;
 use crate::domain::cancel::{self, CancelType, ClientRequest, Observed, RequestOrigin, Target};
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
-use crate::domain::templates::Parameter;
 use crate::store::RecordQuery;
 use crate::store::Work;
-use crate::store::cancellations::{OpenCancellation, StoredCancellation, requested_alert_key};
+use crate::store::cancellations::{
+    OpenCancellation, StoredCancellation, requested_alert, service_alert,
+};
 use crate::store::messages::Retry;
 
 use crate::domain::cancel::CancellationStatus as Status;
@@ -304,43 +305,8 @@ pub(crate) fn plan_requested_alert(
     effective_date: Date,
     now: jiff::Timestamp,
 ) -> rusqlite::Result<bool> {
-    let details = BTreeMap::from([
-        (
-            Parameter::CancellationType.as_str(),
-            kind.as_str().to_owned(),
-        ),
-        (
-            Parameter::EffectiveDate.as_str(),
-            effective_date.to_string(),
-        ),
-    ]);
-    let alert = service_alert(
-        AlertKind::CancellationRequested,
-        client_id,
-        service_id,
-        requested_alert_key(service_id),
-        details,
-    );
+    let alert = requested_alert(client_id, service_id, kind, effective_date);
     messages::plan(tx, event_seq, instance, &alert, now)
-}
-
-/// An alert to the client about one of their services.
-fn service_alert(
-    kind: AlertKind,
-    client_id: u64,
-    service_id: u64,
-    dedupe_key: String,
-    details: BTreeMap<&'static str, String>,
-) -> PlannedAlert {
-    PlannedAlert {
-        kind,
-        client_id: Some(client_id),
-        subject: Subject::Service(service_id),
-        recipient: Recipient::Current,
-        dedupe_key,
-        coalesce: None,
-        details,
-    }
 }
 
 /// Committed before puente asks WHMCS to terminate the service.

@@ -3,15 +3,13 @@
 //! the status only from where the step starts (a step that lost a race
 //! changes nothing), the worker's reads, and the API's lists.
 
-use std::collections::BTreeMap;
-
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
 use super::messages;
 use super::rows::RuleRows;
 use super::sql::{RecordColumns, list_rows, sql_integer};
 use super::tx::Tx;
-use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
+use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
@@ -19,7 +17,8 @@ use crate::domain::transfer::{Check, ClearedSubscription, NewTransfer, Party, St
 use crate::store::RecordQuery;
 use crate::store::TransferStep;
 use crate::store::Work;
-use crate::store::transfers::{StoredStep, StoredTransfer};
+use crate::store::sql::time_text;
+use crate::store::transfers::{StoredStep, StoredTransfer, alert_names, client_alert};
 
 /// The statuses of a service's one open transfer, as SQL (the same text as
 /// the partial unique index of migration 0010).
@@ -92,7 +91,7 @@ impl<'t> RuleRows<'t> for TransferRows<'t> {
             None,
             now,
         )?;
-        let mut details = names(&transfer.service_name, &transfer.service_domain);
+        let mut details = alert_names(&transfer.service_name, &transfer.service_domain);
         details.insert(
             Parameter::TransferLink.as_str(),
             transfer.answer_link.clone(),
@@ -106,22 +105,6 @@ impl<'t> RuleRows<'t> for TransferRows<'t> {
         messages::plan(tx, event_seq, instance.as_str(), &alert, now)?;
         Ok(())
     }
-}
-
-/// The service's name and domain as alerts carry them.
-fn names(name: &str, domain: &str) -> BTreeMap<&'static str, String> {
-    let shown = if name.trim().is_empty() { "#" } else { name };
-    BTreeMap::from([
-        (Parameter::ServiceName.as_str(), shown.to_owned()),
-        (
-            Parameter::ServiceDomain.as_str(),
-            if domain.trim().is_empty() {
-                shown.to_owned()
-            } else {
-                domain.to_owned()
-            },
-        ),
-    ])
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -160,35 +143,10 @@ fn record_step(
     Ok(())
 }
 
-/// An alert to a client of the transfer, about the client themselves (the
-/// service may change hands between planning and sending).
-fn client_alert(
-    kind: AlertKind,
-    client_id: u64,
-    dedupe_key: String,
-    details: BTreeMap<&'static str, String>,
-) -> PlannedAlert {
-    PlannedAlert {
-        kind,
-        client_id: Some(client_id),
-        subject: Subject::Client,
-        recipient: Recipient::Current,
-        dedupe_key,
-        coalesce: None,
-        details,
-    }
-}
-
 const STORED: &str = "SELECT id, event_seq, instance, service_id, service_name, service_domain,
             domain_id, owner_client_id, recipient_client_id, recipient_email, approval, status,
             requested_at_ms, expires_at_ms, move_attempts, last_error, subscriptions_cleared
        FROM transfers";
-
-fn time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|at| at.to_string())
-        .unwrap_or_default()
-}
 
 fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<StoredTransfer> {
     let expires_at_ms: i64 = row.get(13)?;
@@ -206,8 +164,8 @@ fn stored_from_row(row: &Row<'_>) -> rusqlite::Result<StoredTransfer> {
         recipient_email: row.get(9)?,
         approval: row.get(10)?,
         status: row.get(11)?,
-        requested_at: time(row.get(12)?),
-        expires_at: time(expires_at_ms),
+        requested_at: time_text(row.get(12)?),
+        expires_at: time_text(expires_at_ms),
         expires_at_ms,
         move_attempts: row.get(14)?,
         last_error: row.get(15)?,
@@ -346,7 +304,7 @@ pub fn take_step(tx: &Tx<'_>, step: &TransferStep) -> rusqlite::Result<bool> {
         now,
     )?;
     if let Some(alert) = *alert {
-        let details = names(&transfer.service_name, &transfer.service_domain);
+        let details = alert_names(&transfer.service_name, &transfer.service_domain);
         for (client, wanted) in [
             (transfer.owner_client_id, alert.to_owner),
             (transfer.recipient_client_id, alert.to_recipient),
@@ -414,7 +372,7 @@ pub fn steps(connection: &Connection, transfer_id: i64) -> rusqlite::Result<Vec<
             party: row.get(2)?,
             actor_client_id: row.get(3)?,
             actor_user_id: row.get(4)?,
-            at: time(row.get(5)?),
+            at: time_text(row.get(5)?),
             checks: checks
                 .and_then(|text| serde_json::from_str(&text).ok())
                 .unwrap_or_else(|| serde_json::json!([])),

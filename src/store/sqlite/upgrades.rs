@@ -4,8 +4,6 @@
 
 use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, Transaction, params};
 
-use std::collections::BTreeMap;
-
 use super::messages;
 use super::rows::RuleRows;
 use super::sql::{RecordColumns, list_rows, sql_integer};
@@ -15,7 +13,6 @@ use crate::store::Work;
 use crate::store::messages::Retry;
 use crate::store::upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
 
-use crate::domain::alerts::{AlertKind, PlannedAlert, Recipient, Subject};
 use crate::domain::ids::InstanceName;
 use crate::domain::plan::Plan;
 use crate::domain::upgrade_apply::{Application, Disposition, UpgradeStatus};
@@ -143,15 +140,7 @@ pub fn mark_applied(
     if changed == 0 {
         return Ok(false);
     }
-    let alert = PlannedAlert {
-        kind: AlertKind::UpgradeApplied,
-        client_id: Some(upgrade.client_id),
-        subject: Subject::Service(upgrade.service_id),
-        recipient: Recipient::Current,
-        dedupe_key: format!("upgrade_applied:{}", upgrade.upgrade_id),
-        coalesce: None,
-        details: BTreeMap::new(),
-    };
+    let alert = upgrade.applied_alert();
     messages::plan(tx, upgrade.event_seq, &upgrade.instance, &alert, now)
 }
 
