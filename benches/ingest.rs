@@ -73,6 +73,18 @@ struct Figures {
 }
 
 fn main() {
+    // For work on the PostgreSQL backend: its rows only.
+    if std::env::var("BENCH_POSTGRES_ONLY").is_ok()
+        && let Ok(server) = std::env::var("PUENTE_TEST_DATABASE_URL")
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("client runtime");
+        let secret: HookSecret = SECRET.parse().expect("secret");
+        runtime.block_on(postgres_rows(&server, &secret));
+        return;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
     let (port, retention, stop) = start_service(dir.path().join("bench.db"));
     let runtime = tokio::runtime::Builder::new_current_thread()

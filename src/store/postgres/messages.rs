@@ -15,13 +15,22 @@ use crate::store::messages::{
 };
 use crate::store::{Held, Work};
 
-const RECENT_IN_GROUP: &str = "SELECT EXISTS (SELECT 1 FROM messages
-                                WHERE instance = $1 AND coalesce_group = $2 AND planned_at_ms >= $3)";
+/// One alert, `skipped` when its coalescing group (`$10`) had one planned
+/// since `$14` (NULL: no window), in one statement: the check and the
+/// insert cannot be parted, so the ingest may send a batch's alerts at once
+/// (pipelined) and each still sees the ones before it.
 const INSERT: &str = "INSERT INTO messages (event_seq, instance, kind, client_id, subject_kind, subject_id,
                                            previous_phone, previous_country, dedupe_key, coalesce_group,
                                            status, reason, planned_at_ms, details)
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                      ON CONFLICT (instance, dedupe_key) DO NOTHING";
+                      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                             CASE WHEN recent THEN 'skipped' ELSE 'planned' END,
+                             CASE WHEN recent THEN $11 END, $12, $13
+                        FROM (SELECT $14::bigint IS NOT NULL AND EXISTS (
+                                  SELECT 1 FROM messages
+                                   WHERE instance = $2 AND coalesce_group = $10
+                                     AND planned_at_ms >= $14) AS recent) AS coalescing
+                      ON CONFLICT (instance, dedupe_key) DO NOTHING
+                      RETURNING status = 'planned'";
 
 /// Stores one alert planned by the event `event_seq`: `planned`, or
 /// `skipped` when its group already had an alert within the window; a key
@@ -43,7 +52,7 @@ pub async fn plan(
         .coalesce
         .as_ref()
         .map(|coalesce| coalesce.group.as_str());
-    let coalesced = match &alert.coalesce {
+    let since = match &alert.coalesce {
         Some(Coalesce {
             group,
             skip_within: Some(window),
@@ -53,28 +62,18 @@ pub async fn plan(
                 &[&instance, group],
             )
             .await?;
-            let since =
-                now_ms.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX));
-            let statement = tx.prepare_cached(RECENT_IN_GROUP).await?;
-            tx.query_one(&statement, &[&instance, group, &since])
-                .await?
-                .try_get::<_, bool>(0)?
+            Some(now_ms.saturating_sub(i64::try_from(window.as_millis()).unwrap_or(i64::MAX)))
         }
-        _ => false,
+        _ => None,
     };
     let (subject_kind, subject_id) = subject_columns(alert.subject);
     let (previous_phone, previous_country) = match &alert.recipient {
         Recipient::Current => (None, None),
         Recipient::Previous { phone, country } => (Some(phone.as_str()), Some(country.as_str())),
     };
-    let status = if coalesced {
-        MessageStatus::Skipped
-    } else {
-        MessageStatus::Planned
-    };
     let statement = tx.prepare_cached(INSERT).await?;
     let added = tx
-        .execute(
+        .query_opt(
             &statement,
             &[
                 &event_seq,
@@ -87,14 +86,17 @@ pub async fn plan(
                 &previous_country,
                 &alert.dedupe_key,
                 &group,
-                &status.as_str(),
-                &coalesced.then_some(COALESCED),
+                &COALESCED,
                 &now_ms,
                 &details_column(&alert.details),
+                &since,
             ],
         )
         .await?;
-    let planned = added == 1 && !coalesced;
+    let planned = match added {
+        Some(row) => row.try_get::<_, bool>(0)?,
+        None => false,
+    };
     if planned {
         tx.wake(Work::Alerts);
     }
@@ -138,18 +140,38 @@ pub async fn due(
     now: jiff::Timestamp,
     limit: u32,
 ) -> PgResult<Vec<(InstanceName, DueMessage)>> {
-    let rows = super::sql::claim(
+    // Two ranges of the `messages_due` index, each in its own order (new
+    // ones, then retries that came due): however many wait for a later
+    // retry, a pass reads at most two batches.
+    const COLUMNS: &str = "t.id, t.instance, t.kind, t.client_id, t.subject_kind, t.subject_id,
+         t.previous_phone, t.previous_country, t.attempts, t.details, t.lease_epoch";
+    let mut rows = super::sql::claim(
         &**tx,
         "messages",
-        "status = 'planned' AND (next_attempt_at_ms IS NULL OR next_attempt_at_ms <= $2)",
-        "id",
+        "status = 'planned' AND next_attempt_at_ms IS NULL",
+        "next_attempt_at_ms, id",
         Some(i64::from(limit)),
-        "t.id, t.instance, t.kind, t.client_id, t.subject_kind, t.subject_id, t.previous_phone,
-         t.previous_country, t.attempts, t.details, t.lease_epoch",
+        COLUMNS,
         owner,
-        &[&now.as_millisecond()],
+        &[],
     )
     .await?;
+    let left = i64::from(limit) - i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    if left > 0 {
+        rows.extend(
+            super::sql::claim(
+                &**tx,
+                "messages",
+                "status = 'planned' AND next_attempt_at_ms <= $2",
+                "next_attempt_at_ms, id",
+                Some(left),
+                COLUMNS,
+                owner,
+                &[&now.as_millisecond()],
+            )
+            .await?,
+        );
+    }
     let id = |value: Option<i64>| value.and_then(|id| u64::try_from(id).ok());
     let mut due = Vec::with_capacity(rows.len());
     for row in rows {

@@ -1,6 +1,7 @@
 //! The rows a stored event's plan adds, written in the event's own
 //! transaction: the alerts (`messages::plan`), then each rule's rows, one
-//! line per rule (SQLite's twin: `store/sqlite/plan.rs`).
+//! line per rule (SQLite's twin: `store/sqlite/plan.rs`). A batch's alerts
+//! go first, all at once; the rules' rows follow event by event.
 
 use super::sql::PgResult;
 use super::tx::Tx;
@@ -13,18 +14,32 @@ use crate::domain::plan::Plan;
 pub(super) const RECORD_TABLES: [&str; 3] =
     [upgrades::TABLE, cancellations::TABLE, transfers::TABLE];
 
-/// Stores what `plan` holds for the event `event_seq`; `tx` collects the
-/// workers the rows wake.
-pub(super) async fn record(
+/// Stores the alerts of a batch's new events, all sent at once: one
+/// statement each, so PostgreSQL runs them in order while the round trips
+/// overlap. Each new event is (its `seq`, its instance, its plan).
+pub(super) async fn record_alerts(
+    tx: &Tx<'_>,
+    events: &[(i64, &InstanceName, &Plan)],
+    now: jiff::Timestamp,
+) -> PgResult<()> {
+    let planned = events.iter().flat_map(|(seq, instance, plan)| {
+        plan.alerts
+            .iter()
+            .map(move |alert| messages::plan(tx, *seq, instance.as_str(), alert, now))
+    });
+    futures_util::future::try_join_all(planned).await?;
+    Ok(())
+}
+
+/// Stores the rules' rows `plan` holds for the event `event_seq`, after
+/// the alerts; `tx` collects the workers the rows wake.
+pub(super) async fn record_rules(
     tx: &Tx<'_>,
     event_seq: i64,
     instance: &InstanceName,
     plan: &Plan,
     now: jiff::Timestamp,
 ) -> PgResult<()> {
-    for alert in &plan.alerts {
-        messages::plan(tx, event_seq, instance.as_str(), alert, now).await?;
-    }
     for item in upgrades::planned(plan) {
         upgrades::record(tx, event_seq, instance, item, now).await?;
     }

@@ -13,6 +13,8 @@ use super::events;
 use super::plan;
 use super::sql::{PgError, PgResult};
 use super::tx::Tx;
+use crate::domain::ids::InstanceName;
+use crate::domain::plan::Plan;
 use crate::metrics::Metrics;
 use crate::store::model::{Inserted, NewEvent, StoreError};
 use crate::store::wake::Signals;
@@ -153,12 +155,19 @@ async fn write(
     } else {
         events::insert_batch(&tx, events, now).await?
     };
-    for (event, (outcome, seq)) in events.iter().zip(&outcomes) {
-        if let (Inserted::Accepted, Some(seq)) = (outcome, seq)
-            && !event.plan.is_empty()
-        {
-            plan::record(&tx, *seq, &event.instance, &event.plan, now).await?;
-        }
+    let planned: Vec<(i64, &InstanceName, &Plan)> = events
+        .iter()
+        .zip(&outcomes)
+        .filter_map(|(event, (outcome, seq))| match (outcome, seq) {
+            (Inserted::Accepted, Some(seq)) if !event.plan.is_empty() => {
+                Some((*seq, &event.instance, &event.plan))
+            }
+            _ => None,
+        })
+        .collect();
+    plan::record_alerts(&tx, &planned, now).await?;
+    for (seq, instance, plan) in &planned {
+        plan::record_rules(&tx, *seq, instance, plan, now).await?;
     }
     if probe {
         tx.execute(
