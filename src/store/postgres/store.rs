@@ -92,7 +92,7 @@ impl Postgres {
             .recv()
             .context("the PostgreSQL thread stopped during the first heartbeat")?
             .context("the first heartbeat failed")?;
-        let (ingest, _task) = Ingest::start(
+        let ingest = Ingest::start(
             io.handle(),
             pool.clone(),
             signals.clone(),
