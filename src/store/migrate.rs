@@ -105,7 +105,7 @@ pub fn copy(from: &Path, to: &str) -> anyhow::Result<Vec<Copied>> {
 }
 
 async fn copy_into(source: rusqlite::Connection, to: &str) -> anyhow::Result<Vec<Copied>> {
-    let (mut client, connection) = tokio_postgres::connect(to, tokio_postgres::NoTls)
+    let (mut client, connection) = tokio_postgres::connect(to, super::postgres::tls()?)
         .await
         .context("cannot connect to PostgreSQL")?;
     let driver = tokio::spawn(async move {

@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use futures_util::future::BoxFuture;
-use tokio_postgres::{NoTls, Socket};
+use tokio_postgres::Socket;
+use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Numbered migrations, applied in order at start-up under
 /// [`MIGRATION_LOCK`]; `puente_schema` records each one applied.
@@ -72,9 +74,32 @@ impl Drop for IoThread {
     }
 }
 
+/// A connection to PostgreSQL, over TLS when the server and the URL's
+/// `sslmode` say so.
+pub(super) type PgConnection =
+    tokio_postgres::Connection<Socket, <MakeRustlsConnect as MakeTlsConnect<Socket>>::Stream>;
+
+/// TLS for connections over TCP, checked against the system's root
+/// certificates. The URL's `sslmode` decides: `prefer` (PostgreSQL's
+/// default: TLS when the server offers it), `require`, or `disable`. A Unix
+/// socket never uses it.
+pub(crate) fn tls() -> anyhow::Result<MakeRustlsConnect> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("cannot set up TLS for PostgreSQL")?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(MakeRustlsConnect::new(config))
+}
+
 /// Opens each connection and drives it on the [`IoThread`].
 struct OnIoThread {
     handle: tokio::runtime::Handle,
+    tls: MakeRustlsConnect,
 }
 
 impl deadpool_postgres::Connect for OnIoThread {
@@ -86,9 +111,9 @@ impl deadpool_postgres::Connect for OnIoThread {
         Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
     > {
         let config = config.clone();
-        let handle = self.handle.clone();
+        let (handle, tls) = (self.handle.clone(), self.tls.clone());
         Box::pin(async move {
-            let (client, connection) = connect(&config).await?;
+            let (client, connection) = connect(&config, &tls).await?;
             let driver = handle.spawn(async move {
                 if let Err(error) = connection.await {
                     tracing::warn!(%error, "a PostgreSQL connection ended");
@@ -99,18 +124,12 @@ impl deadpool_postgres::Connect for OnIoThread {
     }
 }
 
-/// One connection, without TLS (see the README: a local socket, or a
-/// private network between puente and PostgreSQL).
+/// One connection (over TLS as [`tls`] says).
 pub(super) async fn connect(
     config: &tokio_postgres::Config,
-) -> Result<
-    (
-        tokio_postgres::Client,
-        tokio_postgres::Connection<Socket, tokio_postgres::tls::NoTlsStream>,
-    ),
-    tokio_postgres::Error,
-> {
-    config.connect(NoTls).await
+    tls: &MakeRustlsConnect,
+) -> Result<(tokio_postgres::Client, PgConnection), tokio_postgres::Error> {
+    config.connect(tls.clone()).await
 }
 
 /// The connection settings of a `postgres://` URL (several hosts and
@@ -137,11 +156,16 @@ pub(super) fn parse_url(
 }
 
 /// The pool of connections, each driven on `io`.
-pub(super) fn pool(config: tokio_postgres::Config, io: &IoThread) -> anyhow::Result<Pool> {
+pub(super) fn pool(
+    config: tokio_postgres::Config,
+    io: &IoThread,
+    tls: MakeRustlsConnect,
+) -> anyhow::Result<Pool> {
     let manager = Manager::from_connect(
         config,
         OnIoThread {
             handle: io.handle().clone(),
+            tls,
         },
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
@@ -202,4 +226,32 @@ pub(super) async fn migrate(pool: &Pool) -> anyhow::Result<()> {
     }
     transaction.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_set_up_and_the_url_keeps_its_sslmode_and_gets_a_lock_timeout() {
+        assert!(tls().is_ok());
+        let config = parse_url(
+            "postgres://puente:secret@db1.internal,db2.internal/puente?sslmode=require&target_session_attrs=read-write",
+            Duration::from_millis(750),
+        )
+        .expect("a URL");
+        assert_eq!(
+            config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        assert_eq!(config.get_hosts().len(), 2);
+        assert!(
+            config
+                .get_options()
+                .is_some_and(|options| options.contains("lock_timeout=750")),
+            "{:?}",
+            config.get_options()
+        );
+        assert!(parse_url("mysql://db/puente", Duration::from_secs(1)).is_err());
+    }
 }

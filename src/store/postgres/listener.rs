@@ -19,13 +19,17 @@ use crate::store::wake::{Signals, Wake, Work};
 const RECONNECT: Duration = Duration::from_secs(2);
 
 /// Listens until the task is aborted.
-pub(super) async fn listen(config: tokio_postgres::Config, signals: Signals) {
+pub(super) async fn listen(
+    config: tokio_postgres::Config,
+    tls: tokio_postgres_rustls::MakeRustlsConnect,
+    signals: Signals,
+) {
     let mut everything = Wake::default();
     for work in Work::ALL {
         everything.add(work);
     }
     loop {
-        match connection::connect(&config).await {
+        match connection::connect(&config, &tls).await {
             Ok((client, mut connection)) => {
                 let (heard, mut notifications) = tokio::sync::mpsc::unbounded_channel();
                 let driver = tokio::spawn(async move {

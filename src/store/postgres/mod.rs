@@ -29,4 +29,5 @@ mod upgrades;
 mod whatsapp;
 mod writer;
 
+pub(crate) use connection::tls;
 pub use store::Postgres;

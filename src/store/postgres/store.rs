@@ -65,7 +65,8 @@ impl Postgres {
     ) -> anyhow::Result<Self> {
         let config = connection::parse_url(url, lock_timeout)?;
         let io = IoThread::start()?;
-        let pool = connection::pool(config.clone(), &io)?;
+        let tls = connection::tls()?;
+        let pool = connection::pool(config.clone(), &io, tls.clone())?;
         let (done, migrated) = std::sync::mpsc::channel();
         let migrating = pool.clone();
         io.handle().spawn(async move {
@@ -99,7 +100,7 @@ impl Postgres {
             Arc::clone(&metrics),
         );
         io.handle()
-            .spawn(super::listener::listen(config, signals.clone()));
+            .spawn(super::listener::listen(config, tls, signals.clone()));
         io.handle().spawn(replicas::run(
             pool.clone(),
             Arc::clone(&me),
@@ -122,7 +123,7 @@ impl Postgres {
     pub fn migrate_schema(url: &str) -> anyhow::Result<()> {
         let config = connection::parse_url(url, std::time::Duration::from_secs(30))?;
         let io = IoThread::start()?;
-        let pool = connection::pool(config, &io)?;
+        let pool = connection::pool(config, &io, connection::tls()?)?;
         let (done, migrated) = std::sync::mpsc::channel();
         io.handle().spawn(async move {
             let _ = done.send(connection::migrate(&pool).await);
@@ -168,9 +169,15 @@ impl Store for Postgres {
     }
 
     async fn close(&self) -> Result<()> {
+        // Best effort: with the database away, the term and the leases
+        // simply lapse and the leader's sweep takes them back.
         let me = Arc::clone(&self.me);
-        self.change(move |tx| Box::pin(async move { replicas::stop(tx, &me).await }))
-            .await?;
+        if let Err(error) = self
+            .change(move |tx| Box::pin(async move { replicas::stop(tx, &me).await }))
+            .await
+        {
+            tracing::warn!(%error, "could not hand the leases back at stop; they will lapse");
+        }
         self.pool.close();
         let io = self
             .io
