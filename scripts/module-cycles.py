@@ -2,7 +2,8 @@
 """Import cycles between the modules of src/, at every level (one node per
 file module: crate::store, crate::store::model, ...). Exits 1 and prints
 each cycle, with the lines that make its arrows, when there is one.
-`make lint` runs it.
+`make lint` runs it. Cycles between top-level modules (crate::metrics and
+crate::store, each file of a module counted as the module) fail it too.
 
 Nodes: one per source file module (crate, crate::store, crate::store::model...).
 Edges: `use` trees (crate::, super::, self::, child-module-relative, aliases
@@ -340,11 +341,10 @@ for c in sorted(big, key=len, reverse=True):
             if len(ev) > 6:
                 print(f"      ... +{len(ev) - 6} more")
     print()
-if big:
-    sys.exit(1)
-
-# ---- top-level collapse (crate::X), for reference
-if os.environ.get("TOP"):
+# ---- top-level collapse (crate::X): metrics -> store::replicas and
+# store::postgres -> metrics is no cycle between files, but is one between
+# the two top-level modules, which the house rules forbid as well.
+if True:
     tg = defaultdict(set); tev = defaultdict(list)
     for (a, b), ev in edges.items():
         ta, tb = a[:2], b[:2]
@@ -365,6 +365,18 @@ if os.environ.get("TOP"):
             out.append(comp)
     for v in list(tg):
         if v not in idx: sc(v)
-    print("TOP-LEVEL SCCs >1:", [sorted(name(x) for x in comp) for comp in out if len(comp) > 1])
-    for (a, b) in sorted(tev):
-        print("  top", name(a), "->", name(b))
+    top = [sorted(name(x) for x in comp) for comp in out if len(comp) > 1]
+    print("top-level SCC(s) with >1 module:", top)
+    for comp in out:
+        if len(comp) > 1:
+            cs = set(comp)
+            for (a, b), ev in sorted(tev.items()):
+                if a in cs and b in cs:
+                    print(f"  {name(a)} -> {name(b)}")
+                    for path, ln, p in ev[:6]:
+                        print(f"      {path}:{ln}: {p}")
+    if os.environ.get("TOP"):
+        for (a, b) in sorted(tev):
+            print("  top", name(a), "->", name(b))
+if big or top:
+    sys.exit(1)

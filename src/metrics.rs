@@ -465,21 +465,20 @@ impl Metrics {
         }
     }
 
-    /// The replicas this one read at its last heartbeat: each live one's
-    /// heartbeat age, and which leads. Replaces the previous reading.
-    pub fn record_replicas(&self, replicas: &[crate::store::replicas::Replica]) {
+    /// The live replicas this one read at its last heartbeat, each as its
+    /// id, its heartbeat age in milliseconds and whether it leads. Replaces
+    /// the previous reading.
+    pub fn record_replicas<'a>(&self, live: impl IntoIterator<Item = (&'a str, u64, bool)>) {
         self.replica_heartbeat_age.clear();
         self.leader.clear();
-        for replica in replicas.iter().filter(|replica| replica.alive) {
+        for (id, heartbeat_age_ms, leader) in live {
             let labels = ReplicaLabels {
-                replica: replica.id.clone(),
+                replica: id.to_owned(),
             };
             self.replica_heartbeat_age
                 .get_or_create(&labels)
-                .set(i64::try_from(replica.heartbeat_age_ms / 1000).unwrap_or(i64::MAX));
-            self.leader
-                .get_or_create(&labels)
-                .set(i64::from(replica.leader));
+                .set(i64::try_from(heartbeat_age_ms / 1000).unwrap_or(i64::MAX));
+            self.leader.get_or_create(&labels).set(i64::from(leader));
         }
     }
 
@@ -509,6 +508,29 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_replica_reading_replaces_the_previous_one() {
+        let metrics = Metrics::new();
+        metrics.record_replicas([("alfa", 2_500, true), ("beta", 900, false)]);
+        let text = metrics.render();
+        for line in [
+            "puente_leader{replica=\"alfa\"} 1",
+            "puente_leader{replica=\"beta\"} 0",
+            "puente_replica_heartbeat_age_seconds{replica=\"alfa\"} 2",
+            "puente_replica_heartbeat_age_seconds{replica=\"beta\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        metrics.record_replicas([("beta", 4_000, true)]);
+        let text = metrics.render();
+        assert!(!text.contains("\"alfa\""), "{text}");
+        assert!(text.contains("puente_leader{replica=\"beta\"} 1"), "{text}");
+        assert!(
+            text.contains("puente_replica_heartbeat_age_seconds{replica=\"beta\"} 4"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_sample_holds_the_minute_since_the_previous_one() {

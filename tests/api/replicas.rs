@@ -49,7 +49,7 @@ async fn replicas_share_one_database_and_exactly_one_leads_until_it_stops() {
         return;
     }
     let app = spawn_app().await;
-    let (second, _metrics) = second_replica(&app);
+    let (second, metrics) = second_replica(&app);
     assert!(app.store.is_leader(), "the first replica to beat leads");
     assert!(!second.is_leader());
 
@@ -77,6 +77,7 @@ async fn replicas_share_one_database_and_exactly_one_leads_until_it_stops() {
     assert_eq!(ready["replicas"].as_array().map(Vec::len), Some(2));
 
     // A graceful stop hands the term back: the next heartbeat takes it.
+    let first = app.store.replica().to_owned();
     app.stop().await;
     second.heartbeat().await.expect("heartbeat");
     assert!(second.is_leader());
@@ -86,6 +87,19 @@ async fn replicas_share_one_database_and_exactly_one_leads_until_it_stops() {
         1,
         "the stopped replica is not alive: {seen:?}"
     );
+    // Its metrics, read at that heartbeat, name the new leader and only
+    // the replicas still alive.
+    let text = metrics.render();
+    let leads = format!("puente_leader{{replica=\"{}\"}} 1", second.replica());
+    assert!(text.contains(&leads), "{text}");
+    assert!(
+        text.contains(&format!(
+            "puente_replica_heartbeat_age_seconds{{replica=\"{}\"}}",
+            second.replica()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(&first), "{text}");
     second.close().await.expect("close");
 }
 

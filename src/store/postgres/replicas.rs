@@ -251,7 +251,19 @@ pub(super) async fn once(
     metrics.record_rescues("upgrade", rescued.upgrades);
     metrics.record_rescues("cancellation", rescued.cancellations);
     metrics.record_rescues("transfer", rescued.transfers);
-    metrics.record_replicas(&list(&client, me).await?);
+    let replicas = list(&client, me).await?;
+    metrics.record_replicas(
+        replicas
+            .iter()
+            .filter(|replica| replica.alive)
+            .map(|replica| {
+                (
+                    replica.id.as_str(),
+                    replica.heartbeat_age_ms,
+                    replica.leader,
+                )
+            }),
+    );
     Ok(())
 }
 
