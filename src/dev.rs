@@ -73,20 +73,76 @@ pub(crate) fn read_or_create(
             .with_context(|| format!("cannot create {}", folder.display()))?;
     }
     let text = make()?;
-    let mut file = OpenOptions::new()
+    // Written whole beside it, then linked into place: a process (or test)
+    // starting at the same moment either wins the link or reads the
+    // winner's complete file, never a missing or half-written one.
+    let staged = path.with_file_name(format!(
+        ".{}.{}",
+        path.file_name()
+            .map_or_else(|| "file".into(), |name| name.to_string_lossy().into_owned()),
+        ulid::Ulid::generate()
+    ));
+    let written = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    writeln!(file, "{text}").with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(text)
+        .open(&staged)
+        .and_then(|mut file| writeln!(file, "{text}"))
+        .with_context(|| format!("cannot write {}", staged.display()))
+        .and_then(|()| match fs::hard_link(&staged, path) {
+            Ok(()) => Ok(text),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                fs::read_to_string(path)
+                    .map(|text| text.trim().to_owned())
+                    .with_context(|| format!("cannot read {}", path.display()))
+            }
+            Err(error) => Err(error).with_context(|| format!("cannot create {}", path.display())),
+        });
+    let _ = fs::remove_file(&staged);
+    written
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt as _;
+
+    #[test]
+    fn starts_racing_for_one_file_all_read_the_one_that_was_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("data").join("dashboard.key");
+        for _ in 0..20 {
+            let _ = fs::remove_file(&path);
+            let barrier = std::sync::Barrier::new(8);
+            let texts: Vec<String> = std::thread::scope(|scope| {
+                let racers: Vec<_> = (0..8)
+                    .map(|racer| {
+                        let (path, barrier) = (&path, &barrier);
+                        scope.spawn(move || {
+                            barrier.wait();
+                            read_or_create(path, || Ok(format!("key-{racer}")))
+                                .expect("every racer gets the key")
+                        })
+                    })
+                    .collect();
+                racers
+                    .into_iter()
+                    .map(|racer| racer.join().expect("racer"))
+                    .collect()
+            });
+            let stored = fs::read_to_string(&path).expect("stored");
+            assert!(
+                texts.iter().all(|text| *text == stored.trim()),
+                "{texts:?} against {stored:?}"
+            );
+            assert!(stored.starts_with("key-"), "{stored:?}");
+        }
+        let left: Vec<_> = fs::read_dir(path.parent().expect("folder"))
+            .expect("list")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        assert_eq!(left, ["dashboard.key"], "no staged file is left behind");
+    }
 
     #[test]
     fn dev_files_are_created_once_private_and_reused() {
