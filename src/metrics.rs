@@ -56,6 +56,17 @@ struct ReplicaLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkLabels {
+    worker: &'static str,
+    instance: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WorkerLabels {
+    worker: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RescueLabels {
     kind: &'static str,
 }
@@ -87,6 +98,11 @@ pub struct Metrics {
     replica_heartbeat_age: Family<ReplicaLabels, Gauge>,
     leader: Family<ReplicaLabels, Gauge>,
     rescues: Family<RescueLabels, Counter>,
+    ready: Gauge,
+    work_backlog: Family<WorkLabels, Gauge>,
+    work_oldest_due: Family<WorkLabels, Gauge>,
+    dead_letters: Family<InstanceLabels, Gauge>,
+    pass_failures: Family<WorkerLabels, Counter>,
     /// Commit times since the last [`Metrics::sample`], for the dashboard.
     commit_window: CommitWindow,
     /// The dashboard's charts: one sample a minute, the last hour.
@@ -289,7 +305,46 @@ impl Metrics {
              cancellation, transfer (handed back for any replica to carry out)",
             rescues.clone(),
         );
+        let ready = Gauge::default();
+        registry.register(
+            "ready",
+            "1 when this replica's store committed a probe write at the last scrape, as /readyz \
+             asks; 0 when it did not",
+            ready.clone(),
+        );
+        let work_backlog = Family::<WorkLabels, Gauge>::default();
+        registry.register(
+            "work_backlog",
+            "Records a worker (outbox, upgrades, cancellations, transfers) must act on now, by \
+             instance, read at each scrape; waiting on a client or staff is not due",
+            work_backlog.clone(),
+        );
+        let work_oldest_due = Family::<WorkLabels, Gauge>::default();
+        registry.register(
+            "work_oldest_due_seconds",
+            "How long the oldest record a worker must act on has been due, by instance, read at \
+             each scrape (absent when nothing is due)",
+            work_oldest_due.clone(),
+        );
+        let dead_letters = Family::<InstanceLabels, Gauge>::default();
+        registry.register(
+            "dead_letters",
+            "WhatsApp alerts that used up their tries and wait for an operator's retry, by \
+             instance, read at each scrape",
+            dead_letters.clone(),
+        );
+        let pass_failures = Family::<WorkerLabels, Counter>::default();
+        registry.register(
+            "worker_pass_failures",
+            "Worker passes that failed (the worker rests a minute and tries again), by worker",
+            pass_failures.clone(),
+        );
         Arc::new(Self {
+            ready,
+            work_backlog,
+            work_oldest_due,
+            dead_letters,
+            pass_failures,
             replica_heartbeat_age,
             leader,
             rescues,
@@ -491,6 +546,54 @@ impl Metrics {
         }
     }
 
+    /// Whether the store took this scrape's probe write.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.set(i64::from(ready));
+    }
+
+    /// The due work read at a scrape, each as its worker, instance, count
+    /// and the seconds the oldest has been due. Replaces the previous
+    /// reading, so an instance with nothing due leaves the families.
+    pub fn record_due_work<'a>(
+        &self,
+        due: impl IntoIterator<Item = (&'static str, &'a str, u64, u64)>,
+    ) {
+        self.work_backlog.clear();
+        self.work_oldest_due.clear();
+        for (worker, instance, count, oldest_due_s) in due {
+            let labels = WorkLabels {
+                worker,
+                instance: instance.to_owned(),
+            };
+            self.work_backlog
+                .get_or_create(&labels)
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+            self.work_oldest_due
+                .get_or_create(&labels)
+                .set(i64::try_from(oldest_due_s).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// The dead letters read at a scrape, by instance; replaces the
+    /// previous reading.
+    pub fn record_dead_letters<'a>(&self, dead: impl IntoIterator<Item = (&'a str, u64)>) {
+        self.dead_letters.clear();
+        for (instance, count) in dead {
+            self.dead_letters
+                .get_or_create(&InstanceLabels {
+                    instance: instance.to_owned(),
+                })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// A pass of `worker` failed.
+    pub fn record_pass_failure(&self, worker: &'static str) {
+        self.pass_failures
+            .get_or_create(&WorkerLabels { worker })
+            .inc();
+    }
+
     pub fn record_unknown_sender_statuses(&self, count: usize) {
         self.unknown_sender_statuses
             .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
@@ -528,6 +631,35 @@ mod tests {
         assert!(text.contains("puente_leader{replica=\"beta\"} 1"), "{text}");
         assert!(
             text.contains("puente_replica_heartbeat_age_seconds{replica=\"beta\"} 4"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_reading_of_due_work_and_dead_letters_replaces_the_previous_one() {
+        let metrics = Metrics::new();
+        metrics.set_ready(true);
+        metrics.record_due_work([("outbox", "alfa", 3, 40), ("upgrades", "beta", 1, 7)]);
+        metrics.record_dead_letters([("alfa", 2)]);
+        let text = metrics.render();
+        for line in [
+            "puente_ready 1",
+            "puente_work_backlog{worker=\"outbox\",instance=\"alfa\"} 3",
+            "puente_work_oldest_due_seconds{worker=\"outbox\",instance=\"alfa\"} 40",
+            "puente_work_backlog{worker=\"upgrades\",instance=\"beta\"} 1",
+            "puente_dead_letters{instance=\"alfa\"} 2",
+        ] {
+            assert!(text.lines().any(|got| got == line), "{line} in {text}");
+        }
+        metrics.set_ready(false);
+        metrics.record_due_work([("outbox", "alfa", 1, 0)]);
+        metrics.record_dead_letters([]);
+        let text = metrics.render();
+        assert!(text.lines().any(|got| got == "puente_ready 0"), "{text}");
+        assert!(!text.contains("worker=\"upgrades\""), "{text}");
+        assert!(!text.contains("puente_dead_letters{"), "{text}");
+        assert!(
+            text.contains("puente_work_backlog{worker=\"outbox\",instance=\"alfa\"} 1"),
             "{text}"
         );
     }

@@ -72,13 +72,16 @@ impl Workers {
     }
 
     /// Runs each in its loop ([`workers::run`]) until aborted.
-    fn spawn(&self) -> Vec<tokio::task::JoinHandle<()>> {
+    fn spawn(&self, metrics: &Arc<Metrics>) -> Vec<tokio::task::JoinHandle<()>> {
         vec![
-            tokio::spawn(workers::run(self.outbox.clone())),
-            tokio::spawn(workers::run(self.upgrades.clone())),
-            tokio::spawn(workers::run(self.cancellations.clone())),
-            tokio::spawn(workers::run(self.transfers.clone())),
-            tokio::spawn(workers::run(self.retention.clone())),
+            tokio::spawn(workers::run(self.outbox.clone(), Arc::clone(metrics))),
+            tokio::spawn(workers::run(self.upgrades.clone(), Arc::clone(metrics))),
+            tokio::spawn(workers::run(
+                self.cancellations.clone(),
+                Arc::clone(metrics),
+            )),
+            tokio::spawn(workers::run(self.transfers.clone(), Arc::clone(metrics))),
+            tokio::spawn(workers::run(self.retention.clone(), Arc::clone(metrics))),
         ]
     }
 }
@@ -196,7 +199,7 @@ impl Application {
     /// Serves until stopped, then commits what the store still holds.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let workers = if self.run_workers {
-            self.workers.spawn()
+            self.workers.spawn(&self.metrics)
         } else {
             Vec::new()
         };

@@ -32,8 +32,37 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     })))
 }
 
-/// `GET /metrics`: Prometheus text format.
+/// `GET /metrics`: Prometheus text format. Each scrape first asks the
+/// store what alerts need at this moment: a probe write (`puente_ready`),
+/// each worker's due work and the dead letters. A store that cannot answer
+/// leaves the last reading and says so in the log; the scrape still
+/// answers, with `puente_ready` 0.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let ready = state.store.probe().await;
+    if let Err(error) = &ready {
+        tracing::warn!(%error, "readiness probe failed at a scrape");
+    }
+    state.metrics.set_ready(ready.is_ok());
+    let now = jiff::Timestamp::now();
+    match state.store.gauges(now).await {
+        Ok(gauges) => {
+            state.metrics.record_due_work(gauges.due.iter().map(|due| {
+                (
+                    due.worker.as_str(),
+                    due.instance.as_str(),
+                    due.count,
+                    due.oldest_due_seconds(now),
+                )
+            }));
+            state.metrics.record_dead_letters(
+                gauges
+                    .dead_letters
+                    .iter()
+                    .map(|(instance, count)| (instance.as_str(), *count)),
+            );
+        }
+        Err(error) => tracing::warn!(%error, "the work gauges could not be read at a scrape"),
+    }
     HttpResponse::Ok()
         .content_type(metrics::CONTENT_TYPE)
         .body(state.metrics.render())

@@ -342,6 +342,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The overview's figures, of one instance or all.
     async fn overview(&self, instance: Option<InstanceName>) -> Result<Counts>;
+
+    /// What alerts read at each scrape: each worker's due work and the
+    /// dead letters, by instance, at `now`.
+    async fn gauges(&self, now: jiff::Timestamp) -> Result<dashboard::Gauges>;
     /// Records `token` as spent until `expires` (Unix seconds); false when
     /// it already was.
     async fn spend_credential(&self, token: String, expires: i64, now: i64) -> Result<bool>;

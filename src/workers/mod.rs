@@ -17,6 +17,9 @@ pub mod upgrades;
 use std::future::Future;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::metrics::Metrics;
 use crate::store::{FloodWatch, GIVE_WAY, Store, Work};
 
 /// How long a worker rests when nothing wakes it, and after a failed pass.
@@ -127,8 +130,24 @@ pub trait Worker: Send + Sync + 'static {
     }
 }
 
+/// Runs one pass of `worker` and says how long to rest before the next
+/// when nothing wakes it (`Duration::ZERO`: go on at once). A failed pass
+/// is logged, counted in `puente_worker_pass_failures_total` and rests
+/// [`IDLE_PASS`].
+pub async fn step<W: Worker>(worker: &W, metrics: &Metrics) -> Duration {
+    match worker.pass().await {
+        Ok(Pass { more: true, .. }) => Duration::ZERO,
+        Ok(pass) => pass.rest,
+        Err(error) => {
+            tracing::error!(worker = W::NAME, error = %format!("{error:#}"), "worker pass failed");
+            metrics.record_pass_failure(W::NAME);
+            IDLE_PASS
+        }
+    }
+}
+
 /// Runs `worker` until the task is aborted.
-pub async fn run<W: Worker>(worker: W) {
+pub async fn run<W: Worker>(worker: W, metrics: Arc<Metrics>) {
     if let Err(error) = worker.start().await {
         tracing::error!(worker = W::NAME, error = %format!("{error:#}"), "worker start failed");
     }
@@ -140,14 +159,7 @@ pub async fn run<W: Worker>(worker: W) {
             tokio::time::sleep(GIVE_WAY).await;
             continue;
         }
-        let rest = match worker.pass().await {
-            Ok(Pass { more: true, .. }) => continue,
-            Ok(pass) => pass.rest,
-            Err(error) => {
-                tracing::error!(worker = W::NAME, error = %format!("{error:#}"), "worker pass failed");
-                IDLE_PASS
-            }
-        };
+        let rest = step(&worker, &metrics).await;
         if rest.is_zero() {
             continue;
         }
@@ -155,5 +167,61 @@ pub async fn run<W: Worker>(worker: W) {
             () = worker.woken() => {}
             () = tokio::time::sleep(rest) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker whose passes give what it was told.
+    struct Scripted(fn() -> anyhow::Result<Pass>);
+
+    impl Worker for Scripted {
+        const NAME: &'static str = "scripted";
+        const WORK: Option<Work> = None;
+
+        fn store(&self) -> &dyn Store {
+            unreachable!("a step never asks for the store")
+        }
+
+        async fn pass(&self) -> anyhow::Result<Pass> {
+            (self.0)()
+        }
+    }
+
+    fn failures(metrics: &Metrics) -> Option<String> {
+        metrics
+            .render()
+            .lines()
+            .find(|line| line.starts_with("puente_worker_pass_failures_total{"))
+            .map(str::to_owned)
+    }
+
+    #[tokio::test]
+    async fn a_failed_pass_is_counted_and_rests_a_minute() {
+        let metrics = Metrics::new();
+        let failing = Scripted(|| Err(anyhow::anyhow!("WHMCS unreachable")));
+        assert_eq!(step(&failing, &metrics).await, IDLE_PASS);
+        assert_eq!(step(&failing, &metrics).await, IDLE_PASS);
+        assert_eq!(
+            failures(&metrics).as_deref(),
+            Some("puente_worker_pass_failures_total{worker=\"scripted\"} 2")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pass_at_its_limit_goes_on_at_once_and_a_done_one_rests_as_asked() {
+        let metrics = Metrics::new();
+        let more = Scripted(|| Ok(Pass::done(true)));
+        assert_eq!(step(&more, &metrics).await, Duration::ZERO);
+        let done = Scripted(|| {
+            Ok(Pass {
+                more: false,
+                rest: Duration::from_secs(7),
+            })
+        });
+        assert_eq!(step(&done, &metrics).await, Duration::from_secs(7));
+        assert_eq!(failures(&metrics), None, "nothing failed");
     }
 }

@@ -9,7 +9,7 @@ use super::sql::{AnyStatus, PgResult};
 use super::tx::Tx;
 use crate::domain::ids::InstanceName;
 use crate::domain::transfer::Status as TransferStatus;
-use crate::store::dashboard::Counts;
+use crate::store::dashboard::{Counts, DueWork, Gauges, WorkerKind, count};
 
 /// Records `token` as spent until `expires` (Unix seconds); false when it
 /// already was. Forgets whatever expired by `now` on the way.
@@ -91,4 +91,77 @@ pub async fn counts(
         unconfirmed_cancellations: row.try_get(2)?,
         open_transfers: row.try_get(3)?,
     })
+}
+
+/// Alerts planned and past their next try (`$1`: now, Unix milliseconds).
+const OUTBOX_DUE: &str =
+    "SELECT instance, count(*), min(coalesce(next_attempt_at_ms, planned_at_ms))
+       FROM messages
+      WHERE status = 'planned' AND coalesce(next_attempt_at_ms, planned_at_ms) <= $1
+      GROUP BY instance";
+
+/// Upgrades planned or interrupted.
+const UPGRADES_DUE: &str = "SELECT instance, count(*), min(planned_at_ms)
+       FROM upgrade_applications
+      WHERE status = 'planned' OR status = 'applying'
+      GROUP BY instance";
+
+/// Cancellations requested, being carried out, or scheduled for a day
+/// that has ended (`$1`: today's UTC date).
+const CANCELLATIONS_DUE: &str = "SELECT instance, count(*),
+            min(CASE WHEN status = 'scheduled'
+                     THEN (extract(epoch FROM effective_date::date + 1) * 1000)::bigint
+                     ELSE requested_at_ms END)
+       FROM cancellations
+      WHERE subject_kind = 'service'
+        AND (status = 'requested' OR status = 'terminating'
+             OR (status = 'scheduled' AND effective_date < $1))
+      GROUP BY instance";
+
+/// Transfers to move, and unanswered ones past their expiry (`$1`: now).
+const TRANSFERS_DUE: &str = "SELECT instance, count(*),
+            min(CASE WHEN status = 'requested' OR (status = 'accepted' AND approval = 'staff')
+                     THEN expires_at_ms ELSE updated_at_ms END)
+       FROM transfers
+      WHERE (status = 'accepted' AND approval = 'none') OR status = 'approved'
+            OR status = 'moving'
+            OR ((status = 'requested' OR (status = 'accepted' AND approval = 'staff'))
+                AND expires_at_ms <= $1)
+      GROUP BY instance";
+
+/// What alerts read at each scrape: due work and dead letters.
+pub async fn gauges(client: &impl GenericClient, now_ms: i64, today: &str) -> PgResult<Gauges> {
+    let mut gauges = Gauges::default();
+    let due: [(
+        WorkerKind,
+        &str,
+        &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ); 4] = [
+        (WorkerKind::Outbox, OUTBOX_DUE, &[&now_ms]),
+        (WorkerKind::Upgrades, UPGRADES_DUE, &[]),
+        (WorkerKind::Cancellations, CANCELLATIONS_DUE, &[&today]),
+        (WorkerKind::Transfers, TRANSFERS_DUE, &[&now_ms]),
+    ];
+    for (worker, sql, params) in due {
+        let statement = client.prepare_cached(sql).await?;
+        for row in client.query(&statement, params).await? {
+            gauges.due.push(DueWork {
+                worker,
+                instance: row.try_get(0)?,
+                count: count(row.try_get(1)?),
+                oldest_due_ms: row.try_get(2)?,
+            });
+        }
+    }
+    let statement = client
+        .prepare_cached(
+            "SELECT instance, count(*) FROM messages WHERE status = 'dead' GROUP BY instance",
+        )
+        .await?;
+    for row in client.query(&statement, &[]).await? {
+        gauges
+            .dead_letters
+            .insert(row.try_get(0)?, count(row.try_get(1)?));
+    }
+    Ok(gauges)
 }

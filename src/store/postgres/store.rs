@@ -23,7 +23,7 @@ use crate::domain::cancel::{OpenInvoice, Pending, Target};
 use crate::domain::ids::{EventId, InstanceName};
 use crate::metrics::Metrics;
 use crate::store::cancellations::{OpenCancellation, StoredCancellation};
-use crate::store::dashboard::Counts;
+use crate::store::dashboard::{Counts, Gauges};
 use crate::store::diagnostics::{NewReport, StoredReport};
 use crate::store::events::{EventQuery, StoredEvent};
 use crate::store::messages::{Attempt, DueMessage, MessageQuery, Retry, Settled, StoredMessage};
@@ -701,6 +701,14 @@ impl Store for Postgres {
     async fn overview(&self, instance: Option<InstanceName>) -> Result<Counts> {
         let client = self.reader().await?;
         dashboard::counts(&client, instance.as_ref())
+            .await
+            .map_err(PgError::read)
+    }
+
+    async fn gauges(&self, now: jiff::Timestamp) -> Result<Gauges> {
+        let today = jiff::tz::TimeZone::UTC.to_datetime(now).date().to_string();
+        let client = self.reader().await?;
+        dashboard::gauges(&client, now.as_millisecond(), &today)
             .await
             .map_err(PgError::read)
     }

@@ -20,7 +20,7 @@ use crate::domain::cancel::{OpenInvoice, Pending, Target};
 use crate::domain::ids::{EventId, InstanceName};
 use crate::metrics::Metrics;
 use crate::store::cancellations::{OpenCancellation, StoredCancellation};
-use crate::store::dashboard::Counts;
+use crate::store::dashboard::{Counts, Gauges};
 use crate::store::diagnostics::{NewReport, StoredReport};
 use crate::store::events::{EventQuery, StoredEvent};
 use crate::store::messages::{Attempt, DueMessage, MessageQuery, Retry, Settled, StoredMessage};
@@ -477,6 +477,12 @@ impl Store for Sqlite {
 
     async fn overview(&self, instance: Option<InstanceName>) -> Result<Counts> {
         self.read(move |c| dashboard::counts(c, instance.as_ref()))
+            .await
+    }
+
+    async fn gauges(&self, now: jiff::Timestamp) -> Result<Gauges> {
+        let today = jiff::tz::TimeZone::UTC.to_datetime(now).date().to_string();
+        self.read(move |c| dashboard::gauges(c, now.as_millisecond(), &today))
             .await
     }
 
