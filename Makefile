@@ -1,7 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench crash-test failover-test fuzz mutants deps php-lint php-test php-floor
+.PHONY: run test lint bench crash-test failover-test fuzz mutants deps php-lint php-test php-floor dist dist-check
 
 PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
@@ -10,14 +10,29 @@ PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 run:
 	$(CARGO) run --release --bin puente -- serve --dev
 
-## Install what the tests need (idempotent), lint, then run every test:
-## Rust (unit, integration, the PHP addon end to end) and PHPUnit. The
-## integration suite runs twice: on SQLite, then on a private PostgreSQL
-## (scripts/with-postgres.sh; a server that cannot start fails the run).
-test: deps lint
+## Install what the tests need (idempotent), lint, check the addon's zip,
+## then run every test: Rust (unit, integration, the PHP addon end to end)
+## and PHPUnit. The integration suite runs twice: on SQLite, then on a
+## private PostgreSQL (scripts/with-postgres.sh; a server that cannot start
+## fails the run).
+test: deps lint dist-check
 	$(CARGO) test
 	PUENTE_TEST_BACKEND=postgres ./scripts/with-postgres.sh $(CARGO) test --test api
 	$(MAKE) --no-print-directory php-test
+
+## The addon as the zip an administrator uploads and unzips in the WHMCS
+## root: dist/puente-whmcs-addon-<version>.zip (modules/addons/puente/ at
+## its root, the version from Cargo.toml) and dist/SHA256SUMS. The same
+## sources give the same bytes (times from SOURCE_DATE_EPOCH, else the last
+## commit).
+dist:
+	python3 scripts/dist.py --out dist
+
+## Build the zip twice, the second time from a copy with other file times,
+## modes and order, and check the two are byte-identical and hold the addon
+## only (under modules/addons/puente/, whmcs.json and its logo, no tests).
+dist-check:
+	python3 scripts/dist.py --check
 
 ## The addon's PHPUnit tests: once without WHMCS's database (file spool),
 ## once with a Capsule over SQLite (the "capsule" group); then its PHP floor

@@ -23,5 +23,6 @@ mod signature;
 mod support;
 mod transfers;
 mod upgrades;
+mod version;
 mod whatsapp_webhook;
 mod whmcs;

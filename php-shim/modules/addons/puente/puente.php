@@ -62,7 +62,8 @@ function puente_deactivate()
 }
 
 /**
- * Runs after a new version of the files is installed.
+ * Runs after a new version of the files is installed: the schema steps
+ * newer than the previous version, `$vars['version']`.
  *
  * @param array<string, mixed> $vars
  */
@@ -71,10 +72,13 @@ function puente_upgrade($vars)
     if (puente_requirements_problem() !== null) {
         return;
     }
+    $vars = is_array($vars) ? $vars : array();
     try {
-        \WHMCS\Module\Addon\Puente\Addon::upgrade(is_array($vars) ? $vars : array());
+        \WHMCS\Module\Addon\Puente\Addon::upgrade($vars);
     } catch (\Throwable $e) {
-        \WHMCS\Module\Addon\Puente\Whmcs::log('upgrade', $vars, get_class($e) . ': ' . $e->getMessage());
+        // Only the version: whatever else WHMCS passes may hold the settings, the secret among them.
+        $version = isset($vars['version']) && is_scalar($vars['version']) ? (string) $vars['version'] : null;
+        \WHMCS\Module\Addon\Puente\Whmcs::log('upgrade', array('version' => $version), get_class($e) . ': ' . $e->getMessage());
     }
 }
 

@@ -95,15 +95,17 @@ final class Addon
     }
 
     /**
-     * Runs once after the files of a new version are in place.
+     * Runs once after the files of a new version are in place: the schema
+     * steps newer than the version WHMCS had (Schema::upgrade).
      *
      * @param array<string, mixed> $vars `version` is the previous version
      */
     public static function upgrade(array $vars): void
     {
-        // Every version so far has the same tables; create any that is missing.
-        Schema::create();
+        $previous = is_scalar($vars['version'] ?? null) ? (string) $vars['version'] : null;
+        $ran = Schema::upgrade($previous);
         Settings::forget();
+        Whmcs::log('upgrade', ['version' => $previous], 'schema steps run: ' . ($ran === [] ? 'none' : implode(', ', $ran)));
     }
 
     /**
