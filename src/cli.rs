@@ -68,6 +68,26 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Copy the SQLite database into a new file while the service runs
+    /// (SQLite's online backup: the database as of one commit). On
+    /// PostgreSQL, use its own tools (pg_dump, base backups).
+    Backup {
+        /// The new file.
+        file: PathBuf,
+        /// The database; otherwise `PUENTE_DATABASE` (or `database` in the
+        /// `PUENTE_CONFIG` file), as `serve` reads it.
+        #[arg(long)]
+        database: Option<PathBuf>,
+    },
+    /// Put a backup back as the database. Refused while the service runs
+    /// on it; the service migrates an older backup when it starts.
+    Restore {
+        /// A file `puente backup` made.
+        file: PathBuf,
+        /// The database to replace; otherwise as `serve` reads it.
+        #[arg(long)]
+        database: Option<PathBuf>,
+    },
     /// WhatsApp alert templates.
     Templates {
         #[command(subcommand)]
@@ -133,6 +153,8 @@ impl Cli {
             } => export_templates(file),
             Command::Quote => quote(),
             Command::MigrateStore { from, to } => migrate_store(&from, &to),
+            Command::Backup { file, database } => backup(&file, database),
+            Command::Restore { file, database } => restore(&file, database),
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -165,6 +187,63 @@ fn migrate_store(from: &std::path::Path, to: &str) -> Result<(), Failure> {
         );
     }
     println!("every row of {} is in PostgreSQL", from.display());
+    Ok(())
+}
+
+/// The SQLite file `serve` would use, unless `given`; refused when the
+/// store is PostgreSQL.
+fn sqlite_database(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(path) = given {
+        return Ok(path);
+    }
+    let sources = Config::sources(|var| std::env::var(var).ok())?;
+    if sources.get("database_url").is_some() {
+        return Err(Failure::input(
+            "the store is PostgreSQL (PUENTE_DATABASE_URL): back it up and restore it with \
+             PostgreSQL's own tools (pg_dump, pg_restore, base backups)",
+        ));
+    }
+    Ok(sources.get("database").map_or_else(
+        || PathBuf::from(crate::config::DEFAULT_DATABASE),
+        |value| PathBuf::from(&value.text),
+    ))
+}
+
+fn backup_failure(error: crate::store::sqlite::backup::Error) -> Failure {
+    use crate::store::sqlite::backup::Error;
+    match error {
+        Error::Refused(refused) => Failure::input(refused.to_string()),
+        Error::Failed(error) => Failure::runtime(&error),
+    }
+}
+
+fn backup(file: &std::path::Path, database: Option<PathBuf>) -> Result<(), Failure> {
+    let database = sqlite_database(database)?;
+    let contents = crate::store::sqlite::backup::backup(&database, file).map_err(backup_failure)?;
+    println!(
+        "backed up {} to {}: {} events, {} messages, schema {}, {} bytes",
+        database.display(),
+        file.display(),
+        contents.events,
+        contents.messages,
+        contents.schema,
+        contents.bytes
+    );
+    Ok(())
+}
+
+fn restore(file: &std::path::Path, database: Option<PathBuf>) -> Result<(), Failure> {
+    let database = sqlite_database(database)?;
+    let contents =
+        crate::store::sqlite::backup::restore(file, &database).map_err(backup_failure)?;
+    println!(
+        "restored {} into {}: {} events, {} messages, schema {}",
+        file.display(),
+        database.display(),
+        contents.events,
+        contents.messages,
+        contents.schema
+    );
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 mod admin;
 mod alerts;
+mod backup;
 mod cancellations;
 mod cli;
 mod dashboard;

@@ -38,6 +38,17 @@ pub(super) fn migrations() -> Migrations<'static> {
     ])
 }
 
+/// The schema version (`user_version`) this binary migrates to.
+pub(super) fn latest_schema() -> i64 {
+    // Counting needs a connection: a fresh one has every migration pending.
+    // Should even that fail, a newer schema is still refused by the
+    // migrations when the service opens the database.
+    Connection::open_in_memory()
+        .ok()
+        .and_then(|fresh| migrations().pending_migrations(&fresh).ok())
+        .map_or(i64::MAX, i64::from)
+}
+
 /// Each CHECK of migrations 0001, 0002 and 0005 written as an IN list, and
 /// the same rule with OR, as the table definitions store them.
 const IN_LIST_CHECKS: &[(&str, &str, &str)] = &[
@@ -218,8 +229,55 @@ impl Database {
         wal.sync_all().with_context(context)
     }
 
+    /// Takes the lock a running service holds on this database (see
+    /// [`ServiceLock`]); `None` when another process (or another store in
+    /// this one) holds it.
+    pub fn try_lock(&self) -> anyhow::Result<Option<ServiceLock>> {
+        ServiceLock::try_take(&self.path)
+    }
+
     /// A read-only connection for queries (admin API).
     pub fn reader(&self) -> anyhow::Result<Connection> {
         self.connect(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    }
+}
+
+/// The lock the service holds on its database while it runs: an advisory
+/// `flock` on `<database>.lock`, released when the writer stops or the
+/// process dies (even by SIGKILL). `puente restore` refuses while it is
+/// held, and a second service on the same file refuses to start, where it
+/// would otherwise carry out the same work twice. SQLite's own locks are
+/// on the database file itself; a separate file keeps this one from
+/// interfering with them (closing any descriptor of the database would
+/// drop the process's POSIX locks on it).
+#[derive(Debug)]
+pub struct ServiceLock {
+    _file: std::fs::File,
+}
+
+impl ServiceLock {
+    /// The lock file of `database`.
+    pub fn path_of(database: &Path) -> PathBuf {
+        let mut path = OsString::from(database.as_os_str());
+        path.push(".lock");
+        PathBuf::from(path)
+    }
+
+    /// Takes the lock of `database`; `None` when it is held.
+    pub fn try_take(database: &Path) -> anyhow::Result<Option<Self>> {
+        let path = Self::path_of(database);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Self { _file: file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(error)) => {
+                Err(error).with_context(|| format!("cannot lock {}", path.display()))
+            }
+        }
     }
 }

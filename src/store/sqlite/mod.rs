@@ -1,6 +1,7 @@
 //! The SQLite backend: one writer thread with group commit, short-lived
 //! readers, every statement in SQLite's dialect.
 
+pub mod backup;
 mod cancellations;
 mod dashboard;
 mod database;
@@ -19,7 +20,7 @@ mod upgrades;
 mod whatsapp;
 mod writer;
 
-pub use database::Database;
+pub use database::{Database, ServiceLock};
 pub use store::Sqlite;
 pub use tx::Tx;
 pub use writer::{Writer, WriterThread};
@@ -34,6 +35,26 @@ mod tests {
     use super::sql::AnyStatus;
     use super::*;
     use crate::domain::ids::InstanceName;
+
+    #[test]
+    fn one_writer_at_a_time_holds_the_database_and_lets_go_when_it_stops() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database =
+            Database::open(&dir.path().join("l.db"), Duration::from_secs(1)).expect("open");
+        let metrics = crate::metrics::Metrics::new();
+        let first = WriterThread::start(&database, std::sync::Arc::clone(&metrics)).expect("start");
+        let refused = WriterThread::start(&database, std::sync::Arc::clone(&metrics))
+            .err()
+            .expect("a second writer is refused");
+        assert!(
+            format!("{refused:#}").contains("another puente is running"),
+            "{refused:#}"
+        );
+        assert!(database.try_lock().expect("lock file").is_none());
+        first.stop();
+        let second = WriterThread::start(&database, metrics).expect("free again");
+        second.stop();
+    }
 
     /// A constraint written `col IN (a, b, c)` makes SQLite build a
     /// temporary index on every insert; no table may have one.

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::database::Database;
+use super::database::{Database, ServiceLock};
 use super::delivery::{self, Reply};
 use super::events;
 use super::plan::PlanRows;
@@ -147,12 +147,22 @@ pub struct WriterThread {
 }
 
 impl WriterThread {
+    /// Starts the writer, which holds the database's [`ServiceLock`] until
+    /// it stops; refused when another service holds it.
     pub fn start(database: &Database, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
+        let lock = database.try_lock()?.with_context(|| {
+            format!(
+                "another puente is running on {} (it holds {}); stop it first",
+                database.path().display(),
+                ServiceLock::path_of(database.path()).display()
+            )
+        })?;
         let connection = database.writer_connection()?;
         let last_received =
             events::last_received_at(&connection).context("cannot read the newest event's time")?;
         let signals = Signals::default();
         let mut state = State {
+            _lock: lock,
             signals: signals.clone(),
             connection,
             metrics,
@@ -184,6 +194,8 @@ impl WriterThread {
 
 /// What the writer thread owns.
 struct State {
+    /// Released when the thread ends.
+    _lock: ServiceLock,
     connection: Connection,
     metrics: Arc<Metrics>,
     /// Receive time of the newest stored event: receive times never go
