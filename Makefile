@@ -22,12 +22,14 @@ test: deps lint
 	$(MAKE) --no-print-directory rules-test
 
 ## The alerting rules (contrib/prometheus/): promtool checks their syntax
-## and runs their unit tests (each alert firing and not firing); then the
+## and runs their unit tests (each alert firing and not firing), and each
+## alert's runbook_url must lead to its section of docs/RUNBOOK.md; then the
 ## Grafana dashboard's queries are checked as PromQL by promtool, and the
 ## script that lists the metrics both read runs its self-test.
 rules-test:
 	promtool check rules contrib/prometheus/puente.rules.yml
 	promtool test rules contrib/prometheus/tests/*.yml
+	python3 scripts/runbook-links.py
 	python3 scripts/dashboard-metrics.py --self-test
 	@queries=$$(mktemp --suffix=.yml) && trap 'rm -f "$$queries"' EXIT && \
 	python3 scripts/dashboard-metrics.py --dashboard-rules > "$$queries" && \
