@@ -1,7 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench crash-test failover-test fuzz mutants deps php-lint php-test php-floor dist dist-check
+.PHONY: run test lint bench crash-test failover-test fuzz mutants deps php-lint php-test php-floor dist dist-check rules-test
 
 PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
@@ -11,14 +11,30 @@ run:
 	$(CARGO) run --release --bin puente -- serve --dev
 
 ## Install what the tests need (idempotent), lint, check the addon's zip,
-## then run every test: Rust (unit, integration, the PHP addon end to end)
-## and PHPUnit. The integration suite runs twice: on SQLite, then on a
-## private PostgreSQL (scripts/with-postgres.sh; a server that cannot start
-## fails the run).
+## then run every test: Rust (unit, integration, the PHP addon end to end),
+## PHPUnit and the Prometheus rules' unit tests. The integration suite runs
+## twice: on SQLite, then on a private PostgreSQL (scripts/with-postgres.sh;
+## a server that cannot start fails the run).
 test: deps lint dist-check
 	$(CARGO) test
 	PUENTE_TEST_BACKEND=postgres ./scripts/with-postgres.sh $(CARGO) test --test api
 	$(MAKE) --no-print-directory php-test
+	$(MAKE) --no-print-directory rules-test
+
+## The alerting rules (contrib/prometheus/): promtool checks their syntax
+## and runs their unit tests (each alert firing and not firing), and each
+## alert's runbook_url must lead to its section of docs/RUNBOOK.md; then the
+## Grafana dashboard's queries are checked as PromQL by promtool, and the
+## script that lists the metrics both read runs its self-test.
+rules-test:
+	promtool check rules contrib/prometheus/puente.rules.yml
+	promtool test rules contrib/prometheus/tests/*.yml
+	python3 scripts/runbook-links.py
+	python3 scripts/dashboard-metrics.py --self-test
+	@queries=$$(mktemp --suffix=.yml) && trap 'rm -f "$$queries"' EXIT && \
+	python3 scripts/dashboard-metrics.py --dashboard-rules > "$$queries" && \
+	promtool check rules "$$queries" >/dev/null && \
+	echo "contrib/grafana/puente.json: every query is valid PromQL"
 
 ## The addon as the zip an administrator uploads and unzips in the WHMCS
 ## root: dist/puente-whmcs-addon-<version>.zip (modules/addons/puente/ at

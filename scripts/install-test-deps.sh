@@ -13,6 +13,12 @@
 # npm registry) on Node.js 20, kept in php-shim/tests/floor/node_modules.
 # postgresql (Debian 12's is 15) gives the store's tests a private server
 # of their own (scripts/with-postgres.sh); no system cluster is used.
+# prometheus is installed for its promtool only (`make rules-test` checks
+# and unit-tests contrib/prometheus/puente.rules.yml), without its
+# recommended node exporter; nothing uses its daemon. On a machine booted
+# with systemd, installing it (as postgresql) starts a Prometheus on port
+# 9090: harmless on a CI runner; elsewhere `systemctl disable --now
+# prometheus` stops it, and promtool still works.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,6 +49,12 @@ for component in rustfmt clippy; do
         rustup component add "$component"
     fi
 done
+
+if ! command -v promtool >/dev/null 2>&1; then
+    echo "installing Debian's prometheus (for promtool)"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+fi
 
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "installing Node.js and npm (the PHP floor test)"
