@@ -158,7 +158,7 @@ def self_test():
         ("sum(puente:whatsapp_messages:increase30m) > 0", set()),
         ("label_replace(puente_leader, \"x\", 'puente_y', \"\", \"\")", {"puente_leader"}),
         ("xpuente_a + puente_b_total", {"puente_b_total"}),
-        ("label_values(puente_events_total{job=~\"$job\"}, exported_instance)", {"puente_events_total"}),
+        ("label_values(puente_events_total{job=~\"$job\"}, whmcs_instance)", {"puente_events_total"}),
     ]
     failures = 0
     for expr, expected in cases:
@@ -209,7 +209,7 @@ def self_test():
         print(f"json_queries gave {sorted(got)}, expected {sorted(expected)}")
     for query, expected in [
         ("rate(puente_a_total[$__rate_interval])", "rate(puente_a_total[5m])"),
-        ('label_values(puente_b{job=~"$job"}, exported_instance)', 'puente_b{job=~"$job"}'),
+        ('label_values(puente_b{job=~"$job"}, whmcs_instance)', 'puente_b{job=~"$job"}'),
         ("label_values(puente_c, job)", "puente_c"),
         ("sum(increase(puente_d[1h]))", "sum(increase(puente_d[1h]))"),
     ]:

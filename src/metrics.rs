@@ -1,8 +1,16 @@
 //! Prometheus metrics: what operators graph and alert on.
 //!
 //! Labels are bounded: routes are matched patterns, reasons are error codes,
-//! instances are configured names (or the names of authenticated events;
-//! empty when a refused request named none that is configured).
+//! `whmcs_instance` holds configured instance names (or the names of
+//! authenticated events; empty when a refused request named none that is
+//! configured). It is not called `instance`: Prometheus gives that label to
+//! every scrape target (the replica's host:port) and would rename ours.
+//!
+//! Every series whose outcomes are known is created at 0 when the service
+//! starts ([`Metrics::start_series`]): `increase()` needs two samples, so
+//! a counter that appears at 1 hides its first increment, and an alert on
+//! the first dead letter or failed cancellation after a start would never
+//! fire.
 
 // Measurements (seconds, ratios) are floats, as Prometheus takes them;
 // no money or rule goes through here.
@@ -21,6 +29,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::domain::ids::InstanceName;
+use crate::domain::status::TransferStatus;
 
 /// `Content-Type` of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = prometheus_text::CONTENT_TYPE;
@@ -36,18 +45,18 @@ struct RequestLabels {
 struct EventLabels {
     outcome: &'static str,
     reason: &'static str,
-    instance: String,
+    whmcs_instance: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
-    instance: String,
+    whmcs_instance: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct InstanceLabels {
-    instance: String,
+    whmcs_instance: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -58,7 +67,7 @@ struct ReplicaLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WorkLabels {
     worker: &'static str,
-    instance: String,
+    whmcs_instance: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -70,6 +79,64 @@ struct WorkerLabels {
 struct RescueLabels {
     kind: &'static str,
 }
+
+/// Outcomes of `puente_whatsapp_messages_total` (`store::messages::Outcome`).
+const MESSAGE_OUTCOMES: &[&str] = &[
+    "sent",
+    "skipped",
+    "retried",
+    "deferred",
+    "dead",
+    "uncertain",
+];
+
+/// Outcomes of `puente_upgrades_total`: quotes by where the paid amount came
+/// from, then the worker's.
+const UPGRADE_OUTCOMES: &[&str] = &[
+    "paid_invoices",
+    "paid_upgrade_restart",
+    "paid_recurring_amount_fallback",
+    "paid_free_account",
+    "applied",
+    "apply_failed",
+    "manual_ticket",
+];
+
+/// Outcomes of `puente_cancellations_total`.
+const CANCELLATION_OUTCOMES: &[&str] = &[
+    "requested",
+    "renewal_disabled",
+    "scheduled",
+    "terminated",
+    "terminated_by_whmcs",
+    "failed",
+    "held",
+    "withdrawn",
+];
+
+/// Kinds of `puente_lease_rescues_total`.
+const RESCUE_KINDS: &[&str] = &[
+    "message_uncertain",
+    "message",
+    "upgrade",
+    "cancellation",
+    "transfer",
+];
+
+/// Workers of `puente_worker_pass_failures_total`.
+const WORKERS: &[&str] = &[
+    "outbox",
+    "upgrades",
+    "cancellations",
+    "transfers",
+    "retention",
+];
+
+/// Workers whose due work is read at each scrape (`store::dashboard`).
+const DUE_WORKERS: &[&str] = &["outbox", "upgrades", "cancellations", "transfers"];
+
+/// Tables of `puente_retention_deleted_total` (`store::retention::Purged`).
+const RETENTION_TABLES: &[&str] = &["events", "messages", "message_attempts"];
 
 /// What happened to one event offered to `/v1/hooks`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +176,8 @@ pub struct Metrics {
     history: Mutex<History>,
     /// The last outcome of each instance's connections.
     links: Mutex<BTreeMap<(String, Link), LinkStatus>>,
+    /// The configured instances, whose gauges read 0 rather than vanish.
+    instances: Mutex<Vec<String>>,
 }
 
 /// Commit times since the last sample, in microseconds.
@@ -205,7 +274,7 @@ impl LinkHealth {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct TableLabels {
     table: &'static str,
-    instance: String,
+    whmcs_instance: String,
 }
 
 impl Metrics {
@@ -323,7 +392,7 @@ impl Metrics {
         registry.register(
             "work_oldest_due_seconds",
             "How long the oldest record a worker must act on has been due, by instance, read at \
-             each scrape (absent when nothing is due)",
+             each scrape (0 when nothing is due)",
             work_oldest_due.clone(),
         );
         let dead_letters = Family::<InstanceLabels, Gauge>::default();
@@ -363,7 +432,63 @@ impl Metrics {
             commit_window: CommitWindow::default(),
             history: Mutex::new(History::default()),
             links: Mutex::new(BTreeMap::new()),
+            instances: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Creates at 0 every series of `instances` whose outcomes are known,
+    /// and every worker's; gauges of these instances read 0 from then on
+    /// when nothing is due or dead.
+    pub fn start_series(&self, instances: &[String]) {
+        *self
+            .instances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = instances.to_vec();
+        for instance in instances {
+            let at_zero = |family: &Family<OutcomeLabels, Counter>, outcomes: &[&'static str]| {
+                for &outcome in outcomes {
+                    drop(family.get_or_create(&OutcomeLabels {
+                        outcome,
+                        whmcs_instance: instance.clone(),
+                    }));
+                }
+            };
+            at_zero(&self.messages, MESSAGE_OUTCOMES);
+            at_zero(&self.upgrades, UPGRADE_OUTCOMES);
+            at_zero(&self.cancellations, CANCELLATION_OUTCOMES);
+            at_zero(&self.transfers, TransferStatus::NAMES);
+            for outcome in ["accepted", "duplicate"] {
+                drop(self.events.get_or_create(&EventLabels {
+                    outcome,
+                    reason: "",
+                    whmcs_instance: instance.clone(),
+                }));
+            }
+            drop(self.sending_paused.get_or_create(&InstanceLabels {
+                whmcs_instance: instance.clone(),
+            }));
+            for &table in RETENTION_TABLES {
+                drop(self.retention.get_or_create(&TableLabels {
+                    table,
+                    whmcs_instance: instance.clone(),
+                }));
+            }
+        }
+        for &worker in WORKERS {
+            drop(self.pass_failures.get_or_create(&WorkerLabels { worker }));
+        }
+        for &kind in RESCUE_KINDS {
+            drop(self.rescues.get_or_create(&RescueLabels { kind }));
+        }
+        self.record_due_work([]);
+        self.record_dead_letters([]);
+    }
+
+    fn known_instances(&self) -> Vec<String> {
+        self.instances
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn record_request(&self, route: &str, method: &str, status: u16) {
@@ -388,7 +513,7 @@ impl Metrics {
             .get_or_create(&EventLabels {
                 outcome,
                 reason,
-                instance: instance.map_or_else(String::new, |name| name.as_str().to_owned()),
+                whmcs_instance: instance.map_or_else(String::new, |name| name.as_str().to_owned()),
             })
             .inc();
     }
@@ -410,7 +535,7 @@ impl Metrics {
             .get_or_create(&EventLabels {
                 outcome: "accepted",
                 reason: "",
-                instance: instance.to_owned(),
+                whmcs_instance: instance.to_owned(),
             })
             .get()
     }
@@ -465,35 +590,49 @@ impl Metrics {
             .clone()
     }
 
-    fn outcome(family: &Family<OutcomeLabels, Counter>, outcome: &'static str, instance: &str) {
+    fn outcome(
+        family: &Family<OutcomeLabels, Counter>,
+        known: &[&str],
+        outcome: &'static str,
+        instance: &str,
+    ) {
+        debug_assert!(
+            known.contains(&outcome),
+            "{outcome} is missing from its family's list of outcomes"
+        );
         family
             .get_or_create(&OutcomeLabels {
                 outcome,
-                instance: instance.to_owned(),
+                whmcs_instance: instance.to_owned(),
             })
             .inc();
     }
 
     pub fn record_message(&self, outcome: &'static str, instance: &InstanceName) {
-        Self::outcome(&self.messages, outcome, instance.as_str());
+        Self::outcome(&self.messages, MESSAGE_OUTCOMES, outcome, instance.as_str());
     }
 
     pub fn record_upgrade(&self, outcome: &'static str, instance: &str) {
-        Self::outcome(&self.upgrades, outcome, instance);
+        Self::outcome(&self.upgrades, UPGRADE_OUTCOMES, outcome, instance);
     }
 
     pub fn record_cancellation(&self, outcome: &'static str, instance: &str) {
-        Self::outcome(&self.cancellations, outcome, instance);
+        Self::outcome(
+            &self.cancellations,
+            CANCELLATION_OUTCOMES,
+            outcome,
+            instance,
+        );
     }
 
     pub fn record_transfer(&self, outcome: &'static str, instance: &str) {
-        Self::outcome(&self.transfers, outcome, instance);
+        Self::outcome(&self.transfers, TransferStatus::NAMES, outcome, instance);
     }
 
     pub fn set_sending_paused(&self, instance: &InstanceName, paused: bool) {
         self.sending_paused
             .get_or_create(&InstanceLabels {
-                instance: instance.as_str().to_owned(),
+                whmcs_instance: instance.as_str().to_owned(),
             })
             .set(i64::from(paused));
     }
@@ -502,7 +641,7 @@ impl Metrics {
     pub fn sending_paused(&self, instance: &InstanceName) -> bool {
         self.sending_paused
             .get_or_create(&InstanceLabels {
-                instance: instance.as_str().to_owned(),
+                whmcs_instance: instance.as_str().to_owned(),
             })
             .get()
             == 1
@@ -510,11 +649,15 @@ impl Metrics {
 
     /// Rows retention deleted from one table.
     pub fn record_purged(&self, instance: &str, table: &'static str, count: usize) {
+        debug_assert!(
+            RETENTION_TABLES.contains(&table),
+            "{table} is not a kept table"
+        );
         if count > 0 {
             self.retention
                 .get_or_create(&TableLabels {
                     table,
-                    instance: instance.to_owned(),
+                    whmcs_instance: instance.to_owned(),
                 })
                 .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
         }
@@ -539,6 +682,7 @@ impl Metrics {
 
     /// Rows of a dead replica taken back, by kind.
     pub fn record_rescues(&self, kind: &'static str, count: u64) {
+        debug_assert!(RESCUE_KINDS.contains(&kind), "{kind} is not a known rescue");
         if count > 0 {
             self.rescues
                 .get_or_create(&RescueLabels { kind })
@@ -560,10 +704,20 @@ impl Metrics {
     ) {
         self.work_backlog.clear();
         self.work_oldest_due.clear();
+        for instance in self.known_instances() {
+            for &worker in DUE_WORKERS {
+                let labels = WorkLabels {
+                    worker,
+                    whmcs_instance: instance.clone(),
+                };
+                drop(self.work_backlog.get_or_create(&labels));
+                drop(self.work_oldest_due.get_or_create(&labels));
+            }
+        }
         for (worker, instance, count, oldest_due_s) in due {
             let labels = WorkLabels {
                 worker,
-                instance: instance.to_owned(),
+                whmcs_instance: instance.to_owned(),
             };
             self.work_backlog
                 .get_or_create(&labels)
@@ -578,10 +732,15 @@ impl Metrics {
     /// previous reading.
     pub fn record_dead_letters<'a>(&self, dead: impl IntoIterator<Item = (&'a str, u64)>) {
         self.dead_letters.clear();
+        for instance in self.known_instances() {
+            drop(self.dead_letters.get_or_create(&InstanceLabels {
+                whmcs_instance: instance,
+            }));
+        }
         for (instance, count) in dead {
             self.dead_letters
                 .get_or_create(&InstanceLabels {
-                    instance: instance.to_owned(),
+                    whmcs_instance: instance.to_owned(),
                 })
                 .set(i64::try_from(count).unwrap_or(i64::MAX));
         }
@@ -589,6 +748,7 @@ impl Metrics {
 
     /// A pass of `worker` failed.
     pub fn record_pass_failure(&self, worker: &'static str) {
+        debug_assert!(WORKERS.contains(&worker), "{worker} is not a known worker");
         self.pass_failures
             .get_or_create(&WorkerLabels { worker })
             .inc();
@@ -644,10 +804,10 @@ mod tests {
         let text = metrics.render();
         for line in [
             "puente_ready 1",
-            "puente_work_backlog{worker=\"outbox\",instance=\"alfa\"} 3",
-            "puente_work_oldest_due_seconds{worker=\"outbox\",instance=\"alfa\"} 40",
-            "puente_work_backlog{worker=\"upgrades\",instance=\"beta\"} 1",
-            "puente_dead_letters{instance=\"alfa\"} 2",
+            "puente_work_backlog{worker=\"outbox\",whmcs_instance=\"alfa\"} 3",
+            "puente_work_oldest_due_seconds{worker=\"outbox\",whmcs_instance=\"alfa\"} 40",
+            "puente_work_backlog{worker=\"upgrades\",whmcs_instance=\"beta\"} 1",
+            "puente_dead_letters{whmcs_instance=\"alfa\"} 2",
         ] {
             assert!(text.lines().any(|got| got == line), "{line} in {text}");
         }
@@ -659,7 +819,7 @@ mod tests {
         assert!(!text.contains("worker=\"upgrades\""), "{text}");
         assert!(!text.contains("puente_dead_letters{"), "{text}");
         assert!(
-            text.contains("puente_work_backlog{worker=\"outbox\",instance=\"alfa\"} 1"),
+            text.contains("puente_work_backlog{worker=\"outbox\",whmcs_instance=\"alfa\"} 1"),
             "{text}"
         );
     }

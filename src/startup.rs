@@ -113,6 +113,13 @@ impl Application {
         extra_routes: impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
     ) -> anyhow::Result<Self> {
         let metrics = Metrics::new();
+        metrics.start_series(
+            &config
+                .instances
+                .keys()
+                .map(|name| name.as_str().to_owned())
+                .collect::<Vec<_>>(),
+        );
         let store = backends::open(&config, Arc::clone(&metrics))?;
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen on {} (PUENTE_LISTEN)", config.listen))?;

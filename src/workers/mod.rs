@@ -178,7 +178,8 @@ mod tests {
     struct Scripted(fn() -> anyhow::Result<Pass>);
 
     impl Worker for Scripted {
-        const NAME: &'static str = "scripted";
+        // A real worker's name: the metrics know only those.
+        const NAME: &'static str = "outbox";
         const WORK: Option<Work> = None;
 
         fn store(&self) -> &dyn Store {
@@ -206,7 +207,7 @@ mod tests {
         assert_eq!(step(&failing, &metrics).await, IDLE_PASS);
         assert_eq!(
             failures(&metrics).as_deref(),
-            Some("puente_worker_pass_failures_total{worker=\"scripted\"} 2")
+            Some("puente_worker_pass_failures_total{worker=\"outbox\"} 2")
         );
     }
 

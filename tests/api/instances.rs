@@ -329,13 +329,13 @@ async fn each_installs_alert_goes_out_from_its_own_number_with_its_own_brand() {
 
     let metrics = installs.app.metrics().await;
     for instance in ["alfa", "beta"] {
-        let labels = format!("outcome=\"sent\",instance=\"{instance}\"");
+        let labels = format!("outcome=\"sent\",whmcs_instance=\"{instance}\"");
         assert_eq!(
             counter(&metrics, "puente_whatsapp_messages_total", &labels),
             1.0,
             "{metrics}"
         );
-        let labels = format!("outcome=\"accepted\",reason=\"\",instance=\"{instance}\"");
+        let labels = format!("outcome=\"accepted\",reason=\"\",whmcs_instance=\"{instance}\"");
         assert_eq!(counter(&metrics, "puente_events_total", &labels), 1.0);
     }
     installs.app.stop().await;
@@ -698,7 +698,7 @@ async fn a_pause_after_meta_refuses_one_numbers_token_leaves_the_other_sending()
         counter(
             &metrics,
             "puente_whatsapp_sending_paused",
-            &format!("instance=\"{instance}\""),
+            &format!("whmcs_instance=\"{instance}\""),
         )
     };
     assert_eq!((paused("alfa"), paused("beta")), (1.0, 0.0), "{metrics}");

@@ -122,7 +122,7 @@ async fn each_instance_keeps_events_for_its_own_days_and_what_rules_need_stays()
         counter(
             &metrics,
             "puente_retention_deleted_total",
-            "table=\"events\",instance=\"alfa\""
+            "table=\"events\",whmcs_instance=\"alfa\""
         ),
         2.0,
         "{metrics}"

@@ -48,9 +48,12 @@ pub struct Sqlite {
 impl Sqlite {
     /// Opens (and migrates) the database and starts its writer thread.
     pub fn open(database: Database, metrics: Arc<Metrics>) -> anyhow::Result<Self> {
-        let thread = WriterThread::start(&database, metrics)?;
+        let thread = WriterThread::start(&database, Arc::clone(&metrics))?;
+        let replica = format!("sqlite-{}", ulid::Ulid::generate());
+        // The one replica, and the leader as long as it runs.
+        metrics.record_replicas([(replica.as_str(), 0, true)]);
         Ok(Self {
-            replica: format!("sqlite-{}", ulid::Ulid::generate()),
+            replica,
             started: jiff::Timestamp::now(),
             database,
             writer: thread.writer(),
