@@ -276,6 +276,8 @@ pub(super) async fn run(pool: Pool, me: Arc<Me>, signals: Signals, metrics: Arc<
         if let Err(error) = once(&pool, &me, &signals, &metrics).await {
             // The term runs out by itself (`Me::leads`) if no beat renews it.
             tracing::warn!(%error, "heartbeat failed");
+            // Its last reading of the replicas is no longer known to hold.
+            metrics.record_replicas([]);
         }
     }
 }
