@@ -1,7 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench crash-test failover-test fuzz mutants deps php-lint php-test php-floor
+.PHONY: run test lint bench crash-test failover-test fuzz mutants deps php-lint php-test php-floor deb
 
 PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
@@ -74,6 +74,12 @@ fuzz:
 mutants:
 	@command -v cargo-mutants >/dev/null || $(CARGO) install --locked cargo-mutants
 	$(CARGO) mutants --output target/mutants
+
+## The Debian package in target/debian/ (cargo-deb, installed if missing;
+## Cargo.toml's [package.metadata.deb] and packaging/debian/), checked by
+## lintian (no error or warning) and systemd-analyze verify and security.
+deb:
+	CARGO=$(CARGO) ./scripts/deb.sh
 
 deps:
 	./scripts/install-test-deps.sh
