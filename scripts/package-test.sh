@@ -348,6 +348,7 @@ stop_service() { # stops and checks the service exited cleanly
         in_root systemctl stop puente.service
         [ "$(in_root systemctl show -p Result --value puente.service)" = success ]
     else
+        [ -n "$service_pid" ] || return 1
         kill -TERM "$service_pid"
         local status=0
         wait "$service_pid" || status=$?
@@ -454,7 +455,7 @@ if [ "$mode" = systemd ]; then
     if [ "$state" = failed ] && [ "$(in_root systemctl is-active puente.service)" = failed ] &&
        [ "$(in_root systemctl show -p NRestarts --value puente.service)" = "$restarts" ] &&
        service_journal 40 | grep -q 'Start request repeated too quickly'; then
-        pass "unconfigured: gives up after $restarts restarts (start limit), stays failed"
+        pass "unconfigured: gives up at the start limit (NRestarts=$restarts), stays failed"
     else
         fail "unconfigured: gives up after a few restarts" "ActiveState=$state NRestarts=$restarts" "$(service_journal 8)"
     fi
