@@ -1,7 +1,7 @@
 # The two commands of the README are `make run` and `make test`.
 CARGO ?= cargo
 
-.PHONY: run test lint bench crash-test failover-test fuzz mutants deps php-lint php-test php-floor dist dist-check rules-test
+.PHONY: run test lint bench crash-test failover-test fuzz mutants deps php-lint php-test php-floor dist dist-check rules-test deb package-test
 
 PHPUNIT = phpunit -c php-shim/tests/phpunit.xml
 
@@ -105,6 +105,19 @@ fuzz:
 mutants:
 	@command -v cargo-mutants >/dev/null || $(CARGO) install --locked cargo-mutants
 	$(CARGO) mutants --output target/mutants
+
+## The Debian package in target/debian/ (cargo-deb, installed if missing;
+## Cargo.toml's [package.metadata.deb] and packaging/debian/), checked by
+## lintian (no error or warning) and systemd-analyze verify and security.
+deb:
+	CARGO=$(CARGO) ./scripts/deb.sh
+
+## Install the package into a clean Debian 12 root (debootstrap, cached in
+## target/package-test/), boot it under systemd-nspawn (else a chroot), and
+## check the user, the files, the unit, /readyz, an upgrade, remove and purge.
+## Needs root; not part of `make test`.
+package-test: deb
+	./scripts/package-test.sh
 
 deps:
 	./scripts/install-test-deps.sh
