@@ -32,7 +32,10 @@ PREFIX = "modules/addons/puente/"
 # What an addon file may be; anything else in the folder stops the build
 # rather than being shipped, or left out, without anyone deciding.
 SHIPPED = {".php", ".tpl", ".json", ".png"}
-REQUIRED = ["puente.php", "hooks.php", "action.php", "requirements.php", "whmcs.json"]
+REQUIRED = ["puente.php", "hooks.php", "action.php", "requirements.php", "whmcs.json", "LICENSE"]
+# Files from outside the addon's folder that ship beside it: the licence
+# whose notice every copy must carry.
+BESIDE = {"LICENSE": ROOT / "LICENSE"}
 MODE = 0o100644
 ZIP_EPOCH = 315532800  # 1980-01-01, the earliest time a zip can hold
 
@@ -100,13 +103,15 @@ def build(out: Path, source: Path = ADDON) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     target = out / zip_name()
     partial = out / (target.name + ".partial")
+    files = {relative: source / relative for relative in addon_files(source)}
+    files.update(BESIDE)
     with zipfile.ZipFile(partial, "w") as archive:
-        for relative in addon_files(source):
+        for relative in sorted(files):
             entry = zipfile.ZipInfo(PREFIX + relative, date_time=stamp)
             entry.compress_type = zipfile.ZIP_DEFLATED
             entry.create_system = 3  # Unix, so that the mode below is read
             entry.external_attr = MODE << 16
-            archive.writestr(entry, (source / relative).read_bytes(), compresslevel=9)
+            archive.writestr(entry, files[relative].read_bytes(), compresslevel=9)
     partial.replace(target)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()
     (out / "SHA256SUMS").write_text(f"{digest}  {target.name}\n")

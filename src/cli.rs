@@ -408,9 +408,14 @@ fn send(
         .enable_all()
         .build()
         .map_err(|error| Failure::runtime(&error.into()))?;
+    // `Client::new` panics where the TLS roots cannot be loaded (a system
+    // without CA certificates); this says so instead.
+    let client = reqwest::Client::builder().build().map_err(|error| {
+        Failure::runtime(&anyhow::anyhow!("cannot make an HTTP client: {error}"))
+    })?;
     let (status, answer) = runtime
         .block_on(async {
-            let mut request = reqwest::Client::new()
+            let mut request = client
                 .post(&endpoint)
                 .header("content-type", "application/json")
                 .header(signature::HEADER_ID, id.as_str())
