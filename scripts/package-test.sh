@@ -515,6 +515,42 @@ else
     fail "a signed hook is accepted and stored" "$out"
 fi
 
+# --- backups: made while it runs, restored after a loss ----------------------
+
+backup_events() { # backup_events FILE: the events count `puente backup FILE` reports
+    in_root /usr/bin/puente backup --database /var/lib/puente/puente.db "$1" 2>&1 |
+        sed -n 's/^backed up .*: \([0-9]*\) events,.*/\1/p' || true
+}
+got=$(backup_events /root/backup-running.db)
+if [ "$got" = 1 ]; then
+    pass "puente backup while the service runs: 1 event"
+else
+    fail "puente backup while the service runs" "got: ${got:-nothing}"
+fi
+out=$(in_root /usr/bin/puente restore --database /var/lib/puente/puente.db \
+    /root/backup-running.db 2>&1) && code=0 || code=$?
+if [ "$code" = 2 ] && grep -q 'stop it first' <<<"$out"; then
+    pass "puente restore refuses while the service runs (exit 2)"
+else
+    fail "puente restore refuses while the service runs" "exit $code: $out"
+fi
+stop_service || fail "stop the service before the restore" "$(service_journal)"
+# The database is lost; root restores the backup into the empty folder.
+in_root sh -c 'rm -f /var/lib/puente/puente.db*'
+if out=$(in_root /usr/bin/puente restore --database /var/lib/puente/puente.db \
+        /root/backup-running.db 2>&1) &&
+   [ "$(in_root stat -c '%U:%G' /var/lib/puente/puente.db 2>&1)" = puente:puente ]; then
+    pass "root restores into the emptied folder; the files are puente's"
+else
+    fail "root restores into the emptied folder" "$out" "$(ls -la "$root/var/lib/puente" 2>&1)"
+fi
+if start_service && body=$(wait_ready) &&
+   [ "$(backup_events /root/backup-restored.db)" = 1 ]; then
+    pass "the service starts on the restored database; the event is back"
+else
+    fail "the service starts on the restored database" "${body:-}" "$(service_journal)"
+fi
+
 if [ "$mode" = systemd ]; then
     if poweroff_container && boot_container && body=$(wait_ready); then
         pass "after a reboot the enabled unit starts by itself: $body"

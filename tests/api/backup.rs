@@ -170,3 +170,40 @@ fn what_is_not_a_backup_or_not_sqlite_is_refused_with_exit_2() {
     assert_eq!(on_postgres.status.code(), Some(2));
     assert!(text(&on_postgres.stderr).contains("pg_dump"));
 }
+
+/// Run as root (as CI and `sudo puente restore` are), a restore into an
+/// empty data folder leaves files its owner, the service's user, can open.
+#[test]
+fn a_restore_run_as_root_leaves_the_files_to_the_data_folders_owner() {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, "").expect("write");
+    if std::os::unix::fs::chown(&probe, Some(4242), Some(4242)).is_err() {
+        eprintln!("not root: files cannot change owner here, nothing to check");
+        return;
+    }
+    let source = dir.path().join("source.db");
+    puente::store::sqlite::Database::open(&source, std::time::Duration::from_secs(1))
+        .expect("a database to back up");
+    let backup = dir.path().join("backup.db");
+    let made = puente(&["backup", backup.to_str().expect("UTF-8")], &source);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+
+    let folder = dir.path().join("service-data");
+    std::fs::create_dir(&folder).expect("folder");
+    std::os::unix::fs::chown(&folder, Some(4242), Some(4243)).expect("chown as root");
+    let database = folder.join("puente.db");
+    let restored = puente(&["restore", backup.to_str().expect("UTF-8")], &database);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .expect("listing")
+        .map(|entry| entry.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.contains(&database) && files.len() >= 2, "{files:?}");
+    for file in files {
+        let meta = std::fs::metadata(&file).expect("metadata");
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4243), "{}", file.display());
+    }
+}

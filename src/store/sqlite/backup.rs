@@ -15,7 +15,7 @@ use anyhow::Context as _;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
 
-use super::database::{ServiceLock, latest_schema};
+use super::database::{ServiceLock, latest_schema, match_folder_owner};
 
 /// How long to wait between tries while SQLite is busy, and how many
 /// tries before giving up; the copy itself takes every page in one step.
@@ -105,8 +105,9 @@ pub fn backup(database: &Path, to: &Path) -> Result<Contents, Error> {
 }
 
 /// Puts the backup `from` back as the database at `database` (created if
-/// missing), refused while a service holds it. The service migrates a
-/// backup of an older version when it starts.
+/// missing), refused while a service holds it. The files it leaves belong
+/// to the data folder's owner, as the service's would. The service migrates
+/// a backup of an older version when it starts.
 pub fn restore(from: &Path, database: &Path) -> Result<Contents, Error> {
     if !from.is_file() {
         return Err(Refused::Missing(from.to_owned()).into());
@@ -127,6 +128,7 @@ pub fn restore(from: &Path, database: &Path) -> Result<Contents, Error> {
         .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
         .context("cannot put the database back in WAL mode")?;
     drop(target);
+    match_folder_owner(database);
     sync_folder(database)?;
     Ok(contents)
 }

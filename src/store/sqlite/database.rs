@@ -281,3 +281,33 @@ impl ServiceLock {
         }
     }
 }
+
+/// Gives the database's files (and its lock file) to the owner of its
+/// folder where they differ, as files the service made itself would be: a
+/// restore run as root must not leave a database that the service, under
+/// its own user, cannot open. Does nothing where the owners agree or where
+/// changing them is not allowed (anyone but root).
+pub(super) fn match_folder_owner(database: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(folder) = std::fs::metadata(crate::config::data_dir_of(database)) else {
+        return;
+    };
+    let beside = |suffix: &str| {
+        let mut path = OsString::from(database.as_os_str());
+        path.push(suffix);
+        PathBuf::from(path)
+    };
+    for path in [
+        database.to_owned(),
+        beside("-wal"),
+        beside("-shm"),
+        ServiceLock::path_of(database),
+    ] {
+        if let Ok(file) = std::fs::metadata(&path)
+            && (file.uid(), file.gid()) != (folder.uid(), folder.gid())
+        {
+            // Refused unless root; then the files stay whose they were.
+            let _ = std::os::unix::fs::chown(&path, Some(folder.uid()), Some(folder.gid()));
+        }
+    }
+}
