@@ -104,6 +104,11 @@ enum TemplatesAction {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Read each instance's templates from its WhatsApp Business Account
+    /// (`PUENTE_WHATSAPP_BUSINESS_ACCOUNT_ID`) and say, for every alert and
+    /// language, whether its template is there, approved, with the same
+    /// parameters. Exits 1 when any is not ready: those alerts are not sent.
+    Check,
 }
 
 /// A failure and how the process should exit: 2 for bad input or
@@ -151,6 +156,9 @@ impl Cli {
             Command::Templates {
                 action: TemplatesAction::Export { file },
             } => export_templates(file),
+            Command::Templates {
+                action: TemplatesAction::Check,
+            } => check_templates(),
             Command::Quote => quote(),
             Command::MigrateStore { from, to } => migrate_store(&from, &to),
             Command::Backup { file, database } => backup(&file, database),
@@ -354,6 +362,78 @@ fn print_dev_help(config: &Config, files: &DevFiles) {
         println!("    curl -s -H \"Authorization: Bearer $(cat {token})\" {url}/v1/admin/events");
         println!("  or open the dashboard at {url}/admin/ and sign in with that token");
     }
+}
+
+fn check_templates() -> Result<(), Failure> {
+    use crate::workers::templates::check_account;
+    let config = Config::from_env()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| Failure::runtime(&error.into()))?;
+    let mut checked = 0;
+    let mut not_ready = 0;
+    for name in config.instances.keys() {
+        let rules = config.for_instance(name);
+        let whatsapp = &rules.whatsapp;
+        let (crate::config::WhatsAppMode::Cloud, Some(waba_id)) =
+            (whatsapp.mode, &whatsapp.business_account_id)
+        else {
+            println!(
+                "{name}: not checked (it needs whatsapp_mode `cloud` and \
+                 whatsapp_business_account_id)"
+            );
+            continue;
+        };
+        let Some(client) = crate::whatsapp::CloudClient::new(whatsapp)
+            .map_err(|error| Failure::runtime(&error))?
+        else {
+            continue;
+        };
+        checked += 1;
+        match runtime.block_on(check_account(&client, waba_id, &rules.alert_templates)) {
+            Err(reason) => {
+                not_ready += 1;
+                println!("{name}: cannot read the templates of account {waba_id}: {reason}");
+            }
+            Ok(found) => {
+                let problems: Vec<_> = found
+                    .iter()
+                    .filter_map(|check| check.problem().map(|problem| (check, problem)))
+                    .collect();
+                println!(
+                    "{name}: account {waba_id}: {} of {} templates ready",
+                    found.len() - problems.len(),
+                    found.len()
+                );
+                for (check, problem) in &problems {
+                    println!(
+                        "  {:<24} {:<6} {:<18} {problem}",
+                        check.kind.as_str(),
+                        check.language,
+                        check.verdict.state()
+                    );
+                }
+                not_ready += usize::from(!problems.is_empty());
+            }
+        }
+    }
+    if checked == 0 {
+        return Err(Failure::input(
+            "no instance sends through the Cloud API with a WhatsApp Business Account id \
+             (PUENTE_WHATSAPP_MODE=cloud and PUENTE_WHATSAPP_BUSINESS_ACCOUNT_ID)",
+        ));
+    }
+    if not_ready > 0 {
+        return Err(Failure {
+            message: format!(
+                "{not_ready} of {checked} instances have templates that are not ready; \
+                 their alerts are not sent until they are"
+            ),
+            code: 1,
+        });
+    }
+    Ok(())
 }
 
 fn check_config() -> Result<(), Failure> {

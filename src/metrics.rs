@@ -76,6 +76,12 @@ struct WorkerLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TemplateLabels {
+    whmcs_instance: String,
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RescueLabels {
     kind: &'static str,
 }
@@ -170,6 +176,8 @@ pub struct Metrics {
     work_oldest_due: Family<WorkLabels, Gauge>,
     dead_letters: Family<InstanceLabels, Gauge>,
     pass_failures: Family<WorkerLabels, Counter>,
+    templates: Family<TemplateLabels, Gauge>,
+    templates_checked: Family<InstanceLabels, Gauge>,
     /// Commit times since the last [`Metrics::sample`], for the dashboard.
     commit_window: CommitWindow,
     /// The dashboard's charts: one sample a minute, the last hour.
@@ -408,7 +416,24 @@ impl Metrics {
             "Worker passes that failed (the worker rests a minute and tries again), by worker",
             pass_failures.clone(),
         );
+        let templates = Family::<TemplateLabels, Gauge>::default();
+        registry.register(
+            "whatsapp_templates",
+            "Alert templates (one per alert kind and language) by what the last reading of the \
+             WhatsApp Business Account found: ready, missing, not_approved, parameters_differ, \
+             other_variables; alerts whose template is not ready are not sent",
+            templates.clone(),
+        );
+        let templates_checked = Family::<InstanceLabels, Gauge>::default();
+        registry.register(
+            "whatsapp_templates_checked_timestamp_seconds",
+            "Unix time of the last reading of the WhatsApp Business Account's templates that \
+             worked (checked at start-up and hourly)",
+            templates_checked.clone(),
+        );
         Arc::new(Self {
+            templates,
+            templates_checked,
             ready,
             work_backlog,
             work_oldest_due,
@@ -744,6 +769,37 @@ impl Metrics {
                 })
                 .set(i64::try_from(count).unwrap_or(i64::MAX));
         }
+    }
+
+    /// One instance's template check that worked, at `at_s` (Unix
+    /// seconds): how many templates are in each state.
+    pub fn record_template_check(
+        &self,
+        instance: &str,
+        states: impl IntoIterator<Item = &'static str>,
+        at_s: i64,
+    ) {
+        let mut counts: BTreeMap<&'static str, i64> =
+            crate::domain::template_check::Verdict::STATES
+                .into_iter()
+                .map(|state| (state, 0))
+                .collect();
+        for state in states {
+            *counts.entry(state).or_default() += 1;
+        }
+        for (state, count) in counts {
+            self.templates
+                .get_or_create(&TemplateLabels {
+                    whmcs_instance: instance.to_owned(),
+                    state,
+                })
+                .set(count);
+        }
+        self.templates_checked
+            .get_or_create(&InstanceLabels {
+                whmcs_instance: instance.to_owned(),
+            })
+            .set(at_s);
     }
 
     /// A pass of `worker` failed.

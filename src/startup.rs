@@ -18,6 +18,7 @@ use crate::workers;
 use crate::workers::cancellations::CancellationWorker;
 use crate::workers::outbox::Outbox;
 use crate::workers::retention::RetentionWorker;
+use crate::workers::templates::{TemplateChecks, TemplateWorker};
 use crate::workers::transfers::TransferWorker;
 use crate::workers::upgrades::UpgradeWorker;
 
@@ -33,6 +34,7 @@ pub struct Workers {
     pub cancellations: CancellationWorker,
     pub transfers: TransferWorker,
     pub retention: RetentionWorker,
+    pub templates: TemplateWorker,
 }
 
 impl Workers {
@@ -43,13 +45,16 @@ impl Workers {
         addons: &Arc<BTreeMap<InstanceName, AddonClient>>,
         metrics: &Arc<Metrics>,
     ) -> anyhow::Result<Self> {
+        let checks = TemplateChecks::default();
         Ok(Self {
             outbox: Outbox::new(
                 Arc::clone(config),
                 Arc::clone(store),
                 Arc::clone(whmcs),
                 Arc::clone(metrics),
+                checks.clone(),
             )?,
+            templates: TemplateWorker::new(config, Arc::clone(store), Arc::clone(metrics), checks)?,
             upgrades: UpgradeWorker::new(Arc::clone(store), Arc::clone(whmcs), Arc::clone(metrics)),
             cancellations: CancellationWorker::new(
                 Arc::clone(config),
@@ -82,6 +87,7 @@ impl Workers {
             )),
             tokio::spawn(workers::run(self.transfers.clone(), Arc::clone(metrics))),
             tokio::spawn(workers::run(self.retention.clone(), Arc::clone(metrics))),
+            tokio::spawn(workers::run(self.templates.clone(), Arc::clone(metrics))),
         ]
     }
 }

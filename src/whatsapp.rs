@@ -1,5 +1,7 @@
 //! WhatsApp Cloud API client: `POST {api_base}/{phone_number_id}/messages`
-//! with the access token, the body exactly as the outbox recorded it.
+//! with the access token, the body exactly as the outbox recorded it; and
+//! the account's templates (`GET {api_base}/{waba_id}/message_templates`),
+//! which are checked before any is sent.
 
 use std::time::Duration;
 
@@ -8,6 +10,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::config::WhatsApp;
+use crate::domain::template_check::AccountTemplate;
+
+/// Templates asked for a page; and the most pages read (5,000 templates,
+/// where Meta allows an account 250).
+const TEMPLATES_PER_PAGE: &str = "100";
+const MAX_TEMPLATE_PAGES: usize = 50;
 
 /// What one send gave.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +39,8 @@ pub enum SendResult {
 #[derive(Clone)]
 pub struct CloudClient {
     http: reqwest::Client,
+    /// The Graph API base, ending in `/`.
+    base: reqwest::Url,
     endpoint: reqwest::Url,
     token: SecretString,
     /// Where each send's outcome is recorded for the dashboard.
@@ -43,6 +53,58 @@ impl std::fmt::Debug for CloudClient {
             .field("endpoint", &self.endpoint.as_str())
             .finish_non_exhaustive()
     }
+}
+
+/// One page of `GET /{waba-id}/message_templates`.
+#[derive(Deserialize)]
+struct TemplatePage {
+    #[serde(default)]
+    data: Vec<TemplateNode>,
+    #[serde(default)]
+    paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+struct TemplateNode {
+    name: String,
+    language: String,
+    status: String,
+    #[serde(default)]
+    components: Vec<TemplateComponent>,
+}
+
+#[derive(Deserialize)]
+struct TemplateComponent {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    buttons: Vec<TemplateButton>,
+}
+
+/// A button's label, and a URL button's address (where its variable is).
+#[derive(Deserialize)]
+struct TemplateButton {
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Paging {
+    #[serde(default)]
+    cursors: Option<Cursors>,
+    /// Present while there is a page after this one.
+    #[serde(default)]
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Cursors {
+    #[serde(default)]
+    after: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +159,7 @@ impl CloudClient {
             .build()?;
         Ok(Some(Self {
             http,
+            base,
             endpoint,
             token: token.clone(),
             health: None,
@@ -107,6 +170,104 @@ impl CloudClient {
     pub fn with_health(mut self, health: crate::metrics::LinkHealth) -> Self {
         self.health = Some(health);
         self
+    }
+
+    /// Every template of the WhatsApp Business Account `waba_id`, page by
+    /// page. The next page is asked for with the `after` cursor on the
+    /// configured base, never by following the `next` address Meta returns
+    /// (which would take the token wherever an answer points). `Err` says
+    /// why, without the token.
+    pub async fn account_templates(&self, waba_id: &str) -> Result<Vec<AccountTemplate>, String> {
+        let result = self.read_templates(waba_id).await;
+        if let Some(health) = &self.health {
+            health.record(result.as_ref().map(|_| ()).map_err(Clone::clone));
+        }
+        result
+    }
+
+    async fn read_templates(&self, waba_id: &str) -> Result<Vec<AccountTemplate>, String> {
+        let url = self
+            .base
+            .join(&format!("{waba_id}/message_templates"))
+            .map_err(|error| format!("the Graph API base URL cannot take a path: {error}"))?;
+        let mut templates = Vec::new();
+        let mut after: Option<String> = None;
+        for _ in 0..MAX_TEMPLATE_PAGES {
+            let mut page_url = url.clone();
+            {
+                let mut query = page_url.query_pairs_mut();
+                query
+                    .append_pair("fields", "name,language,status,components")
+                    .append_pair("limit", TEMPLATES_PER_PAGE);
+                if let Some(cursor) = &after {
+                    query.append_pair("after", cursor);
+                }
+            }
+            let response = self
+                .http
+                .get(page_url)
+                .bearer_auth(self.token.expose_secret())
+                .send()
+                .await
+                .map_err(|error| format!("cannot reach the Graph API: {}", error.without_url()))?;
+            let status = response.status();
+            let body = response.bytes().await.map_err(|error| {
+                format!("the Graph API's answer was cut: {}", error.without_url())
+            })?;
+            if !status.is_success() {
+                let detail = serde_json::from_slice::<Failure>(&body)
+                    .map(|refusal| {
+                        let code = refusal
+                            .error
+                            .code
+                            .map(|code| format!(" (#{code})"))
+                            .unwrap_or_default();
+                        format!("{}{code}", refusal.error.message)
+                    })
+                    .unwrap_or_else(|_| "no error in the answer".to_owned());
+                return Err(format!(
+                    "the Graph API refused to list the templates: HTTP {}: {detail}",
+                    status.as_u16()
+                ));
+            }
+            let page: TemplatePage = serde_json::from_slice(&body).map_err(|error| {
+                format!("the Graph API's template list is not as expected: {error}")
+            })?;
+            templates.extend(page.data.into_iter().map(|node| {
+                let components: Vec<(String, Vec<String>)> = node
+                    .components
+                    .into_iter()
+                    .map(|component| {
+                        let mut texts: Vec<String> = component.text.into_iter().collect();
+                        for button in component.buttons {
+                            texts.extend(button.text);
+                            texts.extend(button.url);
+                        }
+                        (component.kind, texts)
+                    })
+                    .collect();
+                AccountTemplate::new(
+                    node.name,
+                    node.language,
+                    node.status,
+                    components.iter().map(|(kind, texts)| {
+                        (kind.as_str(), texts.iter().map(String::as_str).collect())
+                    }),
+                )
+            }));
+            let next = page
+                .paging
+                .filter(|paging| paging.next.is_some())
+                .and_then(|paging| paging.cursors)
+                .and_then(|cursors| cursors.after);
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => return Ok(templates),
+            }
+        }
+        Err(format!(
+            "the account lists more than {MAX_TEMPLATE_PAGES} pages of templates"
+        ))
     }
 
     pub async fn send(&self, body: &str) -> SendResult {

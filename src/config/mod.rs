@@ -60,6 +60,7 @@ pub const RULE_SETTINGS: &[&str] = &[
     "whatsapp_mode",
     "whatsapp_api_base",
     "whatsapp_phone_number_id",
+    "whatsapp_business_account_id",
     "whatsapp_token",
     "whatsapp_app_secret",
     "whatsapp_verify_token",
@@ -284,6 +285,9 @@ pub struct WhatsApp {
     pub mode: WhatsAppMode,
     pub api_base: Url,
     pub phone_number_id: Option<String>,
+    /// The WhatsApp Business Account whose templates are checked before
+    /// any is sent (`GET /{id}/message_templates`); unset: not checked.
+    pub business_account_id: Option<String>,
     pub token: Option<SecretString>,
     pub app_secret: Option<SecretString>,
     pub verify_token: Option<SecretString>,

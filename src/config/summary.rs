@@ -117,6 +117,10 @@ pub(super) fn rule_values(rules: &Rules) -> Vec<(&'static str, String)> {
             "whatsapp_phone_number_id",
             or_unset(whatsapp.phone_number_id.clone()),
         ),
+        (
+            "whatsapp_business_account_id",
+            or_unset(whatsapp.business_account_id.clone()),
+        ),
         ("whatsapp_token", set(whatsapp.token.is_some())),
         ("whatsapp_app_secret", set(whatsapp.app_secret.is_some())),
         (

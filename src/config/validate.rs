@@ -561,6 +561,15 @@ impl Checker<'_> {
                 Err(format!("`{text}` is not a numeric phone number id"))
             }
         });
+        let business_account_id = self.optional(scope, "whatsapp_business_account_id", |text| {
+            if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                Ok(text.to_owned())
+            } else {
+                Err(format!(
+                    "`{text}` is not a numeric WhatsApp Business Account id"
+                ))
+            }
+        });
         let token = self.optional(scope, "whatsapp_token", secret_text);
         let app_secret = self.optional(scope, "whatsapp_app_secret", secret_text);
         let verify_token = self.optional(scope, "whatsapp_verify_token", secret_text);
@@ -609,6 +618,7 @@ impl Checker<'_> {
                 None => Url::parse(DEFAULT_WHATSAPP_API_BASE).expect("constant URL is valid"),
             },
             phone_number_id,
+            business_account_id: business_account_id?,
             token,
             app_secret: app_secret?,
             verify_token: verify_token?,

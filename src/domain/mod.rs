@@ -17,6 +17,7 @@ pub mod phone;
 pub mod plan;
 pub mod retry;
 pub mod status;
+pub mod template_check;
 pub mod templates;
 pub mod texts;
 pub mod transfer;

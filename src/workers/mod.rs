@@ -11,6 +11,7 @@ pub mod backoff;
 pub mod cancellations;
 pub mod outbox;
 pub mod retention;
+pub mod templates;
 pub mod transfers;
 pub mod upgrades;
 

@@ -22,6 +22,7 @@ mod shim;
 mod shutdown;
 mod signature;
 mod support;
+mod templates;
 mod transfers;
 mod upgrades;
 mod version;

@@ -31,6 +31,7 @@ use crate::store::Store;
 use crate::store::messages::{DueMessage, Outcome, SendAttempt, Settled};
 use crate::whatsapp::{CloudClient, SendResult};
 use crate::whmcs::WhmcsClient;
+use crate::workers::templates::TemplateChecks;
 
 use super::IDLE_PASS;
 
@@ -75,6 +76,9 @@ pub struct Outbox {
     metrics: Arc<Metrics>,
     /// Phone number id -> when its sending may start again.
     paused_until: Arc<Mutex<HashMap<String, jiff::Timestamp>>>,
+    /// What the template check found: a message whose template is not
+    /// ready is not sent.
+    templates: TemplateChecks,
 }
 
 /// A message ready to go, or already decided.
@@ -166,6 +170,7 @@ impl Outbox {
         store: Arc<dyn Store>,
         whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
         metrics: Arc<Metrics>,
+        templates: TemplateChecks,
     ) -> anyhow::Result<Self> {
         let mut cloud = BTreeMap::new();
         for (name, instance) in &config.instances {
@@ -187,6 +192,7 @@ impl Outbox {
             cloud: Arc::new(cloud),
             metrics,
             paused_until: Arc::new(Mutex::new(HashMap::new())),
+            templates,
         })
     }
 
@@ -512,6 +518,13 @@ impl Outbox {
         let language = templates
             .language_for(message.kind, &facts.client.language)
             .to_owned();
+        // Meta would refuse it after a round trip, or fill the wrong slots.
+        if let Some(problem) = self
+            .templates
+            .problem(instance.as_str(), message.kind, &language)
+        {
+            return retry(problem);
+        }
         let mut values = facts.values;
         facts::localise(message.kind, &language, &mut values);
         if let Some(brand) = &rules.alerts.brand {

@@ -35,6 +35,7 @@ pub struct TestApp {
     pub transfers: puente::workers::transfers::TransferWorker,
     /// The retention worker, driven with `purge_at`.
     pub retention: puente::workers::retention::RetentionWorker,
+    pub templates: puente::workers::templates::TemplateWorker,
     /// The service's metrics; tests take the dashboard's samples.
     pub metrics: std::sync::Arc<puente::metrics::Metrics>,
     /// The service's store, as another replica of it would see it.
@@ -114,6 +115,7 @@ async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, St
         cancellations,
         transfers,
         retention,
+        templates,
     } = application.workers();
     let metrics = application.metrics();
     let store = application.store();
@@ -129,6 +131,7 @@ async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, St
         cancellations,
         transfers,
         retention,
+        templates,
         metrics,
         store,
         handle,
