@@ -147,6 +147,7 @@ impl Application {
             metrics,
             whmcs,
             addons,
+            templates: workers.templates.checks().clone(),
         });
         let server = HttpServer::new(move || {
             App::new()

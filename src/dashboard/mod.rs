@@ -114,6 +114,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         )
         .route("/admin/transfers", web::get().to(transfers))
         .route("/admin/diagnostics", web::get().to(diagnostics))
+        .route("/admin/templates", web::get().to(templates))
         .route(
             "/admin/transfers/{id}/approve",
             web::post().to(approve_transfer),
@@ -795,6 +796,31 @@ async fn diagnostics(
     let reports = state.store.latest_reports(instance).await?;
     let body = pages::diagnostics(&reports);
     Ok(page(operator.layout("Diagnostics", "diagnostics", body)))
+}
+
+/// What the last reading of each account's WhatsApp templates found (one
+/// instance's for a scoped operator).
+async fn templates(
+    operator: Operator,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let instances = operator.instances(&state.config);
+    let found = state.templates.snapshot();
+    let rows: Vec<pages::TemplatesOf> = instances
+        .iter()
+        .map(|name| pages::TemplatesOf {
+            instance: name.as_str().to_owned(),
+            account: state
+                .config
+                .for_instance(name)
+                .whatsapp
+                .business_account_id
+                .clone(),
+            found: found.get(name.as_str()).cloned(),
+        })
+        .collect();
+    let body = pages::templates(&rows);
+    Ok(page(operator.layout("Templates", "templates", body)))
 }
 
 async fn approve_transfer(

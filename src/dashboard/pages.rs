@@ -23,6 +23,7 @@ use crate::store::messages::{Attempt, StoredMessage};
 use crate::store::replicas::Replica;
 use crate::store::transfers::StoredTransfer;
 use crate::store::upgrades::StoredApplication;
+use crate::workers::templates::InstanceCheck;
 
 const STYLE: &str = r#"
 :root { color-scheme: light dark; --line: #8884; --muted: #777; --accent: #1565c0; --bad: #c62828; --good: #2e7d32; }
@@ -43,9 +44,9 @@ label { display: flex; flex-direction: column; font-size: .9rem; }
 input, select, button { font: inherit; padding: .3rem .5rem; }
 button { cursor: pointer; }
 .status { font-weight: 600; }
-.dead, .failed, .bad, .fail { color: var(--bad); }
+.dead, .failed, .bad, .fail, .missing, .not_approved, .parameters_differ, .other_variables { color: var(--bad); }
 .warn, .unconfirmed { color: #b26a00; }
-.good, .sent, .delivered, .read, .applied, .terminated, .completed, .pass { color: var(--good); }
+.good, .sent, .delivered, .read, .applied, .terminated, .completed, .pass, .ready { color: var(--good); }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: 1rem; }
 .card { border: 1px solid var(--line); border-radius: .4rem; padding: .8rem; }
 .card h3 { margin-top: 0; }
@@ -70,6 +71,7 @@ pub fn layout(title: &str, active: &str, session: Option<(&Scope, &str)>, body: 
         ("cancellations", "/admin/cancellations", "Cancellations"),
         ("transfers", "/admin/transfers", "Transfers"),
         ("diagnostics", "/admin/diagnostics", "Diagnostics"),
+        ("templates", "/admin/templates", "Templates"),
     ];
     html! {
         (DOCTYPE)
@@ -748,6 +750,72 @@ pub fn diagnostics(reports: &[StoredReport]) -> Markup {
                         }
                     }
                 } }
+            }
+        }
+    }
+}
+
+/// One instance on the templates page.
+pub struct TemplatesOf {
+    pub instance: String,
+    /// Its WhatsApp Business Account; `None`: its templates are not checked.
+    pub account: Option<String>,
+    pub found: Option<InstanceCheck>,
+}
+
+/// Each account's templates as the last reading found them: what is not
+/// ready first, with what to fix.
+pub fn templates(instances: &[TemplatesOf]) -> Markup {
+    html! {
+        p.muted { "Each alert's WhatsApp template in each language, as the last reading of the instance's WhatsApp Business Account found it (at start-up and every hour; " code { "puente templates check" } " reads it now). An alert whose template is not ready is not sent: it waits, with the reason, until the template is fixed." }
+        @for instance in instances {
+            section.card {
+                h2 { "Instance " (instance.instance) }
+                @match (&instance.account, &instance.found) {
+                    (None, _) => {
+                        p { "Not checked: set " code { "whatsapp_business_account_id" } " (" code { "PUENTE_WHATSAPP_BUSINESS_ACCOUNT_ID" } ") and " code { "whatsapp_mode = cloud" } " for its templates to be read before any is sent." }
+                    }
+                    (Some(account), found) => {
+                        @let found = found.clone().unwrap_or_default();
+                        @if let Some((at, reason)) = &found.failed {
+                            p role="alert" { span.fail { "Last reading failed" } " (" (when(Some(*at))) "): " (reason) }
+                        }
+                        @match &found.checked {
+                            None => { p { "Account " (account) ": not read yet. Until a reading works, nothing is held back." } }
+                            Some((at, checks)) => {
+                                @let problems: Vec<_> = checks.iter().filter_map(|check| check.problem().map(|problem| (check, problem))).collect();
+                                p {
+                                    "Account " (account) ", read " (when(Some(*at))) ": "
+                                    @if problems.is_empty() { span.pass { "all " (checks.len()) " templates ready" } }
+                                    @else { span.fail { (problems.len()) " of " (checks.len()) " not ready" } }
+                                }
+                                div.scroll { table {
+                                    thead { tr { th scope="col" { "Alert" } th scope="col" { "Template" } th scope="col" { "Language" } th scope="col" { "State" } th scope="col" { "What to fix" } } }
+                                    tbody {
+                                        @for (check, problem) in &problems {
+                                            tr {
+                                                td { (check.kind.as_str()) }
+                                                td { code { (check.template) } }
+                                                td { (check.language) }
+                                                td { span class=(format!("status {}", check.verdict.state())) { (check.verdict.state().replace('_', " ")) } }
+                                                td { (problem) }
+                                            }
+                                        }
+                                        @for check in checks.iter().filter(|check| check.problem().is_none()) {
+                                            tr {
+                                                td { (check.kind.as_str()) }
+                                                td { code { (check.template) } }
+                                                td { (check.language) }
+                                                td { span class="status ready" { "ready" } }
+                                                td {}
+                                            }
+                                        }
+                                    }
+                                } }
+                            }
+                        }
+                    }
+                }
             }
         }
     }

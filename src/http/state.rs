@@ -24,6 +24,8 @@ pub struct AppState {
     pub addons: Arc<
         std::collections::BTreeMap<crate::domain::ids::InstanceName, crate::whmcs::AddonClient>,
     >,
+    /// What the last readings of each account's WhatsApp templates found.
+    pub templates: crate::workers::templates::TemplateChecks,
 }
 
 impl AppState {

@@ -591,14 +591,14 @@ async fn the_work_lists_show_what_is_in_flight_with_its_next_step() {
 }
 
 /// Chromium's WebDriver, on a free port, until dropped.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
     port: u16,
 }
 
 impl ChromeDriver {
     /// Starts the driver and waits for the line saying it listens.
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         use std::io::{BufRead, BufReader};
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
@@ -623,7 +623,7 @@ impl ChromeDriver {
     }
 
     /// A headless Chromium session.
-    async fn session(&self) -> fantoccini::Client {
+    pub(crate) async fn session(&self) -> fantoccini::Client {
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
@@ -647,7 +647,7 @@ impl Drop for ChromeDriver {
 }
 
 /// Saves what the browser shows, for a person to look at.
-async fn screenshot(browser: &fantoccini::Client, name: &str) {
+pub(crate) async fn screenshot(browser: &fantoccini::Client, name: &str) {
     let png = browser.screenshot().await.expect("screenshot");
     assert!(png.starts_with(b"\x89PNG"), "a PNG image");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/dashboard-screenshots");
@@ -655,7 +655,7 @@ async fn screenshot(browser: &fantoccini::Client, name: &str) {
     std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
 }
 
-async fn text_of(browser: &fantoccini::Client, css: &str) -> String {
+pub(crate) async fn text_of(browser: &fantoccini::Client, css: &str) -> String {
     browser
         .find(fantoccini::Locator::Css(css))
         .await
@@ -666,7 +666,7 @@ async fn text_of(browser: &fantoccini::Client, css: &str) -> String {
 }
 
 /// Clicks what `locator` finds and waits until the browser shows `path`.
-async fn follow(
+pub(crate) async fn follow(
     browser: &fantoccini::Client,
     app: &TestApp,
     locator: fantoccini::Locator<'_>,

@@ -281,3 +281,78 @@ async fn templates_check_lists_what_to_fix_and_exits_1_until_every_template_is_r
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_the_templates_page_lists_what_to_fix_first() {
+    use crate::dashboard::{ChromeDriver, follow, screenshot, text_of};
+    use fantoccini::Locator;
+    let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
+    let graph = MockServer::start().await;
+    serve_account(
+        &graph,
+        account(welcome_with_three)
+            .into_iter()
+            .filter(|template| {
+                !(template["name"] == "puente_invoice_created" && template["language"] == "en")
+            })
+            .collect(),
+    )
+    .await;
+    let settings = cloud_settings(&graph.uri());
+    let vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = app_with(&whmcs, &vars).await;
+    assert_eq!(app.templates.check_all(jiff::Timestamp::now()).await, 1);
+
+    let driver = ChromeDriver::start();
+    let browser = driver.session().await;
+    browser.goto(&app.url("/admin/login")).await.expect("goto");
+    browser
+        .find(Locator::Id("token"))
+        .await
+        .expect("token field")
+        .send_keys(ADMIN_TOKEN)
+        .await
+        .expect("type");
+    follow(
+        &browser,
+        &app,
+        Locator::Css("main button[type=submit]"),
+        "/admin/",
+    )
+    .await;
+    follow(
+        &browser,
+        &app,
+        Locator::LinkText("Templates"),
+        "/admin/templates",
+    )
+    .await;
+    assert_eq!(text_of(&browser, "h1").await, "Templates");
+    let total = AlertKind::ALL.len() * 2;
+    let summary = text_of(&browser, "section.card p").await;
+    assert!(
+        summary.contains(&format!("Account {WABA}"))
+            && summary.contains(&format!("3 of {total} not ready")),
+        "{summary}"
+    );
+    let rows = browser
+        .find_all(Locator::Css("section.card tbody tr"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), total);
+    // What is not ready comes first, each with what to fix.
+    let first = rows[0].text().await.expect("text");
+    assert!(
+        first.contains("parameters differ") || first.contains("missing"),
+        "{first}"
+    );
+    let table = text_of(&browser, "section.card table").await;
+    assert!(table.contains("puente_invoice_created"), "{table}");
+    assert!(
+        table.contains("has 3 body parameters at Meta, puente fills 2"),
+        "{table}"
+    );
+    screenshot(&browser, "9-templates").await;
+    browser.close().await.expect("close");
+    app.stop().await;
+}
