@@ -292,8 +292,28 @@ async fn every_metric_the_grafana_dashboard_and_the_alerts_read_is_in_a_scrape()
         .collect();
     assert!(names.len() >= 20, "the dashboard and rules read {names:?}");
 
-    // A fresh service that answered one request: what a first scrape sees.
-    let app = spawn_app().await;
+    // A fresh service sending through the Cloud API, whose template check
+    // ran once at start-up (an empty account here), that answered one
+    // request: what a first scrape sees.
+    let graph = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&graph)
+        .await;
+    let base = format!("{}/v23.0", graph.uri());
+    let app = spawn_app_with(
+        &[
+            ("PUENTE_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("PUENTE_WHATSAPP_MODE", "cloud"),
+            ("PUENTE_WHATSAPP_API_BASE", base.as_str()),
+            ("PUENTE_WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+            ("PUENTE_WHATSAPP_BUSINESS_ACCOUNT_ID", "102290129340398"),
+            ("PUENTE_WHATSAPP_TOKEN", "graph-token-abc"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(app.templates.check_all(jiff::Timestamp::now()).await, 1);
     app.client
         .get(app.url("/healthz"))
         .send()
