@@ -53,7 +53,7 @@ const CHANGE_PROBES: [(&str, &[(&str, &str)]); 3] = [
 ];
 
 /// Actions puente calls that no probe can try without changing WHMCS.
-const NOT_PROBED: [&str; 2] = ["UpdateClientDomain", "OpenTicket"];
+const NOT_PROBED: [&str; 3] = ["UpdateClientDomain", "OpenTicket", "LogActivity"];
 
 /// Whether an API answer says puente's API role lacks the action
 /// ("Invalid Permissions: API action … is not allowed").
@@ -167,7 +167,10 @@ async fn api(reach: &Reach<'_>) -> Vec<Row> {
                 "puente's API role does not allow {}; {not_probed}",
                 refused.join(", ")
             ),
-            "allow these actions (and UpdateClientDomain, OpenTicket) in the API role of puente's credential",
+            &format!(
+                "allow these actions (and {}) in the API role of puente's credential",
+                NOT_PROBED.join(", ")
+            ),
         )
     } else if !unknown.is_empty() {
         Row::new(

@@ -397,6 +397,17 @@ impl WhmcsClient {
         })
     }
 
+    /// `LogActivity`: a line in the client's WHMCS log (Clients > Log), for
+    /// staff. Asked once: a line repeated after a lost answer would only be
+    /// noise, and a missing one loses nothing puente keeps itself.
+    pub async fn log_activity(&self, client_id: u64, description: &str) -> Result<(), WhmcsError> {
+        let params = [
+            ("clientid", client_id.to_string()),
+            ("description", description.to_owned()),
+        ];
+        self.call_once("LogActivity", &params).await.map(drop)
+    }
+
     /// `GetTicket`: the ticket's status (`Open`, `Answered`, `Closed`, or a
     /// custom one).
     pub async fn ticket_status(&self, ticket_id: u64) -> Result<String, WhmcsError> {

@@ -714,6 +714,58 @@ async fn explicit_consent_sends_only_to_clients_who_opted_in() {
 }
 
 #[tokio::test]
+async fn each_final_outcome_is_noted_in_the_clients_whmcs_log_and_retries_are_not() {
+    let mut client = fixture("api-GetClientsDetails");
+    client["client"]["customfields"] = json!([{"id": 9, "value": "invoice_created"}]);
+    let whmcs = fake_whmcs(client).await;
+    let app = app_with(&whmcs, &[("PUENTE_ALERTS_OPTOUT_FIELD", "9")]).await;
+    fire(
+        &app,
+        "evt_invoice",
+        "InvoiceCreated",
+        fixture("InvoiceCreated")["vars"].clone(),
+        system(),
+    )
+    .await;
+    welcome(&app).await;
+    app.outbox.drain().await.expect("drain");
+
+    let client_id = fixture("api-GetClientsDetails")["client"]["id"].to_string();
+    let log = whmcs_log(&whmcs).await;
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(
+        log.iter()
+            .all(|(client, _)| client.trim_matches('"') == client_id),
+        "{log:?}"
+    );
+    let notes: Vec<&str> = log.iter().map(|(_, note)| note.as_str()).collect();
+    assert!(
+        notes.contains(&"puente: WhatsApp alert welcome recorded, not sent (dry-run mode)"),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|note| note
+            .starts_with("puente: WhatsApp alert invoice_created not sent:")
+            && note.contains("opted out of `invoice_created`")),
+        "{notes:?}"
+    );
+    app.stop().await;
+
+    // WHMCS down: the alert waits for its next try, and nothing is noted.
+    let whmcs = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&whmcs)
+        .await;
+    let app = app_with_whmcs(&whmcs).await;
+    welcome(&app).await;
+    let report = app.outbox.drain().await.expect("drain");
+    assert_eq!(report.retried, 1);
+    assert!(whmcs_log(&whmcs).await.is_empty());
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_client_can_silence_single_alert_kinds_or_all_of_them() {
     let mut client = fixture("api-GetClientsDetails");
     client["client"]["customfields"] =

@@ -136,12 +136,34 @@ fn opted_out(client: &ClientDetails, kind: AlertKind) -> Option<&'static str> {
     (!on).then_some(category)
 }
 
+/// Why a message cannot be prepared, and its client if that was known by
+/// then (for the note in the client's WHMCS log).
+#[derive(Debug)]
+pub struct Unresolved {
+    pub why: NotReady,
+    pub client: Option<u64>,
+}
+
 /// Reads what the message needs from WHMCS. `public_url` ends with `/`.
 pub async fn resolve(
     whmcs: &WhmcsClient,
     message: &DueMessage,
     public_url: &str,
     alerts: &Alerts,
+) -> Result<Facts, Unresolved> {
+    let mut client = message.client_id;
+    resolve_noting_client(whmcs, message, public_url, alerts, &mut client)
+        .await
+        .map_err(|why| Unresolved { why, client })
+}
+
+/// [`resolve`], writing the client to `client` as soon as it is known.
+async fn resolve_noting_client(
+    whmcs: &WhmcsClient,
+    message: &DueMessage,
+    public_url: &str,
+    alerts: &Alerts,
+    known_client: &mut Option<u64>,
 ) -> Result<Facts, NotReady> {
     let mut values: HashMap<&'static str, String> = message.details.clone();
     let link = |path: &str| format!("{public_url}{path}");
@@ -186,6 +208,7 @@ pub async fn resolve(
         _ => {}
     }
     let client_id = client_id.ok_or_else(|| NotReady::Gone("the alert names no client".into()))?;
+    *known_client = Some(client_id);
     let client = whmcs.client_details(client_id).await?;
     consent(&client, message.kind, alerts).map_err(NotReady::Skip)?;
     if let Some((parameter, total)) = amount {

@@ -19,9 +19,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-pub use facts::NotReady;
+pub use facts::{NotReady, Unresolved};
 
 use crate::config::{Config, WhatsAppMode};
+use crate::domain::alerts::AlertKind;
 use crate::domain::ids::InstanceName;
 use crate::domain::meta_errors::{self, SendFailure};
 use crate::domain::retry::RetrySchedule;
@@ -222,9 +223,11 @@ impl Outbox {
         let mut report = DrainReport::default();
         let mut pacing = Pacing::default();
         let mut settled: Vec<Settled> = Vec::new();
+        let mut notes: Vec<(InstanceName, u64, String)> = Vec::new();
         for (instance, message) in due {
             let channel = self.channel(&instance);
-            let (outcome, attempt) = match self.prepare(&instance, channel, &message, now).await {
+            let (prepared, client) = self.prepare(&instance, channel, &message, now).await;
+            let (outcome, attempt) = match prepared {
                 Prepared::Done(outcome) => (outcome, None),
                 Prepared::Ready(rendered) => match channel {
                     Channel::DryRun => (dry_run(&message, rendered), None),
@@ -253,6 +256,12 @@ impl Outbox {
             };
             report.count(&outcome);
             self.metrics.record_message(outcome.name(), &instance);
+            let dry_run = matches!(channel, Channel::DryRun);
+            if let (Some(client), Some(note)) =
+                (client, whmcs_note(message.kind, &outcome, dry_run))
+            {
+                notes.push((instance.clone(), client, note));
+            }
             let sent_now = attempt.is_some();
             settled.push(Settled {
                 message: message.held(),
@@ -265,7 +274,26 @@ impl Outbox {
             }
         }
         self.record(&mut settled).await?;
+        self.note_in_whmcs(notes).await;
         Ok(report)
+    }
+
+    /// Notes each final outcome in its client's WHMCS log, a few at a
+    /// time, after the outcomes are committed. A note WHMCS refuses is
+    /// logged here and not asked again: the outcome itself is kept by
+    /// puente.
+    async fn note_in_whmcs(&self, notes: Vec<(InstanceName, u64, String)>) {
+        use futures_util::StreamExt as _;
+        futures_util::stream::iter(notes)
+            .for_each_concurrent(NOTES_AT_ONCE, |(instance, client, note)| async move {
+                let Some(whmcs) = self.whmcs.get(&instance) else {
+                    return;
+                };
+                if let Err(error) = whmcs.log_activity(client, &note).await {
+                    tracing::warn!(%instance, client, %error, "cannot note an alert in the client's WHMCS log");
+                }
+            })
+            .await;
     }
 
     /// Where `instance`'s messages go.
@@ -489,17 +517,23 @@ impl Outbox {
         channel: Channel<'_>,
         message: &DueMessage,
         now: jiff::Timestamp,
-    ) -> Prepared {
+    ) -> (Prepared, Option<u64>) {
         if let Channel::Cloud(from) = channel
             && let Some(until) = self.paused(from.number, now)
         {
-            return Prepared::Done(Outcome::Deferred {
-                reason: "sending from this number is paused".into(),
-                at: until,
-            });
+            return (
+                Prepared::Done(Outcome::Deferred {
+                    reason: "sending from this number is paused".into(),
+                    at: until,
+                }),
+                None,
+            );
         }
         let retry = |reason: String| {
-            Prepared::Done(self.retry(instance, message, reason, now, Duration::ZERO))
+            (
+                Prepared::Done(self.retry(instance, message, reason, now, Duration::ZERO)),
+                message.client_id,
+            )
         };
         let Some(whmcs) = self.whmcs.get(instance) else {
             return retry(format!(
@@ -510,10 +544,15 @@ impl Outbox {
         let rules = self.config.for_instance(instance);
         let facts = match facts::resolve(whmcs, message, &public_url, &rules.alerts).await {
             Ok(facts) => facts,
-            Err(NotReady::Skip(reason)) => return Prepared::Done(Outcome::Skipped(reason)),
-            Err(NotReady::Gone(reason)) => return Prepared::Done(Outcome::Dead(reason)),
-            Err(NotReady::Retry(reason)) => return retry(reason),
+            Err(Unresolved { why, client }) => {
+                return match why {
+                    NotReady::Skip(reason) => (Prepared::Done(Outcome::Skipped(reason)), client),
+                    NotReady::Gone(reason) => (Prepared::Done(Outcome::Dead(reason)), client),
+                    NotReady::Retry(reason) => retry(reason),
+                };
+            }
         };
+        let client = Some(facts.client.id);
         let templates = &rules.alert_templates;
         let language = templates
             .language_for(message.kind, &facts.client.language)
@@ -531,7 +570,7 @@ impl Outbox {
             values.insert(Parameter::Brand.as_str(), brand.clone());
         }
         let values = &values;
-        match templates.message_body(
+        let prepared = match templates.message_body(
             message.kind,
             &language,
             &facts.to,
@@ -543,7 +582,43 @@ impl Outbox {
                 to: facts.to.digits().to_owned(),
             }),
             Err(error) => Prepared::Done(Outcome::Dead(error.to_string())),
+        };
+        (prepared, client)
+    }
+}
+
+/// WHMCS log notes asked for at once.
+const NOTES_AT_ONCE: usize = 4;
+
+/// Longest reason written in a WHMCS log note.
+const NOTE_REASON_CHARS: usize = 300;
+
+/// The line a final outcome leaves in the client's WHMCS log (Clients >
+/// Log), so staff see it without leaving WHMCS; `None` for one that is not
+/// final (a retry, a deferral).
+fn whmcs_note(kind: AlertKind, outcome: &Outcome, dry_run: bool) -> Option<String> {
+    let alert = kind.as_str();
+    let short = |reason: &str| reason.chars().take(NOTE_REASON_CHARS).collect::<String>();
+    match outcome {
+        Outcome::Sent { .. } if dry_run => Some(format!(
+            "puente: WhatsApp alert {alert} recorded, not sent (dry-run mode)"
+        )),
+        Outcome::Sent { wamid, .. } => {
+            Some(format!("puente: WhatsApp alert {alert} sent ({wamid})"))
         }
+        Outcome::Skipped(reason) => Some(format!(
+            "puente: WhatsApp alert {alert} not sent: {}",
+            short(reason)
+        )),
+        Outcome::Dead(reason) => Some(format!(
+            "puente: WhatsApp alert {alert} failed: {}",
+            short(reason)
+        )),
+        Outcome::Uncertain(reason) => Some(format!(
+            "puente: WhatsApp alert {alert} may not have arrived, and is not sent again: {}",
+            short(reason)
+        )),
+        Outcome::Retry { .. } | Outcome::Deferred { .. } => None,
     }
 }
 
@@ -589,5 +664,48 @@ impl super::Worker for Outbox {
             more: rest.is_zero(),
             rest,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_final_outcomes_leave_a_note_in_whmcs_and_long_reasons_are_cut() {
+        let kind = AlertKind::InvoiceCreated;
+        let sent = Outcome::Sent {
+            body: "{}".into(),
+            language: "es".into(),
+            wamid: "wamid.HBg".into(),
+        };
+        assert_eq!(
+            whmcs_note(kind, &sent, false).as_deref(),
+            Some("puente: WhatsApp alert invoice_created sent (wamid.HBg)")
+        );
+        assert_eq!(
+            whmcs_note(kind, &sent, true).as_deref(),
+            Some("puente: WhatsApp alert invoice_created recorded, not sent (dry-run mode)")
+        );
+        let long = "x".repeat(1000);
+        let dead = whmcs_note(kind, &Outcome::Dead(long.clone()), false).expect("a note");
+        assert!(dead.starts_with("puente: WhatsApp alert invoice_created failed: xxx"));
+        assert!(dead.len() < 400, "{} characters", dead.len());
+        let uncertain = whmcs_note(kind, &Outcome::Uncertain("no answer".into()), false);
+        assert!(
+            uncertain
+                .expect("a note")
+                .contains("is not sent again: no answer")
+        );
+        let at = jiff::Timestamp::UNIX_EPOCH;
+        for outcome in [
+            Outcome::Retry {
+                reason: long.clone(),
+                at,
+            },
+            Outcome::Deferred { reason: long, at },
+        ] {
+            assert_eq!(whmcs_note(kind, &outcome, false), None, "{outcome:?}");
+        }
     }
 }

@@ -410,6 +410,8 @@ impl Respond for FakeWhmcs {
                 }
                 success(json!({"domainid": id}))
             }
+            // A line in the client's log: every call is kept in `calls`.
+            "LogActivity" => success(json!({})),
             other => error(&format!("the fake WHMCS has no {other}")),
         }
     }

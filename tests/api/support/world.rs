@@ -20,6 +20,7 @@ pub async fn fake_whmcs(client: Value) -> MockServer {
         ("GetClientsProducts", fixture("api-GetClientsProducts")),
         ("GetClientsDomains", fixture("api-GetClientsDomains")),
         ("GetQuotes", fixture("api-GetQuotes")),
+        ("LogActivity", json!({"result": "success"})),
     ] {
         Mock::given(method("POST"))
             .and(body_string_contains(format!("action={action}")))
@@ -28,6 +29,27 @@ pub async fn fake_whmcs(client: Value) -> MockServer {
             .await;
     }
     server
+}
+
+/// The `LogActivity` calls `whmcs` received, each as (clientid,
+/// description), in order.
+pub async fn whmcs_log(whmcs: &MockServer) -> Vec<(String, String)> {
+    whmcs
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|request| {
+            let form: std::collections::BTreeMap<String, String> =
+                serde_urlencoded::from_bytes(&request.body).ok()?;
+            (form.get("action")? == "LogActivity").then(|| {
+                (
+                    form.get("clientid").cloned().unwrap_or_default(),
+                    form.get("description").cloned().unwrap_or_default(),
+                )
+            })
+        })
+        .collect()
 }
 
 pub async fn app_with(whmcs: &MockServer, extra: &[(&str, &str)]) -> TestApp {
