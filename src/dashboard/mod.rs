@@ -115,6 +115,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/admin/transfers", web::get().to(transfers))
         .route("/admin/diagnostics", web::get().to(diagnostics))
         .route("/admin/templates", web::get().to(templates))
+        .route("/admin/hooks", web::get().to(hooks))
         .route(
             "/admin/transfers/{id}/approve",
             web::post().to(approve_transfer),
@@ -796,6 +797,23 @@ async fn diagnostics(
     let reports = state.store.latest_reports(instance).await?;
     let body = pages::diagnostics(&reports);
     Ok(page(operator.layout("Diagnostics", "diagnostics", body)))
+}
+
+/// When each hook point the rules read last arrived from each instance (one
+/// instance's for a scoped operator): a hook WHMCS never fires shows here.
+async fn hooks(operator: Operator, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let handled = crate::domain::plan::handled_hooks();
+    let names: Vec<String> = handled.iter().map(|(hook, _)| (*hook).to_owned()).collect();
+    let mut seen = Vec::new();
+    for instance in operator.instances(&state.config) {
+        let arrivals = state
+            .store
+            .hooks_seen(instance.clone(), names.clone())
+            .await?;
+        seen.push((instance.as_str().to_owned(), arrivals));
+    }
+    let body = pages::hooks(&handled, &seen);
+    Ok(page(operator.layout("Hooks", "hooks", body)))
 }
 
 /// What the last reading of each account's WhatsApp templates found (one

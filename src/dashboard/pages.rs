@@ -72,6 +72,7 @@ pub fn layout(title: &str, active: &str, session: Option<(&Scope, &str)>, body: 
         ("transfers", "/admin/transfers", "Transfers"),
         ("diagnostics", "/admin/diagnostics", "Diagnostics"),
         ("templates", "/admin/templates", "Templates"),
+        ("hooks", "/admin/hooks", "Hooks"),
     ];
     html! {
         (DOCTYPE)
@@ -746,6 +747,43 @@ pub fn diagnostics(reports: &[StoredReport]) -> Markup {
                                 td { span class=(format!("status {}", verdict(row.status))) { (verdict(row.status)) } }
                                 td { (row.detail) }
                                 td { (row.fix) }
+                            }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// One instance's hook points, each with when it last arrived.
+pub type HookArrivals = (String, Vec<(String, Option<jiff::Timestamp>)>);
+
+/// Each instance's hook points: what reads each, and when it last arrived.
+pub fn hooks(handled: &[(&'static str, Vec<&'static str>)], seen: &[HookArrivals]) -> Markup {
+    html! {
+        p.muted { "Every WHMCS hook point a rule reads, and when it last reached puente from each install. WHMCS does not fire every hook for every way a thing happens (a payment added through its API, an invoice cancelled through its API): a hook that should have come and never did shows as never." }
+        @for (instance, arrivals) in seen {
+            section.card {
+                h2 { "Instance " (instance) }
+                @let never = arrivals.iter().filter(|(_, at)| at.is_none()).count();
+                p {
+                    @if never == 0 { span.pass { "every hook has arrived" } }
+                    @else { span.warn { (never) " of " (arrivals.len()) " never arrived" } }
+                }
+                div.scroll { table {
+                    thead { tr { th scope="col" { "Hook" } th scope="col" { "Read by" } th scope="col" { "Last arrived" } } }
+                    tbody {
+                        @for (hook, at) in arrivals {
+                            tr {
+                                td { code { (hook) } }
+                                td { (handled.iter().find(|(name, _)| name == hook).map(|(_, rules)| rules.join(", ")).unwrap_or_default()) }
+                                td {
+                                    @match at {
+                                        Some(at) => (when(Some(*at))),
+                                        None => span.warn { "never" },
+                                    }
+                                }
                             }
                         }
                     }

@@ -805,12 +805,38 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
         ("cancellations", "/admin/cancellations"),
         ("transfers", "/admin/transfers"),
         ("diagnostics", "/admin/diagnostics"),
+        ("templates", "/admin/templates"),
+        ("hooks", "/admin/hooks"),
     ] {
         let label = format!("{}{}", name[..1].to_uppercase(), &name[1..]);
         follow(&browser, &app, Locator::LinkText(&label), path).await;
         assert_eq!(text_of(&browser, "h1").await, label);
         screenshot(&browser, &format!("7-{name}")).await;
     }
+    // The hooks page (the last one shown): default's ClientAdd arrived,
+    // beta never sent one.
+    let client_add = |instance: &str| {
+        format!("//section[h2[text()='Instance {instance}']]//tr[td/code[text()='ClientAdd']]")
+    };
+    let row = |instance: &str| {
+        let xpath = client_add(instance);
+        let browser = browser.clone();
+        async move {
+            browser
+                .find(Locator::XPath(&xpath))
+                .await
+                .unwrap_or_else(|error| panic!("{xpath}: {error}"))
+                .text()
+                .await
+                .expect("text")
+        }
+    };
+    let default_row = row("default").await;
+    assert!(
+        default_row.contains("alerts") && !default_row.contains("never"),
+        "{default_row}"
+    );
+    assert!(row("beta").await.contains("never"));
 
     // Narrow screen: the pages still fit.
     browser.set_window_size(390, 844).await.expect("resize");
