@@ -665,6 +665,25 @@ pub(crate) async fn text_of(browser: &fantoccini::Client, css: &str) -> String {
         .expect("text")
 }
 
+/// On the sign-in form: types the admin token, submits, and waits for the
+/// overview.
+pub(crate) async fn sign_in_in_browser(browser: &fantoccini::Client, app: &TestApp) {
+    browser
+        .find(fantoccini::Locator::Id("token"))
+        .await
+        .expect("token field")
+        .send_keys(ADMIN_TOKEN)
+        .await
+        .expect("type");
+    follow(
+        browser,
+        app,
+        fantoccini::Locator::Css("main button[type=submit]"),
+        "/admin/",
+    )
+    .await;
+}
+
 /// Clicks what `locator` finds and waits until the browser shows `path`.
 pub(crate) async fn follow(
     browser: &fantoccini::Client,
@@ -712,20 +731,7 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
     );
     screenshot(&browser, "1-sign-in").await;
 
-    browser
-        .find(Locator::Id("token"))
-        .await
-        .expect("token field")
-        .send_keys(ADMIN_TOKEN)
-        .await
-        .expect("type");
-    follow(
-        &browser,
-        &app,
-        Locator::Css("main button[type=submit]"),
-        "/admin/",
-    )
-    .await;
+    sign_in_in_browser(&browser, &app).await;
     assert_eq!(text_of(&browser, "h1").await, "Overview");
     // The charts: one bar a minute; 1 event in the first minute.
     let charts = browser

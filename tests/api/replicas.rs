@@ -14,7 +14,6 @@ use puente::store::messages::{Outcome, Settled};
 use puente::store::postgres::Postgres;
 use puente::store::{Held, Store};
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::support::database::{Backend, on_postgres};
 use crate::support::*;
@@ -31,15 +30,8 @@ fn second_replica(app: &TestApp) -> (Postgres, Arc<Metrics>) {
 }
 
 /// Plans one welcome alert through `app`.
-async fn welcome(app: &TestApp) {
-    fire(
-        app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+async fn welcome_planned(app: &TestApp) {
+    welcome(app).await;
     assert_eq!(app.one::<i64>("SELECT count(*) FROM messages").await, 1);
 }
 
@@ -111,7 +103,7 @@ async fn a_message_one_replica_took_is_left_alone_until_its_lease_lapses_and_the
     }
     let app = spawn_app().await;
     let (second, _metrics) = second_replica(&app);
-    welcome(&app).await;
+    welcome_planned(&app).await;
     let now = jiff::Timestamp::now();
 
     let first = app.store.due_messages(now, 10).await.expect("due");
@@ -175,7 +167,7 @@ async fn the_leader_turns_a_dead_replicas_sends_uncertain_and_hands_its_other_wo
     }
     let app = spawn_app().await;
     let (second, _metrics) = second_replica(&app);
-    welcome(&app).await;
+    welcome_planned(&app).await;
     let now = jiff::Timestamp::now();
     // The second replica takes the alert and an upgrade, and marks the
     // alert sending: then it dies (no more heartbeats).

@@ -141,14 +141,7 @@ async fn an_alert_whose_template_differs_at_meta_is_not_sent_until_the_account_i
         Some((total - 2).to_string())
     );
 
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
     let report = app.outbox.drain_at(now).await.expect("drain");
     assert_eq!((report.sent, report.retried), (0, 1));
     assert_eq!(sends(&graph).await, 0, "no round trip to Meta");
@@ -210,14 +203,7 @@ async fn an_account_that_cannot_be_read_stops_nothing_and_is_reported() {
     );
     assert!(!reason.contains(TOKEN), "no token in {reason}");
 
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
     let report = app.outbox.drain_at(now).await.expect("drain");
     assert_eq!(report.sent, 1, "Meta decides while puente cannot tell");
     app.stop().await;
@@ -284,7 +270,7 @@ async fn templates_check_lists_what_to_fix_and_exits_1_until_every_template_is_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_browser_the_templates_page_lists_what_to_fix_first() {
-    use crate::dashboard::{ChromeDriver, follow, screenshot, text_of};
+    use crate::dashboard::{ChromeDriver, follow, screenshot, sign_in_in_browser, text_of};
     use fantoccini::Locator;
     let whmcs = fake_whmcs(fixture("api-GetClientsDetails")).await;
     let graph = MockServer::start().await;
@@ -306,20 +292,7 @@ async fn in_a_browser_the_templates_page_lists_what_to_fix_first() {
     let driver = ChromeDriver::start();
     let browser = driver.session().await;
     browser.goto(&app.url("/admin/login")).await.expect("goto");
-    browser
-        .find(Locator::Id("token"))
-        .await
-        .expect("token field")
-        .send_keys(ADMIN_TOKEN)
-        .await
-        .expect("type");
-    follow(
-        &browser,
-        &app,
-        Locator::Css("main button[type=submit]"),
-        "/admin/",
-    )
-    .await;
+    sign_in_in_browser(&browser, &app).await;
     follow(
         &browser,
         &app,

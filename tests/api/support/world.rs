@@ -76,6 +76,18 @@ pub async fn fire(app: &TestApp, id: &str, hook: &str, data: Value, actor: Value
     );
 }
 
+/// A welcome alert for client 1842, as event `evt_welcome`.
+pub async fn welcome(app: &TestApp) {
+    fire(
+        app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+}
+
 pub fn system() -> Value {
     json!({"kind": "system"})
 }
