@@ -116,6 +116,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/admin/diagnostics", web::get().to(diagnostics))
         .route("/admin/templates", web::get().to(templates))
         .route("/admin/hooks", web::get().to(hooks))
+        .route("/admin/replies", web::get().to(replies))
         .route(
             "/admin/transfers/{id}/approve",
             web::post().to(approve_transfer),
@@ -797,6 +798,18 @@ async fn diagnostics(
     let reports = state.store.latest_reports(instance).await?;
     let body = pages::diagnostics(&reports);
     Ok(page(operator.layout("Diagnostics", "diagnostics", body)))
+}
+
+/// The newest messages clients sent to the instances' numbers (one
+/// instance's for a scoped operator).
+async fn replies(
+    operator: Operator,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let instance = operator.instance_filter(None)?;
+    let received = state.store.inbound_messages(instance, 200).await?;
+    let body = pages::replies(&received);
+    Ok(page(operator.layout("Replies", "replies", body)))
 }
 
 /// When each hook point the rules read last arrived from each instance (one

@@ -23,6 +23,7 @@ use crate::store::messages::{Attempt, StoredMessage};
 use crate::store::replicas::Replica;
 use crate::store::transfers::StoredTransfer;
 use crate::store::upgrades::StoredApplication;
+use crate::store::whatsapp::StoredInbound;
 use crate::workers::templates::InstanceCheck;
 
 const STYLE: &str = r#"
@@ -45,7 +46,7 @@ input, select, button { font: inherit; padding: .3rem .5rem; }
 button { cursor: pointer; }
 .status { font-weight: 600; }
 .dead, .failed, .bad, .fail, .missing, .not_approved, .parameters_differ, .other_variables { color: var(--bad); }
-.warn, .unconfirmed { color: #b26a00; }
+.warn, .unconfirmed, .opt_out { color: #b26a00; }
 .good, .sent, .delivered, .read, .applied, .terminated, .completed, .pass, .ready { color: var(--good); }
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(16rem, 1fr)); gap: 1rem; }
 .card { border: 1px solid var(--line); border-radius: .4rem; padding: .8rem; }
@@ -73,6 +74,7 @@ pub fn layout(title: &str, active: &str, session: Option<(&Scope, &str)>, body: 
         ("diagnostics", "/admin/diagnostics", "Diagnostics"),
         ("templates", "/admin/templates", "Templates"),
         ("hooks", "/admin/hooks", "Hooks"),
+        ("replies", "/admin/replies", "Replies"),
     ];
     html! {
         (DOCTYPE)
@@ -752,6 +754,33 @@ pub fn diagnostics(reports: &[StoredReport]) -> Markup {
                     }
                 } }
             }
+        }
+    }
+}
+
+/// The newest messages clients sent, with the alert each answers and what
+/// it asks for.
+pub fn replies(received: &[StoredInbound]) -> Markup {
+    html! {
+        p.muted { "What clients wrote to the instances' WhatsApp numbers, newest first, with the alert each answers. A message that answers no alert of puente's stays without a client: its number is never guessed onto one. STOP, BAJA, NO… ask to stop alerts; START, ALTA, SÍ… to have them again." }
+        @if received.is_empty() { p { "No message yet." } }
+        @else {
+            div.scroll { table {
+                thead { tr { th scope="col" { "Received" } th scope="col" { "Instance" } th scope="col" { "From" } th scope="col" { "Client" } th scope="col" { "Message" } th scope="col" { "Asks" } th scope="col" { "Answers" } } }
+                tbody {
+                    @for message in received {
+                        tr {
+                            td { (message.received_at) }
+                            td { (message.instance) }
+                            td { "+" (message.from) @if let Some(name) = &message.profile_name { br; span.muted { (name) } } }
+                            td { @match message.client_id { Some(client) => { "#" (client) }, None => span.warn { "unknown" } } }
+                            td { @match &message.text { Some(text) => (text), None => span.muted { "(" (message.kind) ")" } } }
+                            td { span class=(format!("status {}", message.intent)) { (message.intent.replace('_', " ")) } }
+                            td { @match message.message_id { Some(id) => a href=(format!("/admin/messages/{id}")) { "#" (id) }, None => "" } }
+                        }
+                    }
+                }
+            } }
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod money;
 pub mod paid;
 pub mod phone;
 pub mod plan;
+pub mod replies;
 pub mod retry;
 pub mod status;
 pub mod template_check;

@@ -21,9 +21,10 @@ use subtle::ConstantTimeEq;
 use super::error::ApiError;
 use super::signed::read_limited;
 use crate::domain::delivery::DeliveryStatus;
+use crate::domain::replies;
 use crate::http::state::AppState;
 use crate::signature::verify_hub_signature;
-use crate::store::whatsapp::{Applied, StatusReport};
+use crate::store::whatsapp::{Applied, InboundReport, StatusReport};
 
 /// Meta's one-time check of the callback URL: echo `hub.challenge` when the
 /// verify token matches.
@@ -89,6 +90,77 @@ struct ChangeValue {
     metadata: Metadata,
     #[serde(default)]
     statuses: Vec<Status>,
+    /// What clients sent to the number.
+    #[serde(default)]
+    messages: Vec<Message>,
+    #[serde(default)]
+    contacts: Vec<Contact>,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    id: String,
+    from: String,
+    #[serde(default)]
+    timestamp: String,
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    text: Option<TextBody>,
+    /// A template's quick-reply button the client tapped.
+    #[serde(default)]
+    button: Option<ButtonReply>,
+    #[serde(default)]
+    interactive: Option<Interactive>,
+    /// The message it answers.
+    #[serde(default)]
+    context: Option<Context>,
+}
+
+#[derive(Deserialize)]
+struct TextBody {
+    #[serde(default)]
+    body: String,
+}
+
+#[derive(Deserialize)]
+struct ButtonReply {
+    #[serde(default)]
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct Interactive {
+    #[serde(default)]
+    button_reply: Option<Choice>,
+    #[serde(default)]
+    list_reply: Option<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    title: String,
+}
+
+#[derive(Deserialize)]
+struct Context {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Contact {
+    #[serde(default)]
+    wa_id: String,
+    #[serde(default)]
+    profile: Option<Profile>,
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    #[serde(default)]
+    name: String,
 }
 
 /// The business number a change concerns.
@@ -124,6 +196,7 @@ pub fn notification_statuses(body: &[u8]) -> Result<Vec<SenderStatuses>, serde_j
         .flat_map(|entry| entry.changes)
         .filter(|change| change.field == "messages")
         .map(|change| SenderStatuses {
+            inbound: inbound_of(&change.value),
             sender: change.value.metadata.phone_number_id,
             total: change.value.statuses.len(),
             statuses: change
@@ -146,13 +219,70 @@ pub fn notification_statuses(body: &[u8]) -> Result<Vec<SenderStatuses>, serde_j
         .collect())
 }
 
-/// The statuses one change reports about one business number.
+/// The messages clients sent in one change, each with what it says and
+/// asks for.
+fn inbound_of(value: &ChangeValue) -> Vec<ReceivedMessage> {
+    value
+        .messages
+        .iter()
+        .map(|message| {
+            let text = match (&message.text, &message.button, &message.interactive) {
+                (Some(text), _, _) => Some(text.body.clone()),
+                (_, Some(button), _) => Some(button.text.clone()),
+                (_, _, Some(interactive)) => interactive
+                    .button_reply
+                    .as_ref()
+                    .or(interactive.list_reply.as_ref())
+                    .map(|choice| choice.title.clone()),
+                _ => None,
+            };
+            let seconds = message.timestamp.parse::<i64>().unwrap_or_default();
+            ReceivedMessage {
+                wamid: message.id.clone(),
+                from: message.from.clone(),
+                profile_name: value
+                    .contacts
+                    .iter()
+                    .find(|contact| contact.wa_id == message.from)
+                    .and_then(|contact| contact.profile.as_ref())
+                    .map(|profile| profile.name.clone())
+                    .filter(|name| !name.is_empty()),
+                sent_at: jiff::Timestamp::from_second(seconds)
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+                kind: message.kind.clone(),
+                intent: replies::intent(text.as_deref()),
+                text,
+                context_wamid: message
+                    .context
+                    .as_ref()
+                    .and_then(|context| context.id.clone()),
+            }
+        })
+        .collect()
+}
+
+/// The statuses one change reports about one business number, and the
+/// messages clients sent to it.
 #[derive(Debug)]
 pub struct SenderStatuses {
     pub sender: String,
     /// Statuses in the change, tracked or not.
     pub total: usize,
     pub statuses: Vec<ReportedStatus>,
+    pub inbound: Vec<ReceivedMessage>,
+}
+
+/// A message a client sent, as the webhook said it.
+#[derive(Debug)]
+pub struct ReceivedMessage {
+    pub wamid: String,
+    pub from: String,
+    pub profile_name: Option<String>,
+    pub sent_at: jiff::Timestamp,
+    pub kind: String,
+    pub text: Option<String>,
+    pub context_wamid: Option<String>,
+    pub intent: replies::Intent,
 }
 
 #[derive(Debug)]
@@ -198,11 +328,12 @@ pub async fn notify(
         ApiError::MalformedJson(format!("not a Meta webhook notification: {error}"))
     })?;
     let mut reports = Vec::new();
+    let mut inbound = Vec::new();
     let mut ignored = 0usize;
     for change in changes {
         let owners: Vec<_> = config.senders_of(&change.sender).collect();
         if owners.is_empty() {
-            ignored += change.total;
+            ignored += change.total + change.inbound.len();
             continue;
         }
         let signed_by_owner = owners.iter().any(|(_, whatsapp)| {
@@ -222,10 +353,22 @@ pub async fn notify(
                 change.sender
             )));
         }
-        let instances: Vec<String> = owners
+        let mut instances: Vec<String> = owners
             .iter()
             .map(|(name, _)| name.as_str().to_owned())
             .collect();
+        instances.sort();
+        inbound.extend(change.inbound.into_iter().map(|message| InboundReport {
+            wamid: message.wamid,
+            from: message.from,
+            profile_name: message.profile_name,
+            sent_at: message.sent_at,
+            kind: message.kind,
+            text: message.text,
+            context_wamid: message.context_wamid,
+            intent: message.intent,
+            instances: instances.clone(),
+        }));
         reports.extend(change.statuses.into_iter().map(|status| StatusReport {
             wamid: status.wamid,
             status: status.status,
@@ -245,7 +388,7 @@ pub async fn notify(
     let now = jiff::Timestamp::now();
     let applied = state
         .store
-        .apply_delivery_statuses(digest, reports, now)
+        .apply_delivery_statuses(digest, reports, inbound, now)
         .await
         .map_err(|error| {
             tracing::error!(%error, "Meta notification not applied");

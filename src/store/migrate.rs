@@ -23,7 +23,7 @@ use super::sqlite::Database;
 
 /// Each table, in an order its references allow, with the column that
 /// identifies a row.
-const TABLES: [(&str, &str); 11] = [
+const TABLES: [(&str, &str); 12] = [
     ("events", "seq"),
     ("messages", "id"),
     ("message_attempts", "id"),
@@ -35,6 +35,7 @@ const TABLES: [(&str, &str); 11] = [
     ("transfer_steps", "id"),
     ("diagnostic_reports", "instance"),
     ("dashboard_spent", "token"),
+    ("inbound_messages", "id"),
 ];
 
 /// Rows sent to PostgreSQL at once (its pipeline; one transaction for all).

@@ -47,7 +47,7 @@ use messages::{Attempt, DueMessage, MessageQuery, Retry, Settled, StoredMessage}
 use retention::Purged;
 use transfers::{Actor, StepAlert, StoredStep, StoredTransfer};
 use upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
-use whatsapp::{Applied, StatusReport};
+use whatsapp::{Applied, InboundReport, StatusReport, StoredInbound};
 
 /// What every call to the store returns.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -322,8 +322,15 @@ pub trait Store: Send + Sync + 'static {
         &self,
         body_sha256: Vec<u8>,
         reports: Vec<StatusReport>,
+        inbound: Vec<InboundReport>,
         now: jiff::Timestamp,
     ) -> Result<Applied>;
+    /// The newest messages clients sent, of one instance or all.
+    async fn inbound_messages(
+        &self,
+        instance: Option<InstanceName>,
+        limit: u32,
+    ) -> Result<Vec<StoredInbound>>;
 
     // ----- diagnostics -----
 
@@ -367,6 +374,7 @@ pub trait Store: Send + Sync + 'static {
         after: i64,
         before: i64,
     ) -> Result<(Purged, Option<i64>)>;
-    /// Forgets one batch of Meta webhook bodies received before `cutoff`.
+    /// Forgets one batch of Meta webhook bodies, and of messages clients
+    /// sent, received before `cutoff`.
     async fn purge_notifications(&self, cutoff: jiff::Timestamp) -> Result<usize>;
 }

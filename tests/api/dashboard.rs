@@ -85,7 +85,7 @@ fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().expect("pair").to_owned()
 }
 
-async fn sign_in(app: &TestApp, token: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, token: &str) -> String {
     let response = browser_like()
         .post(app.url("/admin/login"))
         .form(&[("token", token)])
@@ -97,7 +97,7 @@ async fn sign_in(app: &TestApp, token: &str) -> String {
     cookie_pair(&set_cookie(&response).expect("a session cookie"))
 }
 
-async fn get_page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn get_page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     let response = browser_like()
         .get(app.url(path))
         .header("cookie", cookie)
@@ -812,6 +812,7 @@ async fn in_a_browser_an_operator_signs_in_sees_an_event_and_retries_a_dead_lett
         ("transfers", "/admin/transfers"),
         ("diagnostics", "/admin/diagnostics"),
         ("templates", "/admin/templates"),
+        ("replies", "/admin/replies"),
         ("hooks", "/admin/hooks"),
     ] {
         let label = format!("{}{}", name[..1].to_uppercase(), &name[1..]);

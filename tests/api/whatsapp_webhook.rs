@@ -285,3 +285,111 @@ async fn unsigned_tampered_or_malformed_notifications_are_refused_and_change_not
     );
     unconfigured.stop().await;
 }
+
+/// A notification of messages clients sent to the instance's number.
+fn inbound(messages: Value, contacts: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": contacts,
+            "messages": messages
+        }}]}]
+    }))
+    .expect("JSON")
+}
+
+#[tokio::test]
+async fn messages_clients_send_are_kept_once_with_the_alert_they_answer_and_what_they_ask() {
+    let app = webhook_app().await;
+    // The welcome alert puente sent to client 1842, as Meta knows it.
+    fire(
+        &app,
+        "evt_welcome",
+        "ClientAdd",
+        json!({"client_id": 1842}),
+        system(),
+    )
+    .await;
+    app.execute(
+        "UPDATE messages SET status = 'sent', wamid = 'wamid.ALERT'",
+        &[],
+    )
+    .await;
+    let alert: i64 = app.one("SELECT id FROM messages").await;
+
+    let body = inbound(
+        json!([
+            {"from": "2348031234567", "id": "wamid.IN1", "timestamp": "1764900000", "type": "text",
+             "text": {"body": "¡BAJA!"}, "context": {"from": "15550783881", "id": "wamid.ALERT"}},
+            {"from": "5215512345678", "id": "wamid.IN2", "timestamp": "1764900060", "type": "text",
+             "text": {"body": "Hola, ya pagué la factura"}},
+            {"from": "2348031234567", "id": "wamid.IN3", "timestamp": "1764900120", "type": "image",
+             "image": {"id": "media.1", "mime_type": "image/jpeg"}}
+        ]),
+        json!([
+            {"wa_id": "2348031234567", "profile": {"name": "Amina"}},
+            {"wa_id": "5215512345678", "profile": {"name": "Luis"}}
+        ]),
+    );
+    let response = post_notification(&app, &body, Some(&hub_signature(&body))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Meta delivers the same body again, and the first message in a batch
+    // of its own: nothing is kept twice.
+    post_notification(&app, &body, Some(&hub_signature(&body))).await;
+    let again = inbound(
+        json!([{"from": "2348031234567", "id": "wamid.IN1", "timestamp": "1764900000",
+                "type": "text", "text": {"body": "¡BAJA!"}}]),
+        json!([]),
+    );
+    let response = post_notification(&app, &again, Some(&hub_signature(&again))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let rows: Vec<(String, String, String)> = app
+        .triples(
+            "SELECT wamid, intent, COALESCE(CAST(client_id AS TEXT), '') || '/' ||
+                    COALESCE(CAST(message_id AS TEXT), '') || '/' || COALESCE(text, '') ||
+                    '/' || COALESCE(profile_name, '')
+               FROM inbound_messages ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        [
+            (
+                "wamid.IN1".to_owned(),
+                "opt_out".to_owned(),
+                format!("1842/{alert}/¡BAJA!/Amina")
+            ),
+            (
+                "wamid.IN2".to_owned(),
+                "reply".to_owned(),
+                "//Hola, ya pagué la factura/Luis".to_owned()
+            ),
+            (
+                "wamid.IN3".to_owned(),
+                "reply".to_owned(),
+                "///Amina".to_owned()
+            ),
+        ],
+        "the unknown number stays without a client; the image has no text"
+    );
+
+    // Staff read them on the dashboard.
+    let cookie = crate::dashboard::sign_in(&app, ADMIN_TOKEN).await;
+    let (status, page) = crate::dashboard::get_page(&app, &cookie, "/admin/replies").await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        "¡BAJA!",
+        "opt out",
+        "+5215512345678",
+        "Luis",
+        "unknown",
+        "(image)",
+    ] {
+        assert!(page.contains(shown), "{shown} in the page");
+    }
+    assert!(page.contains(&format!("href=\"/admin/messages/{alert}\"")));
+    app.stop().await;
+}

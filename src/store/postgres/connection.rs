@@ -13,7 +13,10 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 /// Numbered migrations, applied in order at start-up under
 /// [`MIGRATION_LOCK`]; `puente_schema` records each one applied.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_schema.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_schema.sql")),
+    (2, include_str!("migrations/0002_inbound_messages.sql")),
+];
 
 /// The transaction-scoped advisory lock the migrations run under (a
 /// session lock would not survive a pooler in transaction mode).

@@ -125,12 +125,18 @@ pub async fn purge_batch(
 }
 
 /// Deletes up to [`BATCH`] hashes of Meta notifications received before
-/// `cutoff` (kept only to apply a redelivered body once); the number
-/// deleted.
+/// `cutoff` (kept only to apply a redelivered body once), and up to as many
+/// messages clients sent before it; the larger of the two numbers deleted.
 pub async fn purge_notifications(tx: &Tx<'_>, cutoff: jiff::Timestamp) -> PgResult<usize> {
+    let bound: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+        [&cutoff.as_millisecond(), &batch_limit()];
     let statement = tx.prepare_cached(DELETE_NOTIFICATIONS).await?;
-    let deleted = tx
-        .execute(&statement, &[&cutoff.as_millisecond(), &batch_limit()])
-        .await?;
-    Ok(count(deleted))
+    let notifications = count(tx.execute(&statement, &bound).await?);
+    let statement = tx.prepare_cached(DELETE_INBOUND).await?;
+    let inbound = count(tx.execute(&statement, &bound).await?);
+    Ok(notifications.max(inbound))
 }
+
+const DELETE_INBOUND: &str = "DELETE FROM inbound_messages WHERE id IN (
+                                  SELECT id FROM inbound_messages
+                                   WHERE received_at_ms < $1 ORDER BY received_at_ms LIMIT $2)";

@@ -31,7 +31,7 @@ use crate::store::replicas::Replica;
 use crate::store::retention::Purged;
 use crate::store::transfers::{StoredStep, StoredTransfer};
 use crate::store::upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
-use crate::store::whatsapp::{Applied, StatusReport};
+use crate::store::whatsapp::{Applied, InboundReport, StatusReport, StoredInbound};
 use crate::store::{
     Held, Inserted, InstanceOwned, NewEvent, RecordQuery, Result, Signals, Store, StoreError,
     TransferStep,
@@ -667,12 +667,26 @@ impl Store for Postgres {
         &self,
         body_sha256: Vec<u8>,
         reports: Vec<StatusReport>,
+        inbound: Vec<InboundReport>,
         now: jiff::Timestamp,
     ) -> Result<Applied> {
         self.change(move |tx| {
-            Box::pin(async move { whatsapp::apply(tx, &body_sha256, &reports, now).await })
+            Box::pin(
+                async move { whatsapp::apply(tx, &body_sha256, &reports, &inbound, now).await },
+            )
         })
         .await
+    }
+
+    async fn inbound_messages(
+        &self,
+        instance: Option<InstanceName>,
+        limit: u32,
+    ) -> Result<Vec<StoredInbound>> {
+        let client = self.reader().await?;
+        whatsapp::inbound(&client, instance.as_ref().map(InstanceName::as_str), limit)
+            .await
+            .map_err(PgError::read)
     }
 
     async fn keep_report(&self, report: NewReport) -> Result<()> {

@@ -4,7 +4,7 @@
 use super::sql::PgResult;
 use super::tx::Tx;
 use crate::domain::delivery;
-use crate::store::whatsapp::{Applied, StatusReport};
+use crate::store::whatsapp::{Applied, InboundReport, StatusReport, StoredInbound, belonging};
 
 const RECORD: &str =
     "INSERT INTO whatsapp_notifications (body_sha256, received_at_ms) VALUES ($1, $2)
@@ -22,6 +22,7 @@ pub async fn apply(
     tx: &Tx<'_>,
     body_sha256: &[u8],
     reports: &[StatusReport],
+    inbound: &[InboundReport],
     now: jiff::Timestamp,
 ) -> PgResult<Applied> {
     let record = tx.prepare_cached(RECORD).await?;
@@ -61,5 +62,80 @@ pub async fn apply(
             updated += usize::try_from(changed).unwrap_or(usize::MAX);
         }
     }
+    let answered_statement = tx.prepare_cached(ANSWERED).await?;
+    let insert = tx.prepare_cached(INSERT_INBOUND).await?;
+    for report in inbound {
+        let answered = match &report.context_wamid {
+            Some(wamid) => match tx.query_opt(&answered_statement, &[wamid]).await? {
+                Some(row) => Some((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)),
+                None => None,
+            },
+            None => None,
+        };
+        let (instance, message_id, client_id) = belonging(report, answered);
+        tx.execute(
+            &insert,
+            &[
+                &report.wamid,
+                &instance,
+                &report.from,
+                &report.profile_name,
+                &report.sent_at.as_millisecond(),
+                &now.as_millisecond(),
+                &report.kind,
+                &report.text,
+                &report.context_wamid,
+                &message_id,
+                &client_id,
+                &report.intent.as_str(),
+            ],
+        )
+        .await?;
+    }
     Ok(Applied::Updated(updated))
+}
+
+/// The alert an inbound message answers, by its wamid.
+const ANSWERED: &str = "SELECT id, instance, client_id FROM messages WHERE wamid = $1";
+
+const INSERT_INBOUND: &str = "INSERT INTO inbound_messages (wamid, instance, from_number,
+         profile_name, sent_at_ms, received_at_ms, kind, text, context_wamid, message_id,
+         client_id, intent)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (wamid) DO NOTHING";
+
+/// The newest inbound messages, of `instance` or all.
+pub async fn inbound(
+    client: &impl deadpool_postgres::GenericClient,
+    instance: Option<&str>,
+    limit: u32,
+) -> PgResult<Vec<StoredInbound>> {
+    let statement = client
+        .prepare_cached(
+            "SELECT id, instance, from_number, profile_name, received_at_ms, kind, text,
+                    message_id, client_id, intent
+               FROM inbound_messages
+              WHERE $1::text IS NULL OR instance = $1
+              ORDER BY id DESC LIMIT $2",
+        )
+        .await?;
+    client
+        .query(&statement, &[&instance, &i64::from(limit)])
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(StoredInbound {
+                id: row.try_get(0)?,
+                instance: row.try_get(1)?,
+                from: row.try_get(2)?,
+                profile_name: row.try_get(3)?,
+                received_at: crate::store::sql::time_text(row.try_get(4)?),
+                kind: row.try_get(5)?,
+                text: row.try_get(6)?,
+                message_id: row.try_get(7)?,
+                client_id: row.try_get(8)?,
+                intent: row.try_get(9)?,
+            })
+        })
+        .collect()
 }

@@ -35,6 +35,7 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0015_move_subscriptions.sql")),
         M::up(include_str!("migrations/0016_diagnostic_reports.sql")),
         M::up(include_str!("migrations/0017_dashboard_spent.sql")),
+        M::up(include_str!("migrations/0018_inbound_messages.sql")),
     ])
 }
 

@@ -35,6 +35,10 @@ const DELETE_NOTIFICATIONS: &str = "DELETE FROM whatsapp_notifications WHERE bod
                                         SELECT body_sha256 FROM whatsapp_notifications
                                          WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)";
 
+const DELETE_INBOUND: &str = "DELETE FROM inbound_messages WHERE id IN (
+                                  SELECT id FROM inbound_messages
+                                   WHERE received_at_ms < ?1 ORDER BY received_at_ms LIMIT ?2)";
+
 /// The first `seq` received at or after `cutoff`: every event before it is
 /// older (events arrive in receive-time order). When none is that recent,
 /// the one after the newest: an event stored while the pass runs is not
@@ -97,18 +101,22 @@ pub fn purge_batch(
 }
 
 /// Deletes up to [`BATCH`] hashes of Meta notifications received before
-/// `cutoff` (kept only to apply a redelivered body once); the number
-/// deleted.
+/// `cutoff` (kept only to apply a redelivered body once), and up to as many
+/// messages clients sent before it; the larger of the two numbers deleted
+/// (a full batch means more may be left).
 pub fn purge_notifications(
     connection: &Connection,
     cutoff: jiff::Timestamp,
 ) -> rusqlite::Result<usize> {
-    connection
+    let bound = params![
+        cutoff.as_millisecond(),
+        i64::try_from(BATCH).unwrap_or(i64::MAX)
+    ];
+    let notifications = connection
         .prepare_cached(DELETE_NOTIFICATIONS)?
-        .execute(params![
-            cutoff.as_millisecond(),
-            i64::try_from(BATCH).unwrap_or(i64::MAX)
-        ])
+        .execute(bound)?;
+    let inbound = connection.prepare_cached(DELETE_INBOUND)?.execute(bound)?;
+    Ok(notifications.max(inbound))
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ use crate::store::replicas::Replica;
 use crate::store::retention::Purged;
 use crate::store::transfers::{StoredStep, StoredTransfer};
 use crate::store::upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
-use crate::store::whatsapp::{Applied, StatusReport};
+use crate::store::whatsapp::{Applied, InboundReport, StatusReport, StoredInbound};
 use crate::store::{
     Held, Inserted, InstanceOwned, NewEvent, RecordQuery, Result, Signals, Store, StoreError,
     TransferStep,
@@ -454,9 +454,19 @@ impl Store for Sqlite {
         &self,
         body_sha256: Vec<u8>,
         reports: Vec<StatusReport>,
+        inbound: Vec<InboundReport>,
         now: jiff::Timestamp,
     ) -> Result<Applied> {
-        self.change(move |c| whatsapp::apply(c, &body_sha256, &reports, now))
+        self.change(move |c| whatsapp::apply(c, &body_sha256, &reports, &inbound, now))
+            .await
+    }
+
+    async fn inbound_messages(
+        &self,
+        instance: Option<InstanceName>,
+        limit: u32,
+    ) -> Result<Vec<StoredInbound>> {
+        self.read(move |c| whatsapp::inbound(c, instance.as_ref().map(InstanceName::as_str), limit))
             .await
     }
 
