@@ -55,6 +55,14 @@ async fn each_instance_keeps_events_for_its_own_days_and_what_rules_need_stays()
         ],
     )
     .await;
+    // A message a client sent, received now.
+    app.execute(
+        "INSERT INTO inbound_messages (wamid, instance, from_number, sent_at_ms, received_at_ms,
+             kind, text, intent)
+         VALUES ('wamid.IN', 'default', '2348031234567', ?1, ?1, 'text', 'Hola', 'reply')",
+        &[jiff::Timestamp::now().as_millisecond().into()],
+    )
+    .await;
     // A cancellation record points at one of default's events.
     app.execute(
         "INSERT INTO cancellations (event_seq, instance, subject_kind, subject_id, client_id,
@@ -93,6 +101,11 @@ async fn each_instance_keeps_events_for_its_own_days_and_what_rules_need_stays()
         count(&app, "SELECT count(*) FROM whatsapp_notifications").await,
         1
     );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM inbound_messages").await,
+        1,
+        "kept for the longest instance's days"
+    );
 
     // Past 90 days: default's plain event goes; the one with a planned
     // alert and the one a cancellation record points at stay.
@@ -112,6 +125,10 @@ async fn each_instance_keeps_events_for_its_own_days_and_what_rules_need_stays()
     );
     assert_eq!(
         count(&app, "SELECT count(*) FROM whatsapp_notifications").await,
+        0
+    );
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM inbound_messages").await,
         0
     );
 
