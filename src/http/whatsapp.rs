@@ -221,7 +221,7 @@ pub fn notification_statuses(body: &[u8]) -> Result<Vec<SenderStatuses>, serde_j
 
 /// The messages clients sent in one change, each with what it says and
 /// asks for.
-fn inbound_of(value: &ChangeValue) -> Vec<ReceivedMessage> {
+fn inbound_of(value: &ChangeValue) -> Vec<InboundReport> {
     value
         .messages
         .iter()
@@ -237,7 +237,7 @@ fn inbound_of(value: &ChangeValue) -> Vec<ReceivedMessage> {
                 _ => None,
             };
             let seconds = message.timestamp.parse::<i64>().unwrap_or_default();
-            ReceivedMessage {
+            InboundReport {
                 wamid: message.id.clone(),
                 from: message.from.clone(),
                 profile_name: value
@@ -256,6 +256,7 @@ fn inbound_of(value: &ChangeValue) -> Vec<ReceivedMessage> {
                     .context
                     .as_ref()
                     .and_then(|context| context.id.clone()),
+                instances: Vec::new(),
             }
         })
         .collect()
@@ -269,20 +270,8 @@ pub struct SenderStatuses {
     /// Statuses in the change, tracked or not.
     pub total: usize,
     pub statuses: Vec<ReportedStatus>,
-    pub inbound: Vec<ReceivedMessage>,
-}
-
-/// A message a client sent, as the webhook said it.
-#[derive(Debug)]
-pub struct ReceivedMessage {
-    pub wamid: String,
-    pub from: String,
-    pub profile_name: Option<String>,
-    pub sent_at: jiff::Timestamp,
-    pub kind: String,
-    pub text: Option<String>,
-    pub context_wamid: Option<String>,
-    pub intent: replies::Intent,
+    /// Their `instances` are left for the caller, which knows the number's.
+    pub inbound: Vec<InboundReport>,
 }
 
 #[derive(Debug)]
@@ -359,15 +348,8 @@ pub async fn notify(
             .collect();
         instances.sort();
         inbound.extend(change.inbound.into_iter().map(|message| InboundReport {
-            wamid: message.wamid,
-            from: message.from,
-            profile_name: message.profile_name,
-            sent_at: message.sent_at,
-            kind: message.kind,
-            text: message.text,
-            context_wamid: message.context_wamid,
-            intent: message.intent,
             instances: instances.clone(),
+            ..message
         }));
         reports.extend(change.statuses.into_iter().map(|status| StatusReport {
             wamid: status.wamid,

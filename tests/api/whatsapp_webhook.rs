@@ -304,14 +304,7 @@ fn inbound(messages: Value, contacts: Value) -> Vec<u8> {
 async fn messages_clients_send_are_kept_once_with_the_alert_they_answer_and_what_they_ask() {
     let app = webhook_app().await;
     // The welcome alert puente sent to client 1842, as Meta knows it.
-    fire(
-        &app,
-        "evt_welcome",
-        "ClientAdd",
-        json!({"client_id": 1842}),
-        system(),
-    )
-    .await;
+    welcome(&app).await;
     app.execute(
         "UPDATE messages SET status = 'sent', wamid = 'wamid.ALERT'",
         &[],
