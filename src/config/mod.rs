@@ -71,6 +71,8 @@ pub const RULE_SETTINGS: &[&str] = &[
     "alerts_consent",
     "alerts_optin_field",
     "alerts_optout_field",
+    "alerts_optout_words",
+    "alerts_optin_words",
     "upgrade_policy",
     "upgrade_targets",
     "upgrade_tiers",
@@ -261,6 +263,8 @@ pub struct Alerts {
     pub optout_field: Option<u64>,
     /// The host's (or reseller's) name, for templates that use `brand`.
     pub brand: Option<String>,
+    /// What clients write to stop alerts or have them again.
+    pub reply_words: crate::domain::replies::ReplyWords,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -150,6 +150,8 @@ pub(super) fn rule_values(rules: &Rules) -> Vec<(&'static str, String)> {
             "alerts_optout_field",
             or_unset(alerts.optout_field.map(|id| id.to_string())),
         ),
+        ("alerts_optout_words", alerts.reply_words.opt_out.join(", ")),
+        ("alerts_optin_words", alerts.reply_words.opt_in.join(", ")),
         ("upgrade_policy", rules.upgrade_policy.as_str().to_owned()),
         (
             "upgrade_targets",

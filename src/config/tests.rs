@@ -532,3 +532,50 @@ fn templates_that_use_the_brand_need_it_for_every_instance_that_uses_them() {
             .uses(crate::domain::templates::Parameter::Brand)
     );
 }
+
+#[test]
+fn the_reply_words_are_the_built_in_ones_unless_set_and_never_in_both_lists() {
+    let config = load(&[("PUENTE_HOOK_SECRETS", SECRET)]).expect("valid");
+    let words = &config
+        .for_instance(&InstanceName::default_instance())
+        .alerts
+        .reply_words;
+    assert_eq!(*words, crate::domain::replies::ReplyWords::default());
+
+    let config = load(&[
+        ("PUENTE_HOOK_SECRETS", SECRET),
+        ("PUENTE_ALERTS_OPTOUT_WORDS", "Quitar, darme de BAJA"),
+        ("PUENTE_ALERTS_OPTIN_WORDS", "volver"),
+    ])
+    .expect("valid");
+    let words = &config
+        .for_instance(&InstanceName::default_instance())
+        .alerts
+        .reply_words;
+    assert_eq!(words.opt_out, ["quitar", "darme de baja"]);
+    assert_eq!(words.opt_in, ["volver"]);
+
+    let refused = problems(&[
+        ("PUENTE_HOOK_SECRETS", SECRET),
+        ("PUENTE_ALERTS_OPTOUT_WORDS", "stop, no"),
+        ("PUENTE_ALERTS_OPTIN_WORDS", "No"),
+    ]);
+    assert!(
+        refused
+            .iter()
+            .any(|problem| problem.contains("`no` is in both")
+                && problem.contains("PUENTE_ALERTS_OPTOUT_WORDS")
+                && problem.contains("PUENTE_ALERTS_OPTIN_WORDS")),
+        "{refused:?}"
+    );
+    let refused = problems(&[
+        ("PUENTE_HOOK_SECRETS", SECRET),
+        ("PUENTE_ALERTS_OPTIN_WORDS", " , "),
+    ]);
+    assert!(
+        refused
+            .iter()
+            .any(|problem| problem.contains("PUENTE_ALERTS_OPTIN_WORDS")),
+        "{refused:?}"
+    );
+}

@@ -500,6 +500,33 @@ impl Checker<'_> {
                 Ok(shown)
             }
         });
+        let defaults = crate::domain::replies::ReplyWords::default();
+        let optout_words = self.with_default(
+            scope,
+            "alerts_optout_words",
+            defaults.opt_out,
+            crate::domain::replies::parse_words,
+        );
+        let optin_words = self.with_default(
+            scope,
+            "alerts_optin_words",
+            defaults.opt_in,
+            crate::domain::replies::parse_words,
+        );
+        let reply_words = match (optout_words, optin_words) {
+            (Ok(opt_out), Ok(opt_in)) => match opt_out.iter().find(|word| opt_in.contains(word)) {
+                Some(both) => {
+                    self.errors.push(format!(
+                        "`{both}` is in both {} and {}",
+                        Self::label(scope, "alerts_optout_words"),
+                        Self::label(scope, "alerts_optin_words")
+                    ));
+                    Err(Invalid)
+                }
+                None => Ok(crate::domain::replies::ReplyWords { opt_out, opt_in }),
+            },
+            _ => Err(Invalid),
+        };
         match (consent, optin_field, optout_field, brand) {
             (Ok(Consent::Explicit), Ok(None), _, _) => {
                 if self.owns(scope, &["alerts_consent", "alerts_optin_field"]) {
@@ -516,6 +543,7 @@ impl Checker<'_> {
                 optin_field,
                 optout_field,
                 brand,
+                reply_words: reply_words?,
             }),
             _ => Err(Invalid),
         }

@@ -62,16 +62,56 @@ pub fn normalise(text: &str) -> String {
         .to_owned()
 }
 
-/// What `text` asks for; a message without text (an image, a sticker) is
-/// a reply.
-pub fn intent(text: Option<&str>) -> Intent {
+/// The words an install's clients use, as [`normalise`] leaves them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyWords {
+    pub opt_out: Vec<String>,
+    pub opt_in: Vec<String>,
+}
+
+impl Default for ReplyWords {
+    fn default() -> Self {
+        let owned = |words: &[&str]| words.iter().map(|word| (*word).to_owned()).collect();
+        Self {
+            opt_out: owned(OPT_OUT_WORDS),
+            opt_in: owned(OPT_IN_WORDS),
+        }
+    }
+}
+
+/// A setting's list of words: comma-separated (a word may be a phrase,
+/// `darme de baja`), or, without a comma, separated by spaces; each
+/// normalised. `Err` names what is wrong.
+pub fn parse_words(text: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<&str> = if text.contains(',') {
+        text.split(',').collect()
+    } else {
+        text.split_whitespace().collect()
+    };
+    let words: Vec<String> = parts
+        .into_iter()
+        .map(normalise)
+        .filter(|word| !word.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 30 {
+        return Err(format!("`{text}` is not a list of 1 to 30 words"));
+    }
+    if let Some(long) = words.iter().find(|word| word.chars().count() > 40) {
+        return Err(format!("`{long}` is longer than 40 characters"));
+    }
+    Ok(words)
+}
+
+/// What `text` asks for with `words`; a message without text (an image, a
+/// sticker) is a reply.
+pub fn intent(text: Option<&str>, words: &ReplyWords) -> Intent {
     let Some(text) = text else {
         return Intent::Reply;
     };
     let said = normalise(text);
-    if OPT_OUT_WORDS.contains(&said.as_str()) {
+    if words.opt_out.contains(&said) {
         Intent::OptOut
-    } else if OPT_IN_WORDS.contains(&said.as_str()) {
+    } else if words.opt_in.contains(&said) {
         Intent::OptIn
     } else {
         Intent::Reply
@@ -81,6 +121,35 @@ pub fn intent(text: Option<&str>) -> Intent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn intent(text: Option<&str>) -> Intent {
+        super::intent(text, &ReplyWords::default())
+    }
+
+    #[test]
+    fn an_install_writes_its_own_words_as_a_list_or_with_commas_for_phrases() {
+        assert_eq!(
+            parse_words("PARA  Quitar"),
+            Ok(vec!["para".to_owned(), "quitar".to_owned()])
+        );
+        assert_eq!(
+            parse_words("Darme de BAJA, stop"),
+            Ok(vec!["darme de baja".to_owned(), "stop".to_owned()])
+        );
+        assert!(parse_words(" , ").is_err());
+        assert!(parse_words(&"x".repeat(41)).is_err());
+        let words = ReplyWords {
+            opt_out: vec!["quitar".into()],
+            opt_in: vec!["volver".into()],
+        };
+        assert_eq!(super::intent(Some("¡Quitar!"), &words), Intent::OptOut);
+        assert_eq!(super::intent(Some("Volver"), &words), Intent::OptIn);
+        assert_eq!(
+            super::intent(Some("STOP"), &words),
+            Intent::Reply,
+            "only its own words"
+        );
+    }
 
     #[test]
     fn the_whole_message_is_the_word_whatever_its_case_accents_and_punctuation() {

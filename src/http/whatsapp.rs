@@ -250,7 +250,9 @@ fn inbound_of(value: &ChangeValue) -> Vec<InboundReport> {
                 sent_at: jiff::Timestamp::from_second(seconds)
                     .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
                 kind: message.kind.clone(),
-                intent: replies::intent(text.as_deref()),
+                // Read with the install's own words once its number says
+                // which install it is (`notify`).
+                intent: replies::Intent::Reply,
                 text,
                 context_wamid: message
                     .context
@@ -347,7 +349,15 @@ pub async fn notify(
             .map(|(name, _)| name.as_str().to_owned())
             .collect();
         instances.sort();
+        // A number several installs share speaks with the first's words.
+        let words = &owners
+            .iter()
+            .min_by_key(|(name, _)| name.as_str())
+            .map(|(name, _)| &config.for_instance(name).alerts.reply_words)
+            .cloned()
+            .unwrap_or_default();
         inbound.extend(change.inbound.into_iter().map(|message| InboundReport {
+            intent: replies::intent(message.text.as_deref(), words),
             instances: instances.clone(),
             ..message
         }));

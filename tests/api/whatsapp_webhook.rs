@@ -386,3 +386,36 @@ async fn messages_clients_send_are_kept_once_with_the_alert_they_answer_and_what
     assert!(page.contains(&format!("href=\"/admin/messages/{alert}\"")));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_install_reads_replies_with_its_own_words() {
+    let app = spawn_app_with(
+        &[
+            ("PUENTE_WHATSAPP_APP_SECRET", APP_SECRET),
+            ("PUENTE_WHATSAPP_PHONE_NUMBER_ID", "106540352242922"),
+            ("PUENTE_ALERTS_OPTOUT_WORDS", "quitar, ya no"),
+        ],
+        "",
+    )
+    .await;
+    let body = inbound(
+        json!([
+            {"from": "2348031234567", "id": "wamid.A", "timestamp": "1764900000", "type": "text",
+             "text": {"body": "Ya no."}},
+            {"from": "2348031234567", "id": "wamid.B", "timestamp": "1764900001", "type": "text",
+             "text": {"body": "STOP"}},
+            {"from": "2348031234567", "id": "wamid.C", "timestamp": "1764900002", "type": "button",
+             "button": {"text": "Sí", "payload": "START"}}
+        ]),
+        json!([]),
+    );
+    let response = post_notification(&app, &body, Some(&hub_signature(&body))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        app.column("SELECT intent FROM inbound_messages ORDER BY id")
+            .await,
+        ["opt_out", "reply", "opt_in"],
+        "its opt-out words replace the built-in ones; the opt-in ones stay"
+    );
+    app.stop().await;
+}
