@@ -365,8 +365,9 @@ fn print_dev_help(config: &Config, files: &DevFiles) {
 }
 
 fn check_templates() -> Result<(), Failure> {
-    use crate::workers::templates::check_account;
     let config = Config::from_env()?;
+    let accounts =
+        crate::workers::templates::accounts(&config).map_err(|error| Failure::runtime(&error))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -374,24 +375,16 @@ fn check_templates() -> Result<(), Failure> {
     let mut checked = 0;
     let mut not_ready = 0;
     for name in config.instances.keys() {
-        let rules = config.for_instance(name);
-        let whatsapp = &rules.whatsapp;
-        let (crate::config::WhatsAppMode::Cloud, Some(waba_id)) =
-            (whatsapp.mode, &whatsapp.business_account_id)
-        else {
+        let Some(account) = accounts.get(name) else {
             println!(
                 "{name}: not checked (it needs whatsapp_mode `cloud` and \
                  whatsapp_business_account_id)"
             );
             continue;
         };
-        let Some(client) = crate::whatsapp::CloudClient::new(whatsapp)
-            .map_err(|error| Failure::runtime(&error))?
-        else {
-            continue;
-        };
+        let waba_id = &account.waba_id;
         checked += 1;
-        match runtime.block_on(check_account(&client, waba_id, &rules.alert_templates)) {
+        match runtime.block_on(account.check()) {
             Err(reason) => {
                 not_ready += 1;
                 println!("{name}: cannot read the templates of account {waba_id}: {reason}");

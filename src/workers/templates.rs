@@ -71,22 +71,46 @@ impl TemplateChecks {
     }
 }
 
-/// Reads `waba_id`'s templates and checks `catalogue`'s against them.
-pub async fn check_account(
-    client: &CloudClient,
-    waba_id: &str,
-    catalogue: &TemplateCatalog,
-) -> Result<Vec<Check>, String> {
-    let account = client.account_templates(waba_id).await?;
-    Ok(template_check::check(catalogue, &account))
+/// One instance's account to check: its Cloud API client, the account's
+/// id and the instance's alert templates.
+#[derive(Clone)]
+pub struct Account {
+    pub client: CloudClient,
+    pub waba_id: String,
+    pub catalogue: Arc<TemplateCatalog>,
 }
 
-/// What one instance's check needs.
-#[derive(Clone)]
-struct Checked {
-    client: CloudClient,
-    waba_id: String,
-    catalogue: Arc<TemplateCatalog>,
+impl Account {
+    /// Reads the account's templates and checks the catalogue's.
+    pub async fn check(&self) -> Result<Vec<Check>, String> {
+        let found = self.client.account_templates(&self.waba_id).await?;
+        Ok(template_check::check(&self.catalogue, &found))
+    }
+}
+
+/// The account of every instance whose templates are checked: in `cloud`
+/// mode with a WhatsApp Business Account id. Others are never checked.
+pub fn accounts(config: &Config) -> anyhow::Result<BTreeMap<InstanceName, Account>> {
+    let mut accounts = BTreeMap::new();
+    for name in config.instances.keys() {
+        let rules = config.for_instance(name);
+        let whatsapp = &rules.whatsapp;
+        let (WhatsAppMode::Cloud, Some(waba_id)) = (whatsapp.mode, &whatsapp.business_account_id)
+        else {
+            continue;
+        };
+        if let Some(client) = CloudClient::new(whatsapp)? {
+            accounts.insert(
+                name.clone(),
+                Account {
+                    client,
+                    waba_id: waba_id.clone(),
+                    catalogue: Arc::clone(&rules.alert_templates),
+                },
+            );
+        }
+    }
+    Ok(accounts)
 }
 
 /// The worker that reads the templates.
@@ -95,41 +119,27 @@ pub struct TemplateWorker {
     store: Arc<dyn Store>,
     metrics: Arc<Metrics>,
     checks: TemplateChecks,
-    instances: Arc<BTreeMap<InstanceName, Checked>>,
+    instances: Arc<BTreeMap<InstanceName, Account>>,
 }
 
 impl TemplateWorker {
-    /// Checks every instance in `cloud` mode whose settings name a
-    /// WhatsApp Business Account; others are never checked.
+    /// Checks the [`accounts`], recording each call's outcome for the
+    /// dashboard's connections.
     pub fn new(
         config: &Config,
         store: Arc<dyn Store>,
         metrics: Arc<Metrics>,
         checks: TemplateChecks,
     ) -> anyhow::Result<Self> {
-        let mut instances = BTreeMap::new();
-        for name in config.instances.keys() {
-            let rules = config.for_instance(name);
-            let whatsapp = &rules.whatsapp;
-            let Some(waba_id) = whatsapp.business_account_id.clone() else {
-                continue;
-            };
-            if whatsapp.mode != WhatsAppMode::Cloud {
-                continue;
-            }
-            if let Some(client) = CloudClient::new(whatsapp)? {
+        let instances = accounts(config)?
+            .into_iter()
+            .map(|(name, account)| {
                 let health =
-                    crate::metrics::LinkHealth::new(&metrics, name, crate::metrics::Link::Meta);
-                instances.insert(
-                    name.clone(),
-                    Checked {
-                        client: client.with_health(health),
-                        waba_id,
-                        catalogue: Arc::clone(&rules.alert_templates),
-                    },
-                );
-            }
-        }
+                    crate::metrics::LinkHealth::new(&metrics, &name, crate::metrics::Link::Meta);
+                let client = account.client.clone().with_health(health);
+                (name, Account { client, ..account })
+            })
+            .collect();
         Ok(Self {
             store,
             metrics,
@@ -147,8 +157,7 @@ impl TemplateWorker {
     pub async fn check_all(&self, now: jiff::Timestamp) -> usize {
         let mut read = 0;
         for (name, instance) in self.instances.iter() {
-            let outcome =
-                check_account(&instance.client, &instance.waba_id, &instance.catalogue).await;
+            let outcome = instance.check().await;
             match &outcome {
                 Ok(found) => {
                     read += 1;
