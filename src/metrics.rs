@@ -136,10 +136,18 @@ const WORKERS: &[&str] = &[
     "cancellations",
     "transfers",
     "retention",
+    "templates",
+    "replies",
 ];
 
 /// Workers whose due work is read at each scrape (`store::dashboard`).
-const DUE_WORKERS: &[&str] = &["outbox", "upgrades", "cancellations", "transfers"];
+const DUE_WORKERS: &[&str] = &[
+    "outbox",
+    "upgrades",
+    "cancellations",
+    "transfers",
+    "replies",
+];
 
 /// Tables of `puente_retention_deleted_total` (`store::retention::Purged`).
 const RETENTION_TABLES: &[&str] = &["events", "messages", "message_attempts"];

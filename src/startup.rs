@@ -17,6 +17,7 @@ use crate::whmcs::{AddonClient, WhmcsClient};
 use crate::workers;
 use crate::workers::cancellations::CancellationWorker;
 use crate::workers::outbox::Outbox;
+use crate::workers::replies::RepliesWorker;
 use crate::workers::retention::RetentionWorker;
 use crate::workers::templates::{TemplateChecks, TemplateWorker};
 use crate::workers::transfers::TransferWorker;
@@ -35,6 +36,7 @@ pub struct Workers {
     pub transfers: TransferWorker,
     pub retention: RetentionWorker,
     pub templates: TemplateWorker,
+    pub replies: RepliesWorker,
 }
 
 impl Workers {
@@ -46,14 +48,21 @@ impl Workers {
         metrics: &Arc<Metrics>,
     ) -> anyhow::Result<Self> {
         let checks = TemplateChecks::default();
+        let outbox = Outbox::new(
+            Arc::clone(config),
+            Arc::clone(store),
+            Arc::clone(whmcs),
+            Arc::clone(metrics),
+            checks.clone(),
+        )?;
         Ok(Self {
-            outbox: Outbox::new(
+            replies: RepliesWorker::new(
                 Arc::clone(config),
                 Arc::clone(store),
                 Arc::clone(whmcs),
-                Arc::clone(metrics),
-                checks.clone(),
-            )?,
+                outbox.cloud_clients(),
+            ),
+            outbox,
             templates: TemplateWorker::new(config, Arc::clone(store), Arc::clone(metrics), checks)?,
             upgrades: UpgradeWorker::new(Arc::clone(store), Arc::clone(whmcs), Arc::clone(metrics)),
             cancellations: CancellationWorker::new(
@@ -88,6 +97,7 @@ impl Workers {
             tokio::spawn(workers::run(self.transfers.clone(), Arc::clone(metrics))),
             tokio::spawn(workers::run(self.retention.clone(), Arc::clone(metrics))),
             tokio::spawn(workers::run(self.templates.clone(), Arc::clone(metrics))),
+            tokio::spawn(workers::run(self.replies.clone(), Arc::clone(metrics))),
         ]
     }
 }

@@ -77,6 +77,8 @@ pub const RULE_SETTINGS: &[&str] = &[
     "upgrade_targets",
     "upgrade_tiers",
     "upgrade_manual_department",
+    "replies_department",
+    "replies_tickets",
     "cancellation_immediate_hour",
     "outbox_retry_delays",
     "transfer_approval",
@@ -247,9 +249,29 @@ pub struct Rules {
     /// When an alert that could not be sent is tried again.
     pub outbox_retry: crate::domain::retry::RetrySchedule,
     pub transfers: Transfers,
+    pub replies: Replies,
     /// Days events, messages and their attempts are kept (rows an open rule
     /// still needs are kept longer).
     pub retention_days: u16,
+}
+
+/// What becomes of the WhatsApp messages clients send that are neither an
+/// opt-out nor an opt-in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replies {
+    /// The WHMCS support department a reply is opened in as a ticket:
+    /// `replies_department`, else `upgrade_manual_department`.
+    pub department: Option<u64>,
+    /// Replies become tickets (`replies_tickets`; on by default when there
+    /// is a department).
+    pub tickets: bool,
+}
+
+impl Replies {
+    /// The department replies are opened in, when they become tickets.
+    pub fn ticket_department(&self) -> Option<u64> {
+        self.department.filter(|_| self.tickets)
+    }
 }
 
 /// Who may get WhatsApp alerts (SPEC §2.5 consent).

@@ -189,6 +189,17 @@ pub(super) fn rule_values(rules: &Rules) -> Vec<(&'static str, String)> {
                 .map_or("off (no department)".to_owned(), |id| id.to_string()),
         ),
         (
+            "replies_department",
+            rules
+                .replies
+                .department
+                .map_or("unset".to_owned(), |id| id.to_string()),
+        ),
+        (
+            "replies_tickets",
+            if rules.replies.tickets { "on" } else { "off" }.to_owned(),
+        ),
+        (
             "cancellation_immediate_hour",
             rules
                 .cancellations

@@ -404,6 +404,16 @@ impl Checker<'_> {
         let manual_department = self.optional(scope, "upgrade_manual_department", |text| {
             positive_id(text).map_err(|_| format!("`{text}` is not a WHMCS support department id"))
         });
+        let replies_department = self.optional(scope, "replies_department", |text| {
+            positive_id(text).map_err(|_| format!("`{text}` is not a WHMCS support department id"))
+        });
+        let replies_tickets = self.optional(scope, "replies_tickets", |text| {
+            match text.trim().to_ascii_lowercase().as_str() {
+                "on" | "true" | "yes" | "1" => Ok(true),
+                "off" | "false" | "no" | "0" => Ok(false),
+                _ => Err(format!("`{text}` is not on or off")),
+            }
+        });
         let transfer_approval = self.with_default(
             scope,
             "transfer_approval",
@@ -438,6 +448,23 @@ impl Checker<'_> {
                 .ok_or_else(|| format!("`{text}` is not a number of days from 1 to 3650"))
         });
         let (alerts, alert_templates) = (alerts?, alert_templates?);
+        let manual_department = manual_department?;
+        let department = replies_department?.or(manual_department);
+        let replies = match (replies_tickets?, department) {
+            (Some(true), None) => {
+                self.errors.push(format!(
+                    "{} is on, but no support department is set: set {} (or {})",
+                    Self::label(scope, "replies_tickets"),
+                    Self::label(scope, "replies_department"),
+                    Self::label(scope, "upgrade_manual_department"),
+                ));
+                return Err(Invalid);
+            }
+            (tickets, department) => super::Replies {
+                department,
+                tickets: tickets.unwrap_or(department.is_some()),
+            },
+        };
         if alert_templates.uses(Parameter::Brand)
             && alerts.brand.is_none()
             && self.owns(scope, &["alerts_templates", "alerts_brand"])
@@ -461,7 +488,7 @@ impl Checker<'_> {
             upgrades: super::Upgrades {
                 targets: upgrade_targets?,
                 tiers: upgrade_tiers?,
-                manual_department: manual_department?,
+                manual_department,
             },
             cancellations: super::Cancellations {
                 immediate_hour: immediate_hour?,
@@ -471,6 +498,7 @@ impl Checker<'_> {
                 approval: transfer_approval?,
                 expiry_days: transfer_expiry_days?,
             },
+            replies,
             retention_days: retention_days?,
         })
     }

@@ -762,11 +762,11 @@ pub fn diagnostics(reports: &[StoredReport]) -> Markup {
 /// it asks for.
 pub fn replies(received: &[StoredInbound]) -> Markup {
     html! {
-        p.muted { "What clients wrote to the instances' WhatsApp numbers, newest first, with the alert each answers. A message that answers no alert of puente's stays without a client: its number is never guessed onto one. STOP, BAJA, NO… ask to stop alerts; START, ALTA, SÍ… to have them again." }
+        p.muted { "What clients wrote to the instances' WhatsApp numbers, newest first, with the alert each answers and what puente did with it. A client is known by the alert their message answers, or when alerts of exactly one client went to that number; any other number is never guessed onto a client, and its messages are only kept here. STOP, BAJA, NO… stop alerts and START, ALTA, SÍ… have them again, written to the client's custom field in WHMCS and confirmed to the client; anything else becomes a WHMCS ticket (or joins the conversation's open one) when a support department is set." }
         @if received.is_empty() { p { "No message yet." } }
         @else {
             div.scroll { table {
-                thead { tr { th scope="col" { "Received" } th scope="col" { "Instance" } th scope="col" { "From" } th scope="col" { "Client" } th scope="col" { "Message" } th scope="col" { "Asks" } th scope="col" { "Answers" } } }
+                thead { tr { th scope="col" { "Received" } th scope="col" { "Instance" } th scope="col" { "From" } th scope="col" { "Client" } th scope="col" { "Message" } th scope="col" { "Asks" } th scope="col" { "Answers" } th scope="col" { "Done" } } }
                 tbody {
                     @for message in received {
                         tr {
@@ -777,11 +777,27 @@ pub fn replies(received: &[StoredInbound]) -> Markup {
                             td { @match &message.text { Some(text) => (text), None => span.muted { "(" (message.kind) ")" } } }
                             td { span class=(format!("status {}", message.intent)) { (message.intent.replace('_', " ")) } }
                             td { @match message.message_id { Some(id) => a href=(format!("/admin/messages/{id}")) { "#" (id) }, None => "" } }
+                            td {
+                                span class=(format!("status {}", inbound_status(&message.handling))) { (message.handling) }
+                                @if let Some(by) = &message.matched_by { " " span.muted { "(client by " (by) ")" } }
+                                @if let Some(outcome) = &message.outcome { br; span.muted { (outcome) } }
+                                @if let Some(ticket) = message.ticket_id { br; "ticket id " (ticket) }
+                            }
                         }
                     }
                 }
             } }
         }
+    }
+}
+
+/// The status class of an inbound message's handling.
+fn inbound_status(handling: &str) -> &'static str {
+    match handling {
+        "done" => "sent",
+        "failed" => "dead",
+        "due" => "planned",
+        _ => "skipped",
     }
 }
 

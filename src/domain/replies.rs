@@ -69,6 +69,38 @@ pub struct ReplyWords {
     pub opt_in: Vec<String>,
 }
 
+impl ReplyWords {
+    /// The word a confirmation suggests to stop alerts: the language's own
+    /// (`BAJA`, `STOP`) when the install's list has it, else its first.
+    pub fn to_stop(&self, language: crate::domain::texts::Language) -> String {
+        suggested(&self.opt_out, language, ["baja", "stop"])
+    }
+
+    /// The word a confirmation suggests to have alerts again.
+    pub fn to_start(&self, language: crate::domain::texts::Language) -> String {
+        suggested(&self.opt_in, language, ["alta", "start"])
+    }
+}
+
+/// `[spanish, english]`'s word for `language` when `words` has it, else
+/// the first of `words`; upper case, as a client would type it.
+fn suggested(
+    words: &[String],
+    language: crate::domain::texts::Language,
+    [spanish, english]: [&str; 2],
+) -> String {
+    let own = match language {
+        crate::domain::texts::Language::Spanish => spanish,
+        crate::domain::texts::Language::English => english,
+    };
+    let word = if words.iter().any(|word| word == own) {
+        own
+    } else {
+        words.first().map_or(own, String::as_str)
+    };
+    word.to_uppercase()
+}
+
 impl Default for ReplyWords {
     fn default() -> Self {
         let owned = |words: &[&str]| words.iter().map(|word| (*word).to_owned()).collect();
@@ -121,6 +153,22 @@ pub fn intent(text: Option<&str>, words: &ReplyWords) -> Intent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_confirmation_suggests_the_clients_language_word_the_install_accepts() {
+        use crate::domain::texts::Language;
+        let words = ReplyWords::default();
+        assert_eq!(words.to_start(Language::Spanish), "ALTA");
+        assert_eq!(words.to_start(Language::English), "START");
+        assert_eq!(words.to_stop(Language::Spanish), "BAJA");
+        assert_eq!(words.to_stop(Language::English), "STOP");
+        let own = ReplyWords {
+            opt_out: vec!["quitar".into()],
+            opt_in: vec!["volver".into()],
+        };
+        assert_eq!(own.to_stop(Language::English), "QUITAR");
+        assert_eq!(own.to_start(Language::Spanish), "VOLVER");
+    }
 
     fn intent(text: Option<&str>) -> Intent {
         super::intent(text, &ReplyWords::default())

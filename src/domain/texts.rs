@@ -89,6 +89,18 @@ pub enum Text {
     TransferStepNotAllowed,
     TransferStepInvalid,
     TransferStepExpired,
+    /// `{optin}`: the word that starts alerts again.
+    AlertsStopped,
+    /// `{optout}`: the word that stops them.
+    AlertsResumed,
+    /// `{name}`: the client's name on WhatsApp, or their number.
+    ReplyTicketSubject,
+    /// `{number}`: the number the client wrote from.
+    ReplyTicketFooter,
+    /// `{alert}`: the kind of alert the client answered.
+    ReplyTicketAnswered,
+    /// `{kind}`: Meta's type of a message without text.
+    ReplyWithoutText,
 }
 
 impl Text {
@@ -122,6 +134,12 @@ impl Text {
         Self::TransferStepNotAllowed,
         Self::TransferStepInvalid,
         Self::TransferStepExpired,
+        Self::AlertsStopped,
+        Self::AlertsResumed,
+        Self::ReplyTicketSubject,
+        Self::ReplyTicketFooter,
+        Self::ReplyTicketAnswered,
+        Self::ReplyWithoutText,
     ];
 
     /// The text in `language`.
@@ -273,6 +291,30 @@ impl Text {
             Self::TransferStepExpired => (
                 "La solicitud de transferencia venció.",
                 "The transfer request expired.",
+            ),
+            Self::AlertsStopped => (
+                "Listo: ya no recibirás nuestros avisos por WhatsApp. Si quieres volver a recibirlos, responde {optin}.",
+                "Done: you will no longer get our WhatsApp alerts. To get them again, reply {optin}.",
+            ),
+            Self::AlertsResumed => (
+                "Listo: vuelves a recibir nuestros avisos por WhatsApp. Para dejar de recibirlos, responde {optout}.",
+                "Done: you will get our WhatsApp alerts again. To stop them, reply {optout}.",
+            ),
+            Self::ReplyTicketSubject => (
+                "WhatsApp: mensaje de {name}",
+                "WhatsApp: message from {name}",
+            ),
+            Self::ReplyTicketFooter => (
+                "Recibido por WhatsApp desde +{number}.",
+                "Received on WhatsApp from +{number}.",
+            ),
+            Self::ReplyTicketAnswered => (
+                "En respuesta al aviso «{alert}».",
+                "In answer to the alert \"{alert}\".",
+            ),
+            Self::ReplyWithoutText => (
+                "(Un mensaje de tipo {kind}, sin texto: puente solo reenvía texto; véalo en WhatsApp.)",
+                "(A {kind} message without text: puente forwards text only; see it on WhatsApp.)",
             ),
         }
     }

@@ -19,14 +19,16 @@ pub enum WorkerKind {
     Upgrades,
     Cancellations,
     Transfers,
+    Replies,
 }
 
 impl WorkerKind {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::Outbox,
         Self::Upgrades,
         Self::Cancellations,
         Self::Transfers,
+        Self::Replies,
     ];
 
     /// The `worker` label, the worker's own name.
@@ -36,6 +38,7 @@ impl WorkerKind {
             Self::Upgrades => "upgrades",
             Self::Cancellations => "cancellations",
             Self::Transfers => "transfers",
+            Self::Replies => "replies",
         }
     }
 }

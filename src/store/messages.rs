@@ -40,6 +40,10 @@ pub enum Outcome {
         body: String,
         language: String,
         wamid: String,
+        /// Who it went to: the number's digits and the client (so that a
+        /// reply without a quoted alert is matched to its client).
+        to: String,
+        client: u64,
     },
     Skipped(String),
     Retry {

@@ -47,7 +47,7 @@ use messages::{Attempt, DueMessage, MessageQuery, Retry, Settled, StoredMessage}
 use retention::Purged;
 use transfers::{Actor, StepAlert, StoredStep, StoredTransfer};
 use upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
-use whatsapp::{Applied, InboundReport, StatusReport, StoredInbound};
+use whatsapp::{Applied, DueInbound, InboundOutcome, InboundReport, StatusReport, StoredInbound};
 
 /// What every call to the store returns.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -331,6 +331,20 @@ pub trait Store: Send + Sync + 'static {
         instance: Option<InstanceName>,
         limit: u32,
     ) -> Result<Vec<StoredInbound>>;
+    /// At most `limit` messages clients sent that are due at `now` to be
+    /// acted on, oldest first, held for this replica.
+    async fn due_inbound(&self, now: jiff::Timestamp, limit: u32) -> Result<Vec<DueInbound>>;
+    /// What was made of a message the worker took; false when it was no
+    /// longer this replica's (nothing written).
+    async fn settle_inbound(&self, held: Held, outcome: InboundOutcome) -> Result<bool>;
+    /// The WHMCS ticket of the latest message of this conversation (install,
+    /// client, number) that opened or was added to one.
+    async fn conversation_ticket(
+        &self,
+        instance: InstanceName,
+        client_id: i64,
+        from: String,
+    ) -> Result<Option<i64>>;
 
     // ----- diagnostics -----
 

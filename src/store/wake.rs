@@ -22,14 +22,17 @@ pub enum Work {
     Cancellations,
     /// Transfers with a move to make.
     Transfers,
+    /// Messages clients sent, to act on (opt-outs, replies to tickets).
+    Replies,
 }
 
 impl Work {
-    pub const ALL: [Work; 4] = [
+    pub const ALL: [Work; 5] = [
         Work::Alerts,
         Work::Upgrades,
         Work::Cancellations,
         Work::Transfers,
+        Work::Replies,
     ];
 
     /// Its place in [`Work::ALL`].
@@ -44,6 +47,7 @@ impl Work {
             Work::Upgrades => "upgrades",
             Work::Cancellations => "cancellations",
             Work::Transfers => "transfers",
+            Work::Replies => "replies",
         }
     }
 }

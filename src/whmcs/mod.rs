@@ -355,7 +355,8 @@ pub struct OpenedTicket {
 pub struct NewTicket<'a> {
     pub department_id: u64,
     pub client_id: u64,
-    pub service_id: u64,
+    /// The service it is about, if any.
+    pub service_id: Option<u64>,
     pub subject: &'a str,
     pub message: &'a str,
 }
@@ -382,19 +383,53 @@ impl WhmcsClient {
             #[serde(default, deserialize_with = "lenient::text")]
             tid: String,
         }
-        let params = [
+        let mut params = vec![
             ("deptid", ticket.department_id.to_string()),
             ("clientid", ticket.client_id.to_string()),
-            ("serviceid", ticket.service_id.to_string()),
             ("subject", ticket.subject.to_owned()),
             ("message", ticket.message.to_owned()),
             ("priority", "Medium".to_owned()),
         ];
+        if let Some(service) = ticket.service_id {
+            params.push(("serviceid", service.to_string()));
+        }
         let answer: Answer = self.read("OpenTicket", &params).await?;
         Ok(OpenedTicket {
             id: answer.id,
             number: answer.tid,
         })
+    }
+
+    /// `AddTicketReply` from the client to ticket `ticket_id`.
+    pub async fn add_ticket_reply(
+        &self,
+        ticket_id: u64,
+        client_id: u64,
+        message: &str,
+    ) -> Result<(), WhmcsError> {
+        let params = [
+            ("ticketid", ticket_id.to_string()),
+            ("clientid", client_id.to_string()),
+            ("message", message.to_owned()),
+        ];
+        self.call("AddTicketReply", &params).await.map(drop)
+    }
+
+    /// `UpdateClient` of the given client custom fields only (id, value):
+    /// absolute values, so a repeated call changes nothing more. Required
+    /// fields are not checked (`skipvalidation`): a client whose profile
+    /// misses one must still be able to stop alerts.
+    pub async fn set_client_custom_fields(
+        &self,
+        client_id: u64,
+        fields: &[(u64, &str)],
+    ) -> Result<(), WhmcsError> {
+        let params = [
+            ("clientid", client_id.to_string()),
+            ("customfields", custom_fields_param(fields)),
+            ("skipvalidation", "true".to_owned()),
+        ];
+        self.call("UpdateClient", &params).await.map(drop)
     }
 
     /// `LogActivity`: a line in the client's WHMCS log (Clients > Log), for
@@ -421,6 +456,20 @@ impl WhmcsClient {
             .await?;
         Ok(answer.status)
     }
+}
+
+/// The `customfields` parameter of WHMCS's API: a PHP-serialized array
+/// keyed by custom field id, base64-encoded (the developer docs'
+/// `base64_encode(serialize(array("1"=>"Yahoo")))`). PHP's string length
+/// is in bytes.
+pub fn custom_fields_param(fields: &[(u64, &str)]) -> String {
+    use base64::Engine as _;
+    let mut serialized = format!("a:{}:{{", fields.len());
+    for (id, value) in fields {
+        serialized.push_str(&format!("i:{id};s:{}:\"{value}\";", value.len()));
+    }
+    serialized.push('}');
+    base64::engine::general_purpose::STANDARD.encode(serialized)
 }
 
 /// What `AddCancelRequest` did.
@@ -679,5 +728,29 @@ fn snippet(body: &[u8]) -> String {
     match text.char_indices().nth(200) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine as _;
+
+    fn decoded(param: &str) -> String {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(param)
+            .expect("base64");
+        String::from_utf8(bytes).expect("UTF-8")
+    }
+
+    #[test]
+    fn custom_fields_are_a_php_serialized_array_by_field_id_with_byte_lengths() {
+        assert_eq!(
+            decoded(&super::custom_fields_param(&[(9, "all")])),
+            r#"a:1:{i:9;s:3:"all";}"#
+        );
+        assert_eq!(
+            decoded(&super::custom_fields_param(&[(9, ""), (7, "sí")])),
+            r#"a:2:{i:9;s:0:"";i:7;s:3:"sí";}"#
+        );
     }
 }

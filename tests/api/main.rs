@@ -17,6 +17,7 @@ mod meta_schema;
 mod migrate_store;
 mod outbox;
 mod replicas;
+mod replies;
 mod retention;
 mod shim;
 mod shutdown;

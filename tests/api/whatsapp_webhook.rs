@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-const APP_SECRET: &str = "test_app_secret";
+pub(crate) const APP_SECRET: &str = "test_app_secret";
 const VERIFY_TOKEN: &str = "verify-me-0123";
 
-fn hub_signature(body: &[u8]) -> String {
+pub(crate) fn hub_signature(body: &[u8]) -> String {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(APP_SECRET.as_bytes()).expect("key");
     mac.update(body);
     let bytes = mac.finalize().into_bytes();
@@ -34,7 +34,7 @@ async fn webhook_app() -> TestApp {
     .await
 }
 
-async fn post_notification(
+pub(crate) async fn post_notification(
     app: &TestApp,
     body: &[u8],
     signature: Option<&str>,
@@ -287,7 +287,7 @@ async fn unsigned_tampered_or_malformed_notifications_are_refused_and_change_not
 }
 
 /// A notification of messages clients sent to the instance's number.
-fn inbound(messages: Value, contacts: Value) -> Vec<u8> {
+pub(crate) fn inbound(messages: Value, contacts: Value) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "object": "whatsapp_business_account",
         "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {

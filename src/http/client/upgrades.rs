@@ -233,7 +233,7 @@ pub async fn manual_upgrade(
     let ticket = NewTicket {
         department_id: department,
         client_id: action.client_id,
-        service_id: action.service_id,
+        service_id: Some(action.service_id),
         subject: &subject,
         message: &message,
     };

@@ -129,6 +129,12 @@ const TRANSFERS_DUE: &str = "SELECT instance, count(*),
                 AND expires_at_ms <= $1)
       GROUP BY instance";
 
+const REPLIES_DUE: &str =
+    "SELECT instance, count(*), min(coalesce(next_attempt_at_ms, received_at_ms))
+       FROM inbound_messages
+      WHERE handling = 'due' AND coalesce(next_attempt_at_ms, received_at_ms) <= $1
+      GROUP BY instance";
+
 /// What alerts read at each scrape: due work and dead letters.
 pub async fn gauges(client: &impl GenericClient, now_ms: i64, today: &str) -> PgResult<Gauges> {
     let mut gauges = Gauges::default();
@@ -136,11 +142,12 @@ pub async fn gauges(client: &impl GenericClient, now_ms: i64, today: &str) -> Pg
         WorkerKind,
         &str,
         &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ); 4] = [
+    ); 5] = [
         (WorkerKind::Outbox, OUTBOX_DUE, &[&now_ms]),
         (WorkerKind::Upgrades, UPGRADES_DUE, &[]),
         (WorkerKind::Cancellations, CANCELLATIONS_DUE, &[&today]),
         (WorkerKind::Transfers, TRANSFERS_DUE, &[&now_ms]),
+        (WorkerKind::Replies, REPLIES_DUE, &[&now_ms]),
     ];
     for (worker, sql, params) in due {
         let statement = client.prepare_cached(sql).await?;

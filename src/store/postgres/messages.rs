@@ -284,14 +284,21 @@ async fn settle_one(tx: &Tx<'_>, owner: &str, settled: &Settled) -> PgResult<()>
     let now_ms = now.as_millisecond();
     let held = |owner: usize, epoch: usize| format!("{RELEASE} WHERE {} AND", holds(owner, epoch));
     match outcome {
-        Outcome::Sent { body, language, wamid } => tx.execute(
+        Outcome::Sent {
+            body,
+            language,
+            wamid,
+            to,
+            client,
+        } => tx.execute(
             &format!(
                 "UPDATE messages SET status = 'sent', request_body = $2, language = $3, wamid = $4,
                                  status_at_ms = $5, attempts = attempts + 1, reason = NULL,
+                                 to_number = $8, to_client_id = $9,
                         {held} id = $1 AND status IN ('planned', 'sending')",
                 held = held(6, 7)
             ),
-            &[id, body, language, wamid, &now_ms, &owner, epoch],
+            &[id, body, language, wamid, &now_ms, &owner, epoch, to, &i64::try_from(*client).unwrap_or(i64::MAX)],
         )
         .await?,
         Outcome::Skipped(reason) => tx.execute(

@@ -31,7 +31,9 @@ use crate::store::replicas::Replica;
 use crate::store::retention::Purged;
 use crate::store::transfers::{StoredStep, StoredTransfer};
 use crate::store::upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
-use crate::store::whatsapp::{Applied, InboundReport, StatusReport, StoredInbound};
+use crate::store::whatsapp::{
+    Applied, DueInbound, InboundOutcome, InboundReport, StatusReport, StoredInbound,
+};
 use crate::store::{
     Held, Inserted, InstanceOwned, NewEvent, RecordQuery, Result, Signals, Store, StoreError,
     TransferStep,
@@ -685,6 +687,32 @@ impl Store for Postgres {
     ) -> Result<Vec<StoredInbound>> {
         let client = self.reader().await?;
         whatsapp::inbound(&client, instance.as_ref().map(InstanceName::as_str), limit)
+            .await
+            .map_err(PgError::read)
+    }
+
+    async fn due_inbound(&self, now: jiff::Timestamp, limit: u32) -> Result<Vec<DueInbound>> {
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| Box::pin(async move { whatsapp::due(tx, &me.id, now, limit).await }))
+            .await
+    }
+
+    async fn settle_inbound(&self, held: Held, outcome: InboundOutcome) -> Result<bool> {
+        let me = Arc::clone(&self.me);
+        self.change(move |tx| {
+            Box::pin(async move { whatsapp::settle(tx, &me.id, held, &outcome).await })
+        })
+        .await
+    }
+
+    async fn conversation_ticket(
+        &self,
+        instance: InstanceName,
+        client_id: i64,
+        from: String,
+    ) -> Result<Option<i64>> {
+        let client = self.reader().await?;
+        whatsapp::conversation_ticket(&client, instance.as_str(), client_id, &from)
             .await
             .map_err(PgError::read)
     }

@@ -74,7 +74,7 @@ pub fn counts(
 /// Each worker's due work by instance: the count and since when the oldest
 /// has been due (`store::dashboard::DueWork` says what due means). `:now`
 /// is now in Unix milliseconds, `:today` today's UTC date.
-const DUE_WORK: [(WorkerKind, &str); 4] = [
+const DUE_WORK: [(WorkerKind, &str); 5] = [
     (
         WorkerKind::Outbox,
         "SELECT instance, count(*), min(coalesce(next_attempt_at_ms, planned_at_ms))
@@ -111,6 +111,13 @@ const DUE_WORK: [(WorkerKind, &str); 4] = [
                  OR status = 'moving'
                  OR ((status = 'requested' OR (status = 'accepted' AND approval = 'staff'))
                      AND expires_at_ms <= :now))
+          GROUP BY instance",
+    ),
+    (
+        WorkerKind::Replies,
+        "SELECT instance, count(*), min(coalesce(next_attempt_at_ms, received_at_ms))
+           FROM inbound_messages
+          WHERE handling = 'due' AND coalesce(next_attempt_at_ms, received_at_ms) <= :now
           GROUP BY instance",
     ),
 ];

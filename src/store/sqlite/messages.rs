@@ -266,11 +266,18 @@ fn settle_one(connection: &Connection, settled: &Settled) -> rusqlite::Result<()
     let (id, attempt) = (message.id, attempt.as_ref());
     let now_ms = now.as_millisecond();
     match outcome {
-        Outcome::Sent { body, language, wamid } => connection.execute(
+        Outcome::Sent {
+            body,
+            language,
+            wamid,
+            to,
+            client,
+        } => connection.execute(
             "UPDATE messages SET status = 'sent', request_body = ?2, language = ?3, wamid = ?4,
-                                 status_at_ms = ?5, attempts = attempts + 1, reason = NULL
+                                 status_at_ms = ?5, attempts = attempts + 1, reason = NULL,
+                                 to_number = ?6, to_client_id = ?7
               WHERE id = ?1 AND status IN ('planned', 'sending')",
-            params![id, body, language, wamid, now_ms],
+            params![id, body, language, wamid, now_ms, to, i64::try_from(*client).ok()],
         ),
         Outcome::Skipped(reason) => connection.execute(
             "UPDATE messages SET status = 'skipped', reason = ?2, status_at_ms = ?3 WHERE id = ?1 AND status = 'planned'",

@@ -28,7 +28,9 @@ use crate::store::replicas::Replica;
 use crate::store::retention::Purged;
 use crate::store::transfers::{StoredStep, StoredTransfer};
 use crate::store::upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
-use crate::store::whatsapp::{Applied, InboundReport, StatusReport, StoredInbound};
+use crate::store::whatsapp::{
+    Applied, DueInbound, InboundOutcome, InboundReport, StatusReport, StoredInbound,
+};
 use crate::store::{
     Held, Inserted, InstanceOwned, NewEvent, RecordQuery, Result, Signals, Store, StoreError,
     TransferStep,
@@ -467,6 +469,25 @@ impl Store for Sqlite {
         limit: u32,
     ) -> Result<Vec<StoredInbound>> {
         self.read(move |c| whatsapp::inbound(c, instance.as_ref().map(InstanceName::as_str), limit))
+            .await
+    }
+
+    async fn due_inbound(&self, now: jiff::Timestamp, limit: u32) -> Result<Vec<DueInbound>> {
+        self.read(move |c| whatsapp::due(c, now, limit)).await
+    }
+
+    async fn settle_inbound(&self, held: Held, outcome: InboundOutcome) -> Result<bool> {
+        self.change(move |c| whatsapp::settle(c, held, &outcome))
+            .await
+    }
+
+    async fn conversation_ticket(
+        &self,
+        instance: InstanceName,
+        client_id: i64,
+        from: String,
+    ) -> Result<Option<i64>> {
+        self.read(move |c| whatsapp::conversation_ticket(c, instance.as_str(), client_id, &from))
             .await
     }
 

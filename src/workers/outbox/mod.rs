@@ -94,6 +94,7 @@ struct Rendered {
     language: String,
     /// The recipient's number, for the pair rate.
     to: String,
+    client: u64,
 }
 
 /// Where an instance's messages go: its number on the Cloud API, or
@@ -195,6 +196,12 @@ impl Outbox {
             paused_until: Arc::new(Mutex::new(HashMap::new())),
             templates,
         })
+    }
+
+    /// The Cloud API client of each instance in `cloud` mode, for the
+    /// workers that answer clients from the same numbers.
+    pub fn cloud_clients(&self) -> Arc<BTreeMap<InstanceName, CloudClient>> {
+        Arc::clone(&self.cloud)
     }
 
     /// At start: a message still `sending` was interrupted by a stop or a
@@ -390,7 +397,12 @@ impl Outbox {
         rendered: Rendered,
         now: jiff::Timestamp,
     ) -> anyhow::Result<Option<(Outcome, SendAttempt)>> {
-        let Rendered { body, language, .. } = rendered;
+        let Rendered {
+            body,
+            language,
+            to,
+            client,
+        } = rendered;
         if !self
             .store
             .mark_message_sending(message.held(), body.clone())
@@ -415,6 +427,8 @@ impl Outbox {
                     body,
                     language,
                     wamid,
+                    to,
+                    client,
                 },
                 attempt("accepted", Some(200), String::new()),
             ),
@@ -580,6 +594,7 @@ impl Outbox {
                 body: body.to_string(),
                 language,
                 to: facts.to.digits().to_owned(),
+                client: facts.client.id,
             }),
             Err(error) => Prepared::Done(Outcome::Dead(error.to_string())),
         };
@@ -628,6 +643,8 @@ fn dry_run(message: &DueMessage, rendered: Rendered) -> Outcome {
         body: rendered.body,
         language: rendered.language,
         wamid: format!("dryrun.{}", message.id),
+        to: rendered.to,
+        client: rendered.client,
     }
 }
 
@@ -678,6 +695,8 @@ mod tests {
             body: "{}".into(),
             language: "es".into(),
             wamid: "wamid.HBg".into(),
+            to: "18031234567".into(),
+            client: 1842,
         };
         assert_eq!(
             whmcs_note(kind, &sent, false).as_deref(),

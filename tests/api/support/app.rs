@@ -36,6 +36,8 @@ pub struct TestApp {
     /// The retention worker, driven with `purge_at`.
     pub retention: puente::workers::retention::RetentionWorker,
     pub templates: puente::workers::templates::TemplateWorker,
+    /// The worker that acts on what clients write, driven with `drain()`.
+    pub replies: puente::workers::replies::RepliesWorker,
     /// The service's metrics; tests take the dashboard's samples.
     pub metrics: std::sync::Arc<puente::metrics::Metrics>,
     /// The service's store, as another replica of it would see it.
@@ -116,6 +118,7 @@ async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, St
         transfers,
         retention,
         templates,
+        replies,
     } = application.workers();
     let metrics = application.metrics();
     let store = application.store();
@@ -132,6 +135,7 @@ async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, St
         transfers,
         retention,
         templates,
+        replies,
         metrics,
         store,
         handle,

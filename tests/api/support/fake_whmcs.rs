@@ -54,6 +54,18 @@ pub(crate) struct Invoice {
     pub lines: Vec<(&'static str, u64)>,
 }
 
+/// A support ticket (`tbltickets`) and what was written to it.
+#[derive(Clone, Debug)]
+pub(crate) struct Ticket {
+    pub id: u64,
+    pub client: u64,
+    pub department: u64,
+    pub subject: String,
+    pub status: String,
+    /// The opening message, then each reply.
+    pub messages: Vec<String>,
+}
+
 /// A client account: its email, status and the WHMCS 8 user who owns it.
 #[derive(Clone)]
 pub(crate) struct Client {
@@ -103,6 +115,41 @@ pub(crate) struct State {
     /// Recurring amounts `UpdateClientProduct` set, by service (100.00
     /// otherwise).
     pub recurring: BTreeMap<u64, String>,
+    /// Client custom field values `UpdateClient` set: client -> field -> value.
+    pub custom_fields: BTreeMap<u64, BTreeMap<u64, String>>,
+    pub tickets: Vec<Ticket>,
+}
+
+/// The `customfields` parameter as WHMCS reads it: base64 of a PHP
+/// serialized array of field id => string; a length that is not the
+/// value's byte length is what PHP's `unserialize` refuses.
+fn custom_fields(param: &str) -> Result<BTreeMap<u64, String>, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(param)
+        .map_err(|error| format!("not base64: {error}"))?;
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
+    let (head, mut rest) = text
+        .strip_prefix("a:")
+        .and_then(|rest| rest.split_once(":{"))
+        .ok_or("not a serialized array")?;
+    let count: usize = head.parse().map_err(|_| "bad count")?;
+    let mut fields = BTreeMap::new();
+    while let Some(item) = rest.strip_prefix("i:") {
+        let (id, after) = item.split_once(";s:").ok_or("bad key")?;
+        let (length, after) = after.split_once(":\"").ok_or("bad string")?;
+        let length: usize = length.parse().map_err(|_| "bad length")?;
+        let value = after
+            .get(..length)
+            .ok_or("string shorter than its length")?;
+        rest = after[length..]
+            .strip_prefix("\";")
+            .ok_or("a length that is not the value's byte length")?;
+        fields.insert(id.parse().map_err(|_| "bad id")?, value.to_owned());
+    }
+    (rest == "}" && fields.len() == count)
+        .then_some(fields)
+        .ok_or_else(|| format!("bad array end or count: {text}"))
 }
 
 /// A WHMCS that remembers: services, domains, invoices and cancellation
@@ -237,6 +284,13 @@ impl Respond for FakeWhmcs {
                     }
                 } else if !state.clients.is_empty() {
                     return error("Client Not Found");
+                }
+                for (field, value) in state.custom_fields.get(&id).into_iter().flatten() {
+                    let fields = answer["client"]["customfields"]
+                        .as_array_mut()
+                        .expect("customfields");
+                    fields.retain(|known| known["id"] != json!(field));
+                    fields.push(json!({"id": field, "value": value}));
                 }
                 ResponseTemplate::new(200).set_body_json(answer)
             }
@@ -409,6 +463,62 @@ impl Respond for FakeWhmcs {
                     domain.2 = true;
                 }
                 success(json!({"domainid": id}))
+            }
+            "UpdateClient" => {
+                let id = number("clientid");
+                if !state.clients.is_empty() && !state.clients.contains_key(&id) {
+                    return error("Client ID Not Found");
+                }
+                if let Some(param) = form.get("customfields") {
+                    match custom_fields(param) {
+                        Ok(fields) => state.custom_fields.entry(id).or_default().extend(fields),
+                        Err(why) => return error(&format!("customfields: {why}")),
+                    }
+                }
+                success(json!({"clientid": id}))
+            }
+            "OpenTicket" => {
+                let (client, department) = (number("clientid"), number("deptid"));
+                let (Some(subject), Some(message)) = (form.get("subject"), form.get("message"))
+                else {
+                    return error("Subject and message are required");
+                };
+                if department == 0 {
+                    return error("Department ID not found");
+                }
+                let id = 500 + state.tickets.len() as u64;
+                state.tickets.push(Ticket {
+                    id,
+                    client,
+                    department,
+                    subject: subject.clone(),
+                    status: "Open".into(),
+                    messages: vec![message.clone()],
+                });
+                success(json!({"id": id.to_string(), "tid": format!("WA-{id}"), "c": "KPqH7yG3"}))
+            }
+            "AddTicketReply" => {
+                let id = number("ticketid");
+                let message = form.get("message").cloned().unwrap_or_default();
+                match state.tickets.iter_mut().find(|ticket| ticket.id == id) {
+                    Some(ticket) => {
+                        ticket.messages.push(message);
+                        ticket.status = "Customer-Reply".into();
+                        success(json!({}))
+                    }
+                    None => error("Ticket ID Not Found"),
+                }
+            }
+            "GetTicket" => {
+                let id = number("ticketid");
+                match state.tickets.iter().find(|ticket| ticket.id == id) {
+                    Some(ticket) => success(json!({
+                        "ticketid": ticket.id.to_string(), "tid": format!("WA-{}", ticket.id),
+                        "userid": ticket.client.to_string(), "deptid": ticket.department.to_string(),
+                        "subject": ticket.subject, "status": ticket.status,
+                    })),
+                    None => error("Ticket ID Not Found"),
+                }
             }
             // A line in the client's log: every call is kept in `calls`.
             "LogActivity" => success(json!({})),
