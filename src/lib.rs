@@ -8,6 +8,7 @@ pub mod diagnostics;
 pub mod domain;
 pub mod fuzzing;
 pub mod http;
+pub mod ingest;
 pub mod metrics;
 pub mod quote;
 pub mod signature;

@@ -138,6 +138,7 @@ const WORKERS: &[&str] = &[
     "retention",
     "templates",
     "replies",
+    "reconcile",
 ];
 
 /// Workers whose due work is read at each scrape (`store::dashboard`).

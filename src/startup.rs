@@ -17,6 +17,7 @@ use crate::whmcs::{AddonClient, WhmcsClient};
 use crate::workers;
 use crate::workers::cancellations::CancellationWorker;
 use crate::workers::outbox::Outbox;
+use crate::workers::reconcile::ReconcileWorker;
 use crate::workers::replies::RepliesWorker;
 use crate::workers::retention::RetentionWorker;
 use crate::workers::templates::{TemplateChecks, TemplateWorker};
@@ -37,6 +38,7 @@ pub struct Workers {
     pub retention: RetentionWorker,
     pub templates: TemplateWorker,
     pub replies: RepliesWorker,
+    pub reconcile: ReconcileWorker,
 }
 
 impl Workers {
@@ -56,6 +58,11 @@ impl Workers {
             checks.clone(),
         )?;
         Ok(Self {
+            reconcile: ReconcileWorker::new(
+                Arc::clone(config),
+                Arc::clone(store),
+                Arc::clone(whmcs),
+            ),
             replies: RepliesWorker::new(
                 Arc::clone(config),
                 Arc::clone(store),
@@ -98,6 +105,7 @@ impl Workers {
             tokio::spawn(workers::run(self.retention.clone(), Arc::clone(metrics))),
             tokio::spawn(workers::run(self.templates.clone(), Arc::clone(metrics))),
             tokio::spawn(workers::run(self.replies.clone(), Arc::clone(metrics))),
+            tokio::spawn(workers::run(self.reconcile.clone(), Arc::clone(metrics))),
         ]
     }
 }

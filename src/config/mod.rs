@@ -79,6 +79,7 @@ pub const RULE_SETTINGS: &[&str] = &[
     "upgrade_manual_department",
     "replies_department",
     "replies_tickets",
+    "reconcile_minutes",
     "cancellation_immediate_hour",
     "outbox_retry_delays",
     "transfer_approval",
@@ -250,6 +251,9 @@ pub struct Rules {
     pub outbox_retry: crate::domain::retry::RetrySchedule,
     pub transfers: Transfers,
     pub replies: Replies,
+    /// How often invoices paid or cancelled without their hook are looked
+    /// for through WHMCS's API; `None`: never.
+    pub reconcile_every: Option<std::time::Duration>,
     /// Days events, messages and their attempts are kept (rows an open rule
     /// still needs are kept longer).
     pub retention_days: u16,

@@ -200,6 +200,12 @@ pub(super) fn rule_values(rules: &Rules) -> Vec<(&'static str, String)> {
             if rules.replies.tickets { "on" } else { "off" }.to_owned(),
         ),
         (
+            "reconcile_minutes",
+            rules.reconcile_every.map_or("0 (off)".to_owned(), |every| {
+                (every.as_secs() / 60).to_string()
+            }),
+        ),
+        (
             "cancellation_immediate_hour",
             rules
                 .cancellations

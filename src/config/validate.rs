@@ -414,6 +414,12 @@ impl Checker<'_> {
                 _ => Err(format!("`{text}` is not on or off")),
             }
         });
+        let reconcile_minutes = self.with_default(scope, "reconcile_minutes", 15u16, |text| {
+            text.parse::<u16>()
+                .ok()
+                .filter(|minutes| *minutes <= 1440)
+                .ok_or_else(|| format!("`{text}` is not a number of minutes from 0 (off) to 1440"))
+        });
         let transfer_approval = self.with_default(
             scope,
             "transfer_approval",
@@ -499,6 +505,10 @@ impl Checker<'_> {
                 expiry_days: transfer_expiry_days?,
             },
             replies,
+            reconcile_every: match reconcile_minutes? {
+                0 => None,
+                minutes => Some(std::time::Duration::from_secs(u64::from(minutes) * 60)),
+            },
             retention_days: retention_days?,
         })
     }

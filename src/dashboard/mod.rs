@@ -818,12 +818,21 @@ async fn hooks(operator: Operator, state: web::Data<AppState>) -> Result<HttpRes
     let handled = crate::domain::plan::handled_hooks();
     let names: Vec<String> = handled.iter().map(|(hook, _)| (*hook).to_owned()).collect();
     let mut seen = Vec::new();
+    let reconciliations = state.store.reconciliations().await?;
     for instance in operator.instances(&state.config) {
         let arrivals = state
             .store
             .hooks_seen(instance.clone(), names.clone())
             .await?;
-        seen.push((instance.as_str().to_owned(), arrivals));
+        let reconciled = reconciliations
+            .iter()
+            .find(|found| found.instance == instance.as_str())
+            .cloned();
+        seen.push(pages::HooksOf {
+            instance: instance.as_str().to_owned(),
+            arrivals,
+            reconciled,
+        });
     }
     let body = pages::hooks(&handled, &seen);
     Ok(page(operator.layout("Hooks", "hooks", body)))

@@ -801,16 +801,31 @@ fn inbound_status(handling: &str) -> &'static str {
     }
 }
 
-/// One instance's hook points, each with when it last arrived.
-pub type HookArrivals = (String, Vec<(String, Option<jiff::Timestamp>)>);
+/// One instance's hook points, each with when it last arrived, and where
+/// its reconciliation stands.
+pub struct HooksOf {
+    pub instance: String,
+    pub arrivals: Vec<(String, Option<jiff::Timestamp>)>,
+    pub reconciled: Option<crate::store::Reconciliation>,
+}
 
 /// Each instance's hook points: what reads each, and when it last arrived.
-pub fn hooks(handled: &[(&'static str, Vec<&'static str>)], seen: &[HookArrivals]) -> Markup {
+pub fn hooks(handled: &[(&'static str, Vec<&'static str>)], seen: &[HooksOf]) -> Markup {
     html! {
-        p.muted { "Every WHMCS hook point a rule reads, and when it last reached puente from each install. WHMCS does not fire every hook for every way a thing happens (a payment added through its API, an invoice cancelled through its API): a hook that should have come and never did shows as never." }
-        @for (instance, arrivals) in seen {
+        p.muted { "Every WHMCS hook point a rule reads, and when it last reached puente from each install. WHMCS does not fire every hook for every way a thing happens (a payment added through its API, an invoice cancelled through its API): a hook that should have come and never did shows as never. The reconciliation reads the invoices paid and cancelled through WHMCS's API every reconcile_minutes and alerts those whose hook never came, once." }
+        @for HooksOf { instance, arrivals, reconciled } in seen {
             section.card {
                 h2 { "Instance " (instance) }
+                p {
+                    "Reconciliation: "
+                    @match reconciled {
+                        Some(found) => {
+                            "last pass " (when(jiff::Timestamp::from_millisecond(found.passed_at_ms).ok()))
+                            " — " (found.last_result.as_deref().unwrap_or(""))
+                        },
+                        None => span.muted { "no pass yet (off, or WHMCS's API is not set up)" },
+                    }
+                }
                 @let never = arrivals.iter().filter(|(_, at)| at.is_none()).count();
                 p {
                     @if never == 0 { span.pass { "every hook has arrived" } }

@@ -5,14 +5,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::signed::{self, SignedEvent};
-use crate::domain;
+use super::signed;
 use crate::domain::ids::{EventId, InstanceName};
-use crate::domain::plan::Input;
 use crate::http::state::AppState;
 use crate::metrics::EventOutcome;
-use crate::store::events::EventStatus;
-use crate::store::{Inserted, NewEvent};
+use crate::store::Inserted;
 
 /// Verifies, stores once, and answers 202 (new) or 200 (duplicate) only
 /// after the event's transaction is on disk.
@@ -56,41 +53,13 @@ async fn store(
     let instance = event.instance.clone();
     // Planned before the await, in a plain function: nothing of the parsed
     // envelope is kept in the waiting future.
-    let new_event = plan(event, state);
+    let new_event = crate::ingest::planned(event, &state.config);
     let inserted = state.store.insert_event(new_event).await.map_err(|error| {
         tracing::error!(%error, %id, "event not stored");
         ApiError::StorageUnavailable
     })?;
     tracing::debug!(%id, ?inserted, "hook event");
     Ok((inserted, id, instance))
-}
-
-/// The event to store: the verified one, with what the rules plan for it.
-fn plan(event: SignedEvent, state: &AppState) -> NewEvent {
-    let (id, instance, envelope) = (&event.id, &event.instance, &event.envelope);
-    let hook = envelope.hook.as_str();
-    let plan = domain::plan::plan(&Input {
-        hook,
-        data: &envelope.data,
-        actor: &envelope.context.actor,
-        source: envelope.context.source,
-        event_id: id.as_str(),
-        local_date: state.local_date(instance, envelope.timestamp),
-        upgrade_policy: state.config.for_instance(instance).upgrade_policy,
-    });
-    for note in &plan.notes {
-        if note.warning {
-            tracing::warn!(%id, hook, rule = note.rule, reason = %note.reason, "a rule could not use the event");
-        } else {
-            tracing::debug!(%id, hook, rule = note.rule, reason = %note.reason, "nothing planned");
-        }
-    }
-    let status = if plan.claimed {
-        EventStatus::Received
-    } else {
-        EventStatus::Unhandled
-    };
-    event.stored(status, plan)
 }
 
 /// The answer to a stored event.

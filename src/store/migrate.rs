@@ -23,7 +23,7 @@ use super::sqlite::Database;
 
 /// Each table, in an order its references allow, with the column that
 /// identifies a row.
-const TABLES: [(&str, &str); 12] = [
+const TABLES: [(&str, &str); 13] = [
     ("events", "seq"),
     ("messages", "id"),
     ("message_attempts", "id"),
@@ -36,6 +36,7 @@ const TABLES: [(&str, &str); 12] = [
     ("diagnostic_reports", "instance"),
     ("dashboard_spent", "token"),
     ("inbound_messages", "id"),
+    ("reconciliations", "instance"),
 ];
 
 /// Rows sent to PostgreSQL at once (its pipeline; one transaction for all).

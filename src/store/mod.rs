@@ -47,6 +47,15 @@ use messages::{Attempt, DueMessage, MessageQuery, Retry, Settled, StoredMessage}
 use retention::Purged;
 use transfers::{Actor, StepAlert, StoredStep, StoredTransfer};
 use upgrades::{NewRequest, OpenRequest, PendingApplication, StoredApplication};
+/// Where an install's reconciliation stands.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Reconciliation {
+    pub instance: String,
+    pub since_ms: i64,
+    pub passed_at_ms: i64,
+    pub last_result: Option<String>,
+}
+
 use whatsapp::{Applied, DueInbound, InboundOutcome, InboundReport, StatusReport, StoredInbound};
 
 /// What every call to the store returns.
@@ -345,6 +354,29 @@ pub trait Store: Send + Sync + 'static {
         client_id: i64,
         from: String,
     ) -> Result<Option<i64>>;
+
+    // ----- reconciliation -----
+
+    /// Since when `instance`'s reconciliation compares invoices with the
+    /// alerts their hooks planned; `None` before its first pass.
+    async fn reconciled_since(&self, instance: InstanceName) -> Result<Option<jiff::Timestamp>>;
+    /// Records a pass: the next compares from `since`; `result` says what
+    /// this one found.
+    async fn record_reconciliation(
+        &self,
+        instance: InstanceName,
+        since: jiff::Timestamp,
+        result: String,
+        now: jiff::Timestamp,
+    ) -> Result<()>;
+    /// Each install's reconciliation: (instance, since, passed at, result).
+    async fn reconciliations(&self) -> Result<Vec<Reconciliation>>;
+    /// Which of `keys` an alert of `instance` was planned under.
+    async fn planned_alert_keys(
+        &self,
+        instance: InstanceName,
+        keys: Vec<String>,
+    ) -> Result<Vec<String>>;
 
     // ----- diagnostics -----
 

@@ -520,6 +520,37 @@ impl WhmcsClient {
         Ok((answer.invoices, more))
     }
 
+    /// One page of `GetInvoices` of every client with one status, newest
+    /// invoice date first (`orderby=date`, documented since 7.7): `limit`
+    /// from `start`; and whether WHMCS has more after it.
+    pub async fn invoices_by_date(
+        &self,
+        status: &str,
+        start: u64,
+        limit: u32,
+    ) -> Result<(Vec<InvoiceSummary>, bool), WhmcsError> {
+        #[derive(Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "lenient::list")]
+            invoices: Vec<InvoiceSummary>,
+            #[serde(default, deserialize_with = "lenient::optional_id")]
+            totalresults: Option<u64>,
+        }
+        let params = [
+            ("status", status.to_owned()),
+            ("limitstart", start.to_string()),
+            ("limitnum", limit.to_string()),
+            ("orderby", "date".to_owned()),
+            ("order", "desc".to_owned()),
+        ];
+        let answer: Answer = self.read("GetInvoices", &params).await?;
+        let listed = u64::try_from(answer.invoices.len()).unwrap_or(u64::MAX);
+        let more = answer
+            .totalresults
+            .is_some_and(|total| total > start.saturating_add(listed));
+        Ok((answer.invoices, more))
+    }
+
     /// `AddCancelRequest` for a service, with its type (`Immediate` or `End
     /// of Billing Period`, always sent: WHMCS documents no default).
     pub async fn add_cancel_request(

@@ -135,6 +135,19 @@ pub struct InvoiceSummary {
     pub status: String,
     #[serde(default, deserialize_with = "lenient::date")]
     pub duedate: Option<jiff::civil::Date>,
+    #[serde(default, deserialize_with = "lenient::date")]
+    pub date: Option<jiff::civil::Date>,
+    #[serde(default, deserialize_with = "lenient::optional_id")]
+    pub userid: Option<u64>,
+    /// `Y-m-d H:i:s` in WHMCS's time zone, `0000-00-00 00:00:00` when not
+    /// paid (the developer docs' GetInvoices sample).
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub datepaid: String,
+    /// As `datepaid`, for a cancelled invoice.
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub date_cancelled: String,
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub updated_at: String,
 }
 
 /// `GetClientsProducts` → `products.product[]`.

@@ -10,6 +10,7 @@
 pub mod backoff;
 pub mod cancellations;
 pub mod outbox;
+pub mod reconcile;
 pub mod replies;
 pub mod retention;
 pub mod templates;

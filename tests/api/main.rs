@@ -16,6 +16,7 @@ mod instances;
 mod meta_schema;
 mod migrate_store;
 mod outbox;
+mod reconcile;
 mod replicas;
 mod replies;
 mod retention;

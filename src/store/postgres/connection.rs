@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_schema.sql")),
     (2, include_str!("migrations/0002_inbound_messages.sql")),
     (3, include_str!("migrations/0003_replies_acted_on.sql")),
+    (4, include_str!("migrations/0004_reconciliations.sql")),
 ];
 
 /// The transaction-scoped advisory lock the migrations run under (a

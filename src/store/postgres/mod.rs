@@ -19,6 +19,7 @@ mod events;
 mod listener;
 mod messages;
 mod plan;
+mod reconcile;
 mod replicas;
 mod retention;
 mod sql;

@@ -717,6 +717,52 @@ impl Store for Postgres {
             .map_err(PgError::read)
     }
 
+    async fn reconciled_since(&self, instance: InstanceName) -> Result<Option<jiff::Timestamp>> {
+        let client = self.reader().await?;
+        let since = super::reconcile::since(&client, instance.as_str())
+            .await
+            .map_err(PgError::read)?;
+        Ok(since.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
+    }
+
+    async fn record_reconciliation(
+        &self,
+        instance: InstanceName,
+        since: jiff::Timestamp,
+        result: String,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
+        self.change(move |tx| {
+            Box::pin(async move {
+                super::reconcile::record(
+                    &**tx,
+                    instance.as_str(),
+                    since.as_millisecond(),
+                    &result,
+                    now.as_millisecond(),
+                )
+                .await
+            })
+        })
+        .await
+    }
+
+    async fn reconciliations(&self) -> Result<Vec<crate::store::Reconciliation>> {
+        let client = self.reader().await?;
+        super::reconcile::list(&client).await.map_err(PgError::read)
+    }
+
+    async fn planned_alert_keys(
+        &self,
+        instance: InstanceName,
+        keys: Vec<String>,
+    ) -> Result<Vec<String>> {
+        let client = self.reader().await?;
+        super::reconcile::planned_keys(&client, instance.as_str(), &keys)
+            .await
+            .map_err(PgError::read)
+    }
+
     async fn keep_report(&self, report: NewReport) -> Result<()> {
         self.change(move |tx| Box::pin(async move { diagnostics::keep(tx, &report).await }))
             .await

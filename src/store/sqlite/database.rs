@@ -37,6 +37,7 @@ pub(super) fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/0017_dashboard_spent.sql")),
         M::up(include_str!("migrations/0018_inbound_messages.sql")),
         M::up(include_str!("migrations/0019_replies_acted_on.sql")),
+        M::up(include_str!("migrations/0020_reconciliations.sql")),
     ])
 }
 

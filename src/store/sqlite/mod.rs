@@ -10,6 +10,7 @@ mod diagnostics;
 mod events;
 mod messages;
 mod plan;
+mod reconcile;
 mod retention;
 mod rows;
 mod sql;
@@ -409,7 +410,7 @@ mod tests {
         let version: i64 = reader
             .query_row("PRAGMA user_version", [], |row| row.get(0))
             .expect("user_version");
-        assert_eq!(version, 19);
+        assert_eq!(version, 20);
         assert_eq!(super::database::latest_schema(), version);
         std::fs::remove_dir_all(dir).expect("cleanup");
     }

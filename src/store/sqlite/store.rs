@@ -491,6 +491,45 @@ impl Store for Sqlite {
             .await
     }
 
+    async fn reconciled_since(&self, instance: InstanceName) -> Result<Option<jiff::Timestamp>> {
+        let since = self
+            .read(move |c| super::reconcile::since(c, instance.as_str()))
+            .await?;
+        Ok(since.and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok()))
+    }
+
+    async fn record_reconciliation(
+        &self,
+        instance: InstanceName,
+        since: jiff::Timestamp,
+        result: String,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
+        self.change(move |c| {
+            super::reconcile::record(
+                c,
+                instance.as_str(),
+                since.as_millisecond(),
+                &result,
+                now.as_millisecond(),
+            )
+        })
+        .await
+    }
+
+    async fn reconciliations(&self) -> Result<Vec<crate::store::Reconciliation>> {
+        self.read(super::reconcile::list).await
+    }
+
+    async fn planned_alert_keys(
+        &self,
+        instance: InstanceName,
+        keys: Vec<String>,
+    ) -> Result<Vec<String>> {
+        self.read(move |c| super::reconcile::planned_keys(c, instance.as_str(), &keys))
+            .await
+    }
+
     async fn keep_report(&self, report: NewReport) -> Result<()> {
         self.change(move |c| diagnostics::keep(c, &report)).await
     }

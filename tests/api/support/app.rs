@@ -38,6 +38,8 @@ pub struct TestApp {
     pub templates: puente::workers::templates::TemplateWorker,
     /// The worker that acts on what clients write, driven with `drain()`.
     pub replies: puente::workers::replies::RepliesWorker,
+    /// The reconciliation, driven with `pass_at`.
+    pub reconcile: puente::workers::reconcile::ReconcileWorker,
     /// The service's metrics; tests take the dashboard's samples.
     pub metrics: std::sync::Arc<puente::metrics::Metrics>,
     /// The service's store, as another replica of it would see it.
@@ -119,6 +121,7 @@ async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, St
         retention,
         templates,
         replies,
+        reconcile,
     } = application.workers();
     let metrics = application.metrics();
     let store = application.store();
@@ -136,6 +139,7 @@ async fn spawn_in(dir: tempfile::TempDir, backend: Backend, env: Vec<(String, St
         retention,
         templates,
         replies,
+        reconcile,
         metrics,
         store,
         handle,

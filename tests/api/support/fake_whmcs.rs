@@ -118,6 +118,10 @@ pub(crate) struct State {
     /// Client custom field values `UpdateClient` set: client -> field -> value.
     pub custom_fields: BTreeMap<u64, BTreeMap<u64, String>>,
     pub tickets: Vec<Ticket>,
+    /// When invoices were paid or cancelled (`Y-m-d H:i:s`, UTC here), by
+    /// invoice; an invoice's date is its due date in this WHMCS.
+    pub paid_at: BTreeMap<u64, String>,
+    pub cancelled_at: BTreeMap<u64, String>,
 }
 
 /// The `customfields` parameter as WHMCS reads it: base64 of a PHP
@@ -356,24 +360,32 @@ impl Respond for FakeWhmcs {
                 success(json!({"domains": {"domain": domains}}))
             }
             "GetInvoices" => {
-                let (client, status) = (number("userid"), form.get("status").cloned());
+                let (client, status) = (form.get("userid"), form.get("status").cloned());
                 let limit = form
                     .get("limitnum")
                     .and_then(|text| text.parse::<usize>().ok())
                     .unwrap_or(25);
+                let start = number("limitstart") as usize;
                 let mut matching: Vec<&Invoice> = state
                     .invoices
                     .iter()
-                    .filter(|invoice| invoice.client == client)
+                    .filter(|invoice| client.is_none_or(|c| *c == invoice.client.to_string()))
                     .filter(|invoice| status.as_deref().is_none_or(|s| s == invoice.status))
                     .collect();
+                // By due date or (the same here) invoice date, newest first.
                 matching.sort_by_key(|invoice| std::cmp::Reverse(invoice.due));
+                let zero = "0000-00-00 00:00:00".to_owned();
                 let invoices: Vec<Value> = matching
                     .iter()
+                    .skip(start)
                     .take(limit)
                     .map(|invoice| {
-                        json!({"id": invoice.id.to_string(), "status": invoice.status,
-                               "duedate": invoice.due.to_string()})
+                        json!({"id": invoice.id, "userid": invoice.client,
+                               "status": invoice.status, "date": invoice.due.to_string(),
+                               "duedate": invoice.due.to_string(),
+                               "datepaid": state.paid_at.get(&invoice.id).unwrap_or(&zero),
+                               "date_cancelled": state.cancelled_at.get(&invoice.id).unwrap_or(&zero),
+                               "updated_at": "2026-01-01 00:00:00"})
                     })
                     .collect();
                 success(
