@@ -4,13 +4,42 @@
 
 use crate::config::Config;
 use crate::domain;
-use crate::domain::plan::Input;
-use crate::http::signed::SignedEvent;
+use crate::domain::envelope::Envelope;
+use crate::domain::ids::{EventId, InstanceName};
+use crate::domain::plan::{Input, Plan};
 use crate::store::NewEvent;
 use crate::store::events::EventStatus;
 
-/// The event to store: the verified one, with what the rules plan for it.
-pub fn planned(event: SignedEvent, config: &Config) -> NewEvent {
+/// A parsed event to store: one the shim signed (checked by
+/// `http::signed`), or one the reconciliation stands in for.
+pub struct ReceivedEvent {
+    pub id: EventId,
+    pub instance: InstanceName,
+    pub envelope: Envelope,
+    /// The exact bytes (the signed ones, for the shim's).
+    pub body: Vec<u8>,
+}
+
+impl ReceivedEvent {
+    /// The event to store: its id, instance, the envelope's facts, the
+    /// bytes, and what the rules plan for it.
+    pub fn stored(self, status: EventStatus, plan: Plan) -> NewEvent {
+        NewEvent {
+            id: self.id,
+            instance: self.instance,
+            hook: self.envelope.hook,
+            actor: self.envelope.context.actor,
+            source: self.envelope.context.source,
+            occurred_at: self.envelope.timestamp,
+            status,
+            body: self.body,
+            plan,
+        }
+    }
+}
+
+/// The event to store, with what the rules plan for it.
+pub fn planned(event: ReceivedEvent, config: &Config) -> NewEvent {
     let (id, instance, envelope) = (&event.id, &event.instance, &event.envelope);
     let hook = envelope.hook.as_str();
     let timezone = config

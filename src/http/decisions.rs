@@ -213,7 +213,7 @@ struct TerminateFacts {
 /// `{}` otherwise: always for staff and puente's own call on the day, and
 /// when WHMCS no longer holds the request (staff withdrew it).
 async fn hold_termination(
-    event: &signed::SignedEvent,
+    event: &crate::ingest::ReceivedEvent,
     state: &AppState,
     today: jiff::civil::Date,
 ) -> Result<Value, ApiError> {

@@ -6,11 +6,9 @@ use actix_web::{HttpMessage, HttpRequest, web};
 use super::error::ApiError;
 use crate::domain::envelope::{Envelope, EnvelopeError};
 use crate::domain::ids::{EventId, InstanceName};
-use crate::domain::plan::Plan;
 use crate::http::state::AppState;
+use crate::ingest::ReceivedEvent;
 use crate::signature::{self, SignatureHeaders, VerifiedHeaders, VerifyError};
-use crate::store::NewEvent;
-use crate::store::events::EventStatus;
 
 /// Largest body accepted on signed routes.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -23,32 +21,6 @@ pub struct Verified {
     headers: VerifiedHeaders,
     instance: Option<InstanceName>,
     body: Vec<u8>,
-}
-
-/// A verified, parsed event.
-pub struct SignedEvent {
-    pub id: EventId,
-    pub instance: InstanceName,
-    pub envelope: Envelope,
-    pub body: Vec<u8>,
-}
-
-impl SignedEvent {
-    /// The event to store: its id, instance, the envelope's facts, the
-    /// signed bytes, and what the rules plan for it.
-    pub fn stored(self, status: EventStatus, plan: Plan) -> NewEvent {
-        NewEvent {
-            id: self.id,
-            instance: self.instance,
-            hook: self.envelope.hook,
-            actor: self.envelope.context.actor,
-            source: self.envelope.context.source,
-            occurred_at: self.envelope.timestamp,
-            status,
-            body: self.body,
-            plan,
-        }
-    }
 }
 
 /// Checks media type, size and signature, in that order (415, 413, 401).
@@ -106,7 +78,7 @@ pub async fn verify(
 impl Verified {
     /// Parses the verified bytes (400 on bad JSON or shape) and checks that
     /// the envelope speaks for the instance whose secret signed it (401).
-    pub fn into_event(self) -> Result<SignedEvent, ApiError> {
+    pub fn into_event(self) -> Result<ReceivedEvent, ApiError> {
         let id = EventId::parse(&self.headers.id).map_err(ApiError::InvalidWebhookId)?;
         let envelope = Envelope::from_json(&self.body).map_err(|error| match error {
             EnvelopeError::MalformedJson(_) => ApiError::MalformedJson(error.to_string()),
@@ -119,7 +91,7 @@ impl Verified {
                 envelope.context.instance
             )));
         }
-        Ok(SignedEvent {
+        Ok(ReceivedEvent {
             id,
             instance,
             envelope,

@@ -140,7 +140,7 @@ pub fn belonging(
 /// An inbound message a worker took to act on.
 #[derive(Debug, Clone)]
 pub struct DueInbound {
-    pub held: crate::store::Held,
+    pub held: crate::store::lease::Held,
     pub wamid: String,
     pub instance: String,
     pub from: String,

@@ -24,7 +24,7 @@ use sha2::Digest as _;
 use crate::config::Config;
 use crate::domain::envelope::Envelope;
 use crate::domain::ids::{EventId, InstanceName};
-use crate::http::signed::SignedEvent;
+use crate::ingest::ReceivedEvent;
 use crate::store::{Inserted, Store};
 use crate::whmcs::{InvoiceSummary, WhmcsClient, WhmcsError};
 
@@ -262,7 +262,7 @@ fn stand_in_event(
     hook: &str,
     invoice: &InvoiceSummary,
     at: jiff::Timestamp,
-) -> anyhow::Result<SignedEvent> {
+) -> anyhow::Result<ReceivedEvent> {
     let install = sha2::Sha256::digest(instance.as_str().as_bytes());
     let install: String = install[..6].iter().map(|b| format!("{b:02x}")).collect();
     let id = EventId::parse(&format!("rcn_{install}_{hook}_{}", invoice.id))
@@ -274,7 +274,7 @@ fn stand_in_event(
         "context": {"instance": instance.as_str(), "actor": {"kind": "system"}, "source": "api"},
     }))?;
     let envelope = Envelope::from_json(&body).map_err(|error| anyhow::anyhow!("{error}"))?;
-    Ok(SignedEvent {
+    Ok(ReceivedEvent {
         id,
         instance: instance.clone(),
         envelope,

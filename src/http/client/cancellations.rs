@@ -19,8 +19,8 @@ use crate::domain::plan::Plan;
 use crate::domain::templates::Parameter;
 use crate::domain::texts::Language;
 use crate::http::error::ApiError;
-use crate::http::signed::SignedEvent;
 use crate::http::state::AppState;
+use crate::ingest::ReceivedEvent;
 use crate::store::cancellations::{self, Status, StoredCancellation};
 use crate::whmcs::facts::{domain_facts, service_facts};
 
@@ -43,7 +43,7 @@ struct CancelData {
 /// A verified cancellation action of a logged-in client: what it names,
 /// read from its `data`.
 struct Action {
-    event: SignedEvent,
+    event: ReceivedEvent,
     client_id: u64,
     target: Target,
     kind: Option<CancelType>,

@@ -14,19 +14,20 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::signed::{self, SignedEvent};
+use super::signed;
 use crate::domain::envelope::ActorKind;
 use crate::domain::ids::{EventId, InstanceName};
 use crate::domain::plan::Plan;
 use crate::domain::texts::Language;
 use crate::http::state::AppState;
+use crate::ingest::ReceivedEvent;
 use crate::store::Inserted;
 use crate::store::events::EventStatus;
 
 /// A verified, parsed action of a logged-in client: the prelude of every
 /// client route.
 pub struct ClientAction {
-    pub event: SignedEvent,
+    pub event: ReceivedEvent,
     /// The client account acting (`context.actor.id`).
     pub client_id: u64,
     /// The user of that account acting, when the addon said which.
@@ -92,7 +93,7 @@ impl ClientAction {
 /// (written in the event's transaction); returns its id and instance and
 /// whether it was new.
 pub async fn store(
-    event: SignedEvent,
+    event: ReceivedEvent,
     state: &AppState,
     plan: Plan,
 ) -> Result<(EventId, InstanceName, Inserted), ApiError> {

@@ -13,8 +13,8 @@ use crate::domain::texts::{Language, Text};
 use crate::domain::upgrade_check;
 use crate::http::decisions::record_paid_source;
 use crate::http::error::ApiError;
-use crate::http::signed::SignedEvent;
 use crate::http::state::AppState;
+use crate::ingest::ReceivedEvent;
 use crate::store::upgrades::NewRequest;
 use crate::whmcs::{NewTicket, WhmcsError};
 use flattened::ActionFacts;
@@ -59,7 +59,7 @@ mod flattened {
 
 /// A verified upgrade action of the client who owns the service.
 struct OwnedUpgrade {
-    event: SignedEvent,
+    event: ReceivedEvent,
     client_id: u64,
     service_id: u64,
     target_pid: u64,
