@@ -166,6 +166,7 @@ impl Application {
             whmcs,
             addons,
             templates: workers.templates.checks().clone(),
+            outbox: workers.outbox.clone(),
         });
         let server = HttpServer::new(move || {
             App::new()

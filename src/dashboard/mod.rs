@@ -10,6 +10,7 @@
 
 mod chart;
 mod pages;
+mod sends;
 pub mod session;
 
 use actix_web::cookie::{Cookie, SameSite};
@@ -117,6 +118,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/admin/templates", web::get().to(templates))
         .route("/admin/hooks", web::get().to(hooks))
         .route("/admin/replies", web::get().to(replies))
+        .route("/admin/send", web::get().to(sends::form))
+        .route("/admin/send", web::post().to(sends::send))
+        .route("/admin/sends", web::get().to(sends::list))
+        .route("/admin/sends/{id}/cancel", web::post().to(sends::cancel))
         .route(
             "/admin/transfers/{id}/approve",
             web::post().to(approve_transfer),
@@ -365,7 +370,10 @@ async fn login(
         .cloned()
         .map_or(Scope::Global, Scope::Instance);
     tracing::info!(scope = ?scope, "dashboard sign-in with an admin token");
-    let cookie = dashboard.key.issue(&scope, now).map_err(no_randomness)?;
+    let cookie = dashboard
+        .key
+        .issue(&scope, "token", now)
+        .map_err(no_randomness)?;
     Ok(HttpResponse::SeeOther()
         .cookie(dashboard.session_cookie(&request, cookie))
         .insert_header((header::LOCATION, "/admin/"))
@@ -415,7 +423,11 @@ async fn link(
     tracing::info!(%instance, whmcs_admin = %link.admin, "dashboard sign-in through the addon");
     let cookie = dashboard
         .key
-        .issue(&Scope::Instance(instance), now)
+        .issue(
+            &Scope::Instance(instance),
+            &format!("whmcs-admin-{}", link.admin),
+            now,
+        )
         .map_err(no_randomness)?;
     Ok(html(
         HttpResponse::Ok().cookie(dashboard.session_cookie(&request, cookie)),

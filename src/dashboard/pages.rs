@@ -75,6 +75,7 @@ pub fn layout(title: &str, active: &str, session: Option<(&Scope, &str)>, body: 
         ("templates", "/admin/templates", "Templates"),
         ("hooks", "/admin/hooks", "Hooks"),
         ("replies", "/admin/replies", "Replies"),
+        ("send", "/admin/sends", "Send"),
     ];
     html! {
         (DOCTYPE)

@@ -89,6 +89,9 @@ impl Scope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
     pub scope: Scope,
+    /// Who signed in: `token` (the admin token) or `whmcs-admin-<id>` (the
+    /// addon's link), for the audit of what the session does.
+    pub operator: String,
     pub expires: i64,
     /// Tells this session apart from every other; spent on sign-out.
     pub nonce: String,
@@ -146,18 +149,29 @@ impl SessionKey {
         mac.finalize().into_bytes().into()
     }
 
-    /// The cookie value of a new session of `scope`, signed in at `now`:
-    /// `<scope>.<expires>.<nonce>.<mac>`. The random nonce makes each
-    /// session, and so its CSRF token and its sign-out, its own: without
-    /// randomness from the OS there is no session.
-    pub fn issue(&self, scope: &Scope, now: i64) -> Result<String, getrandom::Error> {
+    /// The cookie value of a new session of `scope` for `operator` (ASCII
+    /// letters, digits and `-`), signed in at `now`:
+    /// `<scope>.<expires>.<operator>.<nonce>.<mac>`. The random nonce makes
+    /// each session, and so its CSRF token and its sign-out, its own:
+    /// without randomness from the OS there is no session.
+    pub fn issue(
+        &self,
+        scope: &Scope,
+        operator: &str,
+        now: i64,
+    ) -> Result<String, getrandom::Error> {
+        debug_assert!(
+            operator
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        );
         let expires = (now + LIFETIME_S).to_string();
         let mut nonce = [0u8; 16];
         getrandom::fill(&mut nonce)?;
         let nonce = BASE64URL.encode(nonce);
-        let mac = self.mac(&["session", scope.as_text(), &expires, &nonce]);
+        let mac = self.mac(&["session", scope.as_text(), &expires, operator, &nonce]);
         Ok(format!(
-            "{}.{expires}.{nonce}.{}",
+            "{}.{expires}.{operator}.{nonce}.{}",
             scope.as_text(),
             BASE64URL.encode(mac)
         ))
@@ -166,14 +180,18 @@ impl SessionKey {
     /// The session a cookie value holds, if it is ours and not expired.
     pub fn verify(&self, cookie: &str, now: i64) -> Option<Session> {
         // From the right: an instance name may itself contain dots.
-        let mut parts = cookie.rsplitn(4, '.');
-        let (Some(mac_text), Some(nonce), Some(expires_text), Some(scope_text)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let mut parts = cookie.rsplitn(5, '.');
+        let (Some(mac_text), Some(nonce), Some(operator), Some(expires_text), Some(scope_text)) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
             return None;
         };
         let presented = BASE64URL.decode(mac_text).ok()?;
-        let expected = self.mac(&["session", scope_text, expires_text, nonce]);
+        let expected = self.mac(&["session", scope_text, expires_text, operator, nonce]);
         if !bool::from(presented.as_slice().ct_eq(expected.as_slice())) {
             return None;
         }
@@ -183,6 +201,7 @@ impl SessionKey {
         }
         Some(Session {
             scope: Scope::parse(scope_text)?,
+            operator: operator.to_owned(),
             expires,
             nonce: nonce.to_owned(),
         })
@@ -388,11 +407,12 @@ mod tests {
     fn a_session_verifies_until_it_expires_and_not_after_any_change() {
         let key = key();
         let scope = Scope::Instance(InstanceName::parse("alfa").unwrap());
-        let cookie = key.issue(&scope, 1_000).unwrap();
+        let cookie = key.issue(&scope, "token", 1_000).unwrap();
         let session = key.verify(&cookie, 1_000).expect("valid");
         assert_eq!(session.scope, scope);
         assert_eq!(session.expires, 1_000 + LIFETIME_S);
-        assert_eq!(cookie.split('.').nth(2), Some(session.nonce.as_str()));
+        assert_eq!(cookie.split('.').nth(3), Some(session.nonce.as_str()));
+        assert_eq!(session.operator, "token");
         assert_eq!(session.spent_token(), format!("session:{}", session.nonce));
         assert_eq!(key.verify(&cookie, 1_000 + LIFETIME_S), None);
         // Another scope, expiry or MAC under the same key: refused.
@@ -405,22 +425,23 @@ mod tests {
         assert_eq!(key.verify("a.b.c", 1_000), None);
         // Two sign-ins in the same second are two sessions.
         assert_ne!(
-            key.issue(&scope, 1_000).unwrap(),
-            key.issue(&scope, 1_000).unwrap()
+            key.issue(&scope, "token", 1_000).unwrap(),
+            key.issue(&scope, "token", 1_000).unwrap()
         );
         assert_eq!(key.verify("", 1_000), None);
         // Another dashboard key: the old cookie is refused.
         let rotated = SessionKey::from_secret(b"another dashboard key of 32 characters");
         assert_eq!(rotated.verify(&cookie, 1_000), None);
         assert!(
-            key.verify(&key.issue(&Scope::Global, 5).unwrap(), 6)
+            key.verify(&key.issue(&Scope::Global, "token", 5).unwrap(), 6)
                 .is_some()
         );
         let dotted = Scope::Instance(InstanceName::parse("eu.alfa").unwrap());
         let session = key
-            .verify(&key.issue(&dotted, 5).unwrap(), 6)
+            .verify(&key.issue(&dotted, "whmcs-admin-4", 5).unwrap(), 6)
             .expect("dotted instance");
         assert_eq!(session.scope, dotted);
+        assert_eq!(session.operator, "whmcs-admin-4");
     }
 
     #[test]
@@ -443,7 +464,7 @@ mod tests {
             SessionKey::from_secret(stored.trim().as_bytes()).0
         );
         // The same file on the next start: sessions survive a restart.
-        let cookie = from_file.issue(&Scope::Global, 1_000).unwrap();
+        let cookie = from_file.issue(&Scope::Global, "token", 1_000).unwrap();
         let again = SessionKey::load(&config(&vars, "")).expect("key file again");
         assert!(again.verify(&cookie, 1_001).is_some());
         // Other hook secrets or admin tokens change nothing; the key does.
@@ -471,8 +492,8 @@ mod tests {
     #[test]
     fn the_csrf_token_belongs_to_one_session() {
         let key = key();
-        let one = key.issue(&Scope::Global, 1_000).unwrap();
-        let other = key.issue(&Scope::Global, 2_000).unwrap();
+        let one = key.issue(&Scope::Global, "token", 1_000).unwrap();
+        let other = key.issue(&Scope::Global, "token", 2_000).unwrap();
         let token = key.csrf_token(&one);
         assert!(key.csrf_matches(&one, &token));
         assert!(!key.csrf_matches(&other, &token));

@@ -303,6 +303,90 @@ pub fn plan(
     }
 }
 
+/// The event type of alerts staff send from the dashboard. Never planned
+/// from `POST /v1/hooks` (no rule reads it there): only the dashboard builds
+/// its plan, with [`manual`].
+pub const MANUAL_SEND: &str = "puente.send";
+
+/// Most recipients of one send.
+pub const MANUAL_SEND_LIMIT: usize = 500;
+
+/// What a manual send of `kind` names: `client` (the client), or the record
+/// whose owner gets it (`invoice`, `service`, `domain`, `quote`). `None`
+/// for the kinds whose text needs facts only their hook carries (a
+/// cancellation's type and date, a transfer's link, an upgrade's new plan).
+pub fn manual_target(kind: AlertKind) -> Option<&'static str> {
+    match kind {
+        AlertKind::Welcome | AlertKind::PasswordChanged | AlertKind::DetailsChanged => {
+            Some("client")
+        }
+        AlertKind::InvoiceCreated | AlertKind::InvoiceCancelled | AlertKind::PaymentReceived => {
+            Some("invoice")
+        }
+        AlertKind::ServiceSuspended
+        | AlertKind::ServiceReactivated
+        | AlertKind::ServiceTerminated => Some("service"),
+        AlertKind::DomainDeleted => Some("domain"),
+        AlertKind::QuoteAvailable => Some("quote"),
+        AlertKind::UpgradeApplied
+        | AlertKind::CancellationRequested
+        | AlertKind::TransferRequested
+        | AlertKind::TransferAccepted
+        | AlertKind::TransferDeclined
+        | AlertKind::TransferExpired
+        | AlertKind::TransferCompleted => None,
+    }
+}
+
+/// The alerts of a send staff started: one `kind` alert per target (client
+/// ids, or the records [`manual_target`] names, whose owners get them), in
+/// the order given, each once (`manual:<event>:<target>`); never coalesced
+/// with what hooks planned.
+pub fn manual(
+    kind: AlertKind,
+    targets: &[u64],
+    event_id: &str,
+) -> Result<Vec<PlannedAlert>, String> {
+    let target = manual_target(kind).ok_or_else(|| {
+        format!(
+            "{} alerts cannot be sent by hand: their text needs what only their hook carries",
+            kind.as_str()
+        )
+    })?;
+    if targets.is_empty() {
+        return Err(format!("name at least one {target}"));
+    }
+    if targets.len() > MANUAL_SEND_LIMIT {
+        return Err(format!(
+            "at most {MANUAL_SEND_LIMIT} recipients in one send, not {}",
+            targets.len()
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    Ok(targets
+        .iter()
+        .filter(|id| seen.insert(**id))
+        .map(|&id| {
+            let (client_id, subject) = match target {
+                "client" => (Some(id), Subject::Client),
+                "invoice" => (None, Subject::Invoice(id)),
+                "service" => (None, Subject::Service(id)),
+                "domain" => (None, Subject::Domain(id)),
+                _ => (None, Subject::Quote(id)),
+            };
+            PlannedAlert {
+                kind,
+                client_id,
+                subject,
+                recipient: Recipient::Current,
+                dedupe_key: format!("manual:{event_id}:{id}"),
+                coalesce: None,
+                details: BTreeMap::new(),
+            }
+        })
+        .collect())
+}
+
 fn password_changed(client: u64, event_id: &str) -> PlannedAlert {
     PlannedAlert {
         kind: AlertKind::PasswordChanged,
@@ -394,6 +478,35 @@ mod tests {
         let path = format!("{}/fixtures/whmcs/{hook}.json", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(path).expect("fixture");
         serde_json::from_str::<Value>(&text).expect("JSON")["vars"].clone()
+    }
+
+    #[test]
+    fn a_manual_send_plans_one_alert_per_recipient_once_and_refuses_what_needs_a_hook() {
+        let alerts = manual(AlertKind::Welcome, &[7, 9, 7], "dash_1").expect("plan");
+        let planned: Vec<(Option<u64>, &str)> = alerts
+            .iter()
+            .map(|alert| (alert.client_id, alert.dedupe_key.as_str()))
+            .collect();
+        assert_eq!(
+            planned,
+            [(Some(7), "manual:dash_1:7"), (Some(9), "manual:dash_1:9")]
+        );
+        assert!(alerts.iter().all(|alert| alert.coalesce.is_none()));
+        // An invoice alert goes to the invoice's owner, never to a client
+        // named beside it.
+        let invoice = manual(AlertKind::InvoiceCreated, &[30517], "dash_2").expect("plan");
+        assert_eq!(
+            (invoice[0].client_id, &invoice[0].subject),
+            (None, &Subject::Invoice(30517))
+        );
+        assert!(manual(AlertKind::TransferRequested, &[7], "dash_3").is_err());
+        assert!(manual(AlertKind::Welcome, &[], "dash_4").is_err());
+        let too_many: Vec<u64> = (1..=(MANUAL_SEND_LIMIT as u64 + 1)).collect();
+        assert!(manual(AlertKind::Welcome, &too_many, "dash_5").is_err());
+        assert!(
+            !ALERT_HOOKS.contains(&MANUAL_SEND),
+            "never planned from a hook"
+        );
     }
 
     fn actor(kind: ActorKind, id: Option<u64>) -> Actor {

@@ -26,6 +26,8 @@ pub struct AppState {
     >,
     /// What the last readings of each account's WhatsApp templates found.
     pub templates: crate::workers::templates::TemplateChecks,
+    /// The outbox, for previews of manual sends (the worker runs apart).
+    pub outbox: crate::workers::outbox::Outbox,
 }
 
 impl AppState {

@@ -166,6 +166,15 @@ pub trait Store: Send + Sync + 'static {
     async fn settle_messages(&self, settled: Vec<Settled>) -> Result<()>;
     /// Plans a dead, failed or uncertain message again (an operator's retry).
     async fn retry_message(&self, id: i64) -> Result<Option<Retry>>;
+    /// Skips, with `reason`, the messages of event `event` still waiting to
+    /// be sent (an operator cancelling the rest of a send); how many. One
+    /// being sent meanwhile is not stopped.
+    async fn cancel_planned_messages(
+        &self,
+        event: EventId,
+        reason: String,
+        now: jiff::Timestamp,
+    ) -> Result<usize>;
     /// Messages in planning order.
     async fn messages(&self, query: MessageQuery) -> Result<Vec<StoredMessage>>;
     /// One message by its id.

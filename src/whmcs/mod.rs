@@ -613,6 +613,12 @@ pub struct ClientSummary {
     #[serde(deserialize_with = "lenient::id")]
     pub id: u64,
     #[serde(default, deserialize_with = "lenient::text")]
+    pub firstname: String,
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub lastname: String,
+    #[serde(default, deserialize_with = "lenient::text")]
+    pub companyname: String,
+    #[serde(default, deserialize_with = "lenient::text")]
     pub email: String,
     #[serde(default, deserialize_with = "lenient::text")]
     pub status: String,
@@ -623,22 +629,33 @@ impl WhmcsClient {
     /// searches by prefix over names, company and email, so its answer is
     /// filtered here.
     pub async fn clients_by_email(&self, email: &str) -> Result<Vec<ClientSummary>, WhmcsError> {
+        let wanted = email.trim();
+        Ok(self
+            .clients_matching(wanted, 100)
+            .await?
+            .into_iter()
+            .filter(|client| client.email.trim().eq_ignore_ascii_case(wanted))
+            .collect())
+    }
+
+    /// `GetClients` with `search`: the clients whose name, company or email
+    /// starts with `search`, at most `limit`.
+    pub async fn clients_matching(
+        &self,
+        search: &str,
+        limit: u32,
+    ) -> Result<Vec<ClientSummary>, WhmcsError> {
         #[derive(Deserialize)]
         struct Answer {
             #[serde(default, deserialize_with = "lenient::list")]
             clients: Vec<ClientSummary>,
         }
-        let wanted = email.trim();
         let params = [
-            ("search", wanted.to_owned()),
-            ("limitnum", "100".to_owned()),
+            ("search", search.trim().to_owned()),
+            ("limitnum", limit.to_string()),
         ];
         let answer: Answer = self.read("GetClients", &params).await?;
-        Ok(answer
-            .clients
-            .into_iter()
-            .filter(|client| client.email.trim().eq_ignore_ascii_case(wanted))
-            .collect())
+        Ok(answer.clients)
     }
 
     /// The ids of a service's addons (`GetClientsAddons`).

@@ -62,7 +62,7 @@ async fn dashboard_app() -> (TestApp, MockServer) {
 }
 
 /// A client that shows redirects instead of following them.
-fn browser_like() -> reqwest::Client {
+pub(crate) fn browser_like() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -70,7 +70,7 @@ fn browser_like() -> reqwest::Client {
 }
 
 /// The session cookie a response sets, with its attributes.
-fn set_cookie(response: &reqwest::Response) -> Option<String> {
+pub(crate) fn set_cookie(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
         .get_all(SET_COOKIE)
@@ -81,7 +81,7 @@ fn set_cookie(response: &reqwest::Response) -> Option<String> {
 }
 
 /// `name=value` of a `Set-Cookie` header, for a `Cookie` header.
-fn cookie_pair(set_cookie: &str) -> String {
+pub(crate) fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().expect("pair").to_owned()
 }
 
@@ -108,7 +108,7 @@ pub(crate) async fn get_page(app: &TestApp, cookie: &str, path: &str) -> (Status
     (status, response.text().await.expect("text"))
 }
 
-fn csrf_of(page: &str) -> String {
+pub(crate) fn csrf_of(page: &str) -> String {
     let start = page
         .find(r#"name="csrf" value=""#)
         .expect("a form with a CSRF token")
@@ -416,7 +416,7 @@ async fn a_scoped_session_sees_and_acts_on_its_own_instance_only() {
 
 /// A sign-in link as the addon's admin page makes it, from the addon's own
 /// PHP code.
-fn addon_link(app: &TestApp, secret: &str, instance: &str, admin: u32) -> String {
+pub(crate) fn addon_link(app: &TestApp, secret: &str, instance: &str, admin: u32) -> String {
     let root = env!("CARGO_MANIFEST_DIR");
     let script = format!(
         r#"define('WHMCS', true);

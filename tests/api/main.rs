@@ -20,6 +20,7 @@ mod reconcile;
 mod replicas;
 mod replies;
 mod retention;
+mod sends;
 mod shim;
 mod shutdown;
 mod signature;

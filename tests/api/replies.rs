@@ -312,3 +312,65 @@ async fn whmcs_down_is_tried_again_later() {
     assert_eq!(fake.state().custom_fields[&1842][&OPTOUT_FIELD], "all");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_browser_staff_see_what_each_client_wrote_and_what_puente_did_with_it() {
+    use crate::dashboard::{ChromeDriver, follow, screenshot, sign_in_in_browser, text_of};
+    use fantoccini::Locator;
+    let (_fake, _whmcs, _graph, app) = setup().await;
+    welcome(&app).await;
+    app.outbox.drain().await.expect("drain");
+    client_writes(
+        &app,
+        CLIENT_NUMBER,
+        "wamid.B1",
+        "¿Cómo entro al panel?",
+        Some("wamid.OUT-1"),
+    )
+    .await;
+    client_writes(&app, CLIENT_NUMBER, "wamid.B2", "BAJA", None).await;
+    client_writes(&app, "5215512345678", "wamid.B3", "Hola, ¿quién es?", None).await;
+    assert_eq!(app.replies.drain().await.expect("replies").done, 2);
+
+    let driver = ChromeDriver::start();
+    let browser = driver.session().await;
+    browser.goto(&app.url("/admin/")).await.expect("goto");
+    sign_in_in_browser(&browser, &app).await;
+    follow(
+        &browser,
+        &app,
+        Locator::LinkText("Replies"),
+        "/admin/replies",
+    )
+    .await;
+    let rows = browser
+        .find_all(Locator::Css("tbody tr"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 3);
+    // Newest first: the stranger, the opt-out, the question.
+    let texts = [
+        rows[0].text().await.expect("text"),
+        rows[1].text().await.expect("text"),
+        rows[2].text().await.expect("text"),
+    ];
+    assert!(
+        texts[0].contains("unknown") && texts[0].contains("kept"),
+        "{}",
+        texts[0]
+    );
+    assert!(
+        texts[1].contains("opt out") && texts[1].contains("alerts stopped"),
+        "{}",
+        texts[1]
+    );
+    assert!(
+        texts[2].contains("opened as WHMCS ticket #WA-500") && texts[2].contains("client by alert"),
+        "{}",
+        texts[2]
+    );
+    assert!(text_of(&browser, "h1").await == "Replies");
+    screenshot(&browser, "11-replies").await;
+    browser.close().await.expect("close");
+    app.stop().await;
+}

@@ -291,6 +291,34 @@ impl Store for Postgres {
             .await
     }
 
+    async fn cancel_planned_messages(
+        &self,
+        event: EventId,
+        reason: String,
+        now: jiff::Timestamp,
+    ) -> Result<usize> {
+        self.change(move |tx| {
+            Box::pin(async move {
+                let statement = tx
+                    .prepare_cached(
+                        "UPDATE messages SET status = 'skipped', reason = $2, status_at_ms = $3,
+                                lease_owner = NULL, lease_expires_at_ms = NULL
+                          WHERE event_seq = (SELECT seq FROM events WHERE id = $1)
+                            AND status = 'planned'",
+                    )
+                    .await?;
+                let changed = tx
+                    .execute(
+                        &statement,
+                        &[&event.as_str(), &reason, &now.as_millisecond()],
+                    )
+                    .await?;
+                Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+            })
+        })
+        .await
+    }
+
     async fn messages(&self, query: MessageQuery) -> Result<Vec<StoredMessage>> {
         let client = self.reader().await?;
         messages::list(&client, &query).await.map_err(PgError::read)

@@ -190,6 +190,26 @@ impl Store for Sqlite {
         self.change(move |c| messages::retry(c, id)).await
     }
 
+    async fn cancel_planned_messages(
+        &self,
+        event: EventId,
+        reason: String,
+        now: jiff::Timestamp,
+    ) -> Result<usize> {
+        self.change(move |c| {
+            c.prepare_cached(
+                "UPDATE messages SET status = 'skipped', reason = ?2, status_at_ms = ?3
+                  WHERE event_seq = (SELECT seq FROM events WHERE id = ?1) AND status = 'planned'",
+            )?
+            .execute(rusqlite::params![
+                event.as_str(),
+                reason,
+                now.as_millisecond()
+            ])
+        })
+        .await
+    }
+
     async fn messages(&self, query: MessageQuery) -> Result<Vec<StoredMessage>> {
         self.read(move |c| messages::list(c, &query)).await
     }

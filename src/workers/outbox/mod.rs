@@ -82,6 +82,17 @@ pub struct Outbox {
     templates: TemplateChecks,
 }
 
+/// A message as it would be sent now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    pub client: u64,
+    /// The number's digits.
+    pub to: String,
+    pub language: String,
+    /// The exact Cloud API request body.
+    pub body: String,
+}
+
 /// A message ready to go, or already decided.
 enum Prepared {
     Ready(Rendered),
@@ -202,6 +213,46 @@ impl Outbox {
     /// workers that answer clients from the same numbers.
     pub fn cloud_clients(&self) -> Arc<BTreeMap<InstanceName, CloudClient>> {
         Arc::clone(&self.cloud)
+    }
+
+    /// What `alert` would say and to whom if the outbox sent it now, read
+    /// from WHMCS and rendered exactly as a send would be, without sending
+    /// or recording anything (staff previewing a manual send); or why it
+    /// would not go.
+    pub async fn preview(
+        &self,
+        instance: &InstanceName,
+        alert: &crate::domain::alerts::PlannedAlert,
+    ) -> Result<Preview, String> {
+        let (subject_kind, subject_id) = crate::store::messages::subject_columns(alert.subject);
+        let message = DueMessage {
+            id: 0,
+            lease: 0,
+            kind: alert.kind,
+            client_id: alert.client_id,
+            subject_kind: subject_kind.to_owned(),
+            subject_id,
+            previous_phone: None,
+            attempts: 0,
+            details: HashMap::new(),
+        };
+        let now = jiff::Timestamp::now();
+        match self.prepare(instance, Channel::DryRun, &message, now).await {
+            (Prepared::Ready(rendered), _) => Ok(Preview {
+                client: rendered.client,
+                to: rendered.to,
+                language: rendered.language,
+                body: rendered.body,
+            }),
+            (Prepared::Done(outcome), _) => Err(match outcome {
+                Outcome::Skipped(reason) => format!("it would not be sent: {reason}"),
+                Outcome::Dead(reason) => format!("it would fail: {reason}"),
+                Outcome::Retry { reason, .. } | Outcome::Deferred { reason, .. } => {
+                    format!("it cannot go now: {reason}")
+                }
+                Outcome::Sent { .. } | Outcome::Uncertain(_) => "it cannot be previewed".into(),
+            }),
+        }
     }
 
     /// At start: a message still `sending` was interrupted by a stop or a
