@@ -500,24 +500,14 @@ impl WhmcsClient {
         status: &str,
         limit: u32,
     ) -> Result<(Vec<InvoiceSummary>, bool), WhmcsError> {
-        #[derive(Deserialize)]
-        struct Answer {
-            #[serde(default, deserialize_with = "lenient::list")]
-            invoices: Vec<InvoiceSummary>,
-            #[serde(default, deserialize_with = "lenient::optional_id")]
-            totalresults: Option<u64>,
-        }
-        let params = [
+        self.invoices_page(&[
             ("userid", client_id.to_string()),
             ("status", status.to_owned()),
             ("limitnum", limit.to_string()),
             ("orderby", "duedate".to_owned()),
             ("order", "desc".to_owned()),
-        ];
-        let answer: Answer = self.read("GetInvoices", &params).await?;
-        let listed = u64::try_from(answer.invoices.len()).unwrap_or(u64::MAX);
-        let more = answer.totalresults.is_some_and(|total| total > listed);
-        Ok((answer.invoices, more))
+        ])
+        .await
     }
 
     /// One page of `GetInvoices` of every client with one status, newest
@@ -529,6 +519,22 @@ impl WhmcsClient {
         start: u64,
         limit: u32,
     ) -> Result<(Vec<InvoiceSummary>, bool), WhmcsError> {
+        self.invoices_page(&[
+            ("status", status.to_owned()),
+            ("limitstart", start.to_string()),
+            ("limitnum", limit.to_string()),
+            ("orderby", "date".to_owned()),
+            ("order", "desc".to_owned()),
+        ])
+        .await
+    }
+
+    /// One page of `GetInvoices`, and whether WHMCS has more after it (its
+    /// `totalresults` beyond `limitstart` and what it listed).
+    async fn invoices_page(
+        &self,
+        params: &[(&str, String)],
+    ) -> Result<(Vec<InvoiceSummary>, bool), WhmcsError> {
         #[derive(Deserialize)]
         struct Answer {
             #[serde(default, deserialize_with = "lenient::list")]
@@ -536,14 +542,12 @@ impl WhmcsClient {
             #[serde(default, deserialize_with = "lenient::optional_id")]
             totalresults: Option<u64>,
         }
-        let params = [
-            ("status", status.to_owned()),
-            ("limitstart", start.to_string()),
-            ("limitnum", limit.to_string()),
-            ("orderby", "date".to_owned()),
-            ("order", "desc".to_owned()),
-        ];
-        let answer: Answer = self.read("GetInvoices", &params).await?;
+        let start = params
+            .iter()
+            .find(|(key, _)| *key == "limitstart")
+            .and_then(|(_, value)| value.parse::<u64>().ok())
+            .unwrap_or(0);
+        let answer: Answer = self.read("GetInvoices", params).await?;
         let listed = u64::try_from(answer.invoices.len()).unwrap_or(u64::MAX);
         let more = answer
             .totalresults

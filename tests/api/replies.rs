@@ -8,8 +8,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 use crate::support::fake_whmcs::{FakeWhmcs, Invoice, serve, today};
 use crate::support::*;
@@ -27,22 +26,7 @@ const CLIENT_NUMBER: &str = "2348031234567";
 async fn setup() -> (FakeWhmcs, MockServer, MockServer, TestApp) {
     let fake = FakeWhmcs::default();
     let whmcs = serve(&fake).await;
-    let graph = MockServer::start().await;
-    let sends = std::sync::atomic::AtomicUsize::new(0);
-    Mock::given(method("POST"))
-        .and(path("/v23.0/106540352242922/messages"))
-        .respond_with(move |request: &wiremock::Request| {
-            let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
-            let n = 1 + sends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let wamid = format!("wamid.OUT-{n}");
-            ResponseTemplate::new(200).set_body_json(json!({
-                "messaging_product": "whatsapp",
-                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                "messages": [{"id": wamid}]
-            }))
-        })
-        .mount(&graph)
-        .await;
+    let graph = numbered_graph().await;
     let base = format!("{}/v23.0", graph.uri());
     let optout = OPTOUT_FIELD.to_string();
     let app = app_with(

@@ -7,8 +7,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::MockServer;
 
 use crate::dashboard::{
     addon_link, browser_like, cookie_pair, csrf_of, get_page, set_cookie, sign_in,
@@ -42,21 +41,7 @@ async fn setup() -> (FakeWhmcs, MockServer, MockServer, TestApp) {
         }
     }
     let whmcs = serve(&fake).await;
-    let graph = MockServer::start().await;
-    let sends = std::sync::atomic::AtomicUsize::new(0);
-    Mock::given(method("POST"))
-        .and(path("/v23.0/106540352242922/messages"))
-        .respond_with(move |request: &wiremock::Request| {
-            let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
-            let n = 1 + sends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            ResponseTemplate::new(200).set_body_json(json!({
-                "messaging_product": "whatsapp",
-                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                "messages": [{"id": format!("wamid.SEND-{n}")}]
-            }))
-        })
-        .mount(&graph)
-        .await;
+    let graph = numbered_graph().await;
     let url = whmcs.uri();
     let base = format!("{}/v23.0", graph.uri());
     let toml = format!(

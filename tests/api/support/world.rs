@@ -31,6 +31,27 @@ pub async fn fake_whmcs(client: Value) -> MockServer {
     server
 }
 
+/// A fake Graph API accepting every send from number 106540352242922, the
+/// n-th with wamid `wamid.OUT-n`.
+pub async fn numbered_graph() -> MockServer {
+    let graph = MockServer::start().await;
+    let sends = std::sync::atomic::AtomicUsize::new(0);
+    Mock::given(method("POST"))
+        .and(wiremock::matchers::path("/v23.0/106540352242922/messages"))
+        .respond_with(move |request: &wiremock::Request| {
+            let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
+            let n = 1 + sends.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            ResponseTemplate::new(200).set_body_json(json!({
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": format!("wamid.OUT-{n}")}]
+            }))
+        })
+        .mount(&graph)
+        .await;
+    graph
+}
+
 /// The `LogActivity` calls `whmcs` received, each as (clientid,
 /// description), in order.
 pub async fn whmcs_log(whmcs: &MockServer) -> Vec<(String, String)> {
