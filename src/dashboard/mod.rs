@@ -19,8 +19,11 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use serde::Deserialize;
 
+use crate::domain::alerts::{self, MANUAL_SEND};
 use crate::domain::cancel::CancellationStatus;
+use crate::domain::envelope::{Actor, ActorKind, Source};
 use crate::domain::ids::{EventId, HookType, InstanceName};
+use crate::domain::plan::Plan;
 use crate::domain::status::MessageStatus;
 use crate::domain::status::{Named, names};
 use crate::domain::transfer::Status as TransferStatus;
@@ -28,7 +31,9 @@ use crate::domain::upgrade_apply::UpgradeStatus;
 use crate::http::AppState;
 use crate::http::admin::{Admin, actions, parse_cursor, parse_instance, parse_record_id};
 use crate::http::error::ApiError;
-use crate::store::{RecordQuery, Store};
+use crate::store::events::{EventQuery, EventStatus};
+use crate::store::messages::MessageQuery;
+use crate::store::{NewEvent, RecordQuery, Store};
 use futures_util::future::BoxFuture;
 use session::{COOKIE, Scope, Session, SessionKey, SignInLimit, SignInLink};
 
@@ -118,10 +123,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/admin/templates", web::get().to(templates))
         .route("/admin/hooks", web::get().to(hooks))
         .route("/admin/replies", web::get().to(replies))
-        .route("/admin/send", web::get().to(sends::form))
-        .route("/admin/send", web::post().to(sends::send))
-        .route("/admin/sends", web::get().to(sends::list))
-        .route("/admin/sends/{id}/cancel", web::post().to(sends::cancel))
+        .route("/admin/send", web::get().to(send_form))
+        .route("/admin/send", web::post().to(send_alert))
+        .route("/admin/sends", web::get().to(sends))
+        .route("/admin/sends/{id}/cancel", web::post().to(cancel_send))
         .route(
             "/admin/transfers/{id}/approve",
             web::post().to(approve_transfer),
@@ -908,4 +913,245 @@ pub async fn run_sampler(
         });
         metrics.sample(jiff::Timestamp::now(), backlog, &names);
     }
+}
+
+// ----- alerts sent by hand (the pages are in `sends.rs`) -----
+
+/// The instance of a send: one the operator sees.
+fn send_instance(
+    operator: &Operator,
+    state: &AppState,
+    asked: Option<&str>,
+) -> Result<InstanceName, PageError> {
+    let instances = operator.instances(&state.config);
+    match asked {
+        Some(text) => {
+            let instance = parse_instance(text)?;
+            if instances.contains(&instance) {
+                Ok(instance)
+            } else {
+                Err(PageError::Forbidden(format!(
+                    "this session cannot send for instance {instance}"
+                )))
+            }
+        }
+        // The install's own instance when the operator sees it, else the
+        // first.
+        None => match instances.iter().find(|name| name.as_str() == "default") {
+            Some(default) => Ok(default.clone()),
+            None => instances
+                .into_iter()
+                .next()
+                .ok_or_else(|| PageError::BadRequest("no instance is configured".into())),
+        },
+    }
+}
+
+/// `GET /admin/send`: the form, and the preview of what it names.
+async fn send_form(
+    operator: Operator,
+    query: web::Query<sends::SendQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let instance = send_instance(&operator, &state, given(&query.instance))?;
+    let kind = given(&query.kind)
+        .map(sends::kind_named)
+        .transpose()
+        .map_err(PageError::BadRequest)?;
+    let to = given(&query.to);
+    let mut found = None;
+    let mut preview = None;
+    if let (Some(kind), Some(to)) = (kind, to) {
+        let target = alerts::manual_target(kind).unwrap_or("client");
+        let whmcs = state.whmcs.get(&instance).ok_or_else(|| {
+            PageError::Refused(format!("instance {instance} has no WHMCS API settings"))
+        })?;
+        found = Some(match to.parse::<u64>() {
+            Ok(id) => sends::Found::Target(id),
+            Err(_) if target == "client" => {
+                let clients = whmcs
+                    .clients_matching(to, sends::MATCHES)
+                    .await
+                    .map_err(|error| PageError::Refused(error.to_string()))?;
+                match clients.as_slice() {
+                    [one] => sends::Found::Target(one.id),
+                    _ => sends::Found::Clients(clients),
+                }
+            }
+            Err(_) => {
+                return Err(PageError::BadRequest(format!(
+                    "a {} alert is sent for a {target}: give its id",
+                    kind.as_str()
+                )));
+            }
+        });
+        if let Some(sends::Found::Target(id)) = found {
+            let planned = alerts::manual(kind, &[id], "preview").map_err(PageError::BadRequest)?;
+            preview = Some((id, state.outbox.preview(&instance, &planned[0]).await));
+        }
+    }
+    let instances = operator.instances(&state.config);
+    let body = sends::send_page(
+        &instances,
+        &instance,
+        kind,
+        to,
+        found.as_ref(),
+        preview.as_ref(),
+        &operator.csrf,
+    );
+    Ok(page(operator.layout("Send", "send", body)))
+}
+
+/// `POST /admin/send`: stores the send as an event of its own, whose alerts
+/// the outbox sends.
+async fn send_alert(
+    operator: Operator,
+    form: web::Form<sends::SendForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    operator.check(&ActionForm {
+        csrf: form.csrf.clone(),
+    })?;
+    let instance = send_instance(&operator, &state, Some(form.instance.as_str()))?;
+    let kind = sends::kind_named(form.kind.trim()).map_err(PageError::BadRequest)?;
+    let targets = sends::ids(&form.targets).map_err(PageError::BadRequest)?;
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(no_randomness)?;
+    let id = format!(
+        "dash_{}",
+        nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let alerts = alerts::manual(kind, &targets, &id).map_err(PageError::BadRequest)?;
+    let sent_by = operator.session.operator.clone();
+    let actor = Actor {
+        kind: match sent_by.strip_prefix("whmcs-admin-") {
+            Some(_) => ActorKind::Admin,
+            None => ActorKind::System,
+        },
+        id: sent_by
+            .strip_prefix("whmcs-admin-")
+            .and_then(|id| id.parse().ok()),
+        user_id: None,
+    };
+    let now = jiff::Timestamp::now();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "type": MANUAL_SEND,
+        "timestamp": now.to_string(),
+        "data": {"kind": kind.as_str(), "targets": targets, "sent_by": sent_by},
+        "context": {"instance": instance.as_str(), "actor": actor, "source": "adminarea"},
+    }))
+    .map_err(|_| PageError::Internal)?;
+    let recipients = alerts.len();
+    let event = NewEvent {
+        id: EventId::parse(&id).map_err(|_| PageError::Internal)?,
+        instance: instance.clone(),
+        hook: HookType::parse(MANUAL_SEND).map_err(|_| PageError::Internal)?,
+        actor,
+        source: Source::Adminarea,
+        occurred_at: now,
+        status: EventStatus::Received,
+        body,
+        plan: Plan {
+            claimed: true,
+            alerts,
+            ..Plan::default()
+        },
+    };
+    state.store.insert_event(event).await?;
+    tracing::info!(%instance, sent_by = %sent_by, kind = kind.as_str(), recipients, event = %id, "manual send planned from the dashboard");
+    Ok(see_other("/admin/sends?done=planned"))
+}
+
+/// `GET /admin/sends`: every send, newest first, with its progress.
+async fn sends(
+    operator: Operator,
+    query: web::Query<sends::SendsQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let events = state
+        .store
+        .events(EventQuery {
+            hook: HookType::parse(MANUAL_SEND).ok(),
+            instance: operator.scope.instance().cloned(),
+            since: None,
+            after: None,
+            limit: 1000,
+        })
+        .await?;
+    let mut rows = Vec::new();
+    for event in events.iter().rev().take(sends::SENDS_SHOWN) {
+        let stored = state.store.event(event.id.clone()).await?;
+        let data: serde_json::Value = stored
+            .and_then(|stored| stored.body)
+            .and_then(|body| serde_json::from_slice(&body).ok())
+            .map(|body: serde_json::Value| body["data"].clone())
+            .unwrap_or_default();
+        let messages = state
+            .store
+            .messages(MessageQuery {
+                event: Some(event.id.clone()),
+                limit: alerts::MANUAL_SEND_LIMIT as u32,
+                ..MessageQuery::default()
+            })
+            .await?;
+        let mut statuses: Vec<(String, usize)> = Vec::new();
+        for message in &messages {
+            match statuses
+                .iter_mut()
+                .find(|(status, _)| *status == message.status)
+            {
+                Some((_, count)) => *count += 1,
+                None => statuses.push((message.status.clone(), 1)),
+            }
+        }
+        rows.push(sends::SendRow {
+            id: event.id.as_str().to_owned(),
+            instance: event.instance.as_str().to_owned(),
+            at: event.received_at,
+            kind: data["kind"].as_str().unwrap_or_default().to_owned(),
+            sent_by: sends::operator_label(data["sent_by"].as_str().unwrap_or_default()),
+            waiting: messages
+                .iter()
+                .filter(|message| message.status == "planned")
+                .count(),
+            statuses,
+        });
+    }
+    let body = sends::sends_page(&rows, &operator.csrf, given(&query.done));
+    Ok(page(operator.layout("Sends", "send", body)))
+}
+
+/// `POST /admin/sends/{id}/cancel`: what of the send is not sent yet is
+/// skipped, with who cancelled it.
+async fn cancel_send(
+    operator: Operator,
+    id: web::Path<String>,
+    form: web::Form<ActionForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    operator.check(&form)?;
+    let id = EventId::parse(&id).map_err(|_| PageError::NotFound("no such send".into()))?;
+    let event = state
+        .store
+        .event(id.clone())
+        .await?
+        .filter(|event| event.hook.as_str() == MANUAL_SEND)
+        .filter(|event| {
+            operator
+                .scope
+                .instance()
+                .is_none_or(|own| *own == event.instance)
+        })
+        .ok_or_else(|| PageError::NotFound("no such send".into()))?;
+    let reason = format!(
+        "cancelled from the dashboard by {}",
+        sends::operator_label(&operator.session.operator)
+    );
+    let cancelled = state
+        .store
+        .cancel_planned_messages(id, reason, jiff::Timestamp::now())
+        .await?;
+    tracing::info!(instance = %event.instance, event = %event.id, cancelled, operator = %operator.session.operator, "manual send cancelled");
+    Ok(see_other("/admin/sends?done=cancelled"))
 }
