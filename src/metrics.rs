@@ -120,6 +120,16 @@ const CANCELLATION_OUTCOMES: &[&str] = &[
     "withdrawn",
 ];
 
+/// Outcomes of `puente_whatsapp_replies_total`.
+const REPLY_OUTCOMES: &[&str] = &[
+    "opted_out",
+    "opted_in",
+    "ticket",
+    "kept",
+    "retried",
+    "failed",
+];
+
 /// Kinds of `puente_lease_rescues_total`.
 const RESCUE_KINDS: &[&str] = &[
     "message_uncertain",
@@ -176,6 +186,7 @@ pub struct Metrics {
     upgrades: Family<OutcomeLabels, Counter>,
     cancellations: Family<OutcomeLabels, Counter>,
     transfers: Family<OutcomeLabels, Counter>,
+    replies: Family<OutcomeLabels, Counter>,
     retention: Family<TableLabels, Counter>,
     replica_heartbeat_age: Family<ReplicaLabels, Gauge>,
     leader: Family<ReplicaLabels, Gauge>,
@@ -364,6 +375,15 @@ impl Metrics {
              expired, completed, failed",
             transfers.clone(),
         );
+        let replies = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "whatsapp_replies",
+            "Messages clients sent on WhatsApp, by what puente did: what the replies worker did with \
+             each message of a known client: opted_out and opted_in (written to WHMCS), ticket \
+             (opened or added to), kept (nothing to do: no opt-out field, tickets off), retried \
+             (WHMCS unavailable), failed",
+            replies.clone(),
+        );
         let retention = Family::<TableLabels, Counter>::default();
         registry.register(
             "retention_deleted",
@@ -456,6 +476,7 @@ impl Metrics {
             upgrades,
             cancellations,
             transfers,
+            replies,
             messages,
             sending_paused,
             unknown_sender_statuses,
@@ -491,6 +512,7 @@ impl Metrics {
             at_zero(&self.upgrades, UPGRADE_OUTCOMES);
             at_zero(&self.cancellations, CANCELLATION_OUTCOMES);
             at_zero(&self.transfers, TransferStatus::NAMES);
+            at_zero(&self.replies, REPLY_OUTCOMES);
             for outcome in ["accepted", "duplicate"] {
                 drop(self.events.get_or_create(&EventLabels {
                     outcome,
@@ -644,6 +666,12 @@ impl Metrics {
 
     pub fn record_message(&self, outcome: &'static str, instance: &InstanceName) {
         Self::outcome(&self.messages, MESSAGE_OUTCOMES, outcome, instance.as_str());
+    }
+
+    /// What puente did with a message a client sent (one of
+    /// [`REPLY_OUTCOMES`]).
+    pub fn record_reply(&self, outcome: &'static str, instance: &str) {
+        Self::outcome(&self.replies, REPLY_OUTCOMES, outcome, instance);
     }
 
     pub fn record_upgrade(&self, outcome: &'static str, instance: &str) {

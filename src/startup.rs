@@ -68,6 +68,7 @@ impl Workers {
                 Arc::clone(store),
                 Arc::clone(whmcs),
                 outbox.cloud_clients(),
+                Arc::clone(metrics),
             ),
             outbox,
             templates: TemplateWorker::new(config, Arc::clone(store), Arc::clone(metrics), checks)?,

@@ -290,8 +290,12 @@ impl super::Worker for ReconcileWorker {
         self.store.as_ref()
     }
 
-    /// Every install's pass, then a rest of the shortest interval.
+    /// Every install's pass, then a rest of the shortest interval; on a
+    /// replica that does not lead, nothing (one replica asks WHMCS).
     async fn pass(&self) -> anyhow::Result<super::Pass> {
+        if !self.store.is_leader() {
+            return Ok(super::Pass::done(false));
+        }
         let rest = self
             .config
             .instances

@@ -25,6 +25,7 @@ use crate::config::{Config, Consent, Rules, WhatsAppMode};
 use crate::domain::ids::InstanceName;
 use crate::domain::retry::RetrySchedule;
 use crate::domain::texts::{Language, Text};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::whatsapp::{DueInbound, InboundOutcome};
 use crate::whatsapp::{CloudClient, SendResult};
@@ -62,6 +63,7 @@ pub struct RepliesWorker {
     whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
     /// The Cloud API client of each instance in `cloud` mode (the outbox's).
     cloud: Arc<BTreeMap<InstanceName, CloudClient>>,
+    metrics: Arc<Metrics>,
 }
 
 impl RepliesWorker {
@@ -70,12 +72,14 @@ impl RepliesWorker {
         store: Arc<dyn Store>,
         whmcs: Arc<BTreeMap<InstanceName, WhmcsClient>>,
         cloud: Arc<BTreeMap<InstanceName, CloudClient>>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         Self {
             config,
             store,
             whmcs,
             cloud,
+            metrics,
         }
     }
 
@@ -97,12 +101,29 @@ impl RepliesWorker {
         };
         for message in due {
             let outcome = self.act(&message, now).await;
-            match &outcome {
-                InboundOutcome::Done { .. } => report.done += 1,
-                InboundOutcome::Kept(_) => report.kept += 1,
-                InboundOutcome::Retry { .. } => report.retried += 1,
-                InboundOutcome::Failed(_) => report.failed += 1,
-            }
+            let counted = match &outcome {
+                InboundOutcome::Done { .. } => {
+                    report.done += 1;
+                    match message.intent.as_str() {
+                        "opt_out" => "opted_out",
+                        "opt_in" => "opted_in",
+                        _ => "ticket",
+                    }
+                }
+                InboundOutcome::Kept(_) => {
+                    report.kept += 1;
+                    "kept"
+                }
+                InboundOutcome::Retry { .. } => {
+                    report.retried += 1;
+                    "retried"
+                }
+                InboundOutcome::Failed(_) => {
+                    report.failed += 1;
+                    "failed"
+                }
+            };
+            self.metrics.record_reply(counted, &message.instance);
             tracing::info!(instance = %message.instance, inbound = message.held.id, outcome = ?outcome, "acted on a client's WhatsApp message");
             self.store
                 .settle_inbound(message.held, outcome)

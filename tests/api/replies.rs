@@ -157,6 +157,16 @@ async fn stop_writes_the_opt_out_to_whmcs_so_no_alert_goes_and_start_sends_them_
         "{skipped:?}"
     );
 
+    let metrics = app.metrics().await;
+    assert_eq!(
+        counter(
+            &metrics,
+            "puente_whatsapp_replies_total",
+            "outcome=\"opted_out\",whmcs_instance=\"default\""
+        ),
+        1.0
+    );
+
     // "ALTA", and alerts go again.
     client_writes(&app, CLIENT_NUMBER, "wamid.IN-START", "ALTA", None).await;
     assert_eq!(app.replies.drain().await.expect("replies").done, 1);
