@@ -42,12 +42,7 @@ impl ReceivedEvent {
 pub fn planned(event: ReceivedEvent, config: &Config) -> NewEvent {
     let (id, instance, envelope) = (&event.id, &event.instance, &event.envelope);
     let hook = envelope.hook.as_str();
-    let timezone = config
-        .instances
-        .get(instance)
-        .map_or(jiff::tz::TimeZone::UTC, |settings| {
-            settings.timezone.clone()
-        });
+    let timezone = config.timezone_of(instance);
     let plan = domain::plan::plan(&Input {
         hook,
         data: &envelope.data,

@@ -393,6 +393,15 @@ impl AdminToken {
 pub struct ConfigError(pub Vec<String>);
 
 impl Config {
+    /// The installation's `timezone` (UTC for an instance not configured).
+    pub fn timezone_of(&self, instance: &InstanceName) -> jiff::tz::TimeZone {
+        self.instances
+            .get(instance)
+            .map_or(jiff::tz::TimeZone::UTC, |settings| {
+                settings.timezone.clone()
+            })
+    }
+
     /// The rules and channels of `instance`: its own settings over the
     /// global ones; an instance configured nowhere gets the global ones
     /// (those of `default`).

@@ -377,7 +377,7 @@ async fn login(
     tracing::info!(scope = ?scope, "dashboard sign-in with an admin token");
     let cookie = dashboard
         .key
-        .issue(&scope, "token", now)
+        .issue(&scope, session::TOKEN_OPERATOR, now)
         .map_err(no_randomness)?;
     Ok(HttpResponse::SeeOther()
         .cookie(dashboard.session_cookie(&request, cookie))
@@ -430,7 +430,7 @@ async fn link(
         .key
         .issue(
             &Scope::Instance(instance),
-            &format!("whmcs-admin-{}", link.admin),
+            &session::whmcs_admin_operator(&link.admin),
             now,
         )
         .map_err(no_randomness)?;
@@ -1024,15 +1024,19 @@ async fn send_alert(
     );
     let alerts = alerts::manual(kind, &targets, &id).map_err(PageError::BadRequest)?;
     let sent_by = operator.session.operator.clone();
-    let actor = Actor {
-        kind: match sent_by.strip_prefix("whmcs-admin-") {
-            Some(_) => ActorKind::Admin,
-            None => ActorKind::System,
+    // The WHMCS admin when the addon's link opened the session (an actor
+    // `admin` always carries its id), else the system.
+    let actor = match session::whmcs_admin_of(&sent_by).and_then(|id| id.parse().ok()) {
+        Some(admin) => Actor {
+            kind: ActorKind::Admin,
+            id: Some(admin),
+            user_id: None,
         },
-        id: sent_by
-            .strip_prefix("whmcs-admin-")
-            .and_then(|id| id.parse().ok()),
-        user_id: None,
+        None => Actor {
+            kind: ActorKind::System,
+            id: None,
+            user_id: None,
+        },
     };
     let now = jiff::Timestamp::now();
     let body = serde_json::to_vec(&serde_json::json!({
@@ -1069,18 +1073,35 @@ async fn sends(
     query: web::Query<sends::SendsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let events = state
-        .store
-        .events(EventQuery {
-            hook: HookType::parse(MANUAL_SEND).ok(),
-            instance: operator.scope.instance().cloned(),
-            since: None,
-            after: None,
-            limit: 1000,
-        })
-        .await?;
+    // Events are listed oldest first: page through them (their rows only,
+    // not their bodies), keeping the newest.
+    let mut newest = std::collections::VecDeque::with_capacity(sends::SENDS_SHOWN);
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .events(EventQuery {
+                hook: HookType::parse(MANUAL_SEND).ok(),
+                instance: operator.scope.instance().cloned(),
+                since: None,
+                after,
+                limit: PAGE_OF_SENDS,
+            })
+            .await?;
+        let full = page.len() == PAGE_OF_SENDS as usize;
+        after = page.last().map(|event| event.seq);
+        for event in page {
+            if newest.len() == sends::SENDS_SHOWN {
+                newest.pop_front();
+            }
+            newest.push_back(event);
+        }
+        if !full {
+            break;
+        }
+    }
     let mut rows = Vec::new();
-    for event in events.iter().rev().take(sends::SENDS_SHOWN) {
+    for event in newest.iter().rev() {
         let stored = state.store.event(event.id.clone()).await?;
         let data: serde_json::Value = stored
             .and_then(|stored| stored.body)
@@ -1121,6 +1142,9 @@ async fn sends(
     let body = sends::sends_page(&rows, &operator.csrf, given(&query.done));
     Ok(page(operator.layout("Sends", "send", body)))
 }
+
+/// Send events read at once while looking for the newest.
+const PAGE_OF_SENDS: u32 = 500;
 
 /// `POST /admin/sends/{id}/cancel`: what of the send is not sent yet is
 /// skipped, with who cancelled it.

@@ -44,7 +44,7 @@ pub struct SendsQuery {
 
 /// Who a session is, as the audit shows it.
 pub fn operator_label(operator: &str) -> String {
-    match operator.strip_prefix("whmcs-admin-") {
+    match super::session::whmcs_admin_of(operator) {
         Some(id) => format!("WHMCS admin #{id}"),
         None => "the admin token".to_owned(),
     }

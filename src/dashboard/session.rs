@@ -97,6 +97,20 @@ pub struct Session {
     pub nonce: String,
 }
 
+/// The operator of a session the admin token opened.
+pub const TOKEN_OPERATOR: &str = "token";
+
+/// The operator of a session the addon's link opened for WHMCS admin
+/// `admin` (ASCII letters and digits, as the link checks).
+pub fn whmcs_admin_operator(admin: &str) -> String {
+    format!("whmcs-admin-{admin}")
+}
+
+/// The WHMCS admin an operator is, if the addon's link opened the session.
+pub fn whmcs_admin_of(operator: &str) -> Option<&str> {
+    operator.strip_prefix("whmcs-admin-")
+}
+
 impl Session {
     /// What `store::dashboard` records when the session signs out.
     pub fn spent_token(&self) -> String {

@@ -59,12 +59,7 @@ impl AppState {
 
     /// The installation's `timezone` (UTC for an instance not configured).
     pub fn timezone_of(&self, instance: &crate::domain::ids::InstanceName) -> jiff::tz::TimeZone {
-        self.config
-            .instances
-            .get(instance)
-            .map_or(jiff::tz::TimeZone::UTC, |settings| {
-                settings.timezone.clone()
-            })
+        self.config.timezone_of(instance)
     }
 
     /// The installation's calendar day at `at`, in its `timezone`.

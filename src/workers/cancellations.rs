@@ -485,13 +485,7 @@ impl CancellationWorker {
     }
 
     fn local_time(&self, instance: &InstanceName, at: jiff::Timestamp) -> jiff::civil::DateTime {
-        self.config
-            .instances
-            .get(instance)
-            .map_or(jiff::tz::TimeZone::UTC, |settings| {
-                settings.timezone.clone()
-            })
-            .to_datetime(at)
+        self.config.timezone_of(instance).to_datetime(at)
     }
 
     /// On its day, an Immediate cancellation waits for the instance's

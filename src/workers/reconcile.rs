@@ -126,13 +126,7 @@ impl ReconcileWorker {
                 ..Reconciled::default()
             });
         };
-        let timezone = self
-            .config
-            .instances
-            .get(instance)
-            .map_or(jiff::tz::TimeZone::UTC, |settings| {
-                settings.timezone.clone()
-            });
+        let timezone = self.config.timezone_of(instance);
         let mut reconciled = Reconciled::default();
         let outcome = async {
             for (hook, status) in HOOKS {

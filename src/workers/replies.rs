@@ -100,7 +100,7 @@ impl RepliesWorker {
             ..RepliesReport::default()
         };
         for message in due {
-            let outcome = self.act(&message, now).await;
+            let outcome = self.act(&message, now).await?;
             let counted = match &outcome {
                 InboundOutcome::Done { .. } => {
                     report.done += 1;
@@ -133,20 +133,26 @@ impl RepliesWorker {
         Ok(report)
     }
 
-    async fn act(&self, message: &DueInbound, now: jiff::Timestamp) -> InboundOutcome {
+    /// What to make of one message; an error only when the store cannot be
+    /// read (the message stays due for the next pass).
+    async fn act(
+        &self,
+        message: &DueInbound,
+        now: jiff::Timestamp,
+    ) -> anyhow::Result<InboundOutcome> {
         let Ok(instance) = InstanceName::parse(&message.instance) else {
-            return InboundOutcome::Kept(format!(
+            return Ok(InboundOutcome::Kept(format!(
                 "instance {} is not configured any more",
                 message.instance
-            ));
+            )));
         };
         let Some(whmcs) = self.whmcs.get(&instance) else {
-            return InboundOutcome::Failed(format!(
+            return Ok(InboundOutcome::Failed(format!(
                 "instance {instance} has no WHMCS API settings (PUENTE_WHMCS_URL, …)"
-            ));
+            )));
         };
         let Ok(client) = u64::try_from(message.client_id) else {
-            return InboundOutcome::Failed("no such client".into());
+            return Ok(InboundOutcome::Failed("no such client".into()));
         };
         let rules = self.config.for_instance(&instance);
         let acted = match message.intent.as_str() {
@@ -159,11 +165,16 @@ impl RepliesWorker {
                     .await
             }
             _ => {
-                self.to_ticket(&instance, whmcs, rules, client, message)
+                let conversation = self
+                    .store
+                    .conversation_ticket(instance.clone(), message.client_id, message.from.clone())
+                    .await
+                    .context("cannot read the conversation's ticket")?;
+                self.to_ticket(whmcs, rules, client, message, conversation)
                     .await
             }
         };
-        acted.unwrap_or_else(|error| again_or_failed(&rules.outbox_retry, message, error, now))
+        Ok(acted.unwrap_or_else(|error| again_or_failed(&rules.outbox_retry, message, error, now)))
     }
 
     /// Writes the client's choice to WHMCS, confirms it to them and notes
@@ -268,14 +279,14 @@ impl RepliesWorker {
     }
 
     /// Opens the message as a ticket, or adds it to the conversation's
-    /// ticket while that one is not closed.
+    /// ticket (`conversation`) while that one is not closed.
     async fn to_ticket(
         &self,
-        instance: &InstanceName,
         whmcs: &WhmcsClient,
         rules: &Rules,
         client: u64,
         message: &DueInbound,
+        conversation: Option<i64>,
     ) -> Result<InboundOutcome, WhmcsError> {
         let Some(department) = rules.replies.ticket_department() else {
             return Ok(InboundOutcome::Kept(
@@ -287,14 +298,6 @@ impl RepliesWorker {
                 },
             ));
         };
-        let conversation = self
-            .store
-            .conversation_ticket(instance.clone(), message.client_id, message.from.clone())
-            .await
-            .map_err(|error| WhmcsError::Unavailable {
-                action: "GetTicket".into(),
-                detail: format!("cannot read the conversation's ticket: {error}"),
-            })?;
         let details = whmcs.client_details(client).await?;
         let language = Language::named(&details.language);
         let body = ticket_body(message, language);

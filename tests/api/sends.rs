@@ -177,6 +177,26 @@ async fn a_client_found_by_email_is_previewed_from_whmcs_sent_by_the_outbox_and_
         "{sends}"
     );
 
+    // A name several clients share lists them to pick from, each a link
+    // to its own preview.
+    let (_, page) = get_page(
+        &app,
+        &cookie,
+        "/admin/send?instance=default&kind=welcome&to=Cliente",
+    )
+    .await;
+    assert!(page.contains("Pick the client"), "{page}");
+    for id in [1842, 2210, 3001] {
+        assert!(
+            page.contains(&format!("kind=welcome&amp;to={id}\"")),
+            "client {id} to pick"
+        );
+    }
+    assert!(
+        !page.contains(">Send</button>"),
+        "nothing to send before picking"
+    );
+
     // A search that matches no client says so, and offers nothing to send.
     let (_, page) = get_page(
         &app,
@@ -436,5 +456,56 @@ async fn in_a_browser_staff_preview_a_message_send_it_and_watch_it_go() {
     assert!(text_of(&browser, "tbody tr").await.contains("1 sent"));
     screenshot(&browser, "10-sends").await;
     browser.close().await.expect("close");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_sends_page_shows_the_newest_sends_however_many_there_were() {
+    use puente::domain::envelope::{Actor, ActorKind, Source};
+    use puente::domain::ids::{EventId, HookType, InstanceName};
+    let (_fake, _whmcs, _graph, app) = setup().await;
+    // 1030 earlier sends (more than one page of them, and more than the
+    // first listing could hold), stored as the
+    // dashboard stores them, without alerts.
+    let now = jiff::Timestamp::now();
+    let sends = (0..1030).map(|n| {
+        let store = std::sync::Arc::clone(&app.store);
+        async move {
+            let body = json!({"type": "puente.send", "data": {"kind": "welcome",
+                "targets": [1842], "sent_by": format!("whmcs-admin-{n}")}});
+            store
+                .insert_event(puente::store::NewEvent {
+                    id: EventId::parse(&format!("dash_old_{n:04}")).expect("id"),
+                    instance: InstanceName::parse("default").expect("name"),
+                    hook: HookType::parse("puente.send").expect("type"),
+                    actor: Actor {
+                        kind: ActorKind::Admin,
+                        id: Some(n),
+                        user_id: None,
+                    },
+                    source: Source::Adminarea,
+                    occurred_at: now,
+                    status: puente::store::events::EventStatus::Received,
+                    body: body.to_string().into_bytes(),
+                    plan: Default::default(),
+                })
+                .await
+                .expect("stored")
+        }
+    });
+    for send in sends {
+        send.await;
+    }
+    let cookie = sign_in(&app, ADMIN_TOKEN).await;
+    let (_, page) = get_page(&app, &cookie, "/admin/sends").await;
+    assert!(
+        page.contains("/admin/events/dash_old_1029"),
+        "the newest is shown"
+    );
+    assert!(page.contains("WHMCS admin #1029"));
+    assert!(
+        !page.contains("/admin/events/dash_old_0000"),
+        "the oldest is not"
+    );
     app.stop().await;
 }

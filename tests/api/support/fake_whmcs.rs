@@ -304,12 +304,33 @@ impl Respond for FakeWhmcs {
                     .cloned()
                     .unwrap_or_default()
                     .to_lowercase();
+                // A prefix of the email, either name or the company, as
+                // WHMCS's search matches (reference/whmcs.md, GetClients).
                 let clients: Vec<Value> = state
                     .clients
                     .iter()
-                    .filter(|(_, client)| client.email.to_lowercase().starts_with(&search))
                     .map(|(id, client)| {
-                        json!({"id": id.to_string(), "email": client.email, "status": client.status})
+                        let first = if state.distinct_clients {
+                            format!("Cliente {id}")
+                        } else {
+                            "Amina".to_owned()
+                        };
+                        (id, client, first)
+                    })
+                    .filter(|(_, client, first)| {
+                        [
+                            client.email,
+                            first.as_str(),
+                            "Okafor",
+                            "Okafor Design Studio",
+                        ]
+                        .iter()
+                        .any(|text| text.to_lowercase().starts_with(&search))
+                    })
+                    .map(|(id, client, first)| {
+                        json!({"id": id.to_string(), "firstname": first, "lastname": "Okafor",
+                               "companyname": "Okafor Design Studio",
+                               "email": client.email, "status": client.status})
                     })
                     .collect();
                 success(json!({"clients": {"client": clients}}))
