@@ -92,6 +92,12 @@ impl Belonging {
 /// Why a message of an unknown number is only kept.
 pub const UNKNOWN_NUMBER: &str = "not matched to a client: it answers no alert, and no alert of exactly one client went to this number";
 
+/// Whether the message answers an alert of one of its instances (`answered`:
+/// id, instance, client): then [`belonging`] needs no recipients.
+pub fn answers_one(report: &InboundReport, answered: Option<&(i64, String, Option<i64>)>) -> bool {
+    answered.is_some_and(|(_, instance, _)| report.instances.contains(instance))
+}
+
 /// Where an inbound message belongs, given the alert it answers
 /// (`answered`: id, instance, client) and the (instance, client) pairs
 /// alerts were sent to at its number (`recipients`):
@@ -105,8 +111,8 @@ pub fn belonging(
     answered: Option<(i64, String, Option<i64>)>,
     recipients: &[(String, i64)],
 ) -> Belonging {
-    if let Some((message, instance, client)) = answered
-        && report.instances.contains(&instance)
+    if answers_one(report, answered.as_ref())
+        && let Some((message, instance, client)) = answered
     {
         return Belonging {
             instance,

@@ -6,7 +6,8 @@ use super::sql::{RELEASE, holds};
 use super::tx::Tx;
 use crate::domain::delivery;
 use crate::store::whatsapp::{
-    Applied, DueInbound, InboundOutcome, InboundReport, StatusReport, StoredInbound, belonging,
+    Applied, DueInbound, InboundOutcome, InboundReport, StatusReport, StoredInbound, answers_one,
+    belonging,
 };
 use crate::store::{Held, Work};
 
@@ -77,12 +78,17 @@ pub async fn apply(
             },
             None => None,
         };
-        let recipients = tx
-            .query(&recipients_statement, &[&report.from])
-            .await?
-            .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect::<PgResult<Vec<(String, i64)>>>()?;
+        // Who alerts went to at this number: only asked when the message
+        // answers no alert of these instances.
+        let recipients = if answers_one(report, answered.as_ref()) {
+            Vec::new()
+        } else {
+            tx.query(&recipients_statement, &[&report.from])
+                .await?
+                .iter()
+                .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+                .collect::<PgResult<Vec<(String, i64)>>>()?
+        };
         let belongs = belonging(report, answered, &recipients);
         let (handling, outcome) = belongs.handling();
         let inserted = tx

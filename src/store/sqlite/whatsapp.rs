@@ -7,7 +7,8 @@ use crate::domain::delivery;
 use crate::store::Held;
 use crate::store::Work;
 use crate::store::whatsapp::{
-    Applied, DueInbound, InboundOutcome, InboundReport, StatusReport, StoredInbound, belonging,
+    Applied, DueInbound, InboundOutcome, InboundReport, StatusReport, StoredInbound, answers_one,
+    belonging,
 };
 
 /// Records a delivery by its body hash and applies its reports; run by the
@@ -58,13 +59,19 @@ pub fn apply(
                 .optional()?,
             None => None,
         };
-        let recipients = connection
-            .prepare_cached(
-                "SELECT DISTINCT instance, to_client_id FROM messages
-                  WHERE to_number = ?1 AND to_client_id IS NOT NULL",
-            )?
-            .query_map([&report.from], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<(String, i64)>>>()?;
+        // Who alerts went to at this number: only asked when the message
+        // answers no alert of these instances.
+        let recipients = if answers_one(report, answered.as_ref()) {
+            Vec::new()
+        } else {
+            connection
+                .prepare_cached(
+                    "SELECT DISTINCT instance, to_client_id FROM messages
+                      WHERE to_number = ?1 AND to_client_id IS NOT NULL",
+                )?
+                .query_map([&report.from], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<(String, i64)>>>()?
+        };
         let belongs = belonging(report, answered, &recipients);
         let (handling, outcome) = belongs.handling();
         let inserted = connection
